@@ -1,0 +1,593 @@
+//! Codecs run as external commands.
+//!
+//! An [`ExternalSpec`] holds an encode and a decode argument template. The first element
+//! is the program; the others are arguments in which `{input}`, `{output}`, `{quality}`,
+//! `{width}`, `{height}` and any user variable `{name}` from `vars` are replaced. No shell
+//! is involved. Encoding writes the (padded) source image in `input_format` to a temporary
+//! folder, runs the encoder, and takes the file it wrote at `{output}` as the bitstream;
+//! decoding writes the bitstream there, runs the decoder and reads `{output}` in
+//! `output_format`. Each command runs with a timeout; failures name the command and carry
+//! the tail of its stderr.
+//!
+//! [`preset`] gives ready specs for the tools users typically have: `cjxl` (libjxl),
+//! `avifenc` (libavif), `bpg` (bpgenc/bpgdec), `heif` (libheif), `vtm` (VVC reference
+//! software, through raw YUV 4:4:4 files as CompressAI does).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+use wait_timeout::ChildExt;
+
+use crate::{Codec, CodecError, check_range, check_size, yuv};
+
+/// File format of the image files exchanged with a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileFormat {
+    /// 8-bit RGB PNG.
+    Png,
+    /// Binary 8-bit RGB PPM (P6).
+    Ppm,
+    /// Raw 8-bit planar YCbCr 4:4:4, BT.709 full range (CompressAI's VTM convention).
+    Yuv444p,
+}
+
+impl FileFormat {
+    /// File extension used for temporary files.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Png => "png",
+            FileFormat::Ppm => "ppm",
+            FileFormat::Yuv444p => "yuv",
+        }
+    }
+}
+
+/// Placeholders every template may use.
+pub const PLACEHOLDERS: &[&str] = &["input", "output", "quality", "width", "height"];
+
+/// Everything needed to run a codec as external commands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalSpec {
+    /// Preset or user-given name (for messages).
+    pub name: String,
+    /// Encoder program and argument templates.
+    pub encode: Vec<String>,
+    /// Decoder program and argument templates.
+    pub decode: Vec<String>,
+    /// Format of the image handed to the encoder.
+    pub input_format: FileFormat,
+    /// Format of the image the decoder writes.
+    pub output_format: FileFormat,
+    /// Extension of the bitstream file (some tools pick the format from it).
+    pub bitstream_ext: String,
+    /// Width and height multiple the tool needs.
+    pub size_multiple: u32,
+    /// Accepted quality range, if known.
+    pub quality_range: Option<(f64, f64)>,
+    /// Time limit per command.
+    pub timeout: Duration,
+    /// User variables available as `{name}`.
+    pub vars: BTreeMap<String, String>,
+    /// Command whose first output line identifies the tool's version.
+    pub version_command: Option<Vec<String>>,
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Names accepted by [`preset`].
+pub const PRESETS: &[&str] = &["cjxl", "avifenc", "bpg", "heif", "vtm"];
+
+/// A ready spec for a common tool, or `None` for an unknown name.
+pub fn preset(name: &str) -> Option<ExternalSpec> {
+    let base = |encode: &[&str], decode: &[&str], ext: &str, range: (f64, f64), version: &[&str]| ExternalSpec {
+        name: name.to_string(),
+        encode: strings(encode),
+        decode: strings(decode),
+        input_format: FileFormat::Png,
+        output_format: FileFormat::Png,
+        bitstream_ext: ext.to_string(),
+        size_multiple: 1,
+        quality_range: Some(range),
+        timeout: Duration::from_secs(300),
+        vars: BTreeMap::new(),
+        version_command: Some(strings(version)),
+    };
+    let spec = match name {
+        // JPEG XL (Debian libjxl-tools): -q is the visual quality 0-100 (100 = lossless).
+        "cjxl" => base(
+            &["cjxl", "{input}", "{output}", "-q", "{quality}"],
+            &["djxl", "{input}", "{output}"],
+            "jxl",
+            (0.0, 100.0),
+            &["cjxl", "--version"],
+        ),
+        // libavif >= 1.0 command-line tools: -q 0-100, speed 6, 4:4:4.
+        "avifenc" => base(
+            &["avifenc", "-q", "{quality}", "-s", "6", "-y", "444", "{input}", "{output}"],
+            &["avifdec", "{input}", "{output}"],
+            "avif",
+            (0.0, 100.0),
+            &["avifenc", "--version"],
+        ),
+        // BPG as CompressAI runs it: x265, YCbCr 4:4:4, 8 bit; quality is the QP (0-51, lower is better).
+        "bpg" => base(
+            &[
+                "bpgenc",
+                "-o",
+                "{output}",
+                "-q",
+                "{quality}",
+                "-f",
+                "444",
+                "-e",
+                "x265",
+                "-c",
+                "ycbcr",
+                "-b",
+                "8",
+                "{input}",
+            ],
+            &["bpgdec", "-o", "{output}", "{input}"],
+            "bpg",
+            (0.0, 51.0),
+            &["bpgenc", "-h"],
+        ),
+        // libheif examples (Debian libheif-examples): -q 0-100.
+        "heif" => base(
+            &["heif-enc", "-q", "{quality}", "-o", "{output}", "{input}"],
+            &["heif-convert", "{input}", "{output}"],
+            "heic",
+            (0.0, 100.0),
+            &["heif-enc", "--version"],
+        ),
+        // VTM as CompressAI runs it: YCbCr 4:4:4 8-bit input, all-intra config `{cfg}`,
+        // quality is the QP (0-63). Needs vars.cfg = path to encoder_intra_vtm.cfg.
+        "vtm" => ExternalSpec {
+            input_format: FileFormat::Yuv444p,
+            output_format: FileFormat::Yuv444p,
+            size_multiple: 8,
+            ..base(
+                &[
+                    "EncoderApp",
+                    "-i",
+                    "{input}",
+                    "-c",
+                    "{cfg}",
+                    "-q",
+                    "{quality}",
+                    "-o",
+                    "/dev/null",
+                    "-b",
+                    "{output}",
+                    "-wdt",
+                    "{width}",
+                    "-hgt",
+                    "{height}",
+                    "-fr",
+                    "1",
+                    "-f",
+                    "1",
+                    "--InputChromaFormat=444",
+                    "--InputBitDepth=8",
+                    "--ConformanceWindowMode=1",
+                ],
+                &["DecoderApp", "-b", "{input}", "-o", "{output}", "-d", "8"],
+                "bin",
+                (0.0, 63.0),
+                &["EncoderApp", "--version"],
+            )
+        },
+        _ => return None,
+    };
+    Some(spec)
+}
+
+/// Placeholders used in one template, in order of appearance.
+fn placeholders(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                out.push(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+fn substitute(template: &str, values: &BTreeMap<&str, String>) -> String {
+    let mut s = template.to_string();
+    for (k, v) in values {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+/// Formats a quality value the way tools expect: no decimals for whole numbers.
+pub fn format_quality(q: f64) -> String {
+    if q.fract() == 0.0 && q.abs() < 1e15 {
+        format!("{}", q as i64)
+    } else {
+        format!("{q}")
+    }
+}
+
+/// An external-command codec built from a validated [`ExternalSpec`].
+#[derive(Debug, Clone)]
+pub struct External {
+    spec: ExternalSpec,
+    version: String,
+}
+
+impl External {
+    /// Validates the templates (known placeholders, variables present) and queries the
+    /// tool's version. A missing tool is not an error here (rows fail with a clear
+    /// message instead), so configs can be checked on machines without the tool.
+    pub fn new(spec: ExternalSpec) -> Result<Self, CodecError> {
+        let bad = |message: String| CodecError::Library {
+            codec: format!("external codec `{}`", spec.name),
+            message,
+        };
+        for (which, template) in [("encode", &spec.encode), ("decode", &spec.decode)] {
+            if template.is_empty() || template[0].trim().is_empty() {
+                return Err(bad(format!("the {which} template is empty: it needs a program and its arguments")));
+            }
+            for arg in template {
+                for p in placeholders(arg) {
+                    if !PLACEHOLDERS.contains(&p.as_str()) && !spec.vars.contains_key(&p) {
+                        let mut known: Vec<String> = strings(PLACEHOLDERS);
+                        known.extend(spec.vars.keys().cloned());
+                        return Err(bad(format!(
+                            "unknown placeholder {{{p}}} in the {which} template; known: {} (set vars.{p} to define it)",
+                            known.iter().map(|k| format!("{{{k}}}")).collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                }
+            }
+        }
+        if !spec.encode.iter().any(|a| a.contains("{output}")) || !spec.decode.iter().any(|a| a.contains("{output}")) {
+            return Err(bad("both templates must write to {output}".to_string()));
+        }
+        let tool = spec
+            .version_command
+            .as_ref()
+            .map(|cmd| tool_version(cmd))
+            .unwrap_or_else(|| "unversioned".to_string());
+        let args_hash = fnv_hex(&format!(
+            "{:?}{:?}{:?}{:?}{}{:?}",
+            spec.encode, spec.decode, spec.input_format, spec.output_format, spec.bitstream_ext, spec.vars
+        ));
+        let version = format!("{} [{}; args {}]", tool, spec.name, &args_hash[..8]);
+        Ok(Self { spec, version })
+    }
+
+    /// The spec this codec runs.
+    pub fn spec(&self) -> &ExternalSpec {
+        &self.spec
+    }
+
+    fn values(&self, input: &Path, output: &Path, quality: f64, width: u32, height: u32) -> BTreeMap<&str, String> {
+        let mut v: BTreeMap<&str, String> = self.spec.vars.iter().map(|(k, val)| (k.as_str(), val.clone())).collect();
+        v.insert("input", input.display().to_string());
+        v.insert("output", output.display().to_string());
+        v.insert("quality", format_quality(quality));
+        v.insert("width", width.to_string());
+        v.insert("height", height.to_string());
+        v
+    }
+
+    fn run(&self, template: &[String], values: &BTreeMap<&str, String>, dir: &Path, output: &Path) -> Result<(), CodecError> {
+        let argv: Vec<String> = template.iter().map(|a| substitute(a, values)).collect();
+        run_command(&argv, self.spec.timeout, dir)?;
+        if !output.is_file() {
+            return Err(CodecError::NoOutput {
+                command: argv.join(" "),
+                path: output.display().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn fnv_hex(s: &str) -> String {
+    // A small FNV-1a hash is enough to tell argument sets apart in the version string.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// First non-empty output line of a version command, or a note that it could not run.
+fn tool_version(cmd: &[String]) -> String {
+    let Some(program) = cmd.first() else { return "unversioned".into() };
+    let dir = std::env::temp_dir();
+    match run_capture(cmd, Duration::from_secs(10), &dir) {
+        Ok(text) => text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| l.chars().take(120).collect())
+            .unwrap_or_else(|| format!("{program} (no version output)")),
+        Err(_) => format!("{program} (version unknown)"),
+    }
+}
+
+/// Runs a command and returns stdout followed by stderr, whatever its exit status.
+fn run_capture(argv: &[String], timeout: Duration, dir: &Path) -> Result<String, CodecError> {
+    let out = tempfile::tempdir_in(dir).map_err(|e| CodecError::Io {
+        context: "creating a temporary folder".into(),
+        source: e,
+    })?;
+    let _ = run_logged(argv, timeout, out.path());
+    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap_or_default();
+    Ok(format!("{}\n{}", read("stdout.log"), read("stderr.log")))
+}
+
+/// Runs `argv` in `dir` without a shell, stdout/stderr to files in `dir`, with a timeout.
+pub fn run_command(argv: &[String], timeout: Duration, dir: &Path) -> Result<(), CodecError> {
+    let status = run_logged(argv, timeout, dir)?;
+    if status.success() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for name in ["stderr.log", "stdout.log"] {
+        if let Ok(mut f) = std::fs::File::open(dir.join(name)) {
+            let _ = f.read_to_string(&mut text);
+        }
+    }
+    let tail: String = {
+        let t = text.trim();
+        let skip = t.chars().count().saturating_sub(2000);
+        t.chars().skip(skip).collect()
+    };
+    Err(CodecError::ToolFailed {
+        command: argv.join(" "),
+        status: status.to_string(),
+        stderr: if tail.is_empty() { "(no output)".into() } else { tail },
+    })
+}
+
+fn run_logged(argv: &[String], timeout: Duration, dir: &Path) -> Result<std::process::ExitStatus, CodecError> {
+    let command = argv.join(" ");
+    let Some(program) = argv.first() else {
+        return Err(CodecError::ToolFailed {
+            command,
+            status: "not run".into(),
+            stderr: "empty command".into(),
+        });
+    };
+    let io = |context: String| move |source| CodecError::Io { context, source };
+    let stdout = std::fs::File::create(dir.join("stdout.log")).map_err(io(format!("creating a log file in {}", dir.display())))?;
+    let stderr = std::fs::File::create(dir.join("stderr.log")).map_err(io(format!("creating a log file in {}", dir.display())))?;
+    let mut child = Command::new(program)
+        .args(&argv[1..])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => CodecError::ToolMissing {
+                program: program.clone(),
+                hint: "install it, put it on PATH, or give its full path in the codec's encode/decode template".into(),
+            },
+            _ => CodecError::Io {
+                context: format!("starting `{command}`"),
+                source: e,
+            },
+        })?;
+    match child.wait_timeout(timeout).map_err(io(format!("waiting for `{command}`")))? {
+        Some(status) => Ok(status),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(CodecError::Timeout {
+                command,
+                seconds: timeout.as_secs_f64(),
+            })
+        }
+    }
+}
+
+fn write_image(img: &RgbImage, format: FileFormat, path: &Path) -> Result<(), CodecError> {
+    let io = |source| CodecError::Io {
+        context: format!("writing {}", path.display()),
+        source,
+    };
+    match format {
+        FileFormat::Png => img
+            .save_with_format(path, image::ImageFormat::Png)
+            .map_err(|e| CodecError::library("external", format!("writing {}: {e}", path.display()))),
+        FileFormat::Ppm => {
+            use image::ImageEncoder;
+            use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
+            let mut data = Vec::new();
+            PnmEncoder::new(&mut data)
+                .with_subtype(PnmSubtype::Pixmap(SampleEncoding::Binary))
+                .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+                .map_err(|e| CodecError::library("external", format!("encoding PPM: {e}")))?;
+            std::fs::write(path, data).map_err(io)
+        }
+        FileFormat::Yuv444p => std::fs::write(path, yuv::write_yuv444p(img)).map_err(io),
+    }
+}
+
+fn read_image(format: FileFormat, path: &Path, width: u32, height: u32) -> Result<RgbImage, CodecError> {
+    match format {
+        FileFormat::Png | FileFormat::Ppm => image::open(path).map(|i| i.to_rgb8()).map_err(|e| CodecError::BadOutput {
+            codec: "external".into(),
+            message: format!("cannot read the decoded image {}: {e}", path.display()),
+        }),
+        FileFormat::Yuv444p => {
+            let data = std::fs::read(path).map_err(|source| CodecError::Io {
+                context: format!("reading {}", path.display()),
+                source,
+            })?;
+            yuv::read_yuv444p(&data, width, height)
+        }
+    }
+}
+
+fn workdir() -> Result<tempfile::TempDir, CodecError> {
+    tempfile::Builder::new()
+        .prefix("icmbench-ext-")
+        .tempdir()
+        .map_err(|source| CodecError::Io {
+            context: "creating a temporary folder".into(),
+            source,
+        })
+}
+
+impl Codec for External {
+    fn kind(&self) -> &str {
+        "external"
+    }
+
+    fn version(&self) -> String {
+        self.version.clone()
+    }
+
+    fn size_multiple(&self) -> u32 {
+        self.spec.size_multiple.max(1)
+    }
+
+    fn check_quality(&self, quality: f64) -> Result<(), CodecError> {
+        match self.spec.quality_range {
+            Some((lo, hi)) => check_range(&self.spec.name, quality, lo, hi, false),
+            None => check_range(&self.spec.name, quality, f64::MIN, f64::MAX, false),
+        }
+    }
+
+    fn encode(&self, image: &RgbImage, quality: f64) -> Result<Vec<u8>, CodecError> {
+        self.check_quality(quality)?;
+        let dir = workdir()?;
+        let input: PathBuf = dir.path().join(format!("source.{}", self.spec.input_format.extension()));
+        let output = dir.path().join(format!("bitstream.{}", self.spec.bitstream_ext));
+        write_image(image, self.spec.input_format, &input)?;
+        let values = self.values(&input, &output, quality, image.width(), image.height());
+        self.run(&self.spec.encode, &values, dir.path(), &output)?;
+        std::fs::read(&output).map_err(|source| CodecError::Io {
+            context: format!("reading {}", output.display()),
+            source,
+        })
+    }
+
+    fn decode(&self, bitstream: &[u8], width: u32, height: u32) -> Result<RgbImage, CodecError> {
+        let dir = workdir()?;
+        let input = dir.path().join(format!("bitstream.{}", self.spec.bitstream_ext));
+        let output = dir.path().join(format!("decoded.{}", self.spec.output_format.extension()));
+        std::fs::write(&input, bitstream).map_err(|source| CodecError::Io {
+            context: format!("writing {}", input.display()),
+            source,
+        })?;
+        let values = self.values(&input, &output, f64::NAN, width, height);
+        self.run(&self.spec.decode, &values, dir.path(), &output)?;
+        let img = read_image(self.spec.output_format, &output, width, height)?;
+        check_size(&self.spec.name, &img, width, height)?;
+        Ok(img)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh_spec(encode: &[&str], decode: &[&str]) -> ExternalSpec {
+        ExternalSpec {
+            name: "test".into(),
+            encode: strings(encode),
+            decode: strings(decode),
+            input_format: FileFormat::Ppm,
+            output_format: FileFormat::Ppm,
+            bitstream_ext: "bin".into(),
+            size_multiple: 1,
+            quality_range: None,
+            timeout: Duration::from_secs(20),
+            vars: BTreeMap::new(),
+            version_command: None,
+        }
+    }
+
+    #[test]
+    fn placeholders_are_found() {
+        assert_eq!(placeholders("--x={a}:{b}"), vec!["a", "b"]);
+        assert_eq!(format_quality(75.0), "75");
+        assert_eq!(format_quality(0.5), "0.5");
+    }
+
+    #[test]
+    fn unknown_placeholder_is_rejected_with_the_known_ones() {
+        let err = External::new(sh_spec(&["cp", "{input}", "{output}", "{qp}"], &["cp", "{input}", "{output}"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("{qp}") && err.contains("{quality}"), "{err}");
+    }
+
+    #[test]
+    fn copy_codec_round_trips_and_gets_the_values() {
+        // `cp` as a lossless "codec": the bitstream is the PPM file itself.
+        let codec = External::new(sh_spec(&["cp", "{input}", "{output}"], &["cp", "{input}", "{output}"])).unwrap();
+        let img = RgbImage::from_fn(5, 4, |x, y| image::Rgb([x as u8 * 40, y as u8 * 50, 7]));
+        let bits = codec.encode(&img, 3.0).unwrap();
+        assert!(bits.starts_with(b"P6"));
+        assert_eq!(codec.decode(&bits, 5, 4).unwrap(), img);
+    }
+
+    #[test]
+    fn failures_are_named() {
+        let missing = External::new(sh_spec(
+            &["icmbench-no-such-tool", "{input}", "{output}"],
+            &["cp", "{input}", "{output}"],
+        ))
+        .unwrap();
+        let img = RgbImage::new(2, 2);
+        let err = missing.encode(&img, 1.0).unwrap_err();
+        assert!(matches!(err, CodecError::ToolMissing { .. }), "{err}");
+        assert!(err.to_string().contains("icmbench-no-such-tool"));
+
+        let failing = External::new(sh_spec(
+            &["sh", "-c", "echo boom >&2; exit 3", "{output}"],
+            &["cp", "{input}", "{output}"],
+        ))
+        .unwrap();
+        let err = failing.encode(&img, 1.0).unwrap_err().to_string();
+        assert!(err.contains("boom") && err.contains("3"), "{err}");
+
+        let silent = External::new(sh_spec(&["true", "{output}"], &["cp", "{input}", "{output}"])).unwrap();
+        let err = silent.encode(&img, 1.0).unwrap_err();
+        assert!(matches!(err, CodecError::NoOutput { .. }), "{err}");
+
+        let mut slow = sh_spec(&["tail", "-f", "/dev/null", "{output}"], &["cp", "{input}", "{output}"]);
+        slow.timeout = Duration::from_millis(200);
+        let err = External::new(slow).unwrap().encode(&img, 1.0).unwrap_err();
+        assert!(matches!(err, CodecError::Timeout { .. }), "{err}");
+    }
+
+    #[test]
+    fn presets_validate() {
+        for name in PRESETS {
+            let mut spec = preset(name).unwrap();
+            spec.version_command = None;
+            if *name == "vtm" {
+                assert!(External::new(spec.clone()).is_err(), "vtm needs vars.cfg");
+                spec.vars.insert("cfg".into(), "encoder_intra_vtm.cfg".into());
+            }
+            External::new(spec).unwrap();
+        }
+        assert!(preset("nope").is_none());
+    }
+}

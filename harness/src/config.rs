@@ -1,0 +1,530 @@
+//! The TOML run configuration: parsing with file:line:column errors, and validation
+//! against the codec and metric registries.
+//!
+//! ```toml
+//! output = "results/demo"          # folder for results (relative to this file)
+//! jobs = 2                         # worker threads (default: all cores)
+//! metrics = ["psnr-rgb", "ssim-grey", "ms-ssim-rgb"]
+//!
+//! [padding]                        # for codecs that need size multiples
+//! mode = "zero"                    # zero | replicate
+//! align = "center"                 # center | bottom-right
+//!
+//! [[datasets]]
+//! name = "samples"
+//! path = "../datasets/samples"
+//! limit = 6                        # first N images in sorted order
+//! max_side = 768                   # larger images are brought down to this
+//! fit = "downscale"                # downscale | center-crop
+//!
+//! [[codecs]]
+//! kind = "jpeg"                    # jpeg | webp | avif | png | external
+//! qualities = [10, 30, 50, 70, 90]
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use icmbench_codecs::external::{self, ExternalSpec, FileFormat};
+use icmbench_codecs::padding::Padding;
+use icmbench_codecs::{Codec, jpeg};
+use icmbench_datasets::Fit;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A configuration error with its location.
+#[derive(Debug, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct ConfigError {
+    /// `file:line:column` (or just the file).
+    pub location: String,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+/// Codec kinds accepted in `[[codecs]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CodecKind {
+    /// JPEG (libjpeg-turbo).
+    Jpeg,
+    /// Lossy WebP (libwebp).
+    Webp,
+    /// AVIF (rav1e + dav1d).
+    Avif,
+    /// Lossless PNG.
+    Png,
+    /// An external command.
+    External,
+}
+
+/// JPEG chroma subsampling in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ChromaOption {
+    /// 4:2:0.
+    #[serde(rename = "420")]
+    S420,
+    /// 4:4:4.
+    #[serde(rename = "444")]
+    S444,
+}
+
+/// One `[[datasets]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// Name used in results.
+    pub name: String,
+    /// Image folder (relative to the config file).
+    pub path: PathBuf,
+    /// Use only the first `limit` images (sorted order).
+    pub limit: Option<usize>,
+    /// Largest side after preprocessing.
+    pub max_side: Option<u32>,
+    /// How `max_side` is enforced.
+    #[serde(default)]
+    pub fit: Fit,
+}
+
+/// One `[[codecs]]` table. Fields after `qualities` apply to some kinds only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodecConfig {
+    /// Codec kind.
+    pub kind: CodecKind,
+    /// Id in results (default: the kind, or the preset name for external codecs).
+    pub id: Option<String>,
+    /// Quality ladder.
+    pub qualities: Spanned<Vec<f64>>,
+    /// avif: rav1e speed 1–10 (default 6).
+    pub speed: Option<u8>,
+    /// jpeg: "420" (default) or "444".
+    pub chroma: Option<ChromaOption>,
+    /// external: preset name.
+    pub preset: Option<String>,
+    /// external: encoder program and argument templates.
+    pub encode: Option<Vec<String>>,
+    /// external: decoder program and argument templates.
+    pub decode: Option<Vec<String>>,
+    /// external: replaces the encoder program of the preset.
+    pub encoder: Option<String>,
+    /// external: replaces the decoder program of the preset.
+    pub decoder: Option<String>,
+    /// external: format of the image given to the encoder.
+    pub input_format: Option<FileFormat>,
+    /// external: format of the image the decoder writes.
+    pub output_format: Option<FileFormat>,
+    /// external: bitstream file extension.
+    pub bitstream_ext: Option<String>,
+    /// external: width/height multiple the tool needs.
+    pub size_multiple: Option<u32>,
+    /// external: time limit per command, seconds.
+    pub timeout_s: Option<f64>,
+    /// external: extra template variables.
+    pub vars: Option<BTreeMap<String, String>>,
+    /// external: command printing the tool's version.
+    pub version_command: Option<Vec<String>>,
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Output folder (relative to the config file).
+    pub output: PathBuf,
+    /// Worker threads.
+    pub jobs: Option<usize>,
+    /// Metric names.
+    pub metrics: Vec<Spanned<String>>,
+    /// Padding policy for codecs needing size multiples.
+    #[serde(default)]
+    pub padding: Padding,
+    /// Datasets.
+    pub datasets: Vec<DatasetConfig>,
+    /// Codecs.
+    pub codecs: Vec<Spanned<CodecConfig>>,
+}
+
+/// A codec ready to run.
+pub struct PreparedCodec {
+    /// Id in results.
+    pub id: String,
+    /// The codec.
+    pub codec: Box<dyn Codec>,
+    /// Quality ladder.
+    pub qualities: Vec<f64>,
+}
+
+/// A validated configuration.
+pub struct Plan {
+    /// Where the config came from.
+    pub config_path: PathBuf,
+    /// Output folder, resolved.
+    pub output: PathBuf,
+    /// Worker threads.
+    pub jobs: Option<usize>,
+    /// Canonical metric names.
+    pub metrics: Vec<String>,
+    /// Padding policy.
+    pub padding: Padding,
+    /// Datasets with resolved paths.
+    pub datasets: Vec<DatasetConfig>,
+    /// Codecs.
+    pub codecs: Vec<PreparedCodec>,
+}
+
+/// Removes `.` and `name/..` pairs without touching the file system, so that messages show
+/// `results/demo` rather than `examples/../results/demo`.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+fn at(path: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> ConfigError {
+    let location = match span {
+        Some(s) => {
+            let (l, c) = line_col(text, s.start);
+            format!("{}:{l}:{c}", path.display())
+        }
+        None => path.display().to_string(),
+    };
+    ConfigError {
+        location,
+        message: message.into(),
+    }
+}
+
+/// Parses a configuration text (`path` is used for messages and relative paths).
+pub fn parse(path: &Path, text: &str) -> Result<RunConfig, ConfigError> {
+    toml::from_str::<RunConfig>(text).map_err(|e| at(path, text, e.span(), e.message().trim().to_string()))
+}
+
+/// Reads, parses and validates a configuration file.
+pub fn load(path: &Path) -> Result<Plan, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        location: path.display().to_string(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let cfg = parse(path, &text)?;
+    validate(path, &text, cfg)
+}
+
+/// Checks names and values against the registries and builds the codecs.
+pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigError> {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut metrics = Vec::new();
+    for m in &cfg.metrics {
+        let canon = icmbench_metrics::canonical_name(m.get_ref()).map_err(|e| at(path, text, Some(m.span()), e.to_string()))?;
+        if !metrics.contains(&canon.to_string()) {
+            metrics.push(canon.to_string());
+        }
+    }
+    if cfg.jobs == Some(0) {
+        return Err(at(path, text, None, "`jobs` must be at least 1"));
+    }
+    if cfg.datasets.is_empty() {
+        return Err(at(path, text, None, "no [[datasets]]: add at least one"));
+    }
+    let mut names = BTreeSet::new();
+    let mut datasets = Vec::new();
+    for d in cfg.datasets {
+        if !names.insert(d.name.clone()) {
+            return Err(at(path, text, None, format!("dataset name `{}` is used twice", d.name)));
+        }
+        if d.max_side == Some(0) || d.limit == Some(0) {
+            return Err(at(
+                path,
+                text,
+                None,
+                format!("dataset `{}`: `max_side` and `limit` must be at least 1", d.name),
+            ));
+        }
+        datasets.push(DatasetConfig {
+            path: normalize(&base.join(&d.path)),
+            ..d
+        });
+    }
+    if cfg.codecs.is_empty() {
+        return Err(at(path, text, None, "no [[codecs]]: add at least one"));
+    }
+    let mut ids = BTreeSet::new();
+    let mut codecs = Vec::new();
+    for c in &cfg.codecs {
+        let span = c.span();
+        let prepared = build_codec(c.get_ref()).map_err(|m| at(path, text, Some(span.clone()), m))?;
+        if !ids.insert(prepared.id.clone()) {
+            return Err(at(
+                path,
+                text,
+                Some(span),
+                format!("codec id `{}` is used twice; give one of them another `id`", prepared.id),
+            ));
+        }
+        for q in &prepared.qualities {
+            prepared
+                .codec
+                .check_quality(*q)
+                .map_err(|e| at(path, text, Some(c.get_ref().qualities.span()), e.to_string()))?;
+        }
+        if prepared.qualities.is_empty() {
+            return Err(at(path, text, Some(c.get_ref().qualities.span()), "`qualities` is empty"));
+        }
+        codecs.push(prepared);
+    }
+    Ok(Plan {
+        config_path: path.to_path_buf(),
+        output: normalize(&base.join(&cfg.output)),
+        jobs: cfg.jobs,
+        metrics,
+        padding: cfg.padding,
+        datasets,
+        codecs,
+    })
+}
+
+fn build_codec(c: &CodecConfig) -> Result<PreparedCodec, String> {
+    let kind_name = match c.kind {
+        CodecKind::Jpeg => "jpeg",
+        CodecKind::Webp => "webp",
+        CodecKind::Avif => "avif",
+        CodecKind::Png => "png",
+        CodecKind::External => "external",
+    };
+    let external_only = [
+        ("preset", c.preset.is_some()),
+        ("encode", c.encode.is_some()),
+        ("decode", c.decode.is_some()),
+        ("encoder", c.encoder.is_some()),
+        ("decoder", c.decoder.is_some()),
+        ("input_format", c.input_format.is_some()),
+        ("output_format", c.output_format.is_some()),
+        ("bitstream_ext", c.bitstream_ext.is_some()),
+        ("size_multiple", c.size_multiple.is_some()),
+        ("timeout_s", c.timeout_s.is_some()),
+        ("vars", c.vars.is_some()),
+        ("version_command", c.version_command.is_some()),
+    ];
+    let misplaced = |field: &str, allowed: &str| format!("codec kind `{kind_name}` does not take `{field}` (only {allowed} does)");
+    if c.kind != CodecKind::External
+        && let Some((field, _)) = external_only.iter().find(|(_, set)| *set)
+    {
+        return Err(misplaced(field, "kind = \"external\""));
+    }
+    if c.kind != CodecKind::Avif && c.speed.is_some() {
+        return Err(misplaced("speed", "kind = \"avif\""));
+    }
+    if c.kind != CodecKind::Jpeg && c.chroma.is_some() {
+        return Err(misplaced("chroma", "kind = \"jpeg\""));
+    }
+    let codec: Box<dyn Codec> = match c.kind {
+        CodecKind::Jpeg => Box::new(jpeg::Jpeg {
+            chroma: match c.chroma {
+                Some(ChromaOption::S444) => jpeg::Chroma::S444,
+                _ => jpeg::Chroma::S420,
+            },
+        }),
+        CodecKind::Avif => {
+            let speed = c.speed.unwrap_or(6);
+            if !(1..=10).contains(&speed) {
+                return Err(format!("avif `speed` must be 1 to 10, got {speed}"));
+            }
+            Box::new(icmbench_codecs::avif::Avif { speed })
+        }
+        CodecKind::Webp | CodecKind::Png => icmbench_codecs::builtin(kind_name).ok_or_else(|| format!("unknown codec kind {kind_name}"))?,
+        CodecKind::External => Box::new(external::External::new(external_spec(c)?).map_err(|e| e.to_string())?),
+    };
+    let id = c.id.clone().or_else(|| c.preset.clone()).unwrap_or_else(|| kind_name.to_string());
+    if id.is_empty() || id.contains(['/', '\\']) {
+        return Err(format!("codec id `{id}` must be non-empty and contain no slashes"));
+    }
+    Ok(PreparedCodec {
+        id,
+        codec,
+        qualities: c.qualities.get_ref().clone(),
+    })
+}
+
+fn external_spec(c: &CodecConfig) -> Result<ExternalSpec, String> {
+    let mut spec = match &c.preset {
+        Some(name) => {
+            external::preset(name).ok_or_else(|| format!("unknown preset `{name}`; presets: {}", external::PRESETS.join(", ")))?
+        }
+        None => {
+            let (Some(encode), Some(decode)) = (&c.encode, &c.decode) else {
+                return Err(format!(
+                    "an external codec needs `preset` (one of {}) or both `encode` and `decode` templates",
+                    external::PRESETS.join(", ")
+                ));
+            };
+            ExternalSpec {
+                name: c.id.clone().unwrap_or_else(|| "external".into()),
+                encode: encode.clone(),
+                decode: decode.clone(),
+                input_format: FileFormat::Png,
+                output_format: FileFormat::Png,
+                bitstream_ext: "bin".into(),
+                size_multiple: 1,
+                quality_range: None,
+                timeout: Duration::from_secs(300),
+                vars: BTreeMap::new(),
+                version_command: None,
+            }
+        }
+    };
+    if c.preset.is_some() {
+        if let Some(e) = &c.encode {
+            spec.encode = e.clone();
+        }
+        if let Some(d) = &c.decode {
+            spec.decode = d.clone();
+        }
+    }
+    if let Some(p) = &c.encoder {
+        spec.encode[0] = p.clone();
+        if let Some(v) = spec.version_command.as_mut().and_then(|v| v.first_mut()) {
+            *v = p.clone();
+        }
+    }
+    if let Some(p) = &c.decoder {
+        spec.decode[0] = p.clone();
+    }
+    if let Some(f) = c.input_format {
+        spec.input_format = f;
+    }
+    if let Some(f) = c.output_format {
+        spec.output_format = f;
+    }
+    if let Some(e) = &c.bitstream_ext {
+        spec.bitstream_ext = e.clone();
+    }
+    if let Some(m) = c.size_multiple {
+        if m == 0 {
+            return Err("`size_multiple` must be at least 1".into());
+        }
+        spec.size_multiple = m;
+    }
+    if let Some(t) = c.timeout_s {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!("`timeout_s` must be a positive number of seconds, got {t}"));
+        }
+        spec.timeout = Duration::from_secs_f64(t);
+    }
+    if let Some(v) = &c.vars {
+        spec.vars.extend(v.clone());
+    }
+    if let Some(v) = &c.version_command {
+        spec.version_command = Some(v.clone());
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+output = "out"
+metrics = ["psnr", "ms-ssim"]
+
+[[datasets]]
+name = "s"
+path = "imgs"
+
+[[codecs]]
+kind = "jpeg"
+qualities = [10, 50]
+
+[[codecs]]
+kind = "avif"
+speed = 8
+qualities = [30]
+"#;
+
+    fn err(text: &str) -> String {
+        let path = Path::new("cfg/run.toml");
+        match parse(path, text).and_then(|c| validate(path, text, c)) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn good_config_resolves_paths_and_aliases() {
+        let path = Path::new("cfg/run.toml");
+        let plan = validate(path, GOOD, parse(path, GOOD).unwrap()).unwrap();
+        assert_eq!(plan.metrics, ["psnr-rgb", "ms-ssim-rgb"]);
+        assert_eq!(plan.output, Path::new("cfg/out"));
+        assert_eq!(plan.datasets[0].path, Path::new("cfg/imgs"));
+        assert_eq!(plan.codecs.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["jpeg", "avif"]);
+    }
+
+    #[test]
+    fn unknown_key_has_line_and_column() {
+        let text = GOOD.replace("speed = 8", "sped = 8");
+        let e = err(&text);
+        assert!(e.starts_with("cfg/run.toml:15:1:"), "{e}");
+        assert!(e.contains("unknown field `sped`") && e.contains("speed"), "{e}");
+    }
+
+    #[test]
+    fn bad_kind_lists_choices() {
+        let e = err(&GOOD.replace("kind = \"jpeg\"", "kind = \"jpg\""));
+        assert!(
+            e.contains("cfg/run.toml:10:") && e.contains("`jpeg`") && e.contains("`external`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_metric_and_quality_are_located() {
+        let e = err(&GOOD.replace("\"ms-ssim\"", "\"vmaf\""));
+        assert!(e.starts_with("cfg/run.toml:3:") && e.contains("psnr-y601"), "{e}");
+        let e = err(&GOOD.replace("[10, 50]", "[10, 500]"));
+        assert!(e.starts_with("cfg/run.toml:11:") && e.contains("500"), "{e}");
+    }
+
+    #[test]
+    fn kind_specific_fields_are_checked() {
+        let e = err(&GOOD.replace("kind = \"avif\"", "kind = \"webp\""));
+        assert!(e.contains("does not take `speed`"), "{e}");
+        let e = err(&GOOD.replace("speed = 8", "preset = \"cjxl\""));
+        assert!(e.contains("does not take `preset`"), "{e}");
+        let e = err(&GOOD.replace("kind = \"avif\"\nspeed = 8", "kind = \"external\"\npreset = \"x264\""));
+        assert!(e.contains("unknown preset `x264`") && e.contains("cjxl"), "{e}");
+        let e = err(&GOOD.replace("kind = \"avif\"\nspeed = 8", "kind = \"jpeg\""));
+        assert!(e.contains("`jpeg` is used twice"), "{e}");
+    }
+
+    #[test]
+    fn paths_are_normalised() {
+        assert_eq!(normalize(Path::new("examples/../results/./demo")), Path::new("results/demo"));
+        assert_eq!(normalize(Path::new("../x")), Path::new("../x"));
+        assert_eq!(normalize(Path::new("a/..")), Path::new("."));
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

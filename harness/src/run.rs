@@ -1,0 +1,451 @@
+//! Running a plan: every image is read once and shared by all (codec, quality) tasks;
+//! tasks run in parallel on a rayon pool; finished rows go to the journal at once; rows
+//! already in the store (same image content, codec id, codec version, quality, and all
+//! requested metrics present) are reused, not recomputed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use icmbench_codecs::padding::{crop, pad_to_multiple};
+use icmbench_datasets::{ImageEntry, LoadedImage, Preprocess};
+use icmbench_metrics::FullReferenceMetric;
+use icmbench_reports::ReportError;
+use icmbench_reports::results::{Journal, ResultRow, RowKey, STATUS_FAILED, STATUS_OK};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Plan, PreparedCodec};
+use crate::store::{RUN_META, Store};
+
+/// Errors that stop a run (row-level failures never do).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A dataset folder could not be listed.
+    #[error("dataset `{name}`: {source}")]
+    Dataset {
+        /// Dataset name.
+        name: String,
+        /// The error.
+        source: icmbench_datasets::DatasetError,
+    },
+    /// The result store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] ReportError),
+    /// A metric name is not in the registry.
+    #[error(transparent)]
+    Metric(#[from] icmbench_metrics::MetricError),
+    /// The thread pool could not be built.
+    #[error("cannot start {jobs} worker threads: {message}")]
+    Pool {
+        /// Requested threads.
+        jobs: usize,
+        /// The error.
+        message: String,
+    },
+}
+
+/// Options of one run that are not part of the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Worker threads (overrides the config).
+    pub jobs: Option<usize>,
+    /// Folder to keep decoded images in.
+    pub save_reconstructions: Option<PathBuf>,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The rows of this plan, in plan order (dataset, image, codec, quality).
+    pub rows: Vec<ResultRow>,
+    /// Rows computed in this run.
+    pub computed: usize,
+    /// Rows reused from the store.
+    pub reused: usize,
+}
+
+impl RunOutcome {
+    /// The failed rows of this plan.
+    pub fn failures(&self) -> Vec<&ResultRow> {
+        self.rows.iter().filter(|r| !r.is_ok()).collect()
+    }
+}
+
+/// A row with its place in plan order (dataset, image, codec, quality) and whether it was
+/// computed in this run.
+struct Produced {
+    order: (usize, usize, usize, usize),
+    row: ResultRow,
+    computed: bool,
+}
+
+struct Task<'a> {
+    codec_index: usize,
+    codec: &'a PreparedCodec,
+    quality: f64,
+    quality_index: usize,
+}
+
+/// Runs the plan, writing results into its output folder.
+pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let metrics: Vec<Box<dyn FullReferenceMetric>> = plan
+        .metrics
+        .iter()
+        .map(|m| icmbench_metrics::by_name(m))
+        .collect::<Result<_, _>>()?;
+    let mut images: Vec<(usize, String, ImageEntry, Preprocess)> = Vec::new();
+    for (di, d) in plan.datasets.iter().enumerate() {
+        let mut entries = icmbench_datasets::scan_folder(&d.path).map_err(|source| RunError::Dataset {
+            name: d.name.clone(),
+            source,
+        })?;
+        if let Some(limit) = d.limit {
+            entries.truncate(limit);
+        }
+        let pre = Preprocess {
+            max_side: d.max_side,
+            fit: d.fit,
+        };
+        images.extend(entries.into_iter().map(|e| (di, d.name.clone(), e, pre)));
+    }
+    let tasks: Vec<Task> = plan
+        .codecs
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, c)| {
+            c.qualities.iter().enumerate().map(move |(qi, q)| Task {
+                codec_index: ci,
+                codec: c,
+                quality: *q,
+                quality_index: qi,
+            })
+        })
+        .collect();
+
+    let store = Store::new(&plan.output);
+    let previous = store.load()?;
+    let done: HashMap<RowKey, &ResultRow> = previous.iter().filter(|r| r.is_ok()).map(|r| (r.key(), r)).collect();
+    let journal = Mutex::new(store.journal()?);
+    let journal_error: Mutex<Option<ReportError>> = Mutex::new(None);
+
+    let total = (images.len() * tasks.len()) as u64;
+    let bar = if opts.progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({eta} left) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let jobs = opts
+        .jobs
+        .or(plan.jobs)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| RunError::Pool {
+            jobs,
+            message: e.to_string(),
+        })?;
+
+    let ctx = Ctx {
+        plan,
+        metrics: &metrics,
+        done: &done,
+        journal: &journal,
+        journal_error: &journal_error,
+        bar: &bar,
+        save: opts.save_reconstructions.as_deref(),
+    };
+    let mut produced: Vec<Produced> = pool.install(|| {
+        images
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(ii, (di, name, entry, pre))| {
+                let loaded = icmbench_datasets::load_image(entry, pre);
+                if let Err(e) = &loaded {
+                    tracing::warn!("{e}");
+                }
+                let out: Vec<_> = tasks
+                    .par_iter()
+                    .map(|t| {
+                        let (row, computed) = ctx.task(name, entry, &loaded, t);
+                        Produced {
+                            order: (*di, ii, t.codec_index, t.quality_index),
+                            row,
+                            computed,
+                        }
+                    })
+                    .collect();
+                out
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    if let Some(e) = journal_error.lock().map(|mut g| g.take()).unwrap_or(None) {
+        return Err(e.into());
+    }
+    produced.sort_by_key(|p| p.order);
+    let computed = produced.iter().filter(|p| p.computed).count();
+    let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
+
+    // The final table: this plan's rows, then earlier rows that this plan did not touch.
+    let mut all = rows.clone();
+    all.extend(previous);
+    let all = dedupe_keep_first(all);
+    store.finish(&all)?;
+    write_meta(&store, plan, &rows, computed)?;
+    Ok(RunOutcome {
+        reused: rows.len() - computed,
+        computed,
+        rows,
+    })
+}
+
+fn dedupe_keep_first(rows: Vec<ResultRow>) -> Vec<ResultRow> {
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter().filter(|r| seen.insert(r.key())).collect()
+}
+
+struct Ctx<'a> {
+    plan: &'a Plan,
+    metrics: &'a [Box<dyn FullReferenceMetric>],
+    done: &'a HashMap<RowKey, &'a ResultRow>,
+    journal: &'a Mutex<Journal>,
+    journal_error: &'a Mutex<Option<ReportError>>,
+    bar: &'a ProgressBar,
+    save: Option<&'a Path>,
+}
+
+impl Ctx<'_> {
+    /// Produces the row of one task; the flag says whether it was computed (not reused).
+    fn task(
+        &self,
+        dataset: &str,
+        entry: &ImageEntry,
+        loaded: &Result<LoadedImage, icmbench_datasets::DatasetError>,
+        t: &Task,
+    ) -> (ResultRow, bool) {
+        let version = t.codec.codec.version();
+        let row = match loaded {
+            Err(e) => ResultRow {
+                dataset: dataset.to_string(),
+                image: entry.id.clone(),
+                image_hash: format!("unreadable:{dataset}/{}", entry.id),
+                width: 0,
+                height: 0,
+                conversion: String::new(),
+                preprocess: String::new(),
+                codec: t.codec.id.clone(),
+                codec_kind: t.codec.codec.kind().to_string(),
+                codec_version: version,
+                quality: t.quality,
+                status: STATUS_FAILED.into(),
+                error: Some(e.to_string()),
+                bytes: None,
+                bpp: None,
+                encode_ms: None,
+                decode_ms: None,
+                metrics: BTreeMap::new(),
+            },
+            Ok(img) => {
+                let key = RowKey::new(&img.hash, &t.codec.id, &version, t.quality);
+                if let Some(prev) = self
+                    .done
+                    .get(&key)
+                    .filter(|p| self.metrics.iter().all(|m| p.metrics.contains_key(m.name())))
+                {
+                    self.bar.inc(1);
+                    let mut row = (*prev).clone();
+                    row.dataset = dataset.to_string();
+                    row.image = entry.id.clone();
+                    row.metrics.retain(|k, _| self.metrics.iter().any(|m| m.name() == k));
+                    return (row, false);
+                }
+                self.compute(dataset, img, t, version)
+            }
+        };
+        if let Ok(mut j) = self.journal.lock()
+            && let Err(e) = j.append(&row)
+            && let Ok(mut slot) = self.journal_error.lock()
+        {
+            slot.get_or_insert(e);
+        }
+        if !row.is_ok() {
+            self.bar.suspend(|| {
+                tracing::warn!(
+                    "{dataset}/{} {} q={}: {}",
+                    row.image,
+                    row.codec,
+                    row.quality,
+                    row.error.as_deref().unwrap_or("")
+                );
+            });
+        }
+        self.bar.inc(1);
+        (row, true)
+    }
+
+    fn compute(&self, dataset: &str, img: &LoadedImage, t: &Task, version: String) -> ResultRow {
+        let (w, h) = img.image.dimensions();
+        let mut row = ResultRow {
+            dataset: dataset.to_string(),
+            image: img.id.clone(),
+            image_hash: img.hash.clone(),
+            width: w,
+            height: h,
+            conversion: img.conversion.clone(),
+            preprocess: img.preprocess.clone(),
+            codec: t.codec.id.clone(),
+            codec_kind: t.codec.codec.kind().to_string(),
+            codec_version: version,
+            quality: t.quality,
+            status: STATUS_OK.into(),
+            error: None,
+            bytes: None,
+            bpp: None,
+            encode_ms: None,
+            decode_ms: None,
+            metrics: BTreeMap::new(),
+        };
+        let codec = &t.codec.codec;
+        let padded = pad_to_multiple(&img.image, codec.size_multiple(), &self.plan.padding);
+        let (pw, ph) = padded.image.dimensions();
+        let start = Instant::now();
+        let bits = match codec.encode(&padded.image, t.quality) {
+            Ok(b) => b,
+            Err(e) => return fail(row, format!("encode: {e}")),
+        };
+        row.encode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
+        row.bytes = Some(bits.len() as u64);
+        row.bpp = Some(bits.len() as f64 * 8.0 / (f64::from(w) * f64::from(h)));
+        let start = Instant::now();
+        let decoded = match codec.decode(&bits, pw, ph) {
+            Ok(d) => d,
+            Err(e) => return fail(row, format!("decode: {e}")),
+        };
+        row.decode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
+        let recon = crop(decoded, padded.left, padded.top, w, h);
+        let mut errors = Vec::new();
+        for m in self.metrics {
+            match m.compute(&img.image, &recon) {
+                Ok(v) => {
+                    row.metrics.insert(m.name().to_string(), v);
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if let Some(dir) = self.save {
+            let path = reconstruction_path(dir, &t.codec.id, t.quality, &img.id);
+            let saved = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .map_err(|e| e.to_string())
+                .and_then(|()| recon.save(&path).map_err(|e| e.to_string()));
+            if let Err(e) = saved {
+                errors.push(format!("saving reconstruction {}: {e}", path.display()));
+            }
+        }
+        if errors.is_empty() { row } else { fail(row, errors.join("; ")) }
+    }
+}
+
+fn fail(mut row: ResultRow, error: String) -> ResultRow {
+    row.status = STATUS_FAILED.into();
+    row.error = Some(error);
+    row
+}
+
+/// Where `--save-reconstructions` puts a decoded image: `DIR/<codec>/q<quality>/<image>.png`.
+pub fn reconstruction_path(dir: &Path, codec: &str, quality: f64, image_id: &str) -> PathBuf {
+    let mut p = dir
+        .join(codec)
+        .join(format!("q{}", icmbench_codecs::external::format_quality(quality)))
+        .join(image_id);
+    p.set_extension("png");
+    p
+}
+
+#[derive(Serialize)]
+struct RunMeta<'a> {
+    config: String,
+    icmbench_version: &'static str,
+    finished_unix_s: u64,
+    metrics: Vec<MetricMeta>,
+    codecs: Vec<CodecMeta<'a>>,
+    padding: icmbench_codecs::padding::Padding,
+    rows: usize,
+    computed: usize,
+    failed: usize,
+}
+
+#[derive(Serialize)]
+struct MetricMeta {
+    name: &'static str,
+    higher_is_better: bool,
+    convention: &'static str,
+}
+
+#[derive(Serialize)]
+struct CodecMeta<'a> {
+    id: &'a str,
+    kind: String,
+    version: String,
+    size_multiple: u32,
+    qualities: &'a [f64],
+}
+
+fn write_meta(store: &Store, plan: &Plan, rows: &[ResultRow], computed: usize) -> Result<(), ReportError> {
+    let meta = RunMeta {
+        config: plan.config_path.display().to_string(),
+        icmbench_version: env!("CARGO_PKG_VERSION"),
+        finished_unix_s: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        metrics: plan
+            .metrics
+            .iter()
+            .filter_map(|m| icmbench_metrics::by_name(m).ok())
+            .map(|m| MetricMeta {
+                name: m.name(),
+                higher_is_better: m.higher_is_better(),
+                convention: m.convention(),
+            })
+            .collect(),
+        codecs: plan
+            .codecs
+            .iter()
+            .map(|c| CodecMeta {
+                id: &c.id,
+                kind: c.codec.kind().to_string(),
+                version: c.codec.version(),
+                size_multiple: c.codec.size_multiple(),
+                qualities: &c.qualities,
+            })
+            .collect(),
+        padding: plan.padding,
+        rows: rows.len(),
+        computed,
+        failed: rows.iter().filter(|r| !r.is_ok()).count(),
+    };
+    let path = store.path(RUN_META);
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| ReportError::Schema {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    icmbench_reports::results::write_atomic(&path, |f| {
+        use std::io::Write;
+        f.write_all(text.as_bytes()).map_err(|source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+}

@@ -1,0 +1,74 @@
+//! Colour conversions used by the metrics: RGB planes, MATLAB `rgb2gray`, BT.601/BT.709 luma.
+
+use image::RgbImage;
+
+/// MATLAB `rgb2gray` coefficients (the first row of the inverse NTSC transform).
+pub const RGB2GRAY: [f64; 3] = [0.298_936_021_293_775, 0.587_043_074_451_121, 0.114_020_904_255_103];
+
+/// Which luma (Y') definition to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Luma {
+    /// ITU-R BT.601, MATLAB `rgb2ycbcr` (limited range 16–235).
+    Bt601,
+    /// ITU-R BT.709, limited range 16–235.
+    Bt709,
+}
+
+impl Luma {
+    /// Coefficients applied to R, G, B in 0–255, to which 16 is added (limited range).
+    pub fn coefficients(self) -> [f64; 3] {
+        match self {
+            Luma::Bt601 => [65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0],
+            Luma::Bt709 => [0.2126 * 219.0 / 255.0, 0.7152 * 219.0 / 255.0, 0.0722 * 219.0 / 255.0],
+        }
+    }
+}
+
+/// Splits an RGB image into three `f64` planes (R, G, B), row-major.
+pub fn rgb_planes(img: &RgbImage) -> [Vec<f64>; 3] {
+    let n = (img.width() * img.height()) as usize;
+    let mut planes = [Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n)];
+    for px in img.pixels() {
+        for (plane, &v) in planes.iter_mut().zip(px.0.iter()) {
+            plane.push(f64::from(v));
+        }
+    }
+    planes
+}
+
+/// MATLAB `rgb2gray` on a `uint8` image: the weighted sum rounded to the nearest integer.
+pub fn matlab_rgb2gray(img: &RgbImage) -> Vec<f64> {
+    img.pixels()
+        .map(|p| {
+            let [r, g, b] = p.0.map(f64::from);
+            (RGB2GRAY[0] * r + RGB2GRAY[1] * g + RGB2GRAY[2] * b).round().clamp(0.0, 255.0)
+        })
+        .collect()
+}
+
+/// Limited-range luma Y' = 16 + c·RGB, unrounded, in the 0–255 scale.
+pub fn luma(img: &RgbImage, which: Luma) -> Vec<f64> {
+    let c = which.coefficients();
+    img.pixels()
+        .map(|p| {
+            let [r, g, b] = p.0.map(f64::from);
+            16.0 + c[0] * r + c[1] * g + c[2] * b
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grey_of_white_and_black() {
+        let mut img = RgbImage::new(2, 1);
+        img.put_pixel(0, 0, image::Rgb([255, 255, 255]));
+        assert_eq!(matlab_rgb2gray(&img), vec![255.0, 0.0]);
+        let y = luma(&img, Luma::Bt601);
+        assert!((y[0] - 235.0).abs() < 1e-9 && (y[1] - 16.0).abs() < 1e-12);
+        let y = luma(&img, Luma::Bt709);
+        assert!((y[0] - 235.0).abs() < 1e-9);
+    }
+}

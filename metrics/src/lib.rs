@@ -1,0 +1,284 @@
+//! Full-reference image quality metrics for icmbench, with the conventions of the
+//! reference implementations they are tested against.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`colour`] | RGB → grey / luma conversions (MATLAB `rgb2gray`, BT.601 and BT.709 luma) |
+//! | [`psnr`] | mean squared error and PSNR over planes |
+//! | [`ssim`] | the Gaussian-window SSIM map and its statistics, SSIM and MS-SSIM |
+//! | this file | the [`FullReferenceMetric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
+//!
+//! Every computation is a free function over plain `f64` planes; the metric objects in
+//! the registry only pick the colour conversion and the function. All metrics take 8-bit
+//! RGB images ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
+
+pub mod colour;
+pub mod psnr;
+pub mod ssim;
+
+use image::RgbImage;
+
+/// Errors a metric can report. Each names the metric and the offending sizes.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum MetricError {
+    /// The two images have different sizes.
+    #[error("{metric}: image sizes differ: reference {ref_w}x{ref_h}, distorted {dist_w}x{dist_h}")]
+    SizeMismatch {
+        /// Metric name.
+        metric: String,
+        /// Reference width.
+        ref_w: u32,
+        /// Reference height.
+        ref_h: u32,
+        /// Distorted width.
+        dist_w: u32,
+        /// Distorted height.
+        dist_h: u32,
+    },
+    /// The image is too small for the metric's windows or scales.
+    #[error("{metric}: image {width}x{height} is too small: {reason}")]
+    TooSmall {
+        /// Metric name.
+        metric: String,
+        /// Width of the image.
+        width: u32,
+        /// Height of the image.
+        height: u32,
+        /// Why, including the minimum size.
+        reason: String,
+    },
+    /// No metric has this name.
+    #[error("unknown metric `{name}`; valid metrics: {}", valid.join(", "))]
+    Unknown {
+        /// The name that was asked for.
+        name: String,
+        /// The valid names.
+        valid: Vec<String>,
+    },
+}
+
+/// A full-reference metric: compares a distorted image with its reference.
+pub trait FullReferenceMetric: Send + Sync {
+    /// Canonical name, also the result-table column name (for example `psnr-rgb`).
+    fn name(&self) -> &'static str;
+    /// Whether larger values mean better quality.
+    fn higher_is_better(&self) -> bool;
+    /// One line stating the convention (colour space, window, reference implementation).
+    fn convention(&self) -> &'static str;
+    /// Computes the metric. PSNR of identical images is `f64::INFINITY`.
+    fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError>;
+}
+
+/// How a metric turns an RGB image into the planes it compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Planes {
+    /// R, G and B separately.
+    Rgb,
+    /// MATLAB `rgb2gray`, rounded to 8 bit.
+    Grey,
+    /// BT.601 luma (MATLAB `rgb2ycbcr` Y, limited range, unrounded).
+    Y601,
+    /// BT.709 luma (limited range, unrounded).
+    Y709,
+}
+
+impl Planes {
+    fn split(self, img: &RgbImage) -> Vec<Vec<f64>> {
+        match self {
+            Planes::Rgb => colour::rgb_planes(img).to_vec(),
+            Planes::Grey => vec![colour::matlab_rgb2gray(img)],
+            Planes::Y601 => vec![colour::luma(img, colour::Luma::Bt601)],
+            Planes::Y709 => vec![colour::luma(img, colour::Luma::Bt709)],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Psnr,
+    Ssim,
+    MsSsim,
+}
+
+/// A metric from the registry: a kind and the planes it works on.
+#[derive(Debug, Clone, Copy)]
+struct Builtin {
+    name: &'static str,
+    kind: Kind,
+    planes: Planes,
+    convention: &'static str,
+}
+
+impl FullReferenceMetric for Builtin {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn higher_is_better(&self) -> bool {
+        true
+    }
+
+    fn convention(&self) -> &'static str {
+        self.convention
+    }
+
+    fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
+        if reference.dimensions() != distorted.dimensions() {
+            return Err(MetricError::SizeMismatch {
+                metric: self.name.to_string(),
+                ref_w: reference.width(),
+                ref_h: reference.height(),
+                dist_w: distorted.width(),
+                dist_h: distorted.height(),
+            });
+        }
+        let (w, h) = reference.dimensions();
+        let (w, h) = (w as usize, h as usize);
+        let a = self.planes.split(reference);
+        let b = self.planes.split(distorted);
+        let too_small = |reason: String| MetricError::TooSmall {
+            metric: self.name.to_string(),
+            width: reference.width(),
+            height: reference.height(),
+            reason,
+        };
+        match self.kind {
+            Kind::Psnr => {
+                let mse = psnr::mse_planes(&a, &b);
+                Ok(psnr::psnr_from_mse(mse, 255.0))
+            }
+            Kind::Ssim => {
+                let mut sum = 0.0;
+                for (x, y) in a.iter().zip(&b) {
+                    let stats = ssim::ssim_stats(x, y, w, h, &ssim::SsimParams::default()).map_err(too_small)?;
+                    sum += stats.ssim;
+                }
+                Ok(sum / a.len() as f64)
+            }
+            Kind::MsSsim => {
+                let mut sum = 0.0;
+                for (x, y) in a.iter().zip(&b) {
+                    sum += ssim::ms_ssim(x, y, w, h, &ssim::SsimParams::default()).map_err(too_small)?;
+                }
+                Ok(sum / a.len() as f64)
+            }
+        }
+    }
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "psnr-rgb",
+        kind: Kind::Psnr,
+        planes: Planes::Rgb,
+        convention: "PSNR over R, G, B (MSE over all pixels and channels), peak 255; as pyiqa `psnr` and CompressAI `psnr-rgb`",
+    },
+    Builtin {
+        name: "psnr-y601",
+        kind: Kind::Psnr,
+        planes: Planes::Y601,
+        convention: "PSNR on BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 (MATLAB rgb2ycbcr, unrounded), peak 255; as pyiqa `psnr_y`",
+    },
+    Builtin {
+        name: "psnr-y709",
+        kind: Kind::Psnr,
+        planes: Planes::Y709,
+        convention: "PSNR on BT.709 luma Y = 16 + (46.559 R + 156.629 G + 15.812 B)/255 (unrounded), peak 255",
+    },
+    Builtin {
+        name: "ssim-grey",
+        kind: Kind::Ssim,
+        planes: Planes::Grey,
+        convention: "SSIM (Wang et al. 2004 ssim_index.m): MATLAB rgb2gray rounded to 8 bit, Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows, no downsampling",
+    },
+    Builtin {
+        name: "ms-ssim-rgb",
+        kind: Kind::MsSsim,
+        planes: Planes::Rgb,
+        convention: "MS-SSIM per R, G, B channel then averaged (tf.image.ssim_multiscale, pytorch_msssim; CompressAI `ms-ssim-rgb`): 5 scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333, 2x2 average pooling, negative cs clamped to 0",
+    },
+    Builtin {
+        name: "ms-ssim-grey",
+        kind: Kind::MsSsim,
+        planes: Planes::Grey,
+        convention: "MS-SSIM as ms-ssim-rgb, on the MATLAB rgb2gray image rounded to 8 bit",
+    },
+];
+
+/// Short names accepted for canonical metric names.
+const ALIASES: &[(&str, &str)] = &[
+    ("psnr", "psnr-rgb"),
+    ("ssim", "ssim-grey"),
+    ("ms-ssim", "ms-ssim-rgb"),
+    ("msssim", "ms-ssim-rgb"),
+];
+
+/// Canonical names of every metric in the registry.
+pub const METRICS: &[&str] = &["psnr-rgb", "psnr-y601", "psnr-y709", "ssim-grey", "ms-ssim-rgb", "ms-ssim-grey"];
+
+/// Resolves an alias (`psnr`, `ssim`, `ms-ssim`) or canonical name to the canonical name.
+pub fn canonical_name(name: &str) -> Result<&'static str, MetricError> {
+    let lower = name.trim().to_ascii_lowercase();
+    let target = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map(|(_, canon)| *canon)
+        .unwrap_or(lower.as_str());
+    BUILTINS
+        .iter()
+        .find(|m| m.name == target)
+        .map(|m| m.name)
+        .ok_or_else(|| MetricError::Unknown {
+            name: name.to_string(),
+            valid: valid_names(),
+        })
+}
+
+fn valid_names() -> Vec<String> {
+    METRICS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(ALIASES.iter().map(|(a, c)| format!("{a} (= {c})")))
+        .collect()
+}
+
+/// Looks up a metric by canonical name or alias.
+pub fn by_name(name: &str) -> Result<Box<dyn FullReferenceMetric>, MetricError> {
+    let canon = canonical_name(name)?;
+    let found = BUILTINS
+        .iter()
+        .find(|m| m.name == canon)
+        .copied()
+        .ok_or_else(|| MetricError::Unknown {
+            name: name.to_string(),
+            valid: valid_names(),
+        })?;
+    Ok(Box::new(found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_lists_every_builtin_once() {
+        let names: Vec<_> = BUILTINS.iter().map(|b| b.name).collect();
+        assert_eq!(names, METRICS);
+    }
+
+    #[test]
+    fn aliases_resolve_and_unknown_lists_choices() {
+        assert_eq!(canonical_name("PSNR").unwrap(), "psnr-rgb");
+        assert_eq!(canonical_name("ms-ssim").unwrap(), "ms-ssim-rgb");
+        let err = canonical_name("vmaf").unwrap_err().to_string();
+        assert!(err.contains("vmaf") && err.contains("psnr-y709"), "{err}");
+    }
+
+    #[test]
+    fn size_mismatch_is_an_error() {
+        let a = RgbImage::new(16, 16);
+        let b = RgbImage::new(16, 8);
+        let err = by_name("psnr").unwrap().compute(&a, &b).unwrap_err();
+        assert!(matches!(err, MetricError::SizeMismatch { .. }));
+    }
+}

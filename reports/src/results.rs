@@ -1,0 +1,462 @@
+//! The result table: one tidy row per (image, codec, quality).
+//!
+//! Columns, in order: `dataset`, `image`, `image_hash`, `width`, `height`, `conversion`,
+//! `preprocess`, `codec`, `codec_kind`, `codec_version`, `quality`, `status` (`ok` or
+//! `failed`), `error`, `bytes`, `bpp`, `encode_ms`, `decode_ms`, then one `Float64` column
+//! per metric (named as the metric, e.g. `psnr-rgb`), sorted by name. `bpp` is
+//! `bytes × 8 / (width × height)` of the source image. Infinite PSNR (lossless) is stored as
+//! `inf` in Parquet and CSV.
+//!
+//! Files are replaced atomically (written beside, synced, renamed). Rows finished during a
+//! run are appended to a JSON-lines journal first, so an interrupted run loses only the
+//! rows in flight.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ReportError;
+
+/// Status of a successful row.
+pub const STATUS_OK: &str = "ok";
+/// Status of a failed row.
+pub const STATUS_FAILED: &str = "failed";
+
+/// One result row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// Dataset name from the config.
+    pub dataset: String,
+    /// Image id (path relative to the dataset root).
+    pub image: String,
+    /// Content hash of the coded (converted, preprocessed) image; empty if it could not be read.
+    pub image_hash: String,
+    /// Width of the coded image (0 if unreadable).
+    pub width: u32,
+    /// Height of the coded image (0 if unreadable).
+    pub height: u32,
+    /// Colour conversion applied on loading.
+    pub conversion: String,
+    /// Preprocessing applied on loading.
+    pub preprocess: String,
+    /// Codec id from the config.
+    pub codec: String,
+    /// Codec kind (`jpeg`, `webp`, `avif`, `png`, `external`).
+    pub codec_kind: String,
+    /// Codec library version and settings.
+    pub codec_version: String,
+    /// Quality parameter.
+    pub quality: f64,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// Error text of a failed row.
+    pub error: Option<String>,
+    /// Bitstream length in bytes.
+    pub bytes: Option<u64>,
+    /// Bits per pixel of the source image.
+    pub bpp: Option<f64>,
+    /// Encoding time in milliseconds.
+    pub encode_ms: Option<f64>,
+    /// Decoding time in milliseconds.
+    pub decode_ms: Option<f64>,
+    /// Metric values by metric name.
+    #[serde(with = "nonfinite_map")]
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl ResultRow {
+    /// Whether the row finished without error.
+    pub fn is_ok(&self) -> bool {
+        self.status == STATUS_OK
+    }
+
+    /// The cache key: image content, codec id, codec version and quality.
+    pub fn key(&self) -> RowKey {
+        RowKey::new(&self.image_hash, &self.codec, &self.codec_version, self.quality)
+    }
+}
+
+/// Identifies a result for resuming: same pixels, same codec, same version, same quality.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowKey {
+    image_hash: String,
+    codec: String,
+    codec_version: String,
+    quality_bits: u64,
+}
+
+impl RowKey {
+    /// Builds a key.
+    pub fn new(image_hash: &str, codec: &str, codec_version: &str, quality: f64) -> Self {
+        Self {
+            image_hash: image_hash.to_string(),
+            codec: codec.to_string(),
+            codec_version: codec_version.to_string(),
+            quality_bits: quality.to_bits(),
+        }
+    }
+}
+
+/// JSON has no infinities: the journal writes non-finite metric values as strings.
+mod nonfinite_map {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
+        let out: BTreeMap<&String, Value> = map
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    if v.is_finite() {
+                        Value::Number(*v)
+                    } else {
+                        Value::Text(v.to_string())
+                    },
+                )
+            })
+            .collect();
+        out.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let raw = BTreeMap::<String, Value>::deserialize(d)?;
+        raw.into_iter()
+            .map(|(k, v)| match v {
+                Value::Number(x) => Ok((k, x)),
+                Value::Text(t) => t.parse::<f64>().map(|x| (k, x)).map_err(serde::de::Error::custom),
+            })
+            .collect()
+    }
+}
+
+const FIXED_COLUMNS: &[&str] = &[
+    "dataset",
+    "image",
+    "image_hash",
+    "width",
+    "height",
+    "conversion",
+    "preprocess",
+    "codec",
+    "codec_kind",
+    "codec_version",
+    "quality",
+    "status",
+    "error",
+    "bytes",
+    "bpp",
+    "encode_ms",
+    "decode_ms",
+];
+
+fn polars_err(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
+    move |source| ReportError::Polars {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Builds the tidy table from rows (metric columns are the union over rows, sorted).
+pub fn to_dataframe(rows: &[ResultRow]) -> Result<DataFrame, PolarsError> {
+    let strs = |f: fn(&ResultRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let mut columns = vec![
+        Column::new("dataset".into(), strs(|r| &r.dataset)),
+        Column::new("image".into(), strs(|r| &r.image)),
+        Column::new("image_hash".into(), strs(|r| &r.image_hash)),
+        Column::new("width".into(), rows.iter().map(|r| r.width).collect::<Vec<u32>>()),
+        Column::new("height".into(), rows.iter().map(|r| r.height).collect::<Vec<u32>>()),
+        Column::new("conversion".into(), strs(|r| &r.conversion)),
+        Column::new("preprocess".into(), strs(|r| &r.preprocess)),
+        Column::new("codec".into(), strs(|r| &r.codec)),
+        Column::new("codec_kind".into(), strs(|r| &r.codec_kind)),
+        Column::new("codec_version".into(), strs(|r| &r.codec_version)),
+        Column::new("quality".into(), rows.iter().map(|r| r.quality).collect::<Vec<f64>>()),
+        Column::new("status".into(), strs(|r| &r.status)),
+        Column::new(
+            "error".into(),
+            rows.iter().map(|r| r.error.as_deref()).collect::<Vec<Option<&str>>>(),
+        ),
+        Column::new("bytes".into(), rows.iter().map(|r| r.bytes).collect::<Vec<Option<u64>>>()),
+        Column::new("bpp".into(), rows.iter().map(|r| r.bpp).collect::<Vec<Option<f64>>>()),
+        Column::new("encode_ms".into(), rows.iter().map(|r| r.encode_ms).collect::<Vec<Option<f64>>>()),
+        Column::new("decode_ms".into(), rows.iter().map(|r| r.decode_ms).collect::<Vec<Option<f64>>>()),
+    ];
+    let names: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
+    for name in names {
+        let values: Vec<Option<f64>> = rows.iter().map(|r| r.metrics.get(name).copied()).collect();
+        columns.push(Column::new(name.as_str().into(), values));
+    }
+    DataFrame::new_infer_height(columns)
+}
+
+/// Reads rows back from a table written by [`to_dataframe`].
+pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, ReportError> {
+    let schema_err = |message: String| ReportError::Schema {
+        path: path.display().to_string(),
+        message,
+    };
+    let col = |name: &str| df.column(name).map_err(|_| schema_err(format!("missing column `{name}`")));
+    let text = |name: &str| -> Result<Vec<Option<String>>, ReportError> {
+        let c = col(name)?;
+        let s = c.str().map_err(|_| schema_err(format!("column `{name}` is not text")))?;
+        Ok((0..s.len()).map(|i| s.get(i).map(str::to_string)).collect())
+    };
+    let float = |name: &str| -> Result<Vec<Option<f64>>, ReportError> {
+        let c = col(name)?
+            .cast(&DataType::Float64)
+            .map_err(|_| schema_err(format!("column `{name}` is not numeric")))?;
+        let f = c.f64().map_err(|_| schema_err(format!("column `{name}` is not numeric")))?;
+        Ok((0..f.len()).map(|i| f.get(i)).collect())
+    };
+    let n = df.height();
+    let dataset = text("dataset")?;
+    let image = text("image")?;
+    let image_hash = text("image_hash")?;
+    let width = float("width")?;
+    let height = float("height")?;
+    let conversion = text("conversion")?;
+    let preprocess = text("preprocess")?;
+    let codec = text("codec")?;
+    let codec_kind = text("codec_kind")?;
+    let codec_version = text("codec_version")?;
+    let quality = float("quality")?;
+    let status = text("status")?;
+    let error = text("error")?;
+    let bytes = float("bytes")?;
+    let bpp = float("bpp")?;
+    let encode_ms = float("encode_ms")?;
+    let decode_ms = float("decode_ms")?;
+    let metric_names: Vec<String> = df
+        .get_column_names()
+        .into_iter()
+        .map(|s| s.to_string())
+        .filter(|s| !FIXED_COLUMNS.contains(&s.as_str()))
+        .collect();
+    let metric_values: Vec<Vec<Option<f64>>> = metric_names.iter().map(|m| float(m)).collect::<Result<_, _>>()?;
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    Ok((0..n)
+        .map(|i| ResultRow {
+            dataset: s(&dataset[i]),
+            image: s(&image[i]),
+            image_hash: s(&image_hash[i]),
+            width: width[i].unwrap_or(0.0) as u32,
+            height: height[i].unwrap_or(0.0) as u32,
+            conversion: s(&conversion[i]),
+            preprocess: s(&preprocess[i]),
+            codec: s(&codec[i]),
+            codec_kind: s(&codec_kind[i]),
+            codec_version: s(&codec_version[i]),
+            quality: quality[i].unwrap_or(f64::NAN),
+            status: s(&status[i]),
+            error: error[i].clone(),
+            bytes: bytes[i].map(|b| b as u64),
+            bpp: bpp[i],
+            encode_ms: encode_ms[i],
+            decode_ms: decode_ms[i],
+            metrics: metric_names
+                .iter()
+                .zip(&metric_values)
+                .filter_map(|(m, v)| v[i].map(|x| (m.clone(), x)))
+                .collect(),
+        })
+        .collect())
+}
+
+/// Writes `bytes` to `path` atomically: a sibling temporary file, synced, then renamed.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<(), ReportError>) -> Result<(), ReportError> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "results".into());
+    let tmp: PathBuf = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        write(&mut f)?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io_err(path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes the rows as Parquet (atomically).
+pub fn write_parquet(path: &Path, rows: &[ResultRow]) -> Result<(), ReportError> {
+    let mut df = to_dataframe(rows).map_err(polars_err(path))?;
+    write_atomic(path, |f| {
+        ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(polars_err(path))
+    })
+}
+
+/// Writes the rows as CSV with a header (atomically).
+pub fn write_csv(path: &Path, rows: &[ResultRow]) -> Result<(), ReportError> {
+    let mut df = to_dataframe(rows).map_err(polars_err(path))?;
+    write_atomic(path, |f| {
+        CsvWriter::new(f).include_header(true).finish(&mut df).map_err(polars_err(path))
+    })
+}
+
+/// Reads rows from a Parquet file written by [`write_parquet`].
+pub fn read_parquet(path: &Path) -> Result<Vec<ResultRow>, ReportError> {
+    let f = File::open(path).map_err(io_err(path))?;
+    let df = ParquetReader::new(f).finish().map_err(polars_err(path))?;
+    from_dataframe(&df, path)
+}
+
+/// Appends finished rows to a JSON-lines file, one synced line per row.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (creating if needed) a journal for appending.
+    pub fn open(path: &Path) -> Result<Self, ReportError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io_err(path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// Appends one row and syncs it to disk.
+    pub fn append(&mut self, row: &ResultRow) -> Result<(), ReportError> {
+        let mut line = serde_json::to_string(row).map_err(|e| ReportError::Schema {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        self.file.write_all(line.as_bytes()).map_err(io_err(&self.path))?;
+        self.file.sync_data().map_err(io_err(&self.path))
+    }
+
+    /// Reads a journal. A final line cut short by a crash is skipped; a corrupt line
+    /// elsewhere is an error naming its line number.
+    pub fn read(path: &Path) -> Result<Vec<ResultRow>, ReportError> {
+        let f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(path)(e)),
+        };
+        let lines: Vec<String> = BufReader::new(f).lines().collect::<Result<_, _>>().map_err(io_err(path))?;
+        let mut rows = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<ResultRow>(line) {
+                Ok(row) => rows.push(row),
+                Err(_) if i + 1 == lines.len() => {} // torn last write
+                Err(e) => {
+                    return Err(ReportError::Schema {
+                        path: format!("{}:{}", path.display(), i + 1),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn row(codec: &str, q: f64, psnr: f64) -> ResultRow {
+        ResultRow {
+            dataset: "d".into(),
+            image: "a.png".into(),
+            image_hash: "h".into(),
+            width: 4,
+            height: 2,
+            conversion: "rgb8".into(),
+            preprocess: "none".into(),
+            codec: codec.into(),
+            codec_kind: codec.into(),
+            codec_version: "v1".into(),
+            quality: q,
+            status: STATUS_OK.into(),
+            error: None,
+            bytes: Some(10),
+            bpp: Some(10.0),
+            encode_ms: Some(1.5),
+            decode_ms: Some(0.5),
+            metrics: [("psnr-rgb".to_string(), psnr)].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn parquet_and_csv_round_trip_with_infinity_and_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut failed = row("webp", 5.0, 0.0);
+        failed.status = STATUS_FAILED.into();
+        failed.error = Some("boom".into());
+        failed.bytes = None;
+        failed.metrics.clear();
+        let rows = vec![row("png", 0.0, f64::INFINITY), row("jpeg", 50.0, 31.25), failed];
+        let p = dir.path().join("r.parquet");
+        write_parquet(&p, &rows).unwrap();
+        assert_eq!(read_parquet(&p).unwrap(), rows);
+        let c = dir.path().join("r.csv");
+        write_csv(&c, &rows).unwrap();
+        let text = std::fs::read_to_string(&c).unwrap();
+        assert!(text.starts_with("dataset,image,image_hash,width,height"), "{text}");
+        assert!(text.contains("inf") && text.contains("boom"), "{text}");
+        // no temporary files are left behind
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn journal_survives_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&p).unwrap();
+        j.append(&row("png", 0.0, f64::INFINITY)).unwrap();
+        j.append(&row("jpeg", 10.0, 20.0)).unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"dataset\":\"d\",\"ima").unwrap();
+        let rows = Journal::read(&p).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].metrics["psnr-rgb"], f64::INFINITY);
+        assert!(Journal::read(&dir.path().join("none.jsonl")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn corrupt_journal_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        std::fs::write(&p, format!("garbage\n{}\n", serde_json::to_string(&row("a", 1.0, 2.0)).unwrap())).unwrap();
+        let err = Journal::read(&p).unwrap_err().to_string();
+        assert!(err.contains("j.jsonl:1"), "{err}");
+    }
+}
