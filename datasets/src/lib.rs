@@ -273,6 +273,24 @@ mod tests {
     }
 
     #[test]
+    fn every_listed_format_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = RgbImage::from_fn(9, 7, |x, y| Rgb([x as u8 * 20, y as u8 * 30, 100]));
+        for ext in ["png", "jpg", "bmp", "ppm", "tiff", "webp"] {
+            img.save(dir.path().join(format!("i.{ext}"))).unwrap();
+        }
+        let entries = scan_folder(dir.path()).unwrap();
+        assert_eq!(entries.len(), 6);
+        for e in &entries {
+            let loaded = load_image(e, &Preprocess::default()).unwrap();
+            assert_eq!(loaded.image.dimensions(), (9, 7), "{}", e.id);
+            if !e.id.ends_with(".jpg") {
+                assert_eq!(loaded.image, img, "{} is lossless", e.id);
+            }
+        }
+    }
+
+    #[test]
     fn empty_and_missing_folders_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let err = scan_folder(dir.path()).unwrap_err().to_string();

@@ -26,14 +26,8 @@ impl Luma {
 
 /// Splits an RGB image into three `f64` planes (R, G, B), row-major.
 pub fn rgb_planes(img: &RgbImage) -> [Vec<f64>; 3] {
-    let n = (img.width() * img.height()) as usize;
-    let mut planes = [Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n)];
-    for px in img.pixels() {
-        for (plane, &v) in planes.iter_mut().zip(px.0.iter()) {
-            plane.push(f64::from(v));
-        }
-    }
-    planes
+    let raw = img.as_raw();
+    [0, 1, 2].map(|c| raw.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect())
 }
 
 /// MATLAB `rgb2gray` on a `uint8` image: the weighted sum rounded to the nearest integer.

@@ -15,6 +15,23 @@ pub fn mse_planes(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
     if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
+/// Mean squared error over two equally long 8-bit sample buffers, exact (integer sum).
+pub fn mse_u8(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len(), "buffer sizes differ");
+    if a.is_empty() {
+        return 0.0;
+    }
+    let sse: u64 = a
+        .iter()
+        .zip(b)
+        .map(|(&p, &q)| {
+            let d = u64::from(p.abs_diff(q));
+            d * d
+        })
+        .sum();
+    sse as f64 / a.len() as f64
+}
+
 /// PSNR in dB from an MSE and the peak value: `10·log10(peak² / mse)`; infinite for `mse == 0`.
 pub fn psnr_from_mse(mse: f64, peak: f64) -> f64 {
     if mse <= 0.0 {
@@ -32,6 +49,15 @@ mod tests {
     fn identical_planes_are_infinite() {
         let a = vec![vec![1.0, 2.0, 3.0]];
         assert_eq!(psnr_from_mse(mse_planes(&a, &a), 255.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn integer_and_float_mse_agree() {
+        let a: Vec<u8> = (0..=255).collect();
+        let b: Vec<u8> = (0..=255).rev().collect();
+        let fa = vec![a.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()];
+        let fb = vec![b.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()];
+        assert_eq!(mse_u8(&a, &b), mse_planes(&fa, &fb));
     }
 
     #[test]
