@@ -2,9 +2,13 @@
 //!
 //! | module | what lives there |
 //! |---|---|
+//! | [`bd`] | Bjøntegaard deltas (pchip, Akima, cubic) equal to the `bjontegaard` package |
+//! | [`compressai`] | CompressAI result JSON files: import as curves, export from results |
 //! | [`results`] | the tidy result row, its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal |
 //! | [`summary`] | per (dataset, codec, quality) means for the end-of-run table |
 
+pub mod bd;
+pub mod compressai;
 pub mod results;
 pub mod summary;
 

@@ -1,0 +1,610 @@
+//! Bjøntegaard deltas: BD-rate and BD-metric between an anchor and a test curve.
+//!
+//! Equal to the `bjontegaard` Python package (FAU-LMS, 1.3.0) for its three methods:
+//!
+//! - `pchip`: piecewise cubic Hermite with SciPy's `PchipInterpolator` slopes (default);
+//! - `akima`: SciPy's `Akima1DInterpolator` (original Akima); linear for two points;
+//! - `cubic`: VCEG-M33, a least-squares cubic polynomial (`numpy.polyfit(x, y, 3)`).
+//!
+//! BD-rate interpolates log10(rate) as a function of the metric and averages the
+//! difference over the overlap of the two metric ranges: `(10^avg − 1) · 100` percent
+//! (negative: the test codec needs less rate). BD-metric interpolates the metric over
+//! log10(rate) and averages test minus anchor over the overlap of the log-rate ranges, in
+//! the metric's units. Neither formula depends on the metric's direction; the direction is
+//! used to check that each curve is monotone the right way and to pick the best codec.
+//!
+//! Every rule is one free function over plain slices: [`pchip_slopes`], [`akima_slopes`],
+//! [`polyfit3`], [`Interpolant::integrate`], [`bd_linear`], [`isotonic`].
+
+use serde::Serialize;
+
+/// Interpolation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Piecewise cubic Hermite, SciPy PCHIP slopes.
+    #[default]
+    Pchip,
+    /// Akima spline (SciPy).
+    Akima,
+    /// Cubic polynomial fit (VCEG-M33).
+    Cubic,
+}
+
+impl Method {
+    /// Parses `pchip`, `akima` or `cubic`.
+    pub fn parse(s: &str) -> Result<Self, BdError> {
+        match s.to_ascii_lowercase().as_str() {
+            "pchip" => Ok(Method::Pchip),
+            "akima" => Ok(Method::Akima),
+            "cubic" => Ok(Method::Cubic),
+            _ => Err(BdError::Method(s.to_string())),
+        }
+    }
+
+    /// The method's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Pchip => "pchip",
+            Method::Akima => "akima",
+            Method::Cubic => "cubic",
+        }
+    }
+
+    fn min_points(self) -> usize {
+        match self {
+            Method::Cubic => 4,
+            _ => 2,
+        }
+    }
+}
+
+/// Errors of a Bjøntegaard computation; each names the curve and the points.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BdError {
+    /// Unknown method name.
+    #[error("unknown BD method `{0}`; methods: pchip, akima, cubic")]
+    Method(String),
+    /// Not enough points for the method.
+    #[error("curve `{curve}` has {points} point(s); {method} needs at least {needed}")]
+    TooFewPoints {
+        /// Curve label.
+        curve: String,
+        /// Points given.
+        points: usize,
+        /// Method.
+        method: &'static str,
+        /// Points needed.
+        needed: usize,
+    },
+    /// Rate and metric lists differ in length.
+    #[error("curve `{curve}`: {rates} rates but {metrics} metric values")]
+    Length {
+        /// Curve label.
+        curve: String,
+        /// Number of rates.
+        rates: usize,
+        /// Number of metric values.
+        metrics: usize,
+    },
+    /// A value is NaN, infinite, or a rate is not positive.
+    #[error("curve `{curve}`: point {index} (rate {rate}, metric {metric}) is not usable: {reason}")]
+    BadPoint {
+        /// Curve label.
+        curve: String,
+        /// 1-based index in the input.
+        index: usize,
+        /// Its rate.
+        rate: f64,
+        /// Its metric value.
+        metric: f64,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The curve is not strictly monotone in the metric's direction.
+    #[error(
+        "curve `{curve}` is not monotone ({direction} metric expected to {expected} with rate) at {}; fix the points or ask for a monotone fit",
+        points.iter().map(|(r, m)| format!("(rate {r}, metric {m})")).collect::<Vec<_>>().join(" -> ")
+    )]
+    NotMonotone {
+        /// Curve label.
+        curve: String,
+        /// "higher-is-better" or "lower-is-better".
+        direction: &'static str,
+        /// "increase" or "decrease".
+        expected: &'static str,
+        /// The offending consecutive points, in rate order.
+        points: Vec<(f64, f64)>,
+    },
+    /// The curves' ranges overlap too little.
+    #[error("`{anchor}` and `{test}` overlap on {:.1} % of their {axis} range, below the minimum {:.1} % (--min-overlap)", overlap * 100.0, min * 100.0)]
+    Overlap {
+        /// Anchor label.
+        anchor: String,
+        /// Test label.
+        test: String,
+        /// "metric" (BD-rate) or "log-rate" (BD-metric).
+        axis: &'static str,
+        /// The overlap fraction.
+        overlap: f64,
+        /// The minimum required.
+        min: f64,
+    },
+}
+
+/// A rate–metric curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    /// Label used in messages (codec id).
+    pub label: String,
+    /// Rates (any positive unit: bpp, kbps).
+    pub rate: Vec<f64>,
+    /// Metric values, one per rate.
+    pub metric: Vec<f64>,
+}
+
+impl Curve {
+    /// Builds a curve.
+    pub fn new(label: impl Into<String>, rate: Vec<f64>, metric: Vec<f64>) -> Self {
+        Self { label: label.into(), rate, metric }
+    }
+}
+
+/// Options of a BD computation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BdOptions {
+    /// Interpolation method.
+    pub method: Method,
+    /// Whether smaller metric values are better (LPIPS, NIQE, BRISQUE).
+    pub lower_is_better: bool,
+    /// Replace a non-monotone curve by its isotonic fit instead of failing.
+    pub monotone_fit: bool,
+    /// Minimum overlap fraction of the two ranges (0–1); below it is an error.
+    pub min_overlap: f64,
+}
+
+impl Default for BdOptions {
+    fn default() -> Self {
+        Self { method: Method::Pchip, lower_is_better: false, monotone_fit: false, min_overlap: DEFAULT_MIN_OVERLAP }
+    }
+}
+
+/// Default minimum overlap: 25 % of the union of the two ranges.
+pub const DEFAULT_MIN_OVERLAP: f64 = 0.25;
+/// Below this overlap the `bjontegaard` package warns; icmbench adds a warning to the result.
+pub const WARN_OVERLAP: f64 = 0.75;
+
+/// Result of comparing a test curve with an anchor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BdResult {
+    /// BD-rate in percent (negative: the test saves rate).
+    pub bd_rate: f64,
+    /// BD-metric: mean metric difference, test minus anchor, in the metric's units.
+    pub bd_metric: f64,
+    /// Overlap of the metric ranges (BD-rate's integration interval), 0–1.
+    pub overlap_metric: f64,
+    /// Overlap of the log-rate ranges (BD-metric's integration interval), 0–1.
+    pub overlap_rate: f64,
+    /// Warnings (small overlap, monotone fit applied).
+    pub warnings: Vec<String>,
+}
+
+/// A fitted interpolant that can be integrated exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Interpolant {
+    /// Piecewise cubic Hermite: breakpoints, values, slopes.
+    Hermite {
+        /// Breakpoints, strictly increasing.
+        x: Vec<f64>,
+        /// Values at the breakpoints.
+        y: Vec<f64>,
+        /// Slopes at the breakpoints.
+        slopes: Vec<f64>,
+    },
+    /// Cubic polynomial, highest power first (`numpy.polyfit` order).
+    Poly([f64; 4]),
+}
+
+impl Interpolant {
+    /// Fits `y(x)` with `method`; `x` must be strictly increasing.
+    pub fn fit(x: &[f64], y: &[f64], method: Method) -> Self {
+        match method {
+            Method::Pchip => Interpolant::Hermite { x: x.to_vec(), y: y.to_vec(), slopes: pchip_slopes(x, y) },
+            Method::Akima => Interpolant::Hermite { x: x.to_vec(), y: y.to_vec(), slopes: akima_slopes(x, y) },
+            Method::Cubic => Interpolant::Poly(polyfit3(x, y)),
+        }
+    }
+
+    /// Exact integral from `a` to `b` (`a <= b`, both inside the breakpoint range for
+    /// Hermite interpolants).
+    pub fn integrate(&self, a: f64, b: f64) -> f64 {
+        match self {
+            Interpolant::Poly(c) => {
+                let anti = |t: f64| ((((c[0] / 4.0) * t + c[1] / 3.0) * t + c[2] / 2.0) * t + c[3]) * t;
+                anti(b) - anti(a)
+            }
+            Interpolant::Hermite { x, y, slopes } => {
+                let mut total = 0.0;
+                for i in 0..x.len() - 1 {
+                    let (x0, x1) = (x[i], x[i + 1]);
+                    let lo = a.max(x0);
+                    let hi = b.min(x1);
+                    if hi <= lo {
+                        continue;
+                    }
+                    let h = x1 - x0;
+                    let m = (y[i + 1] - y[i]) / h;
+                    let c2 = (3.0 * m - 2.0 * slopes[i] - slopes[i + 1]) / h;
+                    let c3 = (slopes[i] + slopes[i + 1] - 2.0 * m) / (h * h);
+                    let anti = |s: f64| (((c3 / 4.0 * s + c2 / 3.0) * s + slopes[i] / 2.0) * s + y[i]) * s;
+                    total += anti(hi - x0) - anti(lo - x0);
+                }
+                total
+            }
+        }
+    }
+
+    /// Value at `t` (for plotting fitted curves).
+    pub fn eval(&self, t: f64) -> f64 {
+        match self {
+            Interpolant::Poly(c) => ((c[0] * t + c[1]) * t + c[2]) * t + c[3],
+            Interpolant::Hermite { x, y, slopes } => {
+                let i = match x.iter().rposition(|&v| v <= t) {
+                    Some(i) if i + 1 < x.len() => i,
+                    Some(_) => x.len() - 2,
+                    None => 0,
+                };
+                let h = x[i + 1] - x[i];
+                let m = (y[i + 1] - y[i]) / h;
+                let c2 = (3.0 * m - 2.0 * slopes[i] - slopes[i + 1]) / h;
+                let c3 = (slopes[i] + slopes[i + 1] - 2.0 * m) / (h * h);
+                let s = t - x[i];
+                ((c3 * s + c2) * s + slopes[i]) * s + y[i]
+            }
+        }
+    }
+}
+
+/// PCHIP slopes exactly as SciPy's `PchipInterpolator._find_derivatives`.
+pub fn pchip_slopes(x: &[f64], y: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let h: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
+    let m: Vec<f64> = (0..n - 1).map(|i| (y[i + 1] - y[i]) / h[i]).collect();
+    if n == 2 {
+        return vec![m[0], m[0]];
+    }
+    let mut d = vec![0.0; n];
+    for k in 1..n - 1 {
+        let (m0, m1) = (m[k - 1], m[k]);
+        if m0.signum() != m1.signum() || m0 == 0.0 || m1 == 0.0 {
+            d[k] = 0.0;
+        } else {
+            let w1 = 2.0 * h[k] + h[k - 1];
+            let w2 = h[k] + 2.0 * h[k - 1];
+            let whmean = (w1 / m0 + w2 / m1) / (w1 + w2);
+            d[k] = 1.0 / whmean;
+        }
+    }
+    d[0] = pchip_edge(h[0], h[1], m[0], m[1]);
+    d[n - 1] = pchip_edge(h[n - 2], h[n - 3], m[n - 2], m[n - 3]);
+    d
+}
+
+/// SciPy's one-sided, shape-preserving end slope (`PchipInterpolator._edge_case`).
+fn pchip_edge(h0: f64, h1: f64, m0: f64, m1: f64) -> f64 {
+    let d = ((2.0 * h0 + h1) * m0 - h0 * m1) / (h0 + h1);
+    let sign = |v: f64| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 };
+    if sign(d) != sign(m0) {
+        0.0
+    } else if sign(m0) != sign(m1) && d.abs() > 3.0 * m0.abs() {
+        3.0 * m0
+    } else {
+        d
+    }
+}
+
+/// Akima slopes exactly as SciPy's `Akima1DInterpolator(method="akima")`; linear for two points.
+pub fn akima_slopes(x: &[f64], y: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    if n == 2 {
+        let m = (y[1] - y[0]) / (x[1] - x[0]);
+        return vec![m, m];
+    }
+    // m[2..n+1] are the segment slopes, two extrapolated slopes on each side.
+    let mut m = vec![0.0; n + 3];
+    for i in 0..n - 1 {
+        m[i + 2] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]);
+    }
+    m[1] = 2.0 * m[2] - m[3];
+    m[0] = 2.0 * m[1] - m[2];
+    m[n + 1] = 2.0 * m[n] - m[n - 1];
+    m[n + 2] = 2.0 * m[n + 1] - m[n];
+    let dm: Vec<f64> = m.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+    let f12: Vec<f64> = (0..n).map(|i| dm[i + 2] + dm[i]).collect();
+    let fmax = f12.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    (0..n)
+        .map(|i| {
+            if f12[i] > 1e-9 * fmax {
+                m[i + 1] + (dm[i] / f12[i]) * (m[i + 2] - m[i + 1])
+            } else {
+                0.5 * (m[i + 3] + m[i])
+            }
+        })
+        .collect()
+}
+
+/// Least-squares cubic `y ≈ c0 x³ + c1 x² + c2 x + c3` (as `numpy.polyfit(x, y, 3)`: a
+/// column-scaled Vandermonde system solved by Householder QR).
+pub fn polyfit3(x: &[f64], y: &[f64]) -> [f64; 4] {
+    let n = x.len();
+    let mut a: Vec<[f64; 4]> = x.iter().map(|&t| [t * t * t, t * t, t, 1.0]).collect();
+    let mut scale = [0.0; 4];
+    for (j, s) in scale.iter_mut().enumerate() {
+        *s = a.iter().map(|r| r[j] * r[j]).sum::<f64>().sqrt();
+        if *s == 0.0 {
+            *s = 1.0;
+        }
+    }
+    for r in a.iter_mut() {
+        for j in 0..4 {
+            r[j] /= scale[j];
+        }
+    }
+    let mut b = y.to_vec();
+    // Householder QR, in place.
+    for k in 0..4.min(n) {
+        let norm = (k..n).map(|i| a[i][k] * a[i][k]).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            continue;
+        }
+        let alpha = if a[k][k] > 0.0 { -norm } else { norm };
+        let mut v: Vec<f64> = (k..n).map(|i| a[i][k]).collect();
+        v[0] -= alpha;
+        let vnorm2: f64 = v.iter().map(|t| t * t).sum();
+        if vnorm2 == 0.0 {
+            continue;
+        }
+        for j in k..4 {
+            let dot: f64 = (k..n).map(|i| v[i - k] * a[i][j]).sum();
+            let f = 2.0 * dot / vnorm2;
+            for i in k..n {
+                a[i][j] -= f * v[i - k];
+            }
+        }
+        let dot: f64 = (k..n).map(|i| v[i - k] * b[i]).sum();
+        let f = 2.0 * dot / vnorm2;
+        for i in k..n {
+            b[i] -= f * v[i - k];
+        }
+    }
+    let mut c = [0.0; 4];
+    for k in (0..4).rev() {
+        let s: f64 = (k + 1..4).map(|j| a[k][j] * c[j]).sum();
+        c[k] = (b[k] - s) / a[k][k];
+    }
+    for j in 0..4 {
+        c[j] /= scale[j];
+    }
+    c
+}
+
+/// Isotonic regression (pool adjacent violators, equal weights) of `y` in the given
+/// direction; returns the fitted values.
+pub fn isotonic(y: &[f64], increasing: bool) -> Vec<f64> {
+    let sign = if increasing { 1.0 } else { -1.0 };
+    let mut blocks: Vec<(f64, usize)> = Vec::new(); // (mean of sign*y, count)
+    for &v in y {
+        blocks.push((sign * v, 1));
+        while blocks.len() > 1 && blocks[blocks.len() - 2].0 > blocks[blocks.len() - 1].0 {
+            let (m2, n2) = blocks.pop().unwrap_or((0.0, 0));
+            let (m1, n1) = blocks.pop().unwrap_or((0.0, 0));
+            blocks.push(((m1 * n1 as f64 + m2 * n2 as f64) / (n1 + n2) as f64, n1 + n2));
+        }
+    }
+    blocks.into_iter().flat_map(|(m, n)| std::iter::repeat_n(sign * m, n)).collect()
+}
+
+/// Average of `f_test − f_anchor` over the overlap of the x ranges, and the overlap as a
+/// fraction of the union (the `bjontegaard` package's `bjontegaard_delta`).
+pub fn bd_linear(xa: &[f64], ya: &[f64], xt: &[f64], yt: &[f64], method: Method) -> (f64, f64) {
+    let min = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = |v: &[f64]| v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let lo = min(xa).max(min(xt));
+    let hi = max(xa).min(max(xt));
+    let total = max(xa).max(max(xt)) - min(xa).min(min(xt));
+    let overlap = if total > 0.0 { (hi - lo).max(0.0) / total } else { 0.0 };
+    if hi <= lo {
+        return (f64::NAN, overlap);
+    }
+    let fa = Interpolant::fit(xa, ya, method);
+    let ft = Interpolant::fit(xt, yt, method);
+    ((ft.integrate(lo, hi) - fa.integrate(lo, hi)) / (hi - lo), overlap)
+}
+
+/// A validated curve: points sorted by rate, log10 rates, metric values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// log10 of the rates, strictly increasing.
+    pub log_rate: Vec<f64>,
+    /// Metric values, strictly monotone in the metric's direction.
+    pub metric: Vec<f64>,
+    /// Whether the isotonic fit changed the curve.
+    pub fitted: bool,
+}
+
+/// Checks a curve and puts it in the form the BD integrals need.
+pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
+    if curve.rate.len() != curve.metric.len() {
+        return Err(BdError::Length { curve: curve.label.clone(), rates: curve.rate.len(), metrics: curve.metric.len() });
+    }
+    let needed = opts.method.min_points();
+    if curve.rate.len() < needed {
+        return Err(BdError::TooFewPoints { curve: curve.label.clone(), points: curve.rate.len(), method: opts.method.name(), needed });
+    }
+    let mut pts: Vec<(f64, f64)> = Vec::with_capacity(curve.rate.len());
+    for (i, (&r, &m)) in curve.rate.iter().zip(&curve.metric).enumerate() {
+        let reason = if !r.is_finite() || !m.is_finite() {
+            Some("not a finite number")
+        } else if r <= 0.0 {
+            Some("rates must be positive (BD uses log rate)")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(BdError::BadPoint { curve: curve.label.clone(), index: i + 1, rate: r, metric: m, reason });
+        }
+        pts.push((r, m));
+    }
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let increasing = !opts.lower_is_better;
+    let direction = if increasing { "higher-is-better" } else { "lower-is-better" };
+    let expected = if increasing { "increase" } else { "decrease" };
+    let ordered = |a: f64, b: f64| if increasing { b > a } else { b < a };
+    let bad: Vec<(f64, f64)> = pts.windows(2).filter(|w| w[0].0 == w[1].0 || !ordered(w[0].1, w[1].1)).flat_map(|w| [w[0], w[1]]).collect();
+    if bad.is_empty() {
+        return Ok(Prepared { log_rate: pts.iter().map(|p| p.0.log10()).collect(), metric: pts.iter().map(|p| p.1).collect(), fitted: false });
+    }
+    if !opts.monotone_fit {
+        let mut dedup = bad;
+        dedup.dedup();
+        return Err(BdError::NotMonotone { curve: curve.label.clone(), direction, expected, points: dedup });
+    }
+    // Isotonic fit of the metric over rate order, then one point per block of equal fitted
+    // values (at the block's mean log-rate) so both axes are strictly monotone.
+    let log_rate: Vec<f64> = pts.iter().map(|p| p.0.log10()).collect();
+    let fitted = isotonic(&pts.iter().map(|p| p.1).collect::<Vec<_>>(), increasing);
+    let mut out_r: Vec<f64> = Vec::new();
+    let mut out_m: Vec<f64> = Vec::new();
+    let mut i = 0;
+    while i < fitted.len() {
+        let mut j = i;
+        while j + 1 < fitted.len() && fitted[j + 1] == fitted[i] {
+            j += 1;
+        }
+        out_r.push(log_rate[i..=j].iter().sum::<f64>() / (j - i + 1) as f64);
+        out_m.push(fitted[i]);
+        i = j + 1;
+    }
+    if out_r.len() < needed {
+        return Err(BdError::TooFewPoints { curve: format!("{} (after the monotone fit)", curve.label), points: out_r.len(), method: opts.method.name(), needed });
+    }
+    Ok(Prepared { log_rate: out_r, metric: out_m, fitted: true })
+}
+
+/// BD-rate and BD-metric of `test` against `anchor`.
+pub fn bd(anchor: &Curve, test: &Curve, opts: &BdOptions) -> Result<BdResult, BdError> {
+    let a = prepare(anchor, opts)?;
+    let t = prepare(test, opts)?;
+    // BD-rate: x = metric (made increasing), y = log rate.
+    let flip = |v: &[f64]| -> Vec<f64> { v.iter().rev().cloned().collect() };
+    let (xa, ya, xt, yt) = if opts.lower_is_better {
+        (flip(&a.metric), flip(&a.log_rate), flip(&t.metric), flip(&t.log_rate))
+    } else {
+        (a.metric.clone(), a.log_rate.clone(), t.metric.clone(), t.log_rate.clone())
+    };
+    let (avg_log, overlap_metric) = bd_linear(&xa, &ya, &xt, &yt, opts.method);
+    let (bd_metric, overlap_rate) = bd_linear(&a.log_rate, &a.metric, &t.log_rate, &t.metric, opts.method);
+    for (axis, overlap) in [("metric", overlap_metric), ("log-rate", overlap_rate)] {
+        if !(overlap > 0.0 && overlap >= opts.min_overlap) {
+            return Err(BdError::Overlap { anchor: anchor.label.clone(), test: test.label.clone(), axis, overlap, min: opts.min_overlap });
+        }
+    }
+    let mut warnings = Vec::new();
+    for (axis, overlap) in [("metric", overlap_metric), ("log-rate", overlap_rate)] {
+        if overlap < WARN_OVERLAP {
+            warnings.push(format!("{} vs {}: the {axis} ranges overlap on only {:.1} %", test.label, anchor.label, overlap * 100.0));
+        }
+    }
+    for (c, p) in [(anchor, &a), (test, &t)] {
+        if p.fitted {
+            warnings.push(format!("{}: not monotone, replaced by its isotonic fit ({} points)", c.label, p.metric.len()));
+        }
+    }
+    Ok(BdResult { bd_rate: (10f64.powf(avg_log) - 1.0) * 100.0, bd_metric, overlap_metric, overlap_rate, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_curves_give_zero() {
+        let c = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![28.0, 30.0, 32.5, 35.0]);
+        for method in [Method::Pchip, Method::Akima, Method::Cubic] {
+            let r = bd(&c, &c, &BdOptions { method, ..Default::default() }).unwrap();
+            assert!(r.bd_rate.abs() < 1e-9 && r.bd_metric.abs() < 1e-12, "{method:?} {r:?}");
+        }
+    }
+
+    #[test]
+    fn half_the_rate_is_minus_fifty_percent() {
+        let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![28.0, 30.0, 32.5, 35.0]);
+        let t = Curve::new("t", a.rate.iter().map(|r| r / 2.0).collect(), a.metric.clone());
+        for method in [Method::Pchip, Method::Akima, Method::Cubic] {
+            let r = bd(&a, &t, &BdOptions { method, min_overlap: 0.0, ..Default::default() }).unwrap();
+            assert!((r.bd_rate + 50.0).abs() < 1e-9, "{method:?} {}", r.bd_rate);
+            assert!(r.bd_metric > 0.0);
+        }
+    }
+
+    #[test]
+    fn hermite_integral_of_a_line_is_exact() {
+        let x = [0.0, 1.0, 3.0];
+        let y = [1.0, 3.0, 7.0];
+        for s in [pchip_slopes(&x, &y), akima_slopes(&x, &y)] {
+            let f = Interpolant::Hermite { x: x.to_vec(), y: y.to_vec(), slopes: s };
+            assert!((f.integrate(0.5, 2.5) - (2.5f64.powi(2) + 2.5 - 0.25 - 0.5)).abs() < 1e-12);
+            assert!((f.eval(2.0) - 5.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn polyfit_recovers_a_cubic() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let y: Vec<f64> = x.iter().map(|t| 2.0 * t * t * t - t + 0.5).collect();
+        let c = polyfit3(&x, &y);
+        for (got, want) in c.iter().zip([2.0, 0.0, -1.0, 0.5]) {
+            assert!((got - want).abs() < 1e-9, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_curve_and_points() {
+        let good = Curve::new("anchor", vec![0.1, 0.2, 0.4], vec![30.0, 32.0, 34.0]);
+        let bumpy = Curve::new("bumpy", vec![0.1, 0.2, 0.4], vec![30.0, 29.0, 34.0]);
+        let e = bd(&good, &bumpy, &BdOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("bumpy") && e.contains("rate 0.1, metric 30") && e.contains("rate 0.2, metric 29"), "{e}");
+        let single = Curve::new("one", vec![0.3], vec![31.0]);
+        assert!(bd(&good, &single, &BdOptions::default()).unwrap_err().to_string().contains("1 point"));
+        let nan = Curve::new("nan", vec![0.1, f64::NAN], vec![1.0, 2.0]);
+        assert!(bd(&good, &nan, &BdOptions::default()).unwrap_err().to_string().contains("point 2"));
+        let far = Curve::new("far", vec![10.0, 20.0], vec![50.0, 60.0]);
+        let e = bd(&good, &far, &BdOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("overlap on 0.0 %"), "{e}");
+        let cubic = BdOptions { method: Method::Cubic, ..Default::default() };
+        assert!(bd(&good, &good, &cubic).unwrap_err().to_string().contains("at least 4"));
+    }
+
+    #[test]
+    fn monotone_fit_pools_violators() {
+        assert_eq!(isotonic(&[1.0, 3.0, 2.0, 4.0], true), vec![1.0, 2.5, 2.5, 4.0]);
+        assert_eq!(isotonic(&[0.5, 0.6, 0.3], false), vec![0.55, 0.55, 0.3]);
+        let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![0.30, 0.40, 0.50, 0.60]);
+        let t = Curve::new("t", vec![0.1, 0.2, 0.4, 0.8], vec![0.32, 0.45, 0.44, 0.62]);
+        let opts = BdOptions { monotone_fit: true, ..Default::default() };
+        let r = bd(&a, &t, &opts).unwrap();
+        assert!(r.bd_rate < 0.0 && r.warnings.iter().any(|w| w.contains("isotonic")), "{r:?}");
+    }
+
+    #[test]
+    fn lower_is_better_curves() {
+        // LPIPS-like: falls with rate. Test reaches the same values at 80 % of the rate.
+        let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![0.5, 0.35, 0.2, 0.1]);
+        let t = Curve::new("t", a.rate.iter().map(|r| r * 0.8).collect(), a.metric.clone());
+        let opts = BdOptions { lower_is_better: true, ..Default::default() };
+        let r = bd(&a, &t, &opts).unwrap();
+        assert!((r.bd_rate + 20.0).abs() < 1e-9, "{r:?}");
+        assert!(r.bd_metric < 0.0, "lower LPIPS at equal rate: {r:?}");
+        assert!(bd(&a, &t, &BdOptions::default()).is_err(), "the direction is checked");
+    }
+}
