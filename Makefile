@@ -1,5 +1,5 @@
 # icmbench: the two commands of the README, and a few helpers.
-#   make demo   set up, build, and benchmark the classic codecs on the bundled photos
+#   make demo   set up, build, benchmark the classic codecs on the bundled photos, write the report
 #   make test   set up (incl. test tools and fixtures) and run the whole test suite
 CARGO ?= cargo
 
@@ -13,7 +13,9 @@ setup-test:
 	scripts/fetch-test-fixtures.sh
 
 demo: setup
-	$(CARGO) run --release --locked -p icmbench -- run examples/demo.toml
+	$(CARGO) build --release --locked -p icmbench
+	$(CARGO) run --release --locked -q -p icmbench -- run examples/demo.toml
+	$(CARGO) run --release --locked -q -p icmbench -- report results/demo --anchor jpeg
 
 test: setup-test
 	$(CARGO) test --release --locked --workspace --all-targets

@@ -7,8 +7,12 @@
 //! | [`run`] | running a plan in parallel with progress, resuming, failure rows |
 //! | [`store`] | the files of an output folder (Parquet, CSV, journal, run metadata) |
 //! | [`print`] | human-readable and JSON output of summaries and scores |
+//! | [`inputs`] | reading output folders, Parquet tables and CompressAI JSON as aggregated points |
+//! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
 
 pub mod config;
+pub mod inputs;
 pub mod print;
+pub mod reporting;
 pub mod run;
 pub mod store;

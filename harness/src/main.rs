@@ -9,7 +9,10 @@ use icmbench::print::{failure_lines, fmt_value, json_number, summary_table};
 use icmbench::run::{RunOptions, run};
 use icmbench::{config, store};
 use icmbench_datasets::{ImageEntry, Preprocess, load_image};
-use icmbench_reports::summary::summarize;
+use icmbench_reports::aggregate::{BppConvention, aggregate};
+use icmbench_reports::bd::{BdOptions, Curve, DEFAULT_MIN_OVERLAP, Method, bd};
+use icmbench_reports::plot::PlotOptions;
+use icmbench_reports::report::ReportOptions;
 use serde_json::json;
 
 /// Benchmark and evaluation harness for Image Coding for Machines.
@@ -68,6 +71,121 @@ enum Command {
         /// The config file.
         config: PathBuf,
     },
+    /// Paper-style tables (BD-rate vs an anchor, per-quality), figures and an HTML report.
+    Report {
+        /// Output folders, .parquet tables, or CompressAI .json result files.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Anchor codec (default: the first codec of each dataset).
+        #[arg(long)]
+        anchor: Option<String>,
+        #[command(flatten)]
+        common: CurveArgs,
+        /// Comma-separated formats: md, csv, tex, json, html, svg, png.
+        #[arg(long, value_delimiter = ',', default_value = "md,csv,tex,json,html,svg,png")]
+        format: Vec<String>,
+        /// Output folder (default: `report/` inside the first results folder, else `report/`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the report as JSON on stdout instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rate–quality figures (one chart per metric and a multi-panel figure per dataset).
+    Plot {
+        /// Output folders, .parquet tables, or CompressAI .json result files.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Comma-separated formats: svg, png.
+        #[arg(long, value_delimiter = ',', default_value = "svg,png")]
+        format: Vec<String>,
+        /// bpp on the x axis: mean (of per-image bpp, CompressAI) or total (bits / pixels).
+        #[arg(long, default_value = "mean")]
+        bpp: String,
+        /// Show MS-SSIM as -10 log10(1 - MS-SSIM) dB.
+        #[arg(long)]
+        msssim_db: bool,
+        /// Only these metrics (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        metrics: Option<Vec<String>>,
+        /// Output folder (default: `figures/` inside the first results folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Bjøntegaard delta between two curves: CSV files with header `rate,metric`, or
+    /// CompressAI result JSON files (with --metric).
+    Bd {
+        /// Anchor curve.
+        #[arg(long)]
+        anchor: PathBuf,
+        /// Test curve.
+        #[arg(long)]
+        test: PathBuf,
+        /// Metric to read from CompressAI JSON files.
+        #[arg(long, default_value = "psnr-rgb")]
+        metric: String,
+        /// Interpolation: pchip (default, as the bjontegaard package), akima, cubic (VCEG-M33).
+        #[arg(long, default_value = "pchip")]
+        method: String,
+        /// The metric is lower-is-better (LPIPS, NIQE...). Known metric names set it by themselves.
+        #[arg(long)]
+        lower_is_better: bool,
+        /// Replace non-monotone curves by their isotonic fit instead of failing.
+        #[arg(long)]
+        monotone_fit: bool,
+        /// Minimum overlap of the two ranges, 0-1.
+        #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP)]
+        min_overlap: f64,
+        /// Print `{"bd_rate": percent, "bd_metric": metric units}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write results as CompressAI result JSON files (one per dataset and codec).
+    ExportCompressai {
+        /// Output folders or .parquet tables.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Output folder; files are `<out>/<dataset>/<codec>.json`.
+        #[arg(long)]
+        out: PathBuf,
+        /// bpp convention: mean (CompressAI) or total.
+        #[arg(long, default_value = "mean")]
+        bpp: String,
+    },
+}
+
+/// Options shared by `report` for BD computations and figures.
+#[derive(clap::Args)]
+struct CurveArgs {
+    /// Interpolation: pchip (default), akima, cubic.
+    #[arg(long, default_value = "pchip")]
+    method: String,
+    /// bpp convention of tables and figures: mean (CompressAI) or total (CompressAI-Vision).
+    #[arg(long, default_value = "mean")]
+    bpp: String,
+    /// Fit non-monotone curves isotonically instead of reporting them as abnormal.
+    #[arg(long)]
+    monotone_fit: bool,
+    /// Minimum overlap of two curves' ranges for a BD value, 0-1.
+    #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP)]
+    min_overlap: f64,
+    /// Only these metrics (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    metrics: Option<Vec<String>>,
+    /// Show MS-SSIM as -10 log10(1 - MS-SSIM) dB in figures.
+    #[arg(long)]
+    msssim_db: bool,
+}
+
+fn parse_bpp(s: &str) -> Result<BppConvention> {
+    BppConvention::parse(s).with_context(|| format!("--bpp must be `mean` or `total`, got `{s}`"))
+}
+
+fn default_out(results: &[PathBuf], sub: &str) -> PathBuf {
+    match results.first() {
+        Some(p) if p.is_dir() => p.join(sub),
+        _ => PathBuf::from(sub),
+    }
 }
 
 fn main() -> ExitCode {
@@ -109,6 +227,33 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             json,
         } => cmd_score(&metric, reference, dist, json),
         Command::List { json } => cmd_list(json),
+        Command::Report {
+            results,
+            anchor,
+            common,
+            format,
+            out,
+            json,
+        } => cmd_report(&results, anchor, &common, &format, out, json),
+        Command::Plot {
+            results,
+            format,
+            bpp,
+            msssim_db,
+            metrics,
+            out,
+        } => cmd_plot(&results, &format, &bpp, msssim_db, metrics, out),
+        Command::Bd {
+            anchor,
+            test,
+            metric,
+            method,
+            lower_is_better,
+            monotone_fit,
+            min_overlap,
+            json,
+        } => cmd_bd(&anchor, &test, &metric, &method, lower_is_better, monotone_fit, min_overlap, json),
+        Command::ExportCompressai { results, out, bpp } => cmd_export(&results, &out, &bpp),
         Command::Check { config } => {
             let plan = config::load(&config)?;
             let rows: usize = plan.codecs.iter().map(|c| c.qualities.len()).sum();
@@ -136,7 +281,7 @@ fn cmd_run(config_path: &Path, jobs: Option<usize>, save: Option<PathBuf>, json:
         progress: !quiet && !json,
     };
     let outcome = run(&plan, &opts)?;
-    let lines = summarize(&outcome.rows);
+    let lines = aggregate(&outcome.rows)?;
     let failures = outcome.failures();
     if json {
         let summary: Vec<_> = lines
@@ -145,7 +290,7 @@ fn cmd_run(config_path: &Path, jobs: Option<usize>, save: Option<PathBuf>, json:
                 json!({
                     "dataset": l.dataset, "codec": l.codec, "quality": l.quality, "ok": l.ok, "failed": l.failed,
                     "bpp_mean": l.bpp_mean, "bpp_total": l.bpp_total,
-                    "metrics": l.metrics.iter().map(|(k, v)| (k.clone(), json_number(*v))).collect::<serde_json::Map<_, _>>(),
+                    "metrics": l.metrics.iter().map(|(k, v)| (k.clone(), json_number(v.mean))).collect::<serde_json::Map<_, _>>(),
                 })
             })
             .collect();
@@ -230,6 +375,180 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
         for m in &metrics {
             println!("  {:<13} {}", m.name(), m.convention());
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_formats(formats: &[String], allowed: &[&str]) -> Result<()> {
+    for f in formats {
+        if !allowed.contains(&f.as_str()) {
+            bail!("unknown format `{f}`; formats: {}", allowed.join(", "));
+        }
+    }
+    Ok(())
+}
+
+fn cmd_report(
+    results: &[PathBuf],
+    anchor: Option<String>,
+    c: &CurveArgs,
+    formats: &[String],
+    out: Option<PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
+    check_formats(formats, icmbench::reporting::FORMATS)?;
+    let inputs = icmbench::inputs::load(results)?;
+    let opts = ReportOptions {
+        anchor,
+        method: Method::parse(&c.method)?,
+        bpp: parse_bpp(&c.bpp)?,
+        monotone_fit: c.monotone_fit,
+        min_overlap: c.min_overlap,
+        metrics: c.metrics.as_ref().map(|ms| {
+            ms.iter()
+                .map(|m| {
+                    icmbench_metrics::canonical_name(m)
+                        .map(str::to_string)
+                        .unwrap_or_else(|_| m.clone())
+                })
+                .collect()
+        }),
+    };
+    let plot = PlotOptions {
+        bpp: opts.bpp,
+        msssim_db: c.msssim_db,
+    };
+    let dir = out.unwrap_or_else(|| default_out(results, "report"));
+    let (report, files) = icmbench::reporting::write_report(&inputs, &opts, &plot, formats, &dir)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", icmbench_reports::report::markdown(&report));
+        eprintln!("wrote {} files to {}", files.len(), dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_plot(
+    results: &[PathBuf],
+    formats: &[String],
+    bpp: &str,
+    msssim_db: bool,
+    metrics: Option<Vec<String>>,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    check_formats(formats, &["svg", "png"])?;
+    let inputs = icmbench::inputs::load(results)?;
+    let bpp = parse_bpp(bpp)?;
+    let metrics = metrics.map(|ms| {
+        ms.iter()
+            .map(|m| {
+                icmbench_metrics::canonical_name(m)
+                    .map(str::to_string)
+                    .unwrap_or_else(|_| m.clone())
+            })
+            .collect()
+    });
+    // Figures need no BD values: no anchor, and no overlap requirement.
+    let opts = ReportOptions {
+        bpp,
+        metrics,
+        monotone_fit: true,
+        min_overlap: 0.0,
+        ..Default::default()
+    };
+    let report = icmbench::reporting::build_report(&inputs, &opts)?;
+    let dir = out.unwrap_or_else(|| default_out(results, "figures"));
+    let files = icmbench::reporting::write_figures(&report, &dir, &PlotOptions { bpp, msssim_db }, formats)?;
+    for f in &files {
+        println!("{}", f.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a curve: a CSV with header `rate,metric`, or a CompressAI JSON result file.
+fn read_curve(path: &Path, metric: &str) -> Result<Curve> {
+    if path.extension().is_some_and(|e| e == "json") {
+        let file = icmbench_reports::compressai::CompressaiResults::read(path)?;
+        return Ok(file.curve(metric, path)?);
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .map(|(_, l)| l.split(',').map(|h| h.trim().to_ascii_lowercase()).collect())
+        .unwrap_or_default();
+    if header != ["rate", "metric"] {
+        bail!(
+            "{}:1: the header must be `rate,metric`, found `{}`",
+            path.display(),
+            header.join(",")
+        );
+    }
+    let (mut rate, mut value) = (Vec::new(), Vec::new());
+    for (i, line) in lines {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let parse = |s: &str, what: &str| {
+            s.parse::<f64>()
+                .with_context(|| format!("{}:{}: {what} `{s}` is not a number", path.display(), i + 1))
+        };
+        if fields.len() != 2 {
+            bail!(
+                "{}:{}: expected 2 fields (rate,metric), found {}",
+                path.display(),
+                i + 1,
+                fields.len()
+            );
+        }
+        rate.push(parse(fields[0], "rate")?);
+        value.push(parse(fields[1], "metric")?);
+    }
+    let label = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    Ok(Curve::new(label, rate, value))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_bd(
+    anchor: &Path,
+    test: &Path,
+    metric: &str,
+    method: &str,
+    lower: bool,
+    monotone_fit: bool,
+    min_overlap: f64,
+    json: bool,
+) -> Result<ExitCode> {
+    let a = read_curve(anchor, metric)?;
+    let t = read_curve(test, metric)?;
+    let json_input = anchor.extension().is_some_and(|e| e == "json");
+    let lower_is_better = lower || (json_input && icmbench_metrics::lower_is_better(metric));
+    let opts = BdOptions {
+        method: Method::parse(method)?,
+        lower_is_better,
+        monotone_fit,
+        min_overlap,
+    };
+    let r = bd(&a, &t, &opts)?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    if json {
+        println!("{}", serde_json::json!({"bd_rate": r.bd_rate, "bd_metric": r.bd_metric}));
+    } else {
+        println!("BD-rate {:+.4} % ({}; negative = test saves rate)", r.bd_rate, opts.method.name());
+        println!("BD-metric {:+.6} (test - anchor, metric units)", r.bd_metric);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_export(results: &[PathBuf], out: &Path, bpp: &str) -> Result<ExitCode> {
+    let inputs = icmbench::inputs::load(results)?;
+    let versions: std::collections::BTreeMap<String, String> =
+        inputs.rows.iter().map(|r| (r.codec.clone(), r.codec_version.clone())).collect();
+    for (dataset, file) in icmbench::inputs::to_compressai(&inputs.points, parse_bpp(bpp)?, &versions) {
+        let path = out.join(&dataset).join(format!("{}.json", file.name));
+        file.write(&path)?;
+        println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,19 +3,10 @@
 
 use std::fmt::Write;
 
+use icmbench_reports::aggregate::Point;
 use icmbench_reports::results::ResultRow;
-use icmbench_reports::summary::SummaryLine;
 
-/// Formats a metric value; infinite PSNR is printed as `inf`.
-pub fn fmt_value(v: f64) -> String {
-    if v.is_infinite() {
-        if v > 0.0 { "inf".into() } else { "-inf".into() }
-    } else if v.abs() >= 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.5}")
-    }
-}
+pub use icmbench_reports::report::fmt_value;
 
 /// A JSON number, or `null` for non-finite values (JSON has no infinity).
 pub fn json_number(v: f64) -> serde_json::Value {
@@ -25,7 +16,7 @@ pub fn json_number(v: f64) -> serde_json::Value {
 }
 
 /// The summary as an aligned text table, followed by the metric conventions.
-pub fn summary_table(lines: &[SummaryLine], metrics: &[String]) -> String {
+pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
     let mut header = vec![
         "dataset".to_string(),
         "codec".into(),
@@ -50,7 +41,7 @@ pub fn summary_table(lines: &[SummaryLine], metrics: &[String]) -> String {
         row.extend(
             metrics
                 .iter()
-                .map(|m| l.metrics.get(m).map(|v| fmt_value(*v)).unwrap_or_else(|| "-".into())),
+                .map(|m| l.metrics.get(m).map(|v| fmt_value(v.mean)).unwrap_or_else(|| "-".into())),
         );
         table.push(row);
     }

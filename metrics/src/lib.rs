@@ -246,6 +246,35 @@ fn valid_names() -> Vec<String> {
         .collect()
 }
 
+/// Metrics known to be lower-is-better even when this build does not compute them (they
+/// may come from imported results).
+const LOWER_IS_BETTER: &[&str] = &[
+    "lpips",
+    "lpips-alex",
+    "lpips-vgg",
+    "dists",
+    "niqe",
+    "niqe-matlab",
+    "brisque",
+    "pi",
+    "pieapp",
+    "ilniqe",
+    "fid",
+];
+
+/// Whether smaller values of a metric are better: the registry's answer for registered
+/// metrics, a table of well-known names (LPIPS, DISTS, NIQE, BRISQUE, PI, FID...) otherwise;
+/// unknown names count as higher-is-better.
+pub fn lower_is_better(name: &str) -> bool {
+    match by_name(name) {
+        Ok(m) => !m.higher_is_better(),
+        Err(_) => {
+            let lower = name.trim().to_ascii_lowercase();
+            LOWER_IS_BETTER.iter().any(|n| lower == *n || lower.starts_with(&format!("{n}-")))
+        }
+    }
+}
+
 /// Looks up a metric by canonical name or alias.
 pub fn by_name(name: &str) -> Result<Box<dyn FullReferenceMetric>, MetricError> {
     let canon = canonical_name(name)?;
@@ -276,6 +305,15 @@ mod tests {
         assert_eq!(canonical_name("ms-ssim").unwrap(), "ms-ssim-rgb");
         let err = canonical_name("vmaf").unwrap_err().to_string();
         assert!(err.contains("vmaf") && err.contains("psnr-y709"), "{err}");
+    }
+
+    #[test]
+    fn directions() {
+        assert!(!lower_is_better("psnr"));
+        assert!(!lower_is_better("ms-ssim-rgb"));
+        assert!(lower_is_better("lpips"));
+        assert!(lower_is_better("NIQE"));
+        assert!(!lower_is_better("map50"));
     }
 
     #[test]

@@ -146,7 +146,11 @@ pub struct Curve {
 impl Curve {
     /// Builds a curve.
     pub fn new(label: impl Into<String>, rate: Vec<f64>, metric: Vec<f64>) -> Self {
-        Self { label: label.into(), rate, metric }
+        Self {
+            label: label.into(),
+            rate,
+            metric,
+        }
     }
 }
 
@@ -165,7 +169,12 @@ pub struct BdOptions {
 
 impl Default for BdOptions {
     fn default() -> Self {
-        Self { method: Method::Pchip, lower_is_better: false, monotone_fit: false, min_overlap: DEFAULT_MIN_OVERLAP }
+        Self {
+            method: Method::Pchip,
+            lower_is_better: false,
+            monotone_fit: false,
+            min_overlap: DEFAULT_MIN_OVERLAP,
+        }
     }
 }
 
@@ -209,8 +218,16 @@ impl Interpolant {
     /// Fits `y(x)` with `method`; `x` must be strictly increasing.
     pub fn fit(x: &[f64], y: &[f64], method: Method) -> Self {
         match method {
-            Method::Pchip => Interpolant::Hermite { x: x.to_vec(), y: y.to_vec(), slopes: pchip_slopes(x, y) },
-            Method::Akima => Interpolant::Hermite { x: x.to_vec(), y: y.to_vec(), slopes: akima_slopes(x, y) },
+            Method::Pchip => Interpolant::Hermite {
+                x: x.to_vec(),
+                y: y.to_vec(),
+                slopes: pchip_slopes(x, y),
+            },
+            Method::Akima => Interpolant::Hermite {
+                x: x.to_vec(),
+                y: y.to_vec(),
+                slopes: akima_slopes(x, y),
+            },
             Method::Cubic => Interpolant::Poly(polyfit3(x, y)),
         }
     }
@@ -293,7 +310,15 @@ pub fn pchip_slopes(x: &[f64], y: &[f64]) -> Vec<f64> {
 /// SciPy's one-sided, shape-preserving end slope (`PchipInterpolator._edge_case`).
 fn pchip_edge(h0: f64, h1: f64, m0: f64, m1: f64) -> f64 {
     let d = ((2.0 * h0 + h1) * m0 - h0 * m1) / (h0 + h1);
-    let sign = |v: f64| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 };
+    let sign = |v: f64| {
+        if v > 0.0 {
+            1.0
+        } else if v < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    };
     if sign(d) != sign(m0) {
         0.0
     } else if sign(m0) != sign(m1) && d.abs() > 3.0 * m0.abs() {
@@ -335,6 +360,7 @@ pub fn akima_slopes(x: &[f64], y: &[f64]) -> Vec<f64> {
 
 /// Least-squares cubic `y ≈ c0 x³ + c1 x² + c2 x + c3` (as `numpy.polyfit(x, y, 3)`: a
 /// column-scaled Vandermonde system solved by Householder QR).
+#[allow(clippy::needless_range_loop)] // matrix code reads best with explicit indices
 pub fn polyfit3(x: &[f64], y: &[f64]) -> [f64; 4] {
     let n = x.len();
     let mut a: Vec<[f64; 4]> = x.iter().map(|&t| [t * t * t, t * t, t, 1.0]).collect();
@@ -435,11 +461,20 @@ pub struct Prepared {
 /// Checks a curve and puts it in the form the BD integrals need.
 pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
     if curve.rate.len() != curve.metric.len() {
-        return Err(BdError::Length { curve: curve.label.clone(), rates: curve.rate.len(), metrics: curve.metric.len() });
+        return Err(BdError::Length {
+            curve: curve.label.clone(),
+            rates: curve.rate.len(),
+            metrics: curve.metric.len(),
+        });
     }
     let needed = opts.method.min_points();
     if curve.rate.len() < needed {
-        return Err(BdError::TooFewPoints { curve: curve.label.clone(), points: curve.rate.len(), method: opts.method.name(), needed });
+        return Err(BdError::TooFewPoints {
+            curve: curve.label.clone(),
+            points: curve.rate.len(),
+            method: opts.method.name(),
+            needed,
+        });
     }
     let mut pts: Vec<(f64, f64)> = Vec::with_capacity(curve.rate.len());
     for (i, (&r, &m)) in curve.rate.iter().zip(&curve.metric).enumerate() {
@@ -451,7 +486,13 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
             None
         };
         if let Some(reason) = reason {
-            return Err(BdError::BadPoint { curve: curve.label.clone(), index: i + 1, rate: r, metric: m, reason });
+            return Err(BdError::BadPoint {
+                curve: curve.label.clone(),
+                index: i + 1,
+                rate: r,
+                metric: m,
+                reason,
+            });
         }
         pts.push((r, m));
     }
@@ -460,14 +501,27 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
     let direction = if increasing { "higher-is-better" } else { "lower-is-better" };
     let expected = if increasing { "increase" } else { "decrease" };
     let ordered = |a: f64, b: f64| if increasing { b > a } else { b < a };
-    let bad: Vec<(f64, f64)> = pts.windows(2).filter(|w| w[0].0 == w[1].0 || !ordered(w[0].1, w[1].1)).flat_map(|w| [w[0], w[1]]).collect();
+    let bad: Vec<(f64, f64)> = pts
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0 || !ordered(w[0].1, w[1].1))
+        .flat_map(|w| [w[0], w[1]])
+        .collect();
     if bad.is_empty() {
-        return Ok(Prepared { log_rate: pts.iter().map(|p| p.0.log10()).collect(), metric: pts.iter().map(|p| p.1).collect(), fitted: false });
+        return Ok(Prepared {
+            log_rate: pts.iter().map(|p| p.0.log10()).collect(),
+            metric: pts.iter().map(|p| p.1).collect(),
+            fitted: false,
+        });
     }
     if !opts.monotone_fit {
         let mut dedup = bad;
         dedup.dedup();
-        return Err(BdError::NotMonotone { curve: curve.label.clone(), direction, expected, points: dedup });
+        return Err(BdError::NotMonotone {
+            curve: curve.label.clone(),
+            direction,
+            expected,
+            points: dedup,
+        });
     }
     // Isotonic fit of the metric over rate order, then one point per block of equal fitted
     // values (at the block's mean log-rate) so both axes are strictly monotone.
@@ -486,9 +540,18 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
         i = j + 1;
     }
     if out_r.len() < needed {
-        return Err(BdError::TooFewPoints { curve: format!("{} (after the monotone fit)", curve.label), points: out_r.len(), method: opts.method.name(), needed });
+        return Err(BdError::TooFewPoints {
+            curve: format!("{} (after the monotone fit)", curve.label),
+            points: out_r.len(),
+            method: opts.method.name(),
+            needed,
+        });
     }
-    Ok(Prepared { log_rate: out_r, metric: out_m, fitted: true })
+    Ok(Prepared {
+        log_rate: out_r,
+        metric: out_m,
+        fitted: true,
+    })
 }
 
 /// BD-rate and BD-metric of `test` against `anchor`.
@@ -506,21 +569,42 @@ pub fn bd(anchor: &Curve, test: &Curve, opts: &BdOptions) -> Result<BdResult, Bd
     let (bd_metric, overlap_rate) = bd_linear(&a.log_rate, &a.metric, &t.log_rate, &t.metric, opts.method);
     for (axis, overlap) in [("metric", overlap_metric), ("log-rate", overlap_rate)] {
         if !(overlap > 0.0 && overlap >= opts.min_overlap) {
-            return Err(BdError::Overlap { anchor: anchor.label.clone(), test: test.label.clone(), axis, overlap, min: opts.min_overlap });
+            return Err(BdError::Overlap {
+                anchor: anchor.label.clone(),
+                test: test.label.clone(),
+                axis,
+                overlap,
+                min: opts.min_overlap,
+            });
         }
     }
     let mut warnings = Vec::new();
-    for (axis, overlap) in [("metric", overlap_metric), ("log-rate", overlap_rate)] {
-        if overlap < WARN_OVERLAP {
-            warnings.push(format!("{} vs {}: the {axis} ranges overlap on only {:.1} %", test.label, anchor.label, overlap * 100.0));
-        }
+    if overlap_metric < WARN_OVERLAP || overlap_rate < WARN_OVERLAP {
+        warnings.push(format!(
+            "{} vs {}: small overlap (metric ranges {:.1} %, log-rate ranges {:.1} %; the bjontegaard package warns below {:.0} %)",
+            test.label,
+            anchor.label,
+            overlap_metric * 100.0,
+            overlap_rate * 100.0,
+            WARN_OVERLAP * 100.0
+        ));
     }
     for (c, p) in [(anchor, &a), (test, &t)] {
         if p.fitted {
-            warnings.push(format!("{}: not monotone, replaced by its isotonic fit ({} points)", c.label, p.metric.len()));
+            warnings.push(format!(
+                "{}: not monotone, replaced by its isotonic fit ({} points)",
+                c.label,
+                p.metric.len()
+            ));
         }
     }
-    Ok(BdResult { bd_rate: (10f64.powf(avg_log) - 1.0) * 100.0, bd_metric, overlap_metric, overlap_rate, warnings })
+    Ok(BdResult {
+        bd_rate: (10f64.powf(avg_log) - 1.0) * 100.0,
+        bd_metric,
+        overlap_metric,
+        overlap_rate,
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -531,7 +615,15 @@ mod tests {
     fn identical_curves_give_zero() {
         let c = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![28.0, 30.0, 32.5, 35.0]);
         for method in [Method::Pchip, Method::Akima, Method::Cubic] {
-            let r = bd(&c, &c, &BdOptions { method, ..Default::default() }).unwrap();
+            let r = bd(
+                &c,
+                &c,
+                &BdOptions {
+                    method,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             assert!(r.bd_rate.abs() < 1e-9 && r.bd_metric.abs() < 1e-12, "{method:?} {r:?}");
         }
     }
@@ -541,7 +633,16 @@ mod tests {
         let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![28.0, 30.0, 32.5, 35.0]);
         let t = Curve::new("t", a.rate.iter().map(|r| r / 2.0).collect(), a.metric.clone());
         for method in [Method::Pchip, Method::Akima, Method::Cubic] {
-            let r = bd(&a, &t, &BdOptions { method, min_overlap: 0.0, ..Default::default() }).unwrap();
+            let r = bd(
+                &a,
+                &t,
+                &BdOptions {
+                    method,
+                    min_overlap: 0.0,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             assert!((r.bd_rate + 50.0).abs() < 1e-9, "{method:?} {}", r.bd_rate);
             assert!(r.bd_metric > 0.0);
         }
@@ -552,7 +653,11 @@ mod tests {
         let x = [0.0, 1.0, 3.0];
         let y = [1.0, 3.0, 7.0];
         for s in [pchip_slopes(&x, &y), akima_slopes(&x, &y)] {
-            let f = Interpolant::Hermite { x: x.to_vec(), y: y.to_vec(), slopes: s };
+            let f = Interpolant::Hermite {
+                x: x.to_vec(),
+                y: y.to_vec(),
+                slopes: s,
+            };
             assert!((f.integrate(0.5, 2.5) - (2.5f64.powi(2) + 2.5 - 0.25 - 0.5)).abs() < 1e-12);
             assert!((f.eval(2.0) - 5.0).abs() < 1e-12);
         }
@@ -573,15 +678,26 @@ mod tests {
         let good = Curve::new("anchor", vec![0.1, 0.2, 0.4], vec![30.0, 32.0, 34.0]);
         let bumpy = Curve::new("bumpy", vec![0.1, 0.2, 0.4], vec![30.0, 29.0, 34.0]);
         let e = bd(&good, &bumpy, &BdOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("bumpy") && e.contains("rate 0.1, metric 30") && e.contains("rate 0.2, metric 29"), "{e}");
+        assert!(
+            e.contains("bumpy") && e.contains("rate 0.1, metric 30") && e.contains("rate 0.2, metric 29"),
+            "{e}"
+        );
         let single = Curve::new("one", vec![0.3], vec![31.0]);
-        assert!(bd(&good, &single, &BdOptions::default()).unwrap_err().to_string().contains("1 point"));
+        assert!(
+            bd(&good, &single, &BdOptions::default())
+                .unwrap_err()
+                .to_string()
+                .contains("1 point")
+        );
         let nan = Curve::new("nan", vec![0.1, f64::NAN], vec![1.0, 2.0]);
         assert!(bd(&good, &nan, &BdOptions::default()).unwrap_err().to_string().contains("point 2"));
         let far = Curve::new("far", vec![10.0, 20.0], vec![50.0, 60.0]);
         let e = bd(&good, &far, &BdOptions::default()).unwrap_err().to_string();
         assert!(e.contains("overlap on 0.0 %"), "{e}");
-        let cubic = BdOptions { method: Method::Cubic, ..Default::default() };
+        let cubic = BdOptions {
+            method: Method::Cubic,
+            ..Default::default()
+        };
         assert!(bd(&good, &good, &cubic).unwrap_err().to_string().contains("at least 4"));
     }
 
@@ -591,7 +707,10 @@ mod tests {
         assert_eq!(isotonic(&[0.5, 0.6, 0.3], false), vec![0.55, 0.55, 0.3]);
         let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![0.30, 0.40, 0.50, 0.60]);
         let t = Curve::new("t", vec![0.1, 0.2, 0.4, 0.8], vec![0.32, 0.45, 0.44, 0.62]);
-        let opts = BdOptions { monotone_fit: true, ..Default::default() };
+        let opts = BdOptions {
+            monotone_fit: true,
+            ..Default::default()
+        };
         let r = bd(&a, &t, &opts).unwrap();
         assert!(r.bd_rate < 0.0 && r.warnings.iter().any(|w| w.contains("isotonic")), "{r:?}");
     }
@@ -601,7 +720,10 @@ mod tests {
         // LPIPS-like: falls with rate. Test reaches the same values at 80 % of the rate.
         let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![0.5, 0.35, 0.2, 0.1]);
         let t = Curve::new("t", a.rate.iter().map(|r| r * 0.8).collect(), a.metric.clone());
-        let opts = BdOptions { lower_is_better: true, ..Default::default() };
+        let opts = BdOptions {
+            lower_is_better: true,
+            ..Default::default()
+        };
         let r = bd(&a, &t, &opts).unwrap();
         assert!((r.bd_rate + 20.0).abs() < 1e-9, "{r:?}");
         assert!(r.bd_metric < 0.0, "lower LPIPS at equal rate: {r:?}");

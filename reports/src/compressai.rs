@@ -26,16 +26,28 @@ pub struct CompressaiResults {
 impl CompressaiResults {
     /// Reads a file, naming it in errors.
     pub fn read(path: &Path) -> Result<Self, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io { path: path.display().to_string(), source })?;
-        serde_json::from_str(&text).map_err(|e| ReportError::Schema { path: path.display().to_string(), message: format!("not a CompressAI result file: {e}") })
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| ReportError::Schema {
+            path: path.display().to_string(),
+            message: format!("not a CompressAI result file: {e}"),
+        })
     }
 
     /// Writes the file (atomically).
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| ReportError::Schema { path: path.display().to_string(), message: e.to_string() })?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| ReportError::Schema {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         crate::results::write_atomic(path, |f| {
             use std::io::Write;
-            f.write_all(text.as_bytes()).map_err(|source| ReportError::Io { path: path.display().to_string(), source })
+            f.write_all(text.as_bytes()).map_err(|source| ReportError::Io {
+                path: path.display().to_string(),
+                source,
+            })
         })
     }
 
@@ -44,7 +56,10 @@ impl CompressaiResults {
         let get = |key: &str| {
             self.results.get(key).cloned().ok_or_else(|| ReportError::Schema {
                 path: path.display().to_string(),
-                message: format!("no `{key}` in results; it has: {}", self.results.keys().cloned().collect::<Vec<_>>().join(", ")),
+                message: format!(
+                    "no `{key}` in results; it has: {}",
+                    self.results.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
             })
         };
         Ok(Curve::new(self.name.clone(), get("bpp")?, get(metric)?))
@@ -62,7 +77,9 @@ mod tests {
         let r = CompressaiResults {
             name: "jpeg".into(),
             description: "d".into(),
-            results: [("bpp".to_string(), vec![0.2, 0.4]), ("psnr-rgb".to_string(), vec![28.0, 31.0])].into_iter().collect(),
+            results: [("bpp".to_string(), vec![0.2, 0.4]), ("psnr-rgb".to_string(), vec![28.0, 31.0])]
+                .into_iter()
+                .collect(),
         };
         r.write(&p).unwrap();
         let back = CompressaiResults::read(&p).unwrap();
@@ -71,6 +88,11 @@ mod tests {
         let e = back.curve("lpips", &p).unwrap_err().to_string();
         assert!(e.contains("x.json") && e.contains("no `lpips`") && e.contains("psnr-rgb"), "{e}");
         std::fs::write(&p, "{\"name\": 3}").unwrap();
-        assert!(CompressaiResults::read(&p).unwrap_err().to_string().contains("not a CompressAI result file"));
+        assert!(
+            CompressaiResults::read(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("not a CompressAI result file")
+        );
     }
 }

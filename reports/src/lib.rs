@@ -2,15 +2,21 @@
 //!
 //! | module | what lives there |
 //! |---|---|
+//! | [`aggregate`] | Polars (lazy) aggregation per (dataset, codec, quality): counts, both bpp conventions, mean/median/std |
 //! | [`bd`] | Bjøntegaard deltas (pchip, Akima, cubic) equal to the `bjontegaard` package |
 //! | [`compressai`] | CompressAI result JSON files: import as curves, export from results |
+//! | [`report`] | BD tables and per-quality tables: Markdown, LaTeX (booktabs), CSV, JSON |
+//! | [`plot`] | rate–quality charts and multi-panel figures with plotters (SVG, PNG; embedded DejaVu Sans) |
+//! | [`html`] | the self-contained HTML report |
 //! | [`results`] | the tidy result row, its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal |
-//! | [`summary`] | per (dataset, codec, quality) means for the end-of-run table |
 
+pub mod aggregate;
 pub mod bd;
 pub mod compressai;
+pub mod html;
+pub mod plot;
+pub mod report;
 pub mod results;
-pub mod summary;
 
 /// Errors from reading or writing results; each names the file.
 #[derive(Debug, thiserror::Error)]

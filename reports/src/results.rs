@@ -142,7 +142,8 @@ mod nonfinite_map {
     }
 }
 
-const FIXED_COLUMNS: &[&str] = &[
+/// The columns every result table has, before the metric columns.
+pub const FIXED_COLUMNS: &[&str] = &[
     "dataset",
     "image",
     "image_hash",
@@ -246,12 +247,7 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
     let bpp = float("bpp")?;
     let encode_ms = float("encode_ms")?;
     let decode_ms = float("decode_ms")?;
-    let metric_names: Vec<String> = df
-        .get_column_names()
-        .into_iter()
-        .map(|s| s.to_string())
-        .filter(|s| !FIXED_COLUMNS.contains(&s.as_str()))
-        .collect();
+    let metric_names = crate::aggregate::metric_columns(df);
     let metric_values: Vec<Vec<Option<f64>>> = metric_names.iter().map(|m| float(m)).collect::<Result<_, _>>()?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     Ok((0..n)

@@ -32,12 +32,34 @@ fn example_usage_cases_match_the_bjontegaard_package() {
         let anchor = Curve::new("anchor", floats(&c["rate_anchor"]), floats(&c["metric_anchor"]));
         let test = Curve::new("test", floats(&c["rate_test"]), floats(&c["metric_test"]));
         for method in METHODS {
-            let got = bd(&anchor, &test, &BdOptions { method, min_overlap: 0.0, ..Default::default() }).unwrap();
+            let got = bd(
+                &anchor,
+                &test,
+                &BdOptions {
+                    method,
+                    min_overlap: 0.0,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             let want_rate = c["bd_rate"][method.name()].as_f64().unwrap();
             let want_metric = c["bd_metric"][method.name()].as_f64().unwrap();
-            eprintln!("{case} {}: BD-rate {:.10} (ref {want_rate:.10}), BD-PSNR {:.10} (ref {want_metric:.10})", method.name(), got.bd_rate, got.bd_metric);
-            assert!((got.bd_rate - want_rate).abs() < 1e-6, "{case} {method:?} BD-rate {} vs {want_rate}", got.bd_rate);
-            assert!((got.bd_metric - want_metric).abs() < 1e-6, "{case} {method:?} BD-PSNR {} vs {want_metric}", got.bd_metric);
+            eprintln!(
+                "{case} {}: BD-rate {:.10} (ref {want_rate:.10}), BD-PSNR {:.10} (ref {want_metric:.10})",
+                method.name(),
+                got.bd_rate,
+                got.bd_metric
+            );
+            assert!(
+                (got.bd_rate - want_rate).abs() < 1e-6,
+                "{case} {method:?} BD-rate {} vs {want_rate}",
+                got.bd_rate
+            );
+            assert!(
+                (got.bd_metric - want_metric).abs() < 1e-6,
+                "{case} {method:?} BD-PSNR {} vs {want_metric}",
+                got.bd_metric
+            );
         }
     }
     // The figures quoted in the reports issue for T1.
@@ -60,14 +82,30 @@ fn compressai_kodak_against_vtm_matches_the_bjontegaard_package() {
             let anchor = anchor_file.curve(metric, &dir.join("vtm.json")).unwrap();
             let curve = file.curve(metric, &path).unwrap();
             for method in METHODS {
-                let got = bd(&anchor, &curve, &BdOptions { method, ..Default::default() }).unwrap();
+                let got = bd(
+                    &anchor,
+                    &curve,
+                    &BdOptions {
+                        method,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
                 let want = &by_method[method.name()];
                 let (wr, wm) = (want["bd_rate"].as_f64().unwrap(), want["bd_metric"].as_f64().unwrap());
                 if method == Method::Pchip && metric == "psnr-rgb" {
                     eprintln!("{test} pchip psnr-rgb: BD-rate {:.4} % (ref {wr:.4} %)", got.bd_rate);
                 }
-                assert!((got.bd_rate - wr).abs() < 1e-6, "{test} {metric} {method:?}: {} vs {wr}", got.bd_rate);
-                assert!((got.bd_metric - wm).abs() < 1e-6, "{test} {metric} {method:?}: {} vs {wm}", got.bd_metric);
+                assert!(
+                    (got.bd_rate - wr).abs() < 1e-6,
+                    "{test} {metric} {method:?}: {} vs {wr}",
+                    got.bd_rate
+                );
+                assert!(
+                    (got.bd_metric - wm).abs() < 1e-6,
+                    "{test} {metric} {method:?}: {} vs {wm}",
+                    got.bd_metric
+                );
             }
         }
     }
@@ -77,7 +115,10 @@ fn compressai_kodak_against_vtm_matches_the_bjontegaard_package() {
 #[test]
 fn compressai_kodak_issue_figures() {
     let dir = root().join("tests/fixtures/compressai-kodak");
-    let anchor = CompressaiResults::read(&dir.join("vtm.json")).unwrap().curve("psnr-rgb", &dir).unwrap();
+    let anchor = CompressaiResults::read(&dir.join("vtm.json"))
+        .unwrap()
+        .curve("psnr-rgb", &dir)
+        .unwrap();
     for (file, want) in [
         ("hm", 23.3070),
         ("bpg_444_x265_ycbcr", 21.9872),
@@ -86,7 +127,10 @@ fn compressai_kodak_issue_figures() {
         ("compressai-cheng2020-anchor_mse_cuda", 3.6811),
         ("jpeg", 208.4910),
     ] {
-        let test = CompressaiResults::read(&dir.join(format!("{file}.json"))).unwrap().curve("psnr-rgb", &dir).unwrap();
+        let test = CompressaiResults::read(&dir.join(format!("{file}.json")))
+            .unwrap()
+            .curve("psnr-rgb", &dir)
+            .unwrap();
         let got = bd(&anchor, &test, &BdOptions::default()).unwrap();
         assert!((got.bd_rate - want).abs() < 1e-3, "{file}: {} vs {want}", got.bd_rate);
     }

@@ -1,0 +1,188 @@
+//! Reading what `report`, `plot` and `export-compressai` work on: icmbench output folders,
+//! Parquet result tables, and CompressAI result JSON files, as aggregated points.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use icmbench_reports::ReportError;
+use icmbench_reports::aggregate::{Point, Stats, aggregate};
+use icmbench_reports::compressai::CompressaiResults;
+use icmbench_reports::results::{ResultRow, read_parquet};
+
+use crate::store::{PARQUET, RUN_META, Store};
+
+/// Everything read from the inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Result rows from folders and Parquet files.
+    pub rows: Vec<ResultRow>,
+    /// Aggregated points: from the rows, then the imported CompressAI curves.
+    pub points: Vec<Point>,
+    /// `run.json` of the first output folder, if any.
+    pub run_meta: Option<String>,
+    /// The TOML config that `run.json` names, if it can be read.
+    pub config: Option<String>,
+}
+
+/// CompressAI columns that are not quality metrics.
+const NOT_METRICS: &[&str] = &["bpp", "encoding_time", "decoding_time"];
+
+/// Turns a CompressAI result file into points of `dataset` (quality = 1-based index).
+pub fn compressai_points(file: &CompressaiResults, dataset: &str) -> Vec<Point> {
+    let n = file.results.get("bpp").map_or(0, Vec::len);
+    (0..n)
+        .map(|i| {
+            let get = |k: &str| file.results.get(k).and_then(|v| v.get(i)).copied();
+            Point {
+                dataset: dataset.to_string(),
+                codec: file.name.clone(),
+                quality: (i + 1) as f64,
+                ok: 1,
+                failed: 0,
+                bpp_mean: get("bpp"),
+                bpp_total: get("bpp"),
+                encode_ms: get("encoding_time").map(|s| s * 1e3),
+                decode_ms: get("decoding_time").map(|s| s * 1e3),
+                metrics: file
+                    .results
+                    .iter()
+                    .filter(|(k, _)| !NOT_METRICS.contains(&k.as_str()))
+                    .filter_map(|(k, v)| {
+                        v.get(i).map(|&x| {
+                            (
+                                k.clone(),
+                                Stats {
+                                    mean: x,
+                                    median: x,
+                                    std: f64::NAN,
+                                },
+                            )
+                        })
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Reads the inputs. Imported CompressAI curves join the results' dataset when there is
+/// exactly one, else a dataset named `imported`.
+pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
+    let mut inputs = Inputs::default();
+    let mut imports = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            if !path.join(PARQUET).exists() && !path.join(crate::store::JOURNAL).exists() {
+                return Err(ReportError::Schema {
+                    path: path.display().to_string(),
+                    message: format!("no {PARQUET} here: not an icmbench output folder"),
+                });
+            }
+            inputs.rows.extend(Store::new(path).load()?);
+            if inputs.run_meta.is_none()
+                && let Ok(meta) = std::fs::read_to_string(path.join(RUN_META))
+            {
+                let config = serde_json::from_str::<serde_json::Value>(&meta)
+                    .ok()
+                    .and_then(|v| v["config"].as_str().map(PathBuf::from))
+                    .and_then(|p| std::fs::read_to_string(p).ok());
+                inputs.run_meta = Some(meta);
+                inputs.config = config;
+            }
+        } else if path.extension().is_some_and(|e| e == "json") {
+            imports.push((path.clone(), CompressaiResults::read(path)?));
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            inputs.rows.extend(read_parquet(path)?);
+        } else {
+            return Err(ReportError::Schema {
+                path: path.display().to_string(),
+                message: "expected an icmbench output folder, a .parquet result table or a CompressAI .json result file".into(),
+            });
+        }
+    }
+    inputs.points = if inputs.rows.is_empty() {
+        Vec::new()
+    } else {
+        aggregate(&inputs.rows)?
+    };
+    let datasets: Vec<&str> = {
+        let mut d: Vec<&str> = inputs.points.iter().map(|p| p.dataset.as_str()).collect();
+        d.dedup();
+        d
+    };
+    let target = if datasets.len() == 1 {
+        datasets[0].to_string()
+    } else {
+        "imported".to_string()
+    };
+    for (_, file) in &imports {
+        let pts = compressai_points(file, &target);
+        inputs.points.extend(pts);
+    }
+    if inputs.points.is_empty() {
+        return Err(ReportError::Schema {
+            path: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            message: "no results to report".into(),
+        });
+    }
+    Ok(inputs)
+}
+
+/// CompressAI result files, one per (dataset, codec), from aggregated points.
+pub fn to_compressai(
+    points: &[Point],
+    bpp: icmbench_reports::aggregate::BppConvention,
+    versions: &BTreeMap<String, String>,
+) -> Vec<(String, CompressaiResults)> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for p in points {
+        let k = (p.dataset.clone(), p.codec.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(dataset, codec)| {
+            let pts: Vec<&Point> = points
+                .iter()
+                .filter(|p| p.dataset == dataset && p.codec == codec && p.ok > 0)
+                .collect();
+            let mut results: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            results.insert("bpp".into(), pts.iter().map(|p| bpp.pick(p).unwrap_or(f64::NAN)).collect());
+            let metrics: Vec<String> = pts.iter().flat_map(|p| p.metrics.keys().cloned()).fold(Vec::new(), |mut acc, m| {
+                if !acc.contains(&m) {
+                    acc.push(m);
+                }
+                acc
+            });
+            for m in metrics {
+                results.insert(
+                    m.clone(),
+                    pts.iter().map(|p| p.metrics.get(&m).map_or(f64::NAN, |s| s.mean)).collect(),
+                );
+            }
+            results.insert(
+                "encoding_time".into(),
+                pts.iter().map(|p| p.encode_ms.map_or(f64::NAN, |v| v / 1e3)).collect(),
+            );
+            results.insert(
+                "decoding_time".into(),
+                pts.iter().map(|p| p.decode_ms.map_or(f64::NAN, |v| v / 1e3)).collect(),
+            );
+            let description = format!(
+                "icmbench {} on `{dataset}`: {}; bpp = {}; metrics are means over images",
+                env!("CARGO_PKG_VERSION"),
+                versions.get(&codec).map_or("version unknown", String::as_str),
+                bpp.describe()
+            );
+            (
+                dataset,
+                CompressaiResults {
+                    name: codec,
+                    description,
+                    results,
+                },
+            )
+        })
+        .collect()
+}

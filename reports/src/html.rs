@@ -1,0 +1,151 @@
+//! The self-contained HTML report: BD and per-quality tables, the figures inline as SVG,
+//! the run's configuration and the tool and codec versions. One file, no external assets.
+
+use std::fmt::Write;
+
+use crate::report::{Report, fmt_value};
+
+/// What goes into the HTML report besides the tables.
+#[derive(Debug, Clone, Default)]
+pub struct HtmlExtras {
+    /// Page title.
+    pub title: String,
+    /// One SVG figure per dataset: (dataset, SVG document).
+    pub figures: Vec<(String, String)>,
+    /// The run metadata (`run.json`), pretty-printed.
+    pub run_meta: Option<String>,
+    /// The run's TOML configuration.
+    pub config: Option<String>,
+    /// Failed rows, one line each.
+    pub failures: Vec<String>,
+}
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}\
+th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #444}td.best{font-weight:bold}\
+pre{background:#f6f6f6;padding:1em;overflow-x:auto}.note{color:#555;font-size:.9em}figure{margin:1em 0}svg{max-width:100%;height:auto}";
+
+/// Renders the report page.
+pub fn html(r: &Report, extras: &HtmlExtras) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
+        escape(&extras.title)
+    );
+    let _ = writeln!(s, "<h1>{}</h1>", escape(&extras.title));
+    let _ = writeln!(
+        s,
+        "<p class=\"note\">BD-rate in % (negative: fewer bits than the anchor at equal quality), BD-metric in parentheses (test − anchor, in the metric's units). Interpolation: {}. bpp: {}. Best BD-rate per column in bold; n/a marks an abnormal curve (see notes).</p>",
+        r.method.name(),
+        escape(r.bpp.describe())
+    );
+    for d in &r.datasets {
+        let _ = writeln!(s, "<h2>{}: BD-rate vs <code>{}</code></h2>", escape(&d.dataset), escape(&d.anchor));
+        s.push_str("<table><thead><tr><th>codec</th>");
+        for (m, lower) in d.metrics.iter().zip(&d.lower_is_better) {
+            let _ = write!(s, "<th>{} {}</th>", escape(m), if *lower { "↓" } else { "↑" });
+        }
+        s.push_str("</tr></thead><tbody>\n");
+        for codec in d.codecs.iter().filter(|c| **c != d.anchor) {
+            let _ = write!(s, "<tr><td>{}</td>", escape(codec));
+            for m in &d.metrics {
+                match d.cell_text(codec, m) {
+                    Some((text, best)) => {
+                        let _ = write!(s, "<td{}>{}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
+                    }
+                    None => s.push_str("<td>n/a</td>"),
+                }
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</tbody></table>\n");
+        let notes = d.notes();
+        if !notes.is_empty() {
+            s.push_str("<ul class=\"note\">");
+            for n in notes {
+                let _ = write!(s, "<li>{}</li>", escape(&n));
+            }
+            s.push_str("</ul>\n");
+        }
+        if let Some((_, svg)) = extras.figures.iter().find(|(name, _)| *name == d.dataset) {
+            let _ = writeln!(
+                s,
+                "<figure>{svg}<figcaption class=\"note\">Rate–quality curves on {}.</figcaption></figure>",
+                escape(&d.dataset)
+            );
+        }
+        let _ = writeln!(s, "<h3>{}: per quality point (means over images)</h3>", escape(&d.dataset));
+        s.push_str("<table><thead><tr><th>codec</th><th>quality</th><th>images</th><th>failed</th><th>bpp</th>");
+        for m in &d.metrics {
+            let _ = write!(s, "<th>{}</th>", escape(m));
+        }
+        s.push_str("</tr></thead><tbody>\n");
+        for p in &d.points {
+            let bpp = r.bpp.pick(p).map(|b| format!("{b:.4}")).unwrap_or_else(|| "-".into());
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{bpp}</td>",
+                escape(&p.codec),
+                p.quality,
+                p.ok,
+                p.failed
+            );
+            for m in &d.metrics {
+                let v = p.metrics.get(m).map(|st| fmt_value(st.mean)).unwrap_or_else(|| "-".into());
+                let _ = write!(s, "<td>{v}</td>");
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</tbody></table>\n");
+    }
+    if !extras.failures.is_empty() {
+        let _ = writeln!(
+            s,
+            "<h2>Failed rows ({})</h2><pre>{}</pre>",
+            extras.failures.len(),
+            escape(&extras.failures.join("\n"))
+        );
+    }
+    if let Some(meta) = &extras.run_meta {
+        let _ = writeln!(s, "<h2>Run, tool and codec versions</h2><pre>{}</pre>", escape(meta));
+    }
+    if let Some(cfg) = &extras.config {
+        let _ = writeln!(s, "<h2>Configuration</h2><pre>{}</pre>", escape(cfg));
+    }
+    let _ = writeln!(
+        s,
+        "<p class=\"note\">Generated by icmbench {}.</p></body></html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Report, ReportOptions, build};
+
+    #[test]
+    fn page_is_self_contained_and_escaped() {
+        let r: Report = build(&[], &ReportOptions::default(), &|_| false).unwrap();
+        let extras = HtmlExtras {
+            title: "a <b> run".into(),
+            figures: vec![],
+            run_meta: Some("{\"x\": 1}".into()),
+            config: Some("output = \"<out>\"".into()),
+            failures: vec!["FAILED x".into()],
+        };
+        let page = html(&r, &extras);
+        assert!(page.contains("<title>a &lt;b&gt; run</title>") && page.contains("&lt;out&gt;") && page.contains("FAILED x"));
+        assert!(!page.contains("src=\"http") && !page.contains("<link"), "no external assets");
+    }
+}

@@ -1,0 +1,307 @@
+//! Rate–quality charts with plotters: bpp on x, a metric on y, one line-with-markers series
+//! per codec, legend, axis labels with units; one chart per metric and a multi-panel figure.
+//! SVG and PNG. Text is drawn with DejaVu Sans embedded in the binary (`assets/`), so PNGs
+//! render the same on any machine.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::ReportError;
+use crate::aggregate::BppConvention;
+use crate::report::{DatasetReport, curve, unit};
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Registers the embedded font once; plotting fails with this error if it cannot.
+pub fn ensure_font() -> Result<(), ReportError> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .map_err(|_| "the embedded DejaVu Sans font could not be loaded".to_string())
+    })
+    .clone()
+    .map_err(|message| ReportError::Schema {
+        path: "font".into(),
+        message,
+    })
+}
+
+/// Tableau 10: distinguishable colours.
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// One series of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// (x, y) points in drawing order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// Title.
+    pub title: String,
+    /// x-axis label.
+    pub x_label: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// Series.
+    pub series: Vec<Series>,
+}
+
+/// Options of the charts.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PlotOptions {
+    /// bpp convention on the x axis.
+    pub bpp: BppConvention,
+    /// Show MS-SSIM as −10·log10(1 − MS-SSIM) dB, as CompressAI plots it.
+    pub msssim_db: bool,
+}
+
+/// The y label of a metric.
+pub fn y_label(metric: &str, msssim_db: bool) -> String {
+    let better = if crate::report::unit(metric).is_empty() && metric.starts_with("lpips") {
+        " (lower is better)"
+    } else {
+        ""
+    };
+    if msssim_db && metric.starts_with("ms-ssim") {
+        format!("{metric} in dB: -10 log10(1 - x)")
+    } else if unit(metric).is_empty() {
+        format!("{metric}{better}")
+    } else {
+        format!("{metric} ({})", unit(metric))
+    }
+}
+
+/// One chart per metric for a dataset.
+pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
+    let bpp_label = match opts.bpp {
+        BppConvention::Mean => "bpp (mean of per-image bpp)",
+        BppConvention::Total => "bpp (total bits / total pixels)",
+    };
+    d.metrics
+        .iter()
+        .map(|metric| {
+            let series = d
+                .codecs
+                .iter()
+                .map(|codec| {
+                    let c = curve(&d.points, &d.dataset, codec, metric, opts.bpp);
+                    let mut points: Vec<(f64, f64)> = c
+                        .rate
+                        .iter()
+                        .zip(&c.metric)
+                        .map(|(&x, &y)| {
+                            (
+                                x,
+                                if opts.msssim_db && metric.starts_with("ms-ssim") {
+                                    -10.0 * (1.0 - y).log10()
+                                } else {
+                                    y
+                                },
+                            )
+                        })
+                        .filter(|(x, y)| x.is_finite() && y.is_finite())
+                        .collect();
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series {
+                        label: codec.clone(),
+                        points,
+                    }
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            Chart {
+                title: format!("{}: {metric}", d.dataset),
+                x_label: bpp_label.to_string(),
+                y_label: y_label(metric, opts.msssim_db),
+                series,
+            }
+        })
+        .collect()
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { (hi - lo) * 0.06 } else { lo.abs().max(1.0) * 0.05 };
+    (lo - pad, hi + pad)
+}
+
+/// Draws one chart on a drawing area of any backend.
+pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let (x0, x1) = range(chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let (y0, y1) = range(chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let x0 = x0.max(0.0);
+    let mut ctx = ChartBuilder::on(area)
+        .caption(&chart.title, ("sans-serif", 22))
+        .margin(14)
+        .x_label_area_size(46)
+        .y_label_area_size(66)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    ctx.configure_mesh()
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .draw()
+        .map_err(err)?;
+    for (i, s) in chart.series.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let style = ShapeStyle {
+            color: color.to_rgba(),
+            filled: true,
+            stroke_width: 2,
+        };
+        ctx.draw_series(LineSeries::new(s.points.iter().copied(), style))
+            .map_err(err)?
+            .label(&s.label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], style));
+        let pts = s.points.iter().copied();
+        match i % 4 {
+            0 => ctx.draw_series(pts.map(|p| Circle::new(p, 4, style))).map(|_| ()),
+            1 => ctx.draw_series(pts.map(|p| TriangleMarker::new(p, 6, style))).map(|_| ()),
+            2 => ctx.draw_series(pts.map(|p| Cross::new(p, 5, style))).map(|_| ()),
+            _ => ctx
+                .draw_series(pts.map(|p| EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], style)))
+                .map(|_| ()),
+        }
+        .map_err(err)?;
+    }
+    ctx.configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Size of one chart in pixels.
+pub const CHART_SIZE: (u32, u32) = (640, 480);
+
+fn grid(n: usize) -> (usize, usize) {
+    let cols = n.clamp(1, 3);
+    (n.div_ceil(cols).max(1), cols)
+}
+
+fn draw_all<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[Chart]) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (rows, cols) = grid(charts.len());
+    for (area, chart) in root.split_evenly((rows, cols)).iter().zip(charts) {
+        draw(area, chart)?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+fn figure_size(n: usize) -> (u32, u32) {
+    let (rows, cols) = grid(n);
+    (CHART_SIZE.0 * cols as u32, CHART_SIZE.1 * rows as u32)
+}
+
+/// Charts side by side (up to three per row) as an SVG document.
+pub fn svg(charts: &[Chart]) -> Result<String, ReportError> {
+    ensure_font()?;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, figure_size(charts.len())).into_drawing_area();
+        draw_all(root, charts).map_err(|message| ReportError::Schema {
+            path: "svg figure".into(),
+            message,
+        })?;
+    }
+    Ok(out)
+}
+
+/// Charts side by side (up to three per row) as a PNG file.
+pub fn png(charts: &[Chart], path: &Path) -> Result<(), ReportError> {
+    ensure_font()?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let root = BitMapBackend::new(path, figure_size(charts.len())).into_drawing_area();
+    draw_all(root, charts).map_err(|message| ReportError::Schema {
+        path: path.display().to_string(),
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart() -> Chart {
+        Chart {
+            title: "kodak: psnr-rgb".into(),
+            x_label: "bpp".into(),
+            y_label: "psnr-rgb (dB)".into(),
+            series: vec![
+                Series {
+                    label: "jpeg".into(),
+                    points: vec![(0.2, 28.0), (0.5, 31.0), (1.0, 34.0)],
+                },
+                Series {
+                    label: "webp".into(),
+                    points: vec![(0.15, 28.5), (0.4, 31.5), (0.9, 34.5)],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn svg_has_labels_and_series() {
+        let s = svg(&[chart(), chart()]).unwrap();
+        assert!(s.starts_with("<svg") && s.contains("width=\"1280\""), "{}", &s[..200]);
+        for text in ["kodak: psnr-rgb", "psnr-rgb (dB)", "jpeg", "webp", "bpp"] {
+            assert!(s.contains(text), "missing {text}");
+        }
+    }
+
+    #[test]
+    fn png_is_written_with_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.png");
+        png(&[chart()], &p).unwrap();
+        let img = image::open(&p).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), CHART_SIZE);
+        // Dark text pixels exist in the title band (the font really rendered).
+        let dark = (0..img.width())
+            .flat_map(|x| (0..40).map(move |y| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&c| c < 100))
+            .count();
+        assert!(dark > 100, "{dark} dark pixels in the title band");
+    }
+
+    #[test]
+    fn msssim_in_db() {
+        assert_eq!(y_label("ms-ssim-rgb", true), "ms-ssim-rgb in dB: -10 log10(1 - x)");
+        assert_eq!(y_label("psnr-y601", false), "psnr-y601 (dB)");
+    }
+}
