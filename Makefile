@@ -3,7 +3,7 @@
 #   make test   set up (incl. test tools and fixtures) and run the whole test suite
 CARGO ?= cargo
 
-.PHONY: demo test setup setup-test lint bench
+.PHONY: demo test setup setup-test lint bench models
 
 setup:
 	scripts/setup.sh
@@ -19,6 +19,10 @@ demo: setup
 
 test: setup-test
 	$(CARGO) test --release --locked --workspace --all-targets
+
+models:
+	scripts/fetch-onnxruntime.sh
+	scripts/build-models.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

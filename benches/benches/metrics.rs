@@ -14,9 +14,35 @@ fn metrics(c: &mut Criterion) {
     group.finish();
 }
 
+/// LPIPS on a 768x512 pair through the metric, and the bare model run on inputs converted
+/// beforehand: the difference is icmbench's overhead (image conversion, checks).
+fn lpips(c: &mut Criterion) {
+    let reference = photo_768x512();
+    let dist = distorted(&reference);
+    let opts = icmbench_models::RuntimeOptions::default();
+    let metric = icmbench_metrics::lpips::Lpips::load("lpips-alex", &opts).expect("lpips-alex model (make models)");
+    let model = icmbench_models::Manifest::shipped()
+        .expect("manifest")
+        .load("lpips-alex", &icmbench_models::models_dir(), &opts)
+        .expect("model");
+    let (mut in0, mut in1) = (Vec::new(), Vec::new());
+    icmbench_metrics::lpips::to_nchw_pm1(&reference, &mut in0);
+    icmbench_metrics::lpips::to_nchw_pm1(&dist, &mut in1);
+    let shape = [1usize, 3, 512, 768];
+    let mut group = c.benchmark_group("lpips_768x512");
+    group.sample_size(10);
+    group.bench_function("metric_compute", |b| {
+        b.iter(|| icmbench_metrics::FullReferenceMetric::compute(&metric, &reference, &dist).expect("lpips"))
+    });
+    group.bench_function("bare_session_run", |b| {
+        b.iter(|| model.run(&[("in0", &shape, &in0), ("in1", &shape, &in1)], &["lpips"]).expect("run"))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = metrics
+    targets = metrics, lpips
 }
 criterion_main!(benches);

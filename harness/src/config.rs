@@ -136,6 +136,10 @@ pub struct RunConfig {
     pub output: PathBuf,
     /// Worker threads.
     pub jobs: Option<usize>,
+    /// Where ONNX models run: `cpu` (default), `cuda`, `cuda:N`.
+    pub device: Option<Spanned<String>>,
+    /// ONNX Runtime intra-op threads per session (default: ONNX Runtime's choice).
+    pub intra_threads: Option<usize>,
     /// Metric names.
     pub metrics: Vec<Spanned<String>>,
     /// Padding policy for codecs needing size multiples.
@@ -165,6 +169,8 @@ pub struct Plan {
     pub output: PathBuf,
     /// Worker threads.
     pub jobs: Option<usize>,
+    /// ONNX Runtime device and threads for model-based metrics.
+    pub runtime: icmbench_models::RuntimeOptions,
     /// Canonical metric names.
     pub metrics: Vec<String>,
     /// Padding policy.
@@ -239,6 +245,17 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
             metrics.push(canon.to_string());
         }
     }
+    let device = match &cfg.device {
+        Some(d) => d
+            .get_ref()
+            .parse::<icmbench_models::Device>()
+            .map_err(|e| at(path, text, Some(d.span()), e.to_string()))?,
+        None => icmbench_models::Device::Cpu,
+    };
+    let runtime = icmbench_models::RuntimeOptions {
+        device,
+        intra_threads: cfg.intra_threads.unwrap_or(0),
+    };
     if cfg.jobs == Some(0) {
         return Err(at(path, text, None, "`jobs` must be at least 1"));
     }
@@ -295,6 +312,7 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         config_path: path.to_path_buf(),
         output: normalize(&base.join(&cfg.output)),
         jobs: cfg.jobs,
+        runtime,
         metrics,
         padding: cfg.padding,
         datasets,

@@ -44,6 +44,9 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Where ONNX models run: cpu, cuda or cuda:N (overrides the config's `device`).
+        #[arg(long)]
+        device: Option<String>,
     },
     /// Score one image pair with one metric.
     Score {
@@ -59,6 +62,14 @@ enum Command {
         /// Print `{"metric": NAME, "value": x}`.
         #[arg(long)]
         json: bool,
+        /// Where ONNX models run: cpu, cuda or cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+    /// The ONNX models: list the manifest, or verify the built files' SHA-256.
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
     },
     /// List codecs, external presets and metrics with their conventions.
     List {
@@ -154,6 +165,22 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Name, file, source package, licence and contract of every model.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that every model file is built and has its manifest SHA-256 (exit 2 if not).
+    Verify {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// Options shared by `report` for BD computations and figures.
 #[derive(clap::Args)]
 struct CurveArgs {
@@ -219,13 +246,25 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             save_reconstructions,
             json,
             quiet,
-        } => cmd_run(&config, jobs, save_reconstructions, json, quiet),
+            device,
+        } => {
+            let device = device.map(|d| d.parse::<icmbench_models::Device>()).transpose()?;
+            cmd_run(&config, jobs, save_reconstructions, json, quiet, device)
+        }
         Command::Score {
             metric,
             reference,
             dist,
             json,
-        } => cmd_score(&metric, reference, dist, json),
+            device,
+        } => {
+            icmbench_metrics::set_runtime_options(icmbench_models::RuntimeOptions {
+                device: device.parse()?,
+                intra_threads: 0,
+            });
+            cmd_score(&metric, reference, dist, json)
+        }
+        Command::Models { action } => cmd_models(action),
         Command::List { json } => cmd_list(json),
         Command::Report {
             results,
@@ -270,7 +309,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
-fn cmd_run(config_path: &Path, jobs: Option<usize>, save: Option<PathBuf>, json: bool, quiet: bool) -> Result<ExitCode> {
+fn cmd_run(
+    config_path: &Path,
+    jobs: Option<usize>,
+    save: Option<PathBuf>,
+    json: bool,
+    quiet: bool,
+    device: Option<icmbench_models::Device>,
+) -> Result<ExitCode> {
     if jobs == Some(0) {
         bail!("--jobs must be at least 1");
     }
@@ -279,6 +325,7 @@ fn cmd_run(config_path: &Path, jobs: Option<usize>, save: Option<PathBuf>, json:
         jobs,
         save_reconstructions: save,
         progress: !quiet && !json,
+        device,
     };
     let outcome = run(&plan, &opts)?;
     let lines = aggregate(&outcome.rows)?;
@@ -355,14 +402,14 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
         .collect();
     let metrics: Vec<_> = icmbench_metrics::METRICS
         .iter()
-        .filter_map(|m| icmbench_metrics::by_name(m).ok())
+        .filter_map(|m| icmbench_metrics::info(m).ok())
         .collect();
     let presets = icmbench_codecs::external::PRESETS;
     if json {
         let out = json!({
             "codecs": codecs.iter().map(|(k, v)| json!({"kind": k, "version": v})).collect::<Vec<_>>(),
             "external_presets": presets,
-            "metrics": metrics.iter().map(|m| json!({"name": m.name(), "higher_is_better": m.higher_is_better(), "convention": m.convention()})).collect::<Vec<_>>(),
+            "metrics": metrics.iter().map(|m| json!({"name": m.name, "higher_is_better": m.higher_is_better, "convention": m.convention})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -373,7 +420,7 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
         println!("  external  presets: {}", presets.join(", "));
         println!("metrics:");
         for m in &metrics {
-            println!("  {:<13} {}", m.name(), m.convention());
+            println!("  {:<13} {}", m.name, m.convention);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -551,4 +598,57 @@ fn cmd_export(results: &[PathBuf], out: &Path, bpp: &str) -> Result<ExitCode> {
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_models(action: ModelsAction) -> Result<ExitCode> {
+    let manifest = icmbench_models::Manifest::shipped()?;
+    let dir = icmbench_models::models_dir();
+    match action {
+        ModelsAction::List { json } => {
+            if json {
+                let list: Vec<_> = manifest
+                    .model
+                    .iter()
+                    .map(|m| json!({"name": m.name, "file": m.file, "sha256": m.sha256, "source": m.source, "licence": m.licence, "build": m.build, "inputs": m.inputs, "outputs": m.outputs}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"models_dir": dir.display().to_string(), "models": list}))?
+                );
+            } else {
+                println!("models folder: {}", dir.display());
+                for m in &manifest.model {
+                    println!(
+                        "{}\n  file     {}\n  sha256   {}\n  source   {}\n  licence  {}\n  build    {}\n  inputs   {}\n  outputs  {}",
+                        m.name, m.file, m.sha256, m.source, m.licence, m.build, m.inputs, m.outputs
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsAction::Verify { json } => {
+            let states = manifest.verify(&dir);
+            let bad = states.iter().filter(|(_, s)| *s != icmbench_models::FileState::Ok).count();
+            let text = |s: &icmbench_models::FileState| match s {
+                icmbench_models::FileState::Ok => "ok".to_string(),
+                icmbench_models::FileState::Missing => "missing (run `make models`)".to_string(),
+                icmbench_models::FileState::Mismatch(h) => format!("sha256 mismatch: found {h}"),
+            };
+            if json {
+                let list: Vec<_> = states
+                    .iter()
+                    .map(|(m, s)| json!({"name": m.name, "file": m.file, "ok": *s == icmbench_models::FileState::Ok, "state": text(s)}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"models_dir": dir.display().to_string(), "models": list}))?
+                );
+            } else {
+                for (m, s) in &states {
+                    println!("{:<12} {:<22} {}", m.name, m.file, text(s));
+                }
+            }
+            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+    }
 }

@@ -63,8 +63,8 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
     }
     out.push_str("bpp(mean): mean of per-image bpp (CompressAI); bpp(total): total bits / total pixels (CompressAI-Vision); bytes include the file container.\n");
     for m in metrics {
-        if let Ok(metric) = icmbench_metrics::by_name(m) {
-            let _ = writeln!(out, "{m}: {}", metric.convention());
+        if let Ok(metric) = icmbench_metrics::info(m) {
+            let _ = writeln!(out, "{m}: {}", metric.convention);
         }
     }
     out

@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub save_reconstructions: Option<PathBuf>,
     /// Show a progress bar.
     pub progress: bool,
+    /// ONNX Runtime device (overrides the config).
+    pub device: Option<icmbench_models::Device>,
 }
 
 /// What a run did.
@@ -93,6 +95,11 @@ struct Task<'a> {
 
 /// Runs the plan, writing results into its output folder.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let mut runtime = plan.runtime;
+    if let Some(d) = opts.device {
+        runtime.device = d;
+    }
+    icmbench_metrics::set_runtime_options(runtime);
     let metrics: Vec<Box<dyn FullReferenceMetric>> = plan
         .metrics
         .iter()
@@ -413,11 +420,11 @@ fn write_meta(store: &Store, plan: &Plan, rows: &[ResultRow], computed: usize) -
         metrics: plan
             .metrics
             .iter()
-            .filter_map(|m| icmbench_metrics::by_name(m).ok())
+            .filter_map(|m| icmbench_metrics::info(m).ok())
             .map(|m| MetricMeta {
-                name: m.name(),
-                higher_is_better: m.higher_is_better(),
-                convention: m.convention(),
+                name: m.name,
+                higher_is_better: m.higher_is_better,
+                convention: m.convention,
             })
             .collect(),
         codecs: plan

