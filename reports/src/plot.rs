@@ -63,6 +63,8 @@ pub struct Chart {
     pub y_label: String,
     /// Series.
     pub series: Vec<Series>,
+    /// Whether the metric falls with rate (legend goes top right, away from the curves).
+    pub lower_is_better: bool,
 }
 
 /// Options of the charts.
@@ -98,7 +100,8 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
     };
     d.metrics
         .iter()
-        .map(|metric| {
+        .zip(&d.lower_is_better)
+        .map(|(metric, &lower_is_better)| {
             let series = d
                 .codecs
                 .iter()
@@ -133,6 +136,7 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
                 x_label: bpp_label.to_string(),
                 y_label: y_label(metric, opts.msssim_db),
                 series,
+                lower_is_better,
             }
         })
         .collect()
@@ -192,7 +196,11 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
         .map_err(err)?;
     }
     ctx.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(if chart.lower_is_better {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
         .label_font(("sans-serif", 14))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
@@ -272,6 +280,7 @@ mod tests {
                     points: vec![(0.15, 28.5), (0.4, 31.5), (0.9, 34.5)],
                 },
             ],
+            lower_is_better: false,
         }
     }
 
