@@ -105,13 +105,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
     } else {
         aggregate(&inputs.rows)?
     };
-    let datasets: Vec<&str> = {
-        let mut d: Vec<&str> = inputs.points.iter().map(|p| p.dataset.as_str()).collect();
-        d.dedup();
-        d
-    };
+    let datasets = icmbench_reports::report::unique(inputs.points.iter().map(|p| p.dataset.as_str()));
     let target = if datasets.len() == 1 {
-        datasets[0].to_string()
+        datasets[0].clone()
     } else {
         "imported".to_string()
     };
@@ -149,16 +145,11 @@ pub fn to_compressai(
                 .collect();
             let mut results: BTreeMap<String, Vec<f64>> = BTreeMap::new();
             results.insert("bpp".into(), pts.iter().map(|p| bpp.pick(p).unwrap_or(f64::NAN)).collect());
-            let metrics: Vec<String> = pts.iter().flat_map(|p| p.metrics.keys().cloned()).fold(Vec::new(), |mut acc, m| {
-                if !acc.contains(&m) {
-                    acc.push(m);
-                }
-                acc
-            });
+            let metrics: std::collections::BTreeSet<&String> = pts.iter().flat_map(|p| p.metrics.keys()).collect();
             for m in metrics {
                 results.insert(
                     m.clone(),
-                    pts.iter().map(|p| p.metrics.get(&m).map_or(f64::NAN, |s| s.mean)).collect(),
+                    pts.iter().map(|p| p.metrics.get(m).map_or(f64::NAN, |s| s.mean)).collect(),
                 );
             }
             results.insert(

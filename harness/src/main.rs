@@ -426,6 +426,19 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Canonical names for registered metrics (aliases resolved); other names (imported
+/// results) are kept as given.
+fn canonical_metrics(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|m| {
+            icmbench_metrics::canonical_name(m)
+                .map(str::to_string)
+                .unwrap_or_else(|_| m.clone())
+        })
+        .collect()
+}
+
 fn check_formats(formats: &[String], allowed: &[&str]) -> Result<()> {
     for f in formats {
         if !allowed.contains(&f.as_str()) {
@@ -451,15 +464,7 @@ fn cmd_report(
         bpp: parse_bpp(&c.bpp)?,
         monotone_fit: c.monotone_fit,
         min_overlap: c.min_overlap,
-        metrics: c.metrics.as_ref().map(|ms| {
-            ms.iter()
-                .map(|m| {
-                    icmbench_metrics::canonical_name(m)
-                        .map(str::to_string)
-                        .unwrap_or_else(|_| m.clone())
-                })
-                .collect()
-        }),
+        metrics: c.metrics.as_deref().map(canonical_metrics),
     };
     let plot = PlotOptions {
         bpp: opts.bpp,
@@ -487,15 +492,7 @@ fn cmd_plot(
     check_formats(formats, &["svg", "png"])?;
     let inputs = icmbench::inputs::load(results)?;
     let bpp = parse_bpp(bpp)?;
-    let metrics = metrics.map(|ms| {
-        ms.iter()
-            .map(|m| {
-                icmbench_metrics::canonical_name(m)
-                    .map(str::to_string)
-                    .unwrap_or_else(|_| m.clone())
-            })
-            .collect()
-    });
+    let metrics = metrics.as_deref().map(canonical_metrics);
     // Figures need no BD values: no anchor, and no overlap requirement.
     let opts = ReportOptions {
         bpp,

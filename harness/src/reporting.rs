@@ -6,22 +6,12 @@ use icmbench_reports::ReportError;
 use icmbench_reports::html::{HtmlExtras, html};
 use icmbench_reports::plot::{PlotOptions, charts, png, svg};
 use icmbench_reports::report::{Report, ReportOptions, bd_csv, build, latex, markdown, points_csv};
-use icmbench_reports::results::write_atomic;
+use icmbench_reports::results::{write_json, write_text};
 
 use crate::inputs::Inputs;
 
 /// Output formats of `icmbench report`.
 pub const FORMATS: &[&str] = &["md", "csv", "tex", "json", "html", "svg", "png"];
-
-fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
-    write_atomic(path, |f| {
-        use std::io::Write;
-        f.write_all(text.as_bytes()).map_err(|source| ReportError::Io {
-            path: path.display().to_string(),
-            source,
-        })
-    })
-}
 
 /// Builds the report with each metric's direction from the metric registry. Without an
 /// explicit metric list, metrics appear in registry order (PSNR, SSIM, MS-SSIM...), then
@@ -102,11 +92,7 @@ pub fn write_report(
     }
     if has("json") {
         let p = dir.join("report.json");
-        let text = serde_json::to_string_pretty(&report).map_err(|e| ReportError::Schema {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        })?;
-        write_text(&p, &text)?;
+        write_json(&p, &report)?;
         written.push(p);
     }
     written.extend(write_figures(&report, &dir.join("figures"), plot, formats)?);

@@ -443,16 +443,5 @@ fn write_meta(store: &Store, plan: &Plan, rows: &[ResultRow], computed: usize) -
         computed,
         failed: rows.iter().filter(|r| !r.is_ok()).count(),
     };
-    let path = store.path(RUN_META);
-    let text = serde_json::to_string_pretty(&meta).map_err(|e| ReportError::Schema {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    icmbench_reports::results::write_atomic(&path, |f| {
-        use std::io::Write;
-        f.write_all(text.as_bytes()).map_err(|source| ReportError::Io {
-            path: path.display().to_string(),
-            source,
-        })
-    })
+    icmbench_reports::results::write_json(&store.path(RUN_META), &meta)
 }

@@ -38,17 +38,7 @@ impl CompressaiResults {
 
     /// Writes the file (atomically).
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| ReportError::Schema {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        crate::results::write_atomic(path, |f| {
-            use std::io::Write;
-            f.write_all(text.as_bytes()).map_err(|source| ReportError::Io {
-                path: path.display().to_string(),
-                source,
-            })
-        })
+        crate::results::write_json(path, self)
     }
 
     /// The (bpp, metric) curve, labelled with the codec name.

@@ -88,7 +88,8 @@ pub struct Report {
     pub datasets: Vec<DatasetReport>,
 }
 
-fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
+/// Distinct strings in order of first appearance.
+pub fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for i in items {
         if !out.iter().any(|o| o == i) {

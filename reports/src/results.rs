@@ -299,6 +299,20 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<(), Rep
     result
 }
 
+/// Writes a text file atomically.
+pub fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
+    write_atomic(path, |f| f.write_all(text.as_bytes()).map_err(io_err(path)))
+}
+
+/// Writes a value as pretty-printed JSON, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ReportError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| ReportError::Schema {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_text(path, &text)
+}
+
 /// Writes the rows as Parquet (atomically).
 pub fn write_parquet(path: &Path, rows: &[ResultRow]) -> Result<(), ReportError> {
     let mut df = to_dataframe(rows).map_err(polars_err(path))?;
