@@ -32,4 +32,13 @@ if ! ok "$file"; then
   fi
   ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
 fi
+file=niqe_pris_params.json
+if ! ok "$file"; then
+  tmp=$(mktemp -d)
+  python3 "$root/tools/models/fetch_sdist.py" basicsr 1.4.2 "$tmp"
+  "$(python_env)" "$root/tools/models/extract_niqe.py" "$tmp"/basicsr-1.4.2.tar.gz "$dest/$file"
+  rm -rf "$tmp"
+  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+fi
+
 echo "models: ready in $dest" >&2

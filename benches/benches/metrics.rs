@@ -32,7 +32,7 @@ fn lpips(c: &mut Criterion) {
     let mut group = c.benchmark_group("lpips_768x512");
     group.sample_size(10);
     group.bench_function("metric_compute", |b| {
-        b.iter(|| icmbench_metrics::FullReferenceMetric::compute(&metric, &reference, &dist).expect("lpips"))
+        b.iter(|| icmbench_metrics::Metric::compute(&metric, &reference, &dist).expect("lpips"))
     });
     group.bench_function("bare_session_run", |b| {
         b.iter(|| model.run(&[("in0", &shape, &in0), ("in1", &shape, &in1)], &["lpips"]).expect("run"))
@@ -40,9 +40,21 @@ fn lpips(c: &mut Criterion) {
     group.finish();
 }
 
+/// NIQE (no-reference) on a 768x512 photo.
+fn niqe(c: &mut Criterion) {
+    let img = photo_768x512();
+    let m = icmbench_metrics::niqe::Niqe::load().expect("NIQE parameters (make models)");
+    let mut group = c.benchmark_group("niqe_768x512");
+    group.sample_size(10);
+    group.bench_function("niqe", |b| {
+        b.iter(|| icmbench_metrics::Metric::compute(&m, &img, &img).expect("niqe"))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = metrics, lpips
+    targets = metrics, lpips, niqe
 }
 criterion_main!(benches);

@@ -53,9 +53,9 @@ enum Command {
         /// Metric name (see `icmbench list`).
         #[arg(long)]
         metric: String,
-        /// Reference image.
+        /// Reference image (full-reference metrics only).
         #[arg(long = "ref", value_name = "REF")]
-        reference: PathBuf,
+        reference: Option<PathBuf>,
         /// Distorted image.
         #[arg(long, value_name = "DIST")]
         dist: PathBuf,
@@ -369,8 +369,8 @@ fn cmd_run(
     })
 }
 
-fn cmd_score(metric: &str, reference: PathBuf, dist: PathBuf, json: bool) -> Result<ExitCode> {
-    let m = icmbench_metrics::by_name(metric)?;
+fn cmd_score(metric: &str, reference: Option<PathBuf>, dist: PathBuf, json: bool) -> Result<ExitCode> {
+    let info = icmbench_metrics::info(metric)?;
     let load = |path: PathBuf| {
         let entry = ImageEntry {
             id: path.display().to_string(),
@@ -378,11 +378,24 @@ fn cmd_score(metric: &str, reference: PathBuf, dist: PathBuf, json: bool) -> Res
         };
         load_image(&entry, &Preprocess::default())
     };
-    let a = load(reference)?;
+    let no_reference = !info.needs_reference;
+    let reference = match (reference, no_reference) {
+        (Some(_), true) => bail!("{} is a no-reference metric: give only --dist", info.name),
+        (None, false) => bail!("{} compares with a reference: give --ref and --dist", info.name),
+        (r, _) => r,
+    };
+    let m = icmbench_metrics::by_name(metric)?;
     let b = load(dist)?;
-    let value = m
-        .compute(&a.image, &b.image)
-        .with_context(|| format!("scoring {} against {}", b.path.display(), a.path.display()))?;
+    let value = match reference {
+        Some(r) => {
+            let a = load(r)?;
+            m.compute(&a.image, &b.image)
+                .with_context(|| format!("scoring {} against {}", b.path.display(), a.path.display()))?
+        }
+        None => m
+            .compute(&b.image, &b.image)
+            .with_context(|| format!("scoring {}", b.path.display()))?,
+    };
     if json {
         let mut out = json!({"metric": m.name(), "value": json_number(value)});
         if value.is_infinite() {

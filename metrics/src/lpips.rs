@@ -8,7 +8,7 @@
 use icmbench_models::{Manifest, Model, RuntimeOptions, models_dir};
 use image::RgbImage;
 
-use crate::{FullReferenceMetric, MetricError};
+use crate::{Metric, MetricError};
 
 /// The LPIPS metric with a loaded model.
 pub struct Lpips {
@@ -80,7 +80,7 @@ impl Lpips {
     }
 }
 
-impl FullReferenceMetric for Lpips {
+impl Metric for Lpips {
     fn name(&self) -> &'static str {
         self.name
     }
