@@ -198,7 +198,7 @@ const BUILTINS: &[Builtin] = &[
         name: "psnr-y601",
         kind: Kind::Psnr,
         planes: Planes::Y601,
-        convention: "PSNR on BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 (MATLAB rgb2ycbcr, unrounded), peak 255; as pyiqa `psnr_y`",
+        convention: "PSNR on BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 (MATLAB rgb2ycbcr, unrounded), peak 255",
     },
     Builtin {
         name: "psnr-y709",
