@@ -516,7 +516,7 @@ fn cmd_plot(
     };
     let report = icmbench::reporting::build_report(&inputs, &opts)?;
     let dir = out.unwrap_or_else(|| default_out(results, "figures"));
-    let files = icmbench::reporting::write_figures(&report, &dir, &PlotOptions { bpp, msssim_db }, formats)?;
+    let files = icmbench::reporting::write_figures(&report, &dir, &PlotOptions { bpp, msssim_db }, formats, false)?.files;
     for f in &files {
         println!("{}", f.display());
     }

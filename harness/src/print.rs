@@ -70,21 +70,21 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
     out
 }
 
+/// One line describing a failed row: `FAILED dataset/image codec=.. quality=..: error`.
+pub fn failure_line(r: &ResultRow) -> String {
+    format!(
+        "FAILED {}/{} codec={} quality={}: {}",
+        r.dataset,
+        r.image,
+        r.codec,
+        icmbench_codecs::external::format_quality(r.quality),
+        r.error.as_deref().unwrap_or("unknown error")
+    )
+}
+
 /// One line per failed row.
 pub fn failure_lines(failures: &[&ResultRow]) -> String {
-    let mut out = String::new();
-    for r in failures {
-        let _ = writeln!(
-            out,
-            "FAILED {}/{} codec={} quality={}: {}",
-            r.dataset,
-            r.image,
-            r.codec,
-            icmbench_codecs::external::format_quality(r.quality),
-            r.error.as_deref().unwrap_or("unknown error")
-        );
-    }
-    out
+    failures.iter().map(|r| failure_line(r) + "\n").collect()
 }
 
 #[cfg(test)]

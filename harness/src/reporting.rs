@@ -32,10 +32,29 @@ pub fn build_report(inputs: &Inputs, opts: &ReportOptions) -> Result<Report, Rep
     build(&inputs.points, &opts, &icmbench_metrics::lower_is_better)
 }
 
+/// Figures written by [`write_figures`], and each dataset's multi-panel figure as SVG
+/// (rendered once, when SVG or HTML output needs it).
+#[derive(Debug, Default)]
+pub struct Figures {
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// (dataset, SVG document of its multi-panel figure).
+    pub panels_svg: Vec<(String, String)>,
+}
+
 /// Writes the figures of every dataset (`<dataset>.svg|png` with one panel per metric, and
-/// `<dataset>-<metric>.svg|png`) into `dir`. Returns the files written.
-pub fn write_figures(report: &Report, dir: &Path, plot: &PlotOptions, formats: &[String]) -> Result<Vec<PathBuf>, ReportError> {
-    let mut written = Vec::new();
+/// `<dataset>-<metric>.svg|png`) into `dir`. With `keep_panels`, the multi-panel SVGs are
+/// also returned (for the HTML report), rendered whether or not `svg` is a format.
+pub fn write_figures(
+    report: &Report,
+    dir: &Path,
+    plot: &PlotOptions,
+    formats: &[String],
+    keep_panels: bool,
+) -> Result<Figures, ReportError> {
+    let want_svg = formats.iter().any(|f| f == "svg");
+    let want_png = formats.iter().any(|f| f == "png");
+    let mut out = Figures::default();
     for d in &report.datasets {
         let all = charts(d, plot);
         let mut jobs: Vec<(String, Vec<_>)> = vec![(d.dataset.clone(), all.clone())];
@@ -45,20 +64,27 @@ pub fn write_figures(report: &Report, dir: &Path, plot: &PlotOptions, formats: &
                 .zip(&all)
                 .map(|(m, c)| (format!("{}-{m}", d.dataset), vec![c.clone()])),
         );
-        for (name, set) in jobs {
-            if formats.iter().any(|f| f == "svg") {
-                let p = dir.join(format!("{name}.svg"));
-                write_text(&p, &svg(&set)?)?;
-                written.push(p);
+        for (i, (name, set)) in jobs.into_iter().enumerate() {
+            let panel = i == 0;
+            if want_svg || (panel && keep_panels) {
+                let text = svg(&set)?;
+                if want_svg {
+                    let p = dir.join(format!("{name}.svg"));
+                    write_text(&p, &text)?;
+                    out.files.push(p);
+                }
+                if panel && keep_panels {
+                    out.panels_svg.push((d.dataset.clone(), text));
+                }
             }
-            if formats.iter().any(|f| f == "png") {
+            if want_png {
                 let p = dir.join(format!("{name}.png"));
                 png(&set, &p)?;
-                written.push(p);
+                out.files.push(p);
             }
         }
     }
-    Ok(written)
+    Ok(out)
 }
 
 /// Writes the report files in `formats` into `dir`; returns the report and the files.
@@ -70,56 +96,36 @@ pub fn write_report(
     dir: &Path,
 ) -> Result<(Report, Vec<PathBuf>), ReportError> {
     let report = build_report(inputs, opts)?;
-    let mut written = Vec::new();
     let has = |f: &str| formats.iter().any(|x| x == f);
-    if has("md") {
-        let p = dir.join("report.md");
-        write_text(&p, &markdown(&report))?;
+    let mut written = Vec::new();
+    let mut emit = |name: &str, text: &str| -> Result<(), ReportError> {
+        let p = dir.join(name);
+        write_text(&p, text)?;
         written.push(p);
+        Ok(())
+    };
+    if has("md") {
+        emit("report.md", &markdown(&report))?;
     }
     if has("csv") {
-        let p = dir.join("bd.csv");
-        write_text(&p, &bd_csv(&report))?;
-        written.push(p);
-        let p = dir.join("points.csv");
-        write_text(&p, &points_csv(&inputs.points))?;
-        written.push(p);
+        emit("bd.csv", &bd_csv(&report))?;
+        emit("points.csv", &points_csv(&inputs.points))?;
     }
     if has("tex") {
-        let p = dir.join("report.tex");
-        write_text(&p, &latex(&report))?;
-        written.push(p);
+        emit("report.tex", &latex(&report))?;
     }
     if has("json") {
         let p = dir.join("report.json");
         write_json(&p, &report)?;
         written.push(p);
     }
-    written.extend(write_figures(&report, &dir.join("figures"), plot, formats)?);
+    let figures = write_figures(&report, &dir.join("figures"), plot, formats, has("html"))?;
+    written.extend(figures.files);
     if has("html") {
-        let figures = report
-            .datasets
-            .iter()
-            .map(|d| Ok((d.dataset.clone(), svg(&charts(d, plot))?)))
-            .collect::<Result<Vec<_>, ReportError>>()?;
-        let failures = inputs
-            .rows
-            .iter()
-            .filter(|r| !r.is_ok())
-            .map(|r| {
-                format!(
-                    "{}/{} codec={} quality={}: {}",
-                    r.dataset,
-                    r.image,
-                    r.codec,
-                    r.quality,
-                    r.error.as_deref().unwrap_or("")
-                )
-            })
-            .collect();
+        let failures = inputs.rows.iter().filter(|r| !r.is_ok()).map(crate::print::failure_line).collect();
         let extras = HtmlExtras {
             title: "icmbench report".into(),
-            figures,
+            figures: figures.panels_svg,
             run_meta: inputs.run_meta.clone(),
             config: inputs.config.clone(),
             failures,

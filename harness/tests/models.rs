@@ -1,19 +1,10 @@
 //! The ONNX layer from the command line: LPIPS scores, model verification, and CUDA
 //! refusing to fall back to the CPU on a machine without it.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{calib, icmbench};
+
 use std::process::Command;
-
-fn icmbench(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_icmbench")).args(args).output().unwrap()
-}
-
-fn calib(dir: &str, name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../third_party/iqa-calib")
-        .join(dir)
-        .join(format!("{name}.bmp"))
-}
 
 #[test]
 fn score_lpips_json() {

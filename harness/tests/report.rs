@@ -1,15 +1,9 @@
 //! `icmbench report`, `plot`, `bd` and `export-compressai` end to end.
 
+mod common;
+use common::{icmbench, root};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn icmbench(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_icmbench")).args(args).output().unwrap()
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// A small real run: two photos, JPEG and WebP at four qualities.
 fn small_run(dir: &Path) -> PathBuf {

@@ -1,6 +1,9 @@
 //! End-to-end runs of the harness on small real data: results, resume, failures,
 //! external codecs, and the command line.
 
+mod common;
+use common::icmbench;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -177,10 +180,6 @@ fn external_codec_runs_a_real_jpeg_xl_tool() {
     assert!(row(30.0).codec_version.contains("cjxl"), "{}", row(30.0).codec_version);
     let saved = dir.path().join("recon/cjxl/q90/coffee.png");
     assert_eq!(image::open(&saved).unwrap().to_rgb8().dimensions(), (256, 171));
-}
-
-fn icmbench(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_icmbench")).args(args).output().unwrap()
 }
 
 #[test]

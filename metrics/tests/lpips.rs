@@ -4,29 +4,11 @@
 //! `ResultsCalibra/results_official.csv` of the pyiqa 0.1.16 wheel, row `lpips` (official
 //! `lpips` package, `net='alex'`), see tests/fixtures/iqa_calib_reference.json.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{IMAGES, load, reference};
 
 use icmbench_metrics::lpips::Lpips;
 use icmbench_models::RuntimeOptions;
-
-const IMAGES: [&str; 5] = ["I03", "I04", "I06", "I08", "I19"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn load(dir: &str, name: &str) -> image::RgbImage {
-    let path = root().join("third_party/iqa-calib").join(dir).join(format!("{name}.bmp"));
-    image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}. Run `make test` to fetch the fixtures.", path.display()))
-        .to_rgb8()
-}
-
-fn reference() -> Vec<f64> {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/iqa_calib_reference.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    IMAGES.iter().map(|i| json["lpips-alex"]["values"][i].as_f64().unwrap()).collect()
-}
 
 fn model() -> Lpips {
     Lpips::load("lpips-alex", &RuntimeOptions::default()).unwrap_or_else(|e| panic!("{e}"))
@@ -36,7 +18,7 @@ fn model() -> Lpips {
 #[test]
 fn lpips_alex_matches_the_official_implementation() {
     let m = model();
-    for (name, want) in IMAGES.iter().zip(reference()) {
+    for (name, want) in IMAGES.iter().zip(reference("lpips-alex")) {
         let got = icmbench_metrics::Metric::compute(&m, &load("ref_dir", name), &load("dist_dir", name)).unwrap();
         eprintln!("lpips-alex {name}: icmbench {got:.6}, official {want}, diff {:.2e}", got - want);
         assert!((got - want).abs() <= 1e-4, "{name}: {got} vs {want}");

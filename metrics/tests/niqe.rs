@@ -2,34 +2,19 @@
 //! come from `scripts/build-models.sh` (basicsr 1.4.2's niqe_pris_params.npz); reference
 //! values and how they were made: tests/fixtures/iqa_calib_reference.json.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{IMAGES, load, reference};
 
 use icmbench_metrics::Metric;
 use icmbench_metrics::niqe::Niqe;
 
-const IMAGES: [&str; 5] = ["I03", "I04", "I06", "I08", "I19"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn load(name: &str) -> image::RgbImage {
-    let path = root().join("third_party/iqa-calib/dist_dir").join(format!("{name}.bmp"));
-    image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}. Run `make test` to fetch the fixtures.", path.display()))
-        .to_rgb8()
-}
-
 /// Within 1 % (relative) of pyiqa's `niqe`, as the issue allows; measured: at most 0.70 % (I03).
 #[test]
 fn niqe_matches_pyiqa_within_one_percent() {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/iqa_calib_reference.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let m = Niqe::load().unwrap_or_else(|e| panic!("{e}"));
     assert!(!m.needs_reference() && !m.higher_is_better());
-    for name in IMAGES {
-        let want = json["niqe"]["values"][name].as_f64().unwrap();
-        let img = load(name);
+    for (name, want) in IMAGES.iter().zip(reference("niqe")) {
+        let img = load("dist_dir", name);
         // No-reference: the first argument is ignored.
         let got = m.compute(&image::RgbImage::new(1, 1), &img).unwrap();
         let rel = (got - want).abs() / want;

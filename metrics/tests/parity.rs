@@ -3,32 +3,10 @@
 //! `make test`); the reference values and how they were produced are in
 //! `tests/fixtures/iqa_calib_reference.json`.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{IMAGES, load, reference};
 
 use icmbench_metrics::by_name;
-
-const IMAGES: [&str; 5] = ["I03", "I04", "I06", "I08", "I19"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn load(dir: &str, name: &str) -> image::RgbImage {
-    let path = root().join("third_party/iqa-calib").join(dir).join(format!("{name}.bmp"));
-    match image::open(&path) {
-        Ok(img) => img.to_rgb8(),
-        Err(e) => panic!(
-            "{}: {e}. Run `make test` (or scripts/fetch-test-fixtures.sh) to fetch the fixtures.",
-            path.display()
-        ),
-    }
-}
-
-fn reference(metric: &str) -> Vec<f64> {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/iqa_calib_reference.json")).expect("reference file");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
-    IMAGES.iter().map(|i| json[metric]["values"][i].as_f64().expect("value")).collect()
-}
 
 fn check(metric: &str, tolerance: f64) {
     let m = by_name(metric).unwrap();

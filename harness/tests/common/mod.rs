@@ -1,0 +1,20 @@
+//! Helpers shared by the harness's integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `icmbench` binary built for these tests.
+pub fn icmbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_icmbench")).args(args).output().unwrap()
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// One of pyiqa's calibration images (`ref_dir` or `dist_dir`), fetched by `make test`.
+pub fn calib(dir: &str, name: &str) -> PathBuf {
+    root().join("third_party/iqa-calib").join(dir).join(format!("{name}.bmp"))
+}

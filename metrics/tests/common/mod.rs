@@ -1,0 +1,33 @@
+//! Fixtures shared by the metric parity tests: pyiqa's calibration pairs (fetched into
+//! third_party/ by `make test`) and the reference values in
+//! tests/fixtures/iqa_calib_reference.json.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+
+/// The five calibration pairs.
+pub const IMAGES: [&str; 5] = ["I03", "I04", "I06", "I08", "I19"];
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A calibration image from `ref_dir` or `dist_dir`.
+pub fn load(dir: &str, name: &str) -> image::RgbImage {
+    let path = root().join("third_party/iqa-calib").join(dir).join(format!("{name}.bmp"));
+    match image::open(&path) {
+        Ok(img) => img.to_rgb8(),
+        Err(e) => panic!(
+            "{}: {e}. Run `make test` (or scripts/fetch-test-fixtures.sh) to fetch the fixtures.",
+            path.display()
+        ),
+    }
+}
+
+/// The reference values of `metric` for [`IMAGES`], in order.
+pub fn reference(metric: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/iqa_calib_reference.json")).expect("reference file");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
+    IMAGES.iter().map(|i| json[metric]["values"][i].as_f64().expect("value")).collect()
+}
