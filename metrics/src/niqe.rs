@@ -9,10 +9,9 @@
 //! (48×48 at the second scale) 18 AGGD features; then the distance of the multivariate
 //! Gaussian fitted to the blocks to the pristine one, with a pseudo-inverse.
 
-use std::sync::OnceLock;
-
 use image::RgbImage;
 
+use crate::nss::{self, Edge, Flat};
 use crate::{Metric, MetricError};
 
 /// Convention of `niqe`.
@@ -26,25 +25,12 @@ pub struct Niqe {
 impl Niqe {
     /// Loads the parameters (`niqe-basicsr` in the model manifest) from the models folder.
     pub fn load() -> Result<Self, MetricError> {
-        let unavailable = |reason: String| MetricError::Unavailable {
-            metric: "niqe".into(),
-            reason,
-        };
-        let manifest = icmbench_models::Manifest::shipped().map_err(|e| unavailable(e.to_string()))?;
-        let entry = manifest
-            .get("niqe-basicsr")
-            .ok_or_else(|| unavailable("no `niqe-basicsr` in models/manifest.toml".into()))?;
-        let path = icmbench_models::models_dir().join(&entry.file);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            unavailable(format!(
-                "{}: {e}; build it with `make models` (or: {})",
-                path.display(),
-                entry.build
-            ))
-        })?;
-        let params: NiqeParams = serde_json::from_str(&text).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        let params: NiqeParams = crate::load_parameters("niqe", "niqe-basicsr")?;
         if params.mu_pris_param.len() != 36 || params.cov_pris_param.len() != 36 || params.gaussian_window.len() != 7 {
-            return Err(unavailable(format!("{}: expected mu 36, cov 36x36, window 7x7", path.display())));
+            return Err(MetricError::Unavailable {
+                metric: "niqe".into(),
+                reason: "niqe-basicsr parameters: expected mu 36, cov 36x36, window 7x7".into(),
+            });
         }
         Ok(Self { params })
     }
@@ -85,167 +71,20 @@ pub struct NiqeParams {
 
 const BLOCK: usize = 96;
 
-/// The Γ-ratio table of the AGGD fit: `Γ(2/γ)² / (Γ(1/γ) Γ(3/γ))` for γ = 0.2, 0.201, …, 10.
-fn r_gam() -> &'static [(f64, f64)] {
-    static TABLE: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        (0..9801)
-            .map(|i| {
-                let g = 0.2 + i as f64 * 0.001;
-                let r = 1.0 / g;
-                (g, libm::tgamma(2.0 * r).powi(2) / (libm::tgamma(r) * libm::tgamma(3.0 * r)))
-            })
-            .collect()
-    })
-}
-
-/// Fits an asymmetric generalised Gaussian: (α, β_left, β_right), as BasicSR's
-/// `estimate_aggd_param` (grid search over α in steps of 0.001).
-pub fn aggd(values: &[f64]) -> (f64, f64, f64) {
-    let (mut ls, mut ln, mut rs, mut rn, mut abs, mut sq) = (0.0, 0usize, 0.0, 0usize, 0.0, 0.0);
-    for &v in values {
-        if v < 0.0 {
-            ls += v * v;
-            ln += 1;
-        } else if v > 0.0 {
-            rs += v * v;
-            rn += 1;
-        }
-        abs += v.abs();
-        sq += v * v;
-    }
-    let n = values.len() as f64;
-    let left = (ls / ln as f64).sqrt();
-    let right = (rs / rn as f64).sqrt();
-    let gh = left / right;
-    let rhat = (abs / n).powi(2) / (sq / n);
-    let rnorm = rhat * (gh.powi(3) + 1.0) * (gh + 1.0) / (gh * gh + 1.0).powi(2);
-    let table = r_gam();
-    let mut best = 0;
-    let mut best_err = f64::INFINITY;
-    for (i, (_, r)) in table.iter().enumerate() {
-        let e = (r - rnorm).powi(2);
-        if e < best_err {
-            best_err = e;
-            best = i;
-        }
-    }
-    let alpha = table[best].0;
-    let k = (libm::tgamma(1.0 / alpha) / libm::tgamma(3.0 / alpha)).sqrt();
-    (alpha, left * k, right * k)
-}
-
-/// The 18 features of one MSCN block (`bw`×`bh`, row-major).
+/// The 18 features of one MSCN block (`bw`×`bh`, row-major): the AGGD fit of the block
+/// (α, mean of the two scales β) and of its four circular pairwise products (α, mean, β_l, β_r).
 pub fn block_features(b: &[f64], bw: usize, bh: usize) -> [f64; 18] {
     let mut f = [0.0; 18];
-    let (a, bl, br) = aggd(b);
-    f[0] = a;
-    f[1] = (bl + br) / 2.0;
-    // numpy.roll(block, (dy, dx)): shifted[y][x] = block[y - dy][x - dx] (circular).
-    for (k, (dy, dx)) in [(0isize, 1isize), (1, 0), (1, 1), (1, -1)].into_iter().enumerate() {
-        let prod: Vec<f64> = (0..bh)
-            .flat_map(|y| {
-                (0..bw).map(move |x| {
-                    let sy = (y as isize - dy).rem_euclid(bh as isize) as usize;
-                    let sx = (x as isize - dx).rem_euclid(bw as isize) as usize;
-                    (y, x, sy, sx)
-                })
-            })
-            .map(|(y, x, sy, sx)| b[y * bw + x] * b[sy * bw + sx])
-            .collect();
-        let (a, bl, br) = aggd(&prod);
-        let mean = (br - bl) * libm::tgamma(2.0 / a) / libm::tgamma(1.0 / a);
-        f[2 + 4 * k..6 + 4 * k].copy_from_slice(&[a, mean, bl, br]);
+    let fit = nss::aggd(b);
+    let k = fit.beta_factor();
+    f[0] = fit.alpha;
+    f[1] = (fit.left_std + fit.right_std) * k / 2.0;
+    for (i, (dy, dx)) in [(0isize, 1isize), (1, 0), (1, 1), (1, -1)].into_iter().enumerate() {
+        let fit = nss::aggd(&nss::circular_product(b, bw, bh, dy, dx));
+        let k = fit.beta_factor();
+        f[2 + 4 * i..6 + 4 * i].copy_from_slice(&[fit.alpha, fit.mean(), fit.left_std * k, fit.right_std * k]);
     }
     f
-}
-
-/// MATLAB's bicubic kernel.
-fn cubic(x: f64) -> f64 {
-    let a = x.abs();
-    if a <= 1.0 {
-        1.5 * a.powi(3) - 2.5 * a * a + 1.0
-    } else if a <= 2.0 {
-        -0.5 * a.powi(3) + 2.5 * a * a - 4.0 * a + 2.0
-    } else {
-        0.0
-    }
-}
-
-/// MATLAB `imresize(img, 0.5)` along one axis of length `n` (bicubic, antialiasing,
-/// symmetric edges): for each output index, (source indices, weights).
-fn half_weights(n: usize) -> Vec<Vec<(usize, f64)>> {
-    let scale = 0.5;
-    let width = 4.0 / scale;
-    let out = (n as f64 * scale).ceil() as usize;
-    let taps = width.ceil() as usize + 2;
-    (1..=out)
-        .map(|x| {
-            let u = x as f64 / scale + 0.5 * (1.0 - 1.0 / scale);
-            let left = (u - width / 2.0).floor();
-            let raw: Vec<(isize, f64)> = (0..taps)
-                .map(|t| (left as isize + t as isize, scale * cubic((u - (left + t as f64)) * scale)))
-                .collect();
-            let sum: f64 = raw.iter().map(|r| r.1).sum();
-            raw.into_iter()
-                .map(|(i, w)| {
-                    let n = n as isize;
-                    let j = if i < 1 {
-                        1 - i
-                    } else if i > n {
-                        2 * n + 1 - i
-                    } else {
-                        i
-                    };
-                    ((j - 1) as usize, w / sum)
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// MATLAB `imresize(plane, 0.5)` with antialiasing (rows, then columns).
-pub fn imresize_half(p: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
-    let wy = half_weights(h);
-    let wx = half_weights(w);
-    let oh = wy.len();
-    let ow = wx.len();
-    let mut tmp = vec![0.0; oh * w];
-    for (oy, taps) in wy.iter().enumerate() {
-        for &(sy, wt) in taps {
-            for x in 0..w {
-                tmp[oy * w + x] += wt * p[sy * w + x];
-            }
-        }
-    }
-    let mut out = vec![0.0; oh * ow];
-    for y in 0..oh {
-        for (ox, taps) in wx.iter().enumerate() {
-            out[y * ow + ox] = taps.iter().map(|&(sx, wt)| wt * tmp[y * w + sx]).sum();
-        }
-    }
-    (out, ow, oh)
-}
-
-/// `scipy.ndimage.convolve(p, window, mode='nearest')` for a symmetric odd window.
-fn filter_nearest(p: &[f64], w: usize, h: usize, win: &[Vec<f64>]) -> Vec<f64> {
-    let k = win.len() as isize;
-    let r = k / 2;
-    let mut out = vec![0.0; w * h];
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let mut s = 0.0;
-            for (i, row) in win.iter().enumerate() {
-                let sy = (y + i as isize - r).clamp(0, h as isize - 1) as usize;
-                for (j, &c) in row.iter().enumerate() {
-                    let sx = (x + j as isize - r).clamp(0, w as isize - 1) as usize;
-                    s += c * p[sy * w + sx];
-                }
-            }
-            out[y as usize * w + x as usize] = s;
-        }
-    }
-    out
 }
 
 /// Moore–Penrose pseudo-inverse of a symmetric matrix (Jacobi eigen-decomposition;
@@ -316,12 +155,7 @@ pub fn niqe(img: &RgbImage, params: &NiqeParams) -> Result<f64, MetricError> {
     let mut plane: Vec<f64> = (0..h).flat_map(|y| grey[y * w0..y * w0 + w].to_vec()).collect();
     let mut feats: Vec<Vec<f64>> = vec![Vec::with_capacity(36); nbw * nbh];
     for scale in [1usize, 2] {
-        let mu = filter_nearest(&plane, w, h, &params.gaussian_window);
-        let sq: Vec<f64> = plane.iter().map(|v| v * v).collect();
-        let ex2 = filter_nearest(&sq, w, h, &params.gaussian_window);
-        let norm: Vec<f64> = (0..w * h)
-            .map(|i| (plane[i] - mu[i]) / ((ex2[i] - mu[i] * mu[i]).abs().sqrt() + 1.0))
-            .collect();
+        let norm = nss::mscn(&plane, w, h, &params.gaussian_window, Edge::Replicate, Flat::AsComputed);
         let bs = BLOCK / scale;
         for bx in 0..nbw {
             for by in 0..nbh {
@@ -333,7 +167,7 @@ pub fn niqe(img: &RgbImage, params: &NiqeParams) -> Result<f64, MetricError> {
         }
         if scale == 1 {
             let scaled: Vec<f64> = plane.iter().map(|v| v / 255.0).collect();
-            let (r, rw, rh) = imresize_half(&scaled, w, h);
+            let (r, rw, rh) = nss::imresize_half(&scaled, w, h);
             plane = r.into_iter().map(|v| v * 255.0).collect();
             (w, h) = (rw, rh);
         }
@@ -380,28 +214,5 @@ mod tests {
                 assert!((v - 0.25).abs() < 1e-12, "{p:?}");
             }
         }
-    }
-
-    #[test]
-    fn half_resize_of_a_constant_is_constant() {
-        let p = vec![7.0; 20 * 10];
-        let (r, w, h) = imresize_half(&p, 20, 10);
-        assert_eq!((w, h), (10, 5));
-        assert!(r.iter().all(|v| (v - 7.0).abs() < 1e-12));
-    }
-
-    #[test]
-    fn aggd_of_a_gaussian_like_sample_is_near_two() {
-        // Symmetric samples drawn from a Gaussian shape by inverse CDF on a grid.
-        let v: Vec<f64> = (1..2000)
-            .map(|i| {
-                let p = i as f64 / 2000.0;
-                // Acklam-free approximation: the logit is close enough in shape for alpha > 1.
-                (p / (1.0 - p)).ln()
-            })
-            .collect();
-        let (a, l, r) = aggd(&v);
-        assert!(a > 1.0 && a < 3.0, "{a}");
-        assert!((l - r).abs() < 1e-9);
     }
 }

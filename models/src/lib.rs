@@ -149,11 +149,22 @@ fn environment() -> Result<&'static ort::environment::Environment, ModelError> {
     })
 }
 
-/// Where model files live: `$ICMBENCH_MODELS`, else `third_party/models/` of the source tree.
+/// Where model files live: `$ICMBENCH_MODELS`, else `third_party/models/` of the source
+/// tree: the one cargo runs in (tests, benches, `cargo run`), else the one containing the
+/// current directory, else the one this binary was built from.
 pub fn models_dir() -> PathBuf {
-    std::env::var_os("ICMBENCH_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../third_party/models"))
+    if let Some(dir) = std::env::var_os("ICMBENCH_MODELS") {
+        return PathBuf::from(dir);
+    }
+    let is_root = |p: &Path| p.join("models/manifest.toml").is_file() && p.join("Cargo.toml").is_file();
+    let runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let cwd = std::env::current_dir().ok();
+    runtime
+        .iter()
+        .chain(cwd.iter())
+        .find_map(|start| start.ancestors().find(|p| is_root(p)).map(Path::to_path_buf))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .join("third_party/models")
 }
 
 /// A loaded model: one ONNX Runtime session, shared by all threads (runs are serialised;

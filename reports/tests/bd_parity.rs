@@ -9,7 +9,7 @@ use icmbench_reports::bd::{BdOptions, Curve, Method, bd};
 use icmbench_reports::compressai::CompressaiResults;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..")
 }
 
 fn reference() -> serde_json::Value {

@@ -11,7 +11,7 @@ pub fn icmbench(args: &[&str]) -> Output {
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..")
 }
 
 /// One of pyiqa's calibration images (`ref_dir` or `dist_dir`), fetched by `make test`.
