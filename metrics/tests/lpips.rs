@@ -45,3 +45,18 @@ fn batches_identity_and_odd_sizes() {
     assert!(v.is_finite() && v > 0.0);
     assert!(m.distance_batch(&[(&a0, &crop(&b0))]).is_err());
 }
+
+/// LPIPS-VGG within 1e-4 of the official `lpips` package running the same weights
+/// (tests/fixtures/lpips_vgg_reference.json, made by scripts/make-lpips-vgg-fixture.py).
+#[test]
+fn lpips_vgg_matches_the_official_implementation() {
+    let text = std::fs::read_to_string(common::root().join("tests/fixtures/lpips_vgg_reference.json")).expect("fixture");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let m = Lpips::load("lpips-vgg", &RuntimeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    for name in IMAGES {
+        let want = json["values"][name].as_f64().expect("value");
+        let got = icmbench_metrics::Metric::compute(&m, &load("ref_dir", name), &load("dist_dir", name)).unwrap();
+        eprintln!("lpips-vgg {name}: icmbench {got:.6}, official {want:.6}, diff {:.2e}", got - want);
+        assert!((got - want).abs() <= 1e-4, "{name}: {got} vs {want}");
+    }
+}
