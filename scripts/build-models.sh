@@ -50,4 +50,10 @@ if ! ok "$file"; then
   ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
 fi
 
+file=musiq_random.onnx
+if ! ok "$file"; then
+  "$(python_env)" "$root/tools/models/build_musiq.py" random "$dest/$file" 0
+  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+fi
+
 echo "models: ready in $dest" >&2

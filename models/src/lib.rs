@@ -259,6 +259,10 @@ pub struct ModelEntry {
     pub inputs: String,
     /// Output contract.
     pub outputs: String,
+    /// Exported by the user (no weights in any registry): absence is not an error and the
+    /// file's hash cannot be known in advance (`sha256` empty).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// The model manifest.
@@ -278,6 +282,17 @@ pub enum FileState {
     Missing,
     /// Present with another hash (the one found).
     Mismatch(String),
+    /// An optional, user-exported model that is not there.
+    NotExported,
+    /// An optional, user-exported model that is there (its hash, for the record).
+    Exported(String),
+}
+
+impl FileState {
+    /// Whether this state is acceptable (`verify` fails on the others).
+    pub fn is_ok(&self) -> bool {
+        matches!(self, FileState::Ok | FileState::NotExported | FileState::Exported(_))
+    }
 }
 
 /// The manifest shipped with icmbench.
@@ -303,10 +318,13 @@ impl Manifest {
             .iter()
             .map(|m| {
                 let state = match std::fs::read(dir.join(&m.file)) {
+                    Err(_) if m.optional => FileState::NotExported,
                     Err(_) => FileState::Missing,
                     Ok(bytes) => {
                         let hash = sha256_hex(&bytes);
-                        if hash == m.sha256 {
+                        if m.optional && m.sha256.is_empty() {
+                            FileState::Exported(hash)
+                        } else if hash == m.sha256 {
                             FileState::Ok
                         } else {
                             FileState::Mismatch(hash)
