@@ -7,6 +7,7 @@
 //! | [`avif`] | AVIF: rav1e via `ravif` to encode, system libdav1d to decode |
 //! | [`png`] | lossless PNG, a pipeline check (PSNR is infinite) |
 //! | [`external`] | codecs run as external commands from argument templates, and their presets |
+//! | [`learned`] | learned codecs as ONNX graphs + exported entropy tables, real bitstreams |
 //! | [`yuv`] | RGB ↔ planar YCbCr conversions for raw-YUV tools (VTM) |
 //! | [`padding`] | padding to a size multiple before coding and cropping after |
 //!
@@ -18,6 +19,7 @@
 pub mod avif;
 pub mod external;
 pub mod jpeg;
+pub mod learned;
 pub mod padding;
 pub mod png;
 pub mod webp;
@@ -128,6 +130,11 @@ pub trait Codec: Send + Sync {
 
     /// Encodes an 8-bit RGB image to a bitstream.
     fn encode(&self, image: &RgbImage, quality: f64) -> Result<Vec<u8>, CodecError>;
+    /// Encodes and, for codecs with a probability model (learned codecs), also returns the
+    /// estimated rate in bits (−log2 of the likelihoods). Default: no estimate.
+    fn encode_with_estimate(&self, image: &RgbImage, quality: f64) -> Result<(Vec<u8>, Option<f64>), CodecError> {
+        Ok((self.encode(image, quality)?, None))
+    }
 
     /// Decodes a bitstream of a `width`×`height` image to 8-bit RGB.
     fn decode(&self, bitstream: &[u8], width: u32, height: u32) -> Result<RgbImage, CodecError>;

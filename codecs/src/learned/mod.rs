@@ -1,0 +1,530 @@
+//! Learned codecs as ONNX graphs with real bitstreams.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`contract`] | `codec.json`: family, graphs, entropy tables, size multiple, label |
+//! | [`entropy`] | rANS coding (constriction) driven by the exported integer CDFs; estimated rate |
+//! | [`bitstream`] | the versioned header (size, family, checksum) |
+//! | this file | [`LearnedCodec`]: a folder of quality points, encode and decode |
+//!
+//! Encoding (CompressAI's `compress`, in icmbench): `y = g_a(x)`; factorized: `ŷ` coded
+//! with the EntropyBottleneck (symbols `round(y − median)`, one table per channel);
+//! hyperpriors: `z = h_a(y)` (of `|y|` for the scale hyperprior, inside the graph), `ẑ`
+//! coded with the EntropyBottleneck, `h_s(ẑ)` gives scales (and means), each scale picks
+//! a GaussianConditional table (the first scale-table entry ≥ the scale), symbols
+//! `round(y − mean)`. All latents go into one rANS stream behind a header. Decoding runs
+//! the same steps backwards; `x̂ = g_s(ŷ)` clamped to [0, 1] and rounded to 8 bit. The
+//! header carries a checksum of the symbols and table indexes, so a bitstream decoded
+//! with hyper-synthesis outputs that differ from the encoder's (another device, another
+//! runtime) is reported as an error, never returned as a wrong image.
+//!
+//! Autoregressive context models (mbt2018, cheng2020) are refused by the contract: their
+//! context model sits inside the sequential entropy-decoding loop.
+
+pub mod bitstream;
+pub mod contract;
+pub mod entropy;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use icmbench_models::{Model, RuntimeOptions};
+use image::RgbImage;
+
+use crate::{Codec, CodecError};
+use contract::{Contract, Family};
+use entropy::{DensityModel, Tables};
+
+/// One quality point: its contract, sessions (created on first use) and coding tables.
+pub struct Point {
+    dir: PathBuf,
+    contract: Contract,
+    bottleneck: Tables,
+    densities: Vec<DensityModel>,
+    gaussian: Option<Tables>,
+    sessions: OnceLock<Result<Sessions, String>>,
+}
+
+struct Sessions {
+    g_a: Model,
+    g_s: Model,
+    h_a: Option<Model>,
+    h_s: Option<Model>,
+}
+
+/// The result of encoding with the details the harness reports.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// Header + entropy-coded data.
+    pub bitstream: Vec<u8>,
+    /// −log2 of the likelihoods of the coded latents (CompressAI's estimate), in bits.
+    pub estimated_bits: f64,
+    /// Bytes of the header (the rest is entropy-coded data).
+    pub header_bytes: usize,
+    /// Time in ONNX Runtime (transforms).
+    pub network: Duration,
+    /// Time in quantisation, table selection and entropy coding.
+    pub entropy: Duration,
+}
+
+/// A decoded image before 8-bit rounding, with timings.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Width of the (padded) image.
+    pub width: u32,
+    /// Height of the (padded) image.
+    pub height: u32,
+    /// `x̂` clamped to [0, 1], row-major H×W×3.
+    pub pixels: Vec<f32>,
+    /// Time in ONNX Runtime.
+    pub network: Duration,
+    /// Time in entropy decoding and dequantisation.
+    pub entropy: Duration,
+}
+
+fn lib_err(codec: &str, e: impl std::fmt::Display) -> CodecError {
+    CodecError::library(codec, e)
+}
+
+/// `torch.round` (half to even).
+fn round(v: f32) -> i32 {
+    v.round_ties_even() as i32
+}
+
+/// FNV-1a over symbols and table indexes: the header's consistency check.
+fn checksum(parts: &[(&[i32], &[usize])]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut eat = |b: u8| {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    };
+    for (symbols, indexes) in parts {
+        for (&s, &i) in symbols.iter().zip(indexes.iter()) {
+            s.to_le_bytes().into_iter().for_each(&mut eat);
+            (i as u32).to_le_bytes().into_iter().for_each(&mut eat);
+        }
+    }
+    h
+}
+
+/// The GaussianConditional table of each scale: CompressAI's `build_indexes`
+/// (`len − 1 − #{t in table[..len−1] : scale ≤ t}`, after the lower bound).
+pub fn scale_indexes(scales: &[f32], table: &[f64], bound: f64) -> Vec<usize> {
+    let last = table.len().saturating_sub(1);
+    scales
+        .iter()
+        .map(|&s| {
+            let s = f64::from(s.max(bound as f32));
+            last - table[..last].iter().filter(|&&t| s <= t).count()
+        })
+        .collect()
+}
+
+/// Channel of each element of a C×H×W tensor.
+fn channels_of(c: usize, hw: usize) -> Vec<usize> {
+    (0..c).flat_map(|k| std::iter::repeat_n(k, hw)).collect()
+}
+
+impl Point {
+    /// Reads `dir/codec.json` and prepares the coding tables (no ONNX session yet).
+    pub fn open(dir: &Path) -> Result<Self, CodecError> {
+        let contract = Contract::read(dir)?;
+        let codec = format!("learned {}", dir.display());
+        let eb = &contract.entropy_bottleneck;
+        let bottleneck = Tables::new(&eb.quantized_cdf, &eb.offset).map_err(|e| lib_err(&codec, format!("entropy_bottleneck: {e}")))?;
+        let densities = eb.density_models().map_err(|e| lib_err(&codec, e))?;
+        let gaussian = match &contract.gaussian_conditional {
+            Some(gc) => {
+                Some(Tables::new(&gc.quantized_cdf, &gc.offset).map_err(|e| lib_err(&codec, format!("gaussian_conditional: {e}")))?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            contract,
+            bottleneck,
+            densities,
+            gaussian,
+            sessions: OnceLock::new(),
+        })
+    }
+
+    /// The contract.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
+    fn sessions(&self, opts: &RuntimeOptions) -> Result<&Sessions, CodecError> {
+        let made = self.sessions.get_or_init(|| {
+            let load = |name: &str| -> Result<Model, String> {
+                let file = self
+                    .contract
+                    .graphs
+                    .get(name)
+                    .ok_or_else(|| format!("codec.json names no `{name}` graph"))?;
+                Model::load(&format!("{}/{name}", self.dir.display()), &self.dir.join(file), opts).map_err(|e| e.to_string())
+            };
+            let hyper = self.contract.family != Family::Factorized;
+            Ok(Sessions {
+                g_a: load("g_a")?,
+                g_s: load("g_s")?,
+                h_a: if hyper { Some(load("h_a")?) } else { None },
+                h_s: if hyper { Some(load("h_s")?) } else { None },
+            })
+        });
+        made.as_ref().map_err(|e| lib_err("learned", e))
+    }
+
+    fn hyper_synthesis(
+        &self,
+        s: &Sessions,
+        z_hat: &[f32],
+        zshape: &[usize],
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>, Vec<usize>), CodecError> {
+        let h_s = s.h_s.as_ref().ok_or_else(|| lib_err("learned", "h_s missing"))?;
+        let mean = self.contract.family == Family::MeanScaleHyperprior;
+        let outs: &[&str] = if mean { &["scales", "means"] } else { &["scales"] };
+        let mut r = h_s.run(&[("z_hat", zshape, z_hat)], outs).map_err(|e| lib_err("learned", e))?;
+        let means = if mean { Some(r.remove(1).1) } else { None };
+        let (shape, scales) = r.remove(0);
+        Ok((scales, means, shape))
+    }
+
+    /// Encodes a padded image (sides multiples of the size multiple).
+    pub fn encode(&self, image: &RgbImage, opts: &RuntimeOptions) -> Result<Encoded, CodecError> {
+        let codec = "learned";
+        let (w, h) = image.dimensions();
+        let m = self.contract.size_multiple;
+        if w % m != 0 || h % m != 0 {
+            return Err(lib_err(codec, format!("{w}x{h} is not a multiple of {m} (the harness pads)")));
+        }
+        let s = self.sessions(opts)?;
+        let mut network = Duration::ZERO;
+        let mut entropy_t = Duration::ZERO;
+        let x = to_nchw(image);
+        let t = Instant::now();
+        let (yshape, y) = s
+            .g_a
+            .run(&[("x", &[1, 3, h as usize, w as usize], &x)], &["y"])
+            .map_err(|e| lib_err(codec, e))?
+            .remove(0);
+        network += t.elapsed();
+        let eb = &self.contract.entropy_bottleneck;
+        let bound = eb.likelihood_bound;
+        let (bytes, sum, est) = match self.contract.family {
+            Family::Factorized => {
+                let t = Instant::now();
+                let (c, hw) = (yshape[1], yshape[2] * yshape[3]);
+                let ch = channels_of(c, hw);
+                let symbols: Vec<i32> = y.iter().zip(&ch).map(|(&v, &k)| round(v - eb.medians[k] as f32)).collect();
+                let deq: Vec<f32> = symbols.iter().zip(&ch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                let est = entropy::bottleneck_bits(&self.densities, &deq, &ch, bound);
+                let bytes = entropy::encode(&[(&self.bottleneck, &symbols, &ch)]).map_err(|e| lib_err(codec, e))?;
+                entropy_t += t.elapsed();
+                (bytes, checksum(&[(&symbols, &ch)]), est)
+            }
+            _ => {
+                let h_a = s.h_a.as_ref().ok_or_else(|| lib_err(codec, "h_a missing"))?;
+                let t = Instant::now();
+                let (zshape, z) = h_a.run(&[("y", &yshape, &y)], &["z"]).map_err(|e| lib_err(codec, e))?.remove(0);
+                network += t.elapsed();
+                let t = Instant::now();
+                let (c, hw) = (zshape[1], zshape[2] * zshape[3]);
+                let zch = channels_of(c, hw);
+                let zsym: Vec<i32> = z.iter().zip(&zch).map(|(&v, &k)| round(v - eb.medians[k] as f32)).collect();
+                let z_hat: Vec<f32> = zsym.iter().zip(&zch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                entropy_t += t.elapsed();
+                let t = Instant::now();
+                let (scales, means, _) = self.hyper_synthesis(s, &z_hat, &zshape)?;
+                network += t.elapsed();
+                let t = Instant::now();
+                let gc = self
+                    .contract
+                    .gaussian_conditional
+                    .as_ref()
+                    .ok_or_else(|| lib_err(codec, "gaussian_conditional missing"))?;
+                let gtables = self.gaussian.as_ref().ok_or_else(|| lib_err(codec, "gaussian tables missing"))?;
+                if scales.len() != y.len() {
+                    return Err(lib_err(codec, format!("h_s gave {} scales for {} latents", scales.len(), y.len())));
+                }
+                let idx = scale_indexes(&scales, &gc.scale_table, gc.scale_bound);
+                let ysym: Vec<i32> = match &means {
+                    Some(mu) => y.iter().zip(mu).map(|(&v, &m)| round(v - m)).collect(),
+                    None => y.iter().map(|&v| round(v)).collect(),
+                };
+                let residuals: Vec<f32> = ysym.iter().map(|&q| q as f32).collect();
+                let est = entropy::bottleneck_bits(&self.densities, &z_hat, &zch, bound)
+                    + entropy::gaussian_bits(&residuals, &scales, gc.scale_bound, gc.likelihood_bound);
+                let bytes = entropy::encode(&[(&self.bottleneck, &zsym, &zch), (gtables, &ysym, &idx)]).map_err(|e| lib_err(codec, e))?;
+                entropy_t += t.elapsed();
+                (bytes, checksum(&[(&zsym, &zch), (&ysym, &idx)]), est)
+            }
+        };
+        let header = bitstream::Header {
+            family: self.contract.family,
+            quality: self.contract.quality,
+            width: w,
+            height: h,
+            checksum: sum,
+        }
+        .to_bytes();
+        let header_bytes = header.len();
+        let mut bitstream = header;
+        bitstream.extend(bytes);
+        Ok(Encoded {
+            bitstream,
+            estimated_bits: est,
+            header_bytes,
+            network,
+            entropy: entropy_t,
+        })
+    }
+
+    /// Decodes a bitstream to `x̂` in [0, 1] (padded size).
+    pub fn decode(&self, bits: &[u8], opts: &RuntimeOptions) -> Result<Decoded, CodecError> {
+        let codec = "learned";
+        let (header, payload) = bitstream::Header::parse(bits).map_err(|e| lib_err(codec, e))?;
+        if header.family != self.contract.family || header.quality != self.contract.quality {
+            return Err(lib_err(
+                codec,
+                format!(
+                    "bitstream is {:?} quality {}, this point is {:?} quality {}",
+                    header.family, header.quality, self.contract.family, self.contract.quality
+                ),
+            ));
+        }
+        let m = self.contract.size_multiple;
+        let (w, h) = (header.width, header.height);
+        if w == 0 || h == 0 || w % m != 0 || h % m != 0 {
+            return Err(lib_err(codec, format!("bitstream size {w}x{h} is not a positive multiple of {m}")));
+        }
+        let s = self.sessions(opts)?;
+        let mut network = Duration::ZERO;
+        let mut entropy_t = Duration::ZERO;
+        let eb = &self.contract.entropy_bottleneck;
+        let t = Instant::now();
+        let mut dec = entropy::Decoder::new(payload).map_err(|e| lib_err(codec, e))?;
+        let y_down = self.contract.y_downsampling();
+        let (yh, yw) = ((h / y_down) as usize, (w / y_down) as usize);
+        let (y_hat, yc, sum) = match self.contract.family {
+            Family::Factorized => {
+                let c = eb.channels;
+                let ch = channels_of(c, yh * yw);
+                let sym = dec.decode(&self.bottleneck, &ch).map_err(|e| lib_err(codec, e))?;
+                let y_hat: Vec<f32> = sym.iter().zip(&ch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                entropy_t += t.elapsed();
+                (y_hat, c, checksum(&[(&sym, &ch)]))
+            }
+            _ => {
+                let (zh, zw) = (yh / 4, yw / 4);
+                let c = eb.channels;
+                let zch = channels_of(c, zh * zw);
+                let zsym = dec.decode(&self.bottleneck, &zch).map_err(|e| lib_err(codec, e))?;
+                let z_hat: Vec<f32> = zsym.iter().zip(&zch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                entropy_t += t.elapsed();
+                let t = Instant::now();
+                let (scales, means, sshape) = self.hyper_synthesis(s, &z_hat, &[1, c, zh, zw])?;
+                network += t.elapsed();
+                let t = Instant::now();
+                let gc = self
+                    .contract
+                    .gaussian_conditional
+                    .as_ref()
+                    .ok_or_else(|| lib_err(codec, "gaussian_conditional missing"))?;
+                let gtables = self.gaussian.as_ref().ok_or_else(|| lib_err(codec, "gaussian tables missing"))?;
+                let idx = scale_indexes(&scales, &gc.scale_table, gc.scale_bound);
+                let ysym = dec.decode(gtables, &idx).map_err(|e| lib_err(codec, e))?;
+                let y_hat: Vec<f32> = match &means {
+                    Some(mu) => ysym.iter().zip(mu).map(|(&q, &m)| q as f32 + m).collect(),
+                    None => ysym.iter().map(|&q| q as f32).collect(),
+                };
+                entropy_t += t.elapsed();
+                (y_hat, sshape[1], checksum(&[(&zsym, &zch), (&ysym, &idx)]))
+            }
+        };
+        if sum != header.checksum || !dec.is_exhausted() {
+            return Err(lib_err(
+                codec,
+                "the bitstream does not decode to the encoder's latents (checksum mismatch): the hyper-synthesis on this device or runtime differs from the encoder's, or the data are corrupt",
+            ));
+        }
+        let t = Instant::now();
+        let (xshape, x) = s
+            .g_s
+            .run(&[("y_hat", &[1, yc, yh, yw], &y_hat)], &["x_hat"])
+            .map_err(|e| lib_err(codec, e))?
+            .remove(0);
+        network += t.elapsed();
+        if xshape != [1, 3, h as usize, w as usize] {
+            return Err(lib_err(codec, format!("g_s gave {xshape:?}, expected [1, 3, {h}, {w}]")));
+        }
+        let plane = (w * h) as usize;
+        let pixels = (0..plane)
+            .flat_map(|i| (0..3).map(move |c| (c, i)))
+            .map(|(c, i)| x[c * plane + i].clamp(0.0, 1.0))
+            .collect();
+        Ok(Decoded {
+            width: w,
+            height: h,
+            pixels,
+            network,
+            entropy: entropy_t,
+        })
+    }
+}
+
+/// 8-bit RGB → NCHW float32 in [0, 1] (`v / 255`).
+pub fn to_nchw(image: &RgbImage) -> Vec<f32> {
+    let raw = image.as_raw();
+    let mut x = Vec::with_capacity(raw.len());
+    for c in 0..3 {
+        x.extend(raw.iter().skip(c).step_by(3).map(|&v| f32::from(v) / 255.0));
+    }
+    x
+}
+
+/// `x̂` in [0, 1] (H×W×3) → 8-bit, rounded half away from zero as `(x · 255).round()`.
+pub fn to_rgb8(d: &Decoded) -> RgbImage {
+    let data = d.pixels.iter().map(|&v| (v * 255.0).round() as u8).collect();
+    RgbImage::from_raw(d.width, d.height, data).unwrap_or_else(|| RgbImage::new(d.width, d.height))
+}
+
+/// A learned codec: one or more quality points found under a folder (the folder itself
+/// when it holds `codec.json`, else its subfolders that do), addressed by the `quality`
+/// number in each `codec.json`.
+pub struct LearnedCodec {
+    root: PathBuf,
+    points: Vec<Point>,
+    opts: RuntimeOptions,
+}
+
+impl LearnedCodec {
+    /// Opens every quality point under `root`.
+    pub fn open(root: &Path, opts: RuntimeOptions) -> Result<Self, CodecError> {
+        let io = |e: std::io::Error| CodecError::Io {
+            context: format!("reading learned codec folder {}", root.display()),
+            source: e,
+        };
+        let mut points = Vec::new();
+        if root.join(contract::FILE).is_file() {
+            points.push(Point::open(root)?);
+        } else {
+            let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+                .map_err(io)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join(contract::FILE).is_file())
+                .collect();
+            dirs.sort();
+            for d in dirs {
+                points.push(Point::open(&d)?);
+            }
+        }
+        if points.is_empty() {
+            return Err(lib_err(
+                "learned",
+                format!("{}: no {} here or in its subfolders", root.display(), contract::FILE),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &points {
+            if !seen.insert(p.contract.quality) {
+                return Err(lib_err(
+                    "learned",
+                    format!("{}: two quality points have quality {}", root.display(), p.contract.quality),
+                ));
+            }
+            if p.contract.size_multiple != points[0].contract.size_multiple {
+                return Err(lib_err(
+                    "learned",
+                    format!("{}: quality points differ in size multiple", root.display()),
+                ));
+            }
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            points,
+            opts,
+        })
+    }
+
+    /// The quality numbers available, ascending.
+    pub fn qualities(&self) -> Vec<i64> {
+        let mut q: Vec<i64> = self.points.iter().map(|p| p.contract.quality).collect();
+        q.sort_unstable();
+        q
+    }
+
+    /// The quality point with this number.
+    pub fn point(&self, quality: f64) -> Result<&Point, CodecError> {
+        self.points
+            .iter()
+            .find(|p| p.contract.quality as f64 == quality)
+            .ok_or_else(|| CodecError::InvalidQuality {
+                codec: format!("learned {}", self.root.display()),
+                quality,
+                expected: format!("one of {:?}", self.qualities()),
+            })
+    }
+
+    /// Encodes with all details (estimated rate, timings).
+    pub fn encode_detailed(&self, image: &RgbImage, quality: f64) -> Result<Encoded, CodecError> {
+        self.point(quality)?.encode(image, &self.opts)
+    }
+
+    /// Decodes to floats (before 8-bit rounding), with timings; the quality point is the
+    /// one named in the header.
+    pub fn decode_detailed(&self, bits: &[u8]) -> Result<Decoded, CodecError> {
+        let header = bitstream::Header::parse(bits).map_err(|e| lib_err("learned", e))?.0;
+        self.point(header.quality as f64)?.decode(bits, &self.opts)
+    }
+}
+
+impl Codec for LearnedCodec {
+    fn kind(&self) -> &str {
+        "learned"
+    }
+
+    fn version(&self) -> String {
+        let labels: Vec<String> = self
+            .points
+            .iter()
+            .map(|p| format!("q{}: {} ({})", p.contract.quality, p.contract.label, p.contract.digest))
+            .collect();
+        format!(
+            "icmbench learned-codec contract v{}, bitstream v{}, rANS (constriction 0.4) 16-bit CDFs; {}",
+            contract::VERSION,
+            bitstream::VERSION,
+            labels.join("; ")
+        )
+    }
+
+    fn size_multiple(&self) -> u32 {
+        self.points[0].contract.size_multiple
+    }
+
+    fn check_quality(&self, quality: f64) -> Result<(), CodecError> {
+        self.point(quality).map(|_| ())
+    }
+
+    fn encode(&self, image: &RgbImage, quality: f64) -> Result<Vec<u8>, CodecError> {
+        Ok(self.encode_detailed(image, quality)?.bitstream)
+    }
+
+    fn encode_with_estimate(&self, image: &RgbImage, quality: f64) -> Result<(Vec<u8>, Option<f64>), CodecError> {
+        let e = self.encode_detailed(image, quality)?;
+        Ok((e.bitstream, Some(e.estimated_bits)))
+    }
+
+    fn decode(&self, bitstream: &[u8], width: u32, height: u32) -> Result<RgbImage, CodecError> {
+        let header = bitstream::Header::parse(bitstream).map_err(|e| lib_err("learned", e))?.0;
+        if (header.width, header.height) != (width, height) {
+            return Err(lib_err(
+                "learned",
+                format!("bitstream is {}x{}, expected {width}x{height}", header.width, header.height),
+            ));
+        }
+        let d = self.point(header.quality as f64)?.decode(bitstream, &self.opts)?;
+        Ok(to_rgb8(&d))
+    }
+}
