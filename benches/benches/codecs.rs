@@ -1,7 +1,11 @@
-//! Encode + decode of a 768×512 photo for each in-process codec at a mid quality.
+//! Encode + decode of a 768×512 photo for each in-process codec at a mid quality, and the
+//! demonstration learned codec split into network (ONNX Runtime) and entropy-coding time.
+
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use icmbench_benches::photo_768x512;
+use icmbench_codecs::learned::LearnedCodec;
 
 fn codecs(c: &mut Criterion) {
     let img = photo_768x512();
@@ -19,5 +23,41 @@ fn codecs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codecs);
+/// The demo codec (models/demo-codec, q2) on a 768x512 photo: whole encode and decode, and
+/// their network and entropy parts (criterion's `iter_custom` summing the measured parts).
+fn learned(c: &mut Criterion) {
+    let img = photo_768x512();
+    let dir = icmbench_datasets::samples_dir().join("../../models/demo-codec");
+    let codec = LearnedCodec::open(&dir, icmbench_models::RuntimeOptions::default()).expect("models/demo-codec");
+    let q = 2.0;
+    let bits = codec.encode_detailed(&img, q).expect("encode").bitstream;
+    let mut group = c.benchmark_group("learned_demo_768x512");
+    group.sample_size(10);
+    group.bench_function("encode", |b| b.iter(|| codec.encode_detailed(&img, q).expect("encode")));
+    group.bench_function("decode", |b| b.iter(|| codec.decode_detailed(&bits).expect("decode")));
+    let (codec, img, bits) = (&codec, &img, &bits);
+    let encode_part = |iters: u64, network: bool| -> Duration {
+        (0..iters)
+            .map(|_| {
+                let e = codec.encode_detailed(img, q).expect("encode");
+                if network { e.network } else { e.entropy }
+            })
+            .sum()
+    };
+    let decode_part = |iters: u64, network: bool| -> Duration {
+        (0..iters)
+            .map(|_| {
+                let d = codec.decode_detailed(bits).expect("decode");
+                if network { d.network } else { d.entropy }
+            })
+            .sum()
+    };
+    group.bench_function("encode_network", |b| b.iter_custom(|n| encode_part(n, true)));
+    group.bench_function("encode_entropy", |b| b.iter_custom(|n| encode_part(n, false)));
+    group.bench_function("decode_network", |b| b.iter_custom(|n| decode_part(n, true)));
+    group.bench_function("decode_entropy", |b| b.iter_custom(|n| decode_part(n, false)));
+    group.finish();
+}
+
+criterion_group!(benches, codecs, learned);
 criterion_main!(benches);

@@ -55,6 +55,7 @@ fn rows() -> Vec<ResultRow> {
                         error: None,
                         bytes: Some(10_000 + u64::from(q) * 1000),
                         bpp: Some((10_000.0 + f64::from(q) * 1000.0) * 8.0 / (768.0 * 512.0)),
+                        bpp_estimated: None,
                         encode_ms: Some(3.0),
                         decode_ms: Some(1.0),
                         metrics: BTreeMap::from([

@@ -18,7 +18,7 @@
 //! fit = "downscale"                # downscale | center-crop
 //!
 //! [[codecs]]
-//! kind = "jpeg"                    # jpeg | webp | avif | png | external
+//! kind = "jpeg"                    # jpeg | webp | avif | png | external | learned
 //! qualities = [10, 30, 50, 70, 90]
 //! ```
 
@@ -58,6 +58,8 @@ pub enum CodecKind {
     Png,
     /// An external command.
     External,
+    /// A learned codec exported to icmbench's contract (ONNX graphs + entropy tables).
+    Learned,
 }
 
 /// JPEG chroma subsampling in the config.
@@ -126,6 +128,9 @@ pub struct CodecConfig {
     pub vars: Option<BTreeMap<String, String>>,
     /// external: command printing the tool's version.
     pub version_command: Option<Vec<String>>,
+    /// learned: folder of the codec (its `codec.json`, or subfolders with one per quality
+    /// point), relative to the config file.
+    pub path: Option<PathBuf>,
 }
 
 /// The whole configuration file.
@@ -288,7 +293,7 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
     let mut codecs = Vec::new();
     for c in &cfg.codecs {
         let span = c.span();
-        let prepared = build_codec(c.get_ref()).map_err(|m| at(path, text, Some(span.clone()), m))?;
+        let prepared = build_codec(c.get_ref(), &base, runtime).map_err(|m| at(path, text, Some(span.clone()), m))?;
         if !ids.insert(prepared.id.clone()) {
             return Err(at(
                 path,
@@ -320,13 +325,14 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
     })
 }
 
-fn build_codec(c: &CodecConfig) -> Result<PreparedCodec, String> {
+fn build_codec(c: &CodecConfig, base: &Path, runtime: icmbench_models::RuntimeOptions) -> Result<PreparedCodec, String> {
     let kind_name = match c.kind {
         CodecKind::Jpeg => "jpeg",
         CodecKind::Webp => "webp",
         CodecKind::Avif => "avif",
         CodecKind::Png => "png",
         CodecKind::External => "external",
+        CodecKind::Learned => "learned",
     };
     let external_only = [
         ("preset", c.preset.is_some()),
@@ -354,6 +360,9 @@ fn build_codec(c: &CodecConfig) -> Result<PreparedCodec, String> {
     if c.kind != CodecKind::Jpeg && c.chroma.is_some() {
         return Err(misplaced("chroma", "kind = \"jpeg\""));
     }
+    if c.kind != CodecKind::Learned && c.path.is_some() {
+        return Err(misplaced("path", "kind = \"learned\""));
+    }
     let codec: Box<dyn Codec> = match c.kind {
         CodecKind::Jpeg => Box::new(jpeg::Jpeg {
             chroma: match c.chroma {
@@ -370,6 +379,14 @@ fn build_codec(c: &CodecConfig) -> Result<PreparedCodec, String> {
         }
         CodecKind::Webp | CodecKind::Png => icmbench_codecs::builtin(kind_name).ok_or_else(|| format!("unknown codec kind {kind_name}"))?,
         CodecKind::External => Box::new(external::External::new(external_spec(c)?).map_err(|e| e.to_string())?),
+        CodecKind::Learned => {
+            let rel = c
+                .path
+                .as_ref()
+                .ok_or("a learned codec needs `path` (its folder of codec.json quality points)")?;
+            let dir = normalize(&base.join(rel));
+            Box::new(icmbench_codecs::learned::LearnedCodec::open(&dir, runtime).map_err(|e| e.to_string())?)
+        }
     };
     let id = c.id.clone().or_else(|| c.preset.clone()).unwrap_or_else(|| kind_name.to_string());
     if id.is_empty() || id.contains(['/', '\\']) {

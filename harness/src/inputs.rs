@@ -41,6 +41,7 @@ pub fn compressai_points(file: &CompressaiResults, dataset: &str) -> Vec<Point> 
                 failed: 0,
                 bpp_mean: get("bpp"),
                 bpp_total: get("bpp"),
+                bpp_estimated: None,
                 encode_ms: get("encoding_time").map(|s| s * 1e3),
                 decode_ms: get("decoding_time").map(|s| s * 1e3),
                 metrics: file

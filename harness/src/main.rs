@@ -336,7 +336,7 @@ fn cmd_run(
             .map(|l| {
                 json!({
                     "dataset": l.dataset, "codec": l.codec, "quality": l.quality, "ok": l.ok, "failed": l.failed,
-                    "bpp_mean": l.bpp_mean, "bpp_total": l.bpp_total,
+                    "bpp_mean": l.bpp_mean, "bpp_total": l.bpp_total, "bpp_estimated": l.bpp_estimated,
                     "metrics": l.metrics.iter().map(|(k, v)| (k.clone(), json_number(v.mean))).collect::<serde_json::Map<_, _>>(),
                 })
             })

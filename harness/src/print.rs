@@ -26,6 +26,10 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
         "bpp(mean)".into(),
         "bpp(total)".into(),
     ];
+    let estimates = lines.iter().any(|l| l.bpp_estimated.is_some());
+    if estimates {
+        header.push("bpp(est.)".into());
+    }
     header.extend(metrics.iter().cloned());
     let mut table: Vec<Vec<String>> = vec![header];
     for l in lines {
@@ -38,6 +42,9 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
             l.bpp_mean.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()),
             l.bpp_total.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()),
         ];
+        if estimates {
+            row.push(l.bpp_estimated.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()));
+        }
         row.extend(
             metrics
                 .iter()
@@ -62,6 +69,9 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
         }
     }
     out.push_str("bpp(mean): mean of per-image bpp (CompressAI); bpp(total): total bits / total pixels (CompressAI-Vision); bytes include the file container.\n");
+    if estimates {
+        out.push_str("bpp(est.): learned codecs' estimated rate, -log2 of the likelihoods of the coded latents (mean of per-image values); the actual bpp counts the real bitstream.\n");
+    }
     for m in metrics {
         if let Ok(metric) = icmbench_metrics::info(m) {
             let _ = writeln!(out, "{m}: {}", metric.convention);

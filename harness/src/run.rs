@@ -100,6 +100,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         runtime.device = d;
     }
     icmbench_metrics::set_runtime_options(runtime);
+    for c in &plan.codecs {
+        c.codec.set_runtime_options(runtime);
+    }
     let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
         .iter()
@@ -258,6 +261,7 @@ impl Ctx<'_> {
                 error: Some(e.to_string()),
                 bytes: None,
                 bpp: None,
+                bpp_estimated: None,
                 encode_ms: None,
                 decode_ms: None,
                 metrics: BTreeMap::new(),
@@ -318,6 +322,7 @@ impl Ctx<'_> {
             error: None,
             bytes: None,
             bpp: None,
+            bpp_estimated: None,
             encode_ms: None,
             decode_ms: None,
             metrics: BTreeMap::new(),
@@ -326,13 +331,15 @@ impl Ctx<'_> {
         let padded = pad_to_multiple(&img.image, codec.size_multiple(), &self.plan.padding);
         let (pw, ph) = padded.image.dimensions();
         let start = Instant::now();
-        let bits = match codec.encode(&padded.image, t.quality) {
+        let (bits, estimated_bits) = match codec.encode_with_estimate(&padded.image, t.quality) {
             Ok(b) => b,
             Err(e) => return fail(row, format!("encode: {e}")),
         };
         row.encode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
         row.bytes = Some(bits.len() as u64);
-        row.bpp = Some(bits.len() as f64 * 8.0 / (f64::from(w) * f64::from(h)));
+        let pixels = f64::from(w) * f64::from(h);
+        row.bpp = Some(bits.len() as f64 * 8.0 / pixels);
+        row.bpp_estimated = estimated_bits.map(|b| b / pixels);
         let start = Instant::now();
         let decoded = match codec.decode(&bits, pw, ph) {
             Ok(d) => d,

@@ -175,3 +175,59 @@ fn export_compressai_round_trips_through_bd_and_report() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A learned codec in a run: its rows carry the estimated rate beside the real one, the
+/// report shows both and their gap, and `--device` reaches the codec's sessions.
+#[test]
+fn learned_codec_run_reports_actual_and_estimated_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("run.toml");
+    let codec = root().join("tests/fixtures/learned/mean-scale-hyperprior");
+    std::fs::write(
+        &cfg,
+        format!(
+            "output = \"out\"\nmetrics = [\"psnr\"]\n[[datasets]]\nname = \"photos\"\npath = \"{}\"\nlimit = 2\nmax_side = 200\n\
+             [[codecs]]\nkind = \"jpeg\"\nqualities = [10, 50]\n[[codecs]]\nkind = \"learned\"\nid = \"msh\"\npath = \"{}\"\nqualities = [1]\n",
+            icmbench_datasets::samples_dir().display(),
+            codec.display()
+        ),
+    )
+    .unwrap();
+    let out = icmbench(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = icmbench_reports::results::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
+    let learned: Vec<_> = rows.iter().filter(|r| r.codec == "msh").collect();
+    assert_eq!(learned.len(), 2);
+    for r in &learned {
+        assert!(r.is_ok(), "{:?}", r.error);
+        let (bpp, est) = (r.bpp.unwrap(), r.bpp_estimated.unwrap());
+        assert!(est > 0.0 && bpp > est * 0.9, "{bpp} vs {est}");
+        assert!(r.codec_version.contains("bitstream v1"), "{}", r.codec_version);
+    }
+    assert!(rows.iter().filter(|r| r.codec == "jpeg").all(|r| r.bpp_estimated.is_none()));
+    let md =
+        String::from_utf8_lossy(&icmbench(&["report", dir.path().join("out").to_str().unwrap(), "--anchor", "jpeg"]).stdout).to_string();
+    assert!(md.contains("est. bpp | actual/est.") && md.contains("| msh | 1 |"), "{md}");
+    // CUDA is refused for the codec's sessions as for metrics (this machine has no GPU),
+    // and the failure is a row error with the reason, not a crash.
+    let out = icmbench(&["run", cfg.to_str().unwrap(), "--quiet", "--json", "--device", "cuda:0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CUDA") || out.status.success(), "{text}");
+}
+
+/// A learned codec folder without codec.json is a config error naming the folder.
+#[test]
+fn learned_codec_without_a_contract_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("run.toml");
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    std::fs::write(
+        &cfg,
+        "output = \"out\"\nmetrics = [\"psnr\"]\n[[datasets]]\nname = \"x\"\npath = \".\"\n[[codecs]]\nkind = \"learned\"\npath = \"empty\"\nqualities = [1]\n",
+    )
+    .unwrap();
+    let out = icmbench(&["check", cfg.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("empty") && err.contains("codec.json"), "{err}");
+}

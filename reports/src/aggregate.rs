@@ -80,6 +80,8 @@ pub struct Point {
     pub bpp_mean: Option<f64>,
     /// Total bits over total pixels.
     pub bpp_total: Option<f64>,
+    /// Mean of per-image estimated bpp (learned codecs).
+    pub bpp_estimated: Option<f64>,
     /// Mean encode time, ms.
     pub encode_ms: Option<f64>,
     /// Mean decode time, ms.
@@ -110,6 +112,7 @@ pub fn aggregate_lazy(df: DataFrame) -> LazyFrame {
                 .filter(ok.clone().and(col("bytes").is_not_null()))
                 .sum())
         .alias("bpp_total"),
+        col("bpp_estimated").filter(ok.clone()).mean().alias("bpp_estimated"),
         col("encode_ms").filter(ok.clone()).mean().alias("encode_ms"),
         col("decode_ms").filter(ok.clone()).mean().alias("decode_ms"),
     ];
@@ -153,6 +156,7 @@ fn points_from(df: &DataFrame, metrics: &[String]) -> PolarsResult<Vec<Point>> {
     let bpp_total = float("bpp_total")?;
     let encode_ms = float("encode_ms")?;
     let decode_ms = float("decode_ms")?;
+    let bpp_estimated = float("bpp_estimated")?;
     let stats: Vec<(String, [Vec<Option<f64>>; 3])> = metrics
         .iter()
         .map(|m| {
@@ -175,6 +179,7 @@ fn points_from(df: &DataFrame, metrics: &[String]) -> PolarsResult<Vec<Point>> {
             failed: failed[i].unwrap_or(0.0) as u32,
             bpp_mean: bpp_mean[i].filter(|v| v.is_finite()),
             bpp_total: bpp_total[i].filter(|v| v.is_finite()),
+            bpp_estimated: bpp_estimated[i].filter(|v| v.is_finite()),
             encode_ms: encode_ms[i],
             decode_ms: decode_ms[i],
             metrics: stats
@@ -218,6 +223,7 @@ mod tests {
             error: None,
             bytes: Some(bytes),
             bpp: Some(bytes as f64 * 8.0 / (f64::from(w) * 10.0)),
+            bpp_estimated: None,
             encode_ms: Some(2.0),
             decode_ms: Some(1.0),
             metrics: [("psnr-rgb".to_string(), psnr)].into_iter().collect(),

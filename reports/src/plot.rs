@@ -50,6 +50,9 @@ pub struct Series {
     pub label: String,
     /// (x, y) points in drawing order.
     pub points: Vec<(f64, f64)>,
+    /// Drawn dashed, in the colour of the series before it (a learned codec's curve at
+    /// its estimated rate, beside the curve at its real rate).
+    pub dashed: bool,
 }
 
 /// One chart.
@@ -102,32 +105,41 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
         .iter()
         .zip(&d.lower_is_better)
         .map(|(metric, &lower_is_better)| {
+            let y_of = |y: f64| {
+                if opts.msssim_db && metric.starts_with("ms-ssim") {
+                    -10.0 * (1.0 - y).log10()
+                } else {
+                    y
+                }
+            };
+            let finite_sorted = |mut points: Vec<(f64, f64)>| {
+                points.retain(|(x, y)| x.is_finite() && y.is_finite());
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                points
+            };
             let series = d
                 .codecs
                 .iter()
-                .map(|codec| {
+                .flat_map(|codec| {
                     let c = curve(&d.points, &d.dataset, codec, metric, opts.bpp);
-                    let mut points: Vec<(f64, f64)> = c
-                        .rate
-                        .iter()
-                        .zip(&c.metric)
-                        .map(|(&x, &y)| {
-                            (
-                                x,
-                                if opts.msssim_db && metric.starts_with("ms-ssim") {
-                                    -10.0 * (1.0 - y).log10()
-                                } else {
-                                    y
-                                },
-                            )
-                        })
-                        .filter(|(x, y)| x.is_finite() && y.is_finite())
-                        .collect();
-                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    Series {
+                    let actual = Series {
                         label: codec.clone(),
-                        points,
-                    }
+                        points: finite_sorted(c.rate.iter().zip(&c.metric).map(|(&x, &y)| (x, y_of(y))).collect()),
+                        dashed: false,
+                    };
+                    // Learned codecs: the same curve at the estimated rate, dashed.
+                    let estimated = Series {
+                        label: format!("{codec} (estimated rate)"),
+                        points: finite_sorted(
+                            d.points
+                                .iter()
+                                .filter(|p| p.dataset == d.dataset && &p.codec == codec)
+                                .filter_map(|p| Some((p.bpp_estimated?, y_of(p.metrics.get(metric)?.mean))))
+                                .collect(),
+                        ),
+                        dashed: true,
+                    };
+                    [actual, estimated]
                 })
                 .filter(|s| !s.points.is_empty())
                 .collect();
@@ -173,7 +185,23 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
         .bold_line_style(RGBColor(210, 210, 210))
         .draw()
         .map_err(err)?;
-    for (i, s) in chart.series.iter().enumerate() {
+    let mut i = 0usize;
+    for s in &chart.series {
+        if s.dashed {
+            // Same colour as the codec's real-rate curve drawn just before it.
+            let color = COLORS[i.saturating_sub(1) % COLORS.len()];
+            let style = ShapeStyle {
+                color: color.to_rgba(),
+                filled: false,
+                stroke_width: 2,
+            };
+            ctx.draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
+                .map_err(err)?
+                .label(&s.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], style));
+            ctx.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, style))).map_err(err)?;
+            continue;
+        }
         let color = COLORS[i % COLORS.len()];
         let style = ShapeStyle {
             color: color.to_rgba(),
@@ -185,7 +213,9 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
             .label(&s.label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], style));
         let pts = s.points.iter().copied();
-        match i % 4 {
+        let marker = i % 4;
+        i += 1;
+        match marker {
             0 => ctx.draw_series(pts.map(|p| Circle::new(p, 4, style))).map(|_| ()),
             1 => ctx.draw_series(pts.map(|p| TriangleMarker::new(p, 6, style))).map(|_| ()),
             2 => ctx.draw_series(pts.map(|p| Cross::new(p, 5, style))).map(|_| ()),
@@ -274,10 +304,12 @@ mod tests {
                 Series {
                     label: "jpeg".into(),
                     points: vec![(0.2, 28.0), (0.5, 31.0), (1.0, 34.0)],
+                    dashed: false,
                 },
                 Series {
                     label: "webp".into(),
                     points: vec![(0.15, 28.5), (0.4, 31.5), (0.9, 34.5)],
+                    dashed: false,
                 },
             ],
             lower_is_better: false,

@@ -294,9 +294,29 @@ pub fn markdown(r: &Report) -> String {
             }
         }
         let _ = writeln!(s, "\n### {}: per quality point (means over images)\n", d.dataset);
-        let _ = writeln!(s, "| codec | quality | images | failed | bpp | {} |", d.metrics.join(" | "));
-        let _ = writeln!(s, "|---|---:|---:|---:|---:|{}", "---:|".repeat(d.metrics.len()));
+        // Learned codecs report the estimated rate (−log2 likelihoods) beside the real one.
+        let estimates = d.points.iter().any(|p| p.bpp_estimated.is_some());
+        let (est_head, est_rule) = if estimates {
+            (" est. bpp | actual/est. |", "---:|---:|")
+        } else {
+            ("", "")
+        };
+        let _ = writeln!(
+            s,
+            "| codec | quality | images | failed | bpp |{est_head} {} |",
+            d.metrics.join(" | ")
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|{est_rule}{}", "---:|".repeat(d.metrics.len()));
         for p in &d.points {
+            let est = if !estimates {
+                String::new()
+            } else {
+                match (p.bpp_estimated, p.bpp_mean) {
+                    (Some(e), Some(a)) if e > 0.0 => format!(" {e:.4} | {:+.2} % |", 100.0 * (a - e) / e),
+                    (Some(e), _) => format!(" {e:.4} | - |"),
+                    _ => " - | - |".to_string(),
+                }
+            };
             let vals: Vec<String> = d
                 .metrics
                 .iter()
@@ -304,7 +324,7 @@ pub fn markdown(r: &Report) -> String {
                 .collect();
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |{est} {} |",
                 p.codec,
                 fmt_quality(p.quality),
                 p.ok,
@@ -447,7 +467,7 @@ pub fn bd_csv(r: &Report) -> String {
 /// Aggregated points as CSV: counts, both bpp conventions, times, mean/median/std per metric.
 pub fn points_csv(points: &[Point]) -> String {
     let metrics = unique(points.iter().flat_map(|p| p.metrics.keys().map(String::as_str)));
-    let mut s = String::from("dataset,codec,quality,ok,failed,bpp_mean,bpp_total,encode_ms,decode_ms");
+    let mut s = String::from("dataset,codec,quality,ok,failed,bpp_mean,bpp_total,bpp_estimated,encode_ms,decode_ms");
     for m in &metrics {
         let _ = write!(s, ",{m}_mean,{m}_median,{m}_std");
     }
@@ -455,7 +475,7 @@ pub fn points_csv(points: &[Point]) -> String {
     for p in points {
         let _ = write!(
             s,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             csv_field(&p.dataset),
             csv_field(&p.codec),
             p.quality,
@@ -463,6 +483,7 @@ pub fn points_csv(points: &[Point]) -> String {
             p.failed,
             opt(p.bpp_mean),
             opt(p.bpp_total),
+            opt(p.bpp_estimated),
             opt(p.encode_ms),
             opt(p.decode_ms)
         );
@@ -500,6 +521,7 @@ mod tests {
             failed: 0,
             bpp_mean: Some(bpp),
             bpp_total: Some(bpp * 1.01),
+            bpp_estimated: None,
             encode_ms: None,
             decode_ms: None,
             metrics: BTreeMap::from([("psnr-rgb".to_string(), st(psnr)), ("lpips".to_string(), st(lpips))]),

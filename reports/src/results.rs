@@ -2,9 +2,10 @@
 //!
 //! Columns, in order: `dataset`, `image`, `image_hash`, `width`, `height`, `conversion`,
 //! `preprocess`, `codec`, `codec_kind`, `codec_version`, `quality`, `status` (`ok` or
-//! `failed`), `error`, `bytes`, `bpp`, `encode_ms`, `decode_ms`, then one `Float64` column
-//! per metric (named as the metric, e.g. `psnr-rgb`), sorted by name. `bpp` is
-//! `bytes × 8 / (width × height)` of the source image. Infinite PSNR (lossless) is stored as
+//! `failed`), `error`, `bytes`, `bpp`, `bpp_estimated`, `encode_ms`, `decode_ms`, then one
+//! `Float64` column per metric (named as the metric, e.g. `psnr-rgb`), sorted by name. `bpp`
+//! is `bytes × 8 / (width × height)` of the source image; `bpp_estimated` (learned codecs
+//! only) is −log2 of the likelihoods of the coded latents over the same pixel count. Infinite PSNR (lossless) is stored as
 //! `inf` in Parquet and CSV.
 //!
 //! Files are replaced atomically (written beside, synced, renamed). Rows finished during a
@@ -59,6 +60,9 @@ pub struct ResultRow {
     pub bytes: Option<u64>,
     /// Bits per pixel of the source image.
     pub bpp: Option<f64>,
+    /// Estimated bits per pixel (−log2 likelihoods; learned codecs only).
+    #[serde(default)]
+    pub bpp_estimated: Option<f64>,
     /// Encoding time in milliseconds.
     pub encode_ms: Option<f64>,
     /// Decoding time in milliseconds.
@@ -159,6 +163,7 @@ pub const FIXED_COLUMNS: &[&str] = &[
     "error",
     "bytes",
     "bpp",
+    "bpp_estimated",
     "encode_ms",
     "decode_ms",
 ];
@@ -199,6 +204,10 @@ pub fn to_dataframe(rows: &[ResultRow]) -> Result<DataFrame, PolarsError> {
         ),
         Column::new("bytes".into(), rows.iter().map(|r| r.bytes).collect::<Vec<Option<u64>>>()),
         Column::new("bpp".into(), rows.iter().map(|r| r.bpp).collect::<Vec<Option<f64>>>()),
+        Column::new(
+            "bpp_estimated".into(),
+            rows.iter().map(|r| r.bpp_estimated).collect::<Vec<Option<f64>>>(),
+        ),
         Column::new("encode_ms".into(), rows.iter().map(|r| r.encode_ms).collect::<Vec<Option<f64>>>()),
         Column::new("decode_ms".into(), rows.iter().map(|r| r.decode_ms).collect::<Vec<Option<f64>>>()),
     ];
@@ -245,6 +254,12 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
     let error = text("error")?;
     let bytes = float("bytes")?;
     let bpp = float("bpp")?;
+    // Tables written before the column existed have no estimate.
+    let bpp_estimated = if df.column("bpp_estimated").is_ok() {
+        float("bpp_estimated")?
+    } else {
+        vec![None; n]
+    };
     let encode_ms = float("encode_ms")?;
     let decode_ms = float("decode_ms")?;
     let metric_names = crate::aggregate::metric_columns(df);
@@ -267,6 +282,7 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
             error: error[i].clone(),
             bytes: bytes[i].map(|b| b as u64),
             bpp: bpp[i],
+            bpp_estimated: bpp_estimated[i],
             encode_ms: encode_ms[i],
             decode_ms: decode_ms[i],
             metrics: metric_names
@@ -416,6 +432,7 @@ mod tests {
             status: STATUS_OK.into(),
             error: None,
             bytes: Some(10),
+            bpp_estimated: None,
             bpp: Some(10.0),
             encode_ms: Some(1.5),
             decode_ms: Some(0.5),

@@ -185,7 +185,7 @@ pub struct Decoder {
 impl Decoder {
     /// Opens a stream written by [`encode`].
     pub fn new(bytes: &[u8]) -> Result<Self, EntropyError> {
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return Err(EntropyError::Corrupt(format!(
                 "{} bytes is not a whole number of 32-bit words",
                 bytes.len()

@@ -46,6 +46,9 @@ pub struct Point {
     sessions: OnceLock<Result<Sessions, String>>,
 }
 
+/// `h_s` outputs: scales, means (mean-scale family), and the scales' shape.
+type HyperOutput = (Vec<f32>, Option<Vec<f32>>, Vec<usize>);
+
 struct Sessions {
     g_a: Model,
     g_s: Model,
@@ -176,12 +179,7 @@ impl Point {
         made.as_ref().map_err(|e| lib_err("learned", e))
     }
 
-    fn hyper_synthesis(
-        &self,
-        s: &Sessions,
-        z_hat: &[f32],
-        zshape: &[usize],
-    ) -> Result<(Vec<f32>, Option<Vec<f32>>, Vec<usize>), CodecError> {
+    fn hyper_synthesis(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize]) -> Result<HyperOutput, CodecError> {
         let h_s = s.h_s.as_ref().ok_or_else(|| lib_err("learned", "h_s missing"))?;
         let mean = self.contract.family == Family::MeanScaleHyperprior;
         let outs: &[&str] = if mean { &["scales", "means"] } else { &["scales"] };
@@ -196,7 +194,7 @@ impl Point {
         let codec = "learned";
         let (w, h) = image.dimensions();
         let m = self.contract.size_multiple;
-        if w % m != 0 || h % m != 0 {
+        if !w.is_multiple_of(m) || !h.is_multiple_of(m) {
             return Err(lib_err(codec, format!("{w}x{h} is not a multiple of {m} (the harness pads)")));
         }
         let s = self.sessions(opts)?;
@@ -296,7 +294,7 @@ impl Point {
         }
         let m = self.contract.size_multiple;
         let (w, h) = (header.width, header.height);
-        if w == 0 || h == 0 || w % m != 0 || h % m != 0 {
+        if w == 0 || h == 0 || !w.is_multiple_of(m) || !h.is_multiple_of(m) {
             return Err(lib_err(codec, format!("bitstream size {w}x{h} is not a positive multiple of {m}")));
         }
         let s = self.sessions(opts)?;
@@ -396,7 +394,7 @@ pub fn to_rgb8(d: &Decoded) -> RgbImage {
 pub struct LearnedCodec {
     root: PathBuf,
     points: Vec<Point>,
-    opts: RuntimeOptions,
+    opts: std::sync::RwLock<RuntimeOptions>,
 }
 
 impl LearnedCodec {
@@ -444,8 +442,13 @@ impl LearnedCodec {
         Ok(Self {
             root: root.to_path_buf(),
             points,
-            opts,
+            opts: std::sync::RwLock::new(opts),
         })
+    }
+
+    /// Where its sessions run (set before the first encode or decode).
+    pub fn runtime(&self) -> RuntimeOptions {
+        self.opts.read().map(|o| *o).unwrap_or_default()
     }
 
     /// The quality numbers available, ascending.
@@ -469,14 +472,14 @@ impl LearnedCodec {
 
     /// Encodes with all details (estimated rate, timings).
     pub fn encode_detailed(&self, image: &RgbImage, quality: f64) -> Result<Encoded, CodecError> {
-        self.point(quality)?.encode(image, &self.opts)
+        self.point(quality)?.encode(image, &self.runtime())
     }
 
     /// Decodes to floats (before 8-bit rounding), with timings; the quality point is the
     /// one named in the header.
     pub fn decode_detailed(&self, bits: &[u8]) -> Result<Decoded, CodecError> {
         let header = bitstream::Header::parse(bits).map_err(|e| lib_err("learned", e))?.0;
-        self.point(header.quality as f64)?.decode(bits, &self.opts)
+        self.point(header.quality as f64)?.decode(bits, &self.runtime())
     }
 }
 
@@ -511,6 +514,12 @@ impl Codec for LearnedCodec {
         Ok(self.encode_detailed(image, quality)?.bitstream)
     }
 
+    fn set_runtime_options(&self, opts: RuntimeOptions) {
+        if let Ok(mut o) = self.opts.write() {
+            *o = opts;
+        }
+    }
+
     fn encode_with_estimate(&self, image: &RgbImage, quality: f64) -> Result<(Vec<u8>, Option<f64>), CodecError> {
         let e = self.encode_detailed(image, quality)?;
         Ok((e.bitstream, Some(e.estimated_bits)))
@@ -524,7 +533,7 @@ impl Codec for LearnedCodec {
                 format!("bitstream is {}x{}, expected {width}x{height}", header.width, header.height),
             ));
         }
-        let d = self.point(header.quality as f64)?.decode(bitstream, &self.opts)?;
+        let d = self.point(header.quality as f64)?.decode(bitstream, &self.runtime())?;
         Ok(to_rgb8(&d))
     }
 }
