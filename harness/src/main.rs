@@ -163,6 +163,21 @@ enum Command {
         #[arg(long, default_value = "mean")]
         bpp: String,
     },
+    /// COCO mAP of a detection results file against a ground truth (pycocotools' 12 statistics).
+    EvalMap {
+        /// Ground truth: COCO instances JSON.
+        #[arg(long)]
+        gt: PathBuf,
+        /// Results: `[{image_id, category_id, bbox|segmentation, score}, ...]`.
+        #[arg(long)]
+        dt: PathBuf,
+        /// bbox or segm.
+        #[arg(long, default_value = "bbox")]
+        iou_type: String,
+        /// Print `{"stats": [12 numbers]}`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -293,6 +308,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             json,
         } => cmd_bd(&anchor, &test, &metric, &method, lower_is_better, monotone_fit, min_overlap, json),
         Command::ExportCompressai { results, out, bpp } => cmd_export(&results, &out, &bpp),
+        Command::EvalMap { gt, dt, iou_type, json } => cmd_eval_map(&gt, &dt, &iou_type, json),
         Command::Check { config } => {
             let plan = config::load(&config)?;
             let rows: usize = plan.codecs.iter().map(|c| c.qualities.len()).sum();
@@ -307,6 +323,25 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn cmd_eval_map(gt: &Path, dt: &Path, iou_type: &str, json: bool) -> Result<ExitCode> {
+    use icmbench_metrics::coco;
+    let iou = coco::parse_iou_type(iou_type)?;
+    let stats = coco::evaluate_files(gt, dt, iou)?;
+    if json {
+        let values: Vec<serde_json::Value> = stats.iter().map(|&v| json_number(v)).collect();
+        println!(
+            "{}",
+            serde_json::to_string(&json!({ "stats": values, "iou_type": iou_type, "names": coco::STAT_NAMES }))?
+        );
+    } else {
+        for (name, v) in coco::STAT_NAMES.iter().zip(stats) {
+            println!("{name:<12} {v:.6}");
+        }
+        println!("COCO protocol (pycocotools COCOeval via hotcoco), iou type {iou_type}; -1 = no ground truth for that statistic");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_run(

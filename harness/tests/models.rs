@@ -128,3 +128,32 @@ fn musiq_without_a_model_says_how_to_export_it() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!((v["value"].as_f64().unwrap() + 0.1076).abs() < 0.1, "{v}");
 }
+
+/// `icmbench eval-map` prints pycocotools' 12 statistics; `--json` gives `{"stats": [...]}`.
+#[test]
+fn eval_map_prints_the_twelve_statistics() {
+    let dir = common::root().join("third_party/coco");
+    let (gt, dt) = (dir.join("gt_dataset.json"), dir.join("dt_dataset.json"));
+    let out = icmbench(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", dt.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stats: Vec<f64> = v["stats"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(stats.len(), 12);
+    assert!(
+        (stats[0] - 0.6947194719471946).abs() < 1e-12 && stats[3] == -1.0 && stats[5] == 0.0,
+        "{stats:?}"
+    );
+    let out = icmbench(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", "no-such-results.json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-results.json"));
+    let out = icmbench(&[
+        "eval-map",
+        "--gt",
+        gt.to_str().unwrap(),
+        "--dt",
+        dt.to_str().unwrap(),
+        "--iou-type",
+        "keypoints",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bbox or segm"));
+}

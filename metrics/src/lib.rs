@@ -10,6 +10,7 @@
 //! | [`nss`] | natural-scene statistics shared by NIQE and BRISQUE: MSCN, GGD/AGGD fits, MATLAB `imresize` |
 //! | [`niqe`] | NIQE (no-reference) with BasicSR's pristine model |
 //! | [`brisque`] | BRISQUE (no-reference) with the LIVE release's SVR |
+//! | [`coco`] | COCO mAP (the 12 pycocotools statistics) through the `hotcoco` crate |
 //! | [`musiq`] | MUSIQ (no-reference): pyiqa's multi-scale patches in Rust, the transformer in ONNX |
 //! | this file | the [`Metric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
 //!
@@ -18,6 +19,7 @@
 //! RGB images ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
 
 pub mod brisque;
+pub mod coco;
 pub mod colour;
 pub mod lpips;
 pub mod musiq;

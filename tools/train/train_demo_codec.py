@@ -12,8 +12,8 @@ copyright restrictions), brick.png, grass.png, gravel.png (CC0 textures, grey, r
 to RGB). Augmentation: random 128x128 crops, flips, random RGB channel permutations.
 Recipe: torch seed 0; Adam lr 1e-3 for the base, 3e-4 for fine-tuning (aux 1e-3); batch 8; loss lambda * 255^2 * MSE + bpp
 (CompressAI's RateDistortionLoss); a base model at lambda 0.013 for BASE_STEPS steps,
-then each point fine-tuned from it for FT_STEPS steps at its lambda (0.0035, 0.013,
-0.0483, 0.18 -> q1..q4). Writes models/demo-codec/TRAINING.md with the log.
+then each point fine-tuned from it for FT_STEPS steps at its lambda (0.0018, 0.0067,
+0.025, 0.0932 -> q1..q4; CompressAI's lambdas of its qualities 1, 3, 5, 7). Writes models/demo-codec/TRAINING.md with the log.
 
     python3 tools/train/train_demo_codec.py            # needs torch, compressai, scikit-image
 """
@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-BASE_STEPS = int(os.environ.get("BASE_STEPS", 3000))
-FT_STEPS = int(os.environ.get("FT_STEPS", 600))
-LAMBDAS = [0.0035, 0.013, 0.0483, 0.18]
+BASE_STEPS = int(os.environ.get("BASE_STEPS", 5000))
+FT_STEPS = int(os.environ.get("FT_STEPS", 1200))
+LAMBDAS = [0.0018, 0.0067, 0.025, 0.0932]
 N, M, CROP, BATCH = 32, 48, 128, 8
 OUT = "models/demo-codec"
 
@@ -42,7 +42,7 @@ import skimage  # noqa: E402
 
 torch.manual_seed(0)
 rng = np.random.RandomState(0)
-torch.set_num_threads(int(os.environ.get("THREADS", 2)))
+torch.set_num_threads(int(os.environ.get("THREADS", 1)))
 data_dir = os.path.join(os.path.dirname(skimage.__file__), "data")
 FILES = ["retina.jpg", "ihc.png", "brick.png", "grass.png", "gravel.png"]
 images = [np.asarray(Image.open(os.path.join(data_dir, f)).convert("RGB"), dtype=np.float32) / 255.0 for f in FILES]
