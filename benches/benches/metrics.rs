@@ -86,9 +86,33 @@ fn musiq(c: &mut Criterion) {
     group.finish();
 }
 
+/// COCO evaluation (load + evaluate + accumulate + summarize) of cocoapi's
+/// instances_val2014_100 with its fake bbox results; pycocotools' time for
+/// evaluate + accumulate + summarize on the same files is in tests/fixtures/coco_reference.json.
+fn eval_map(c: &mut Criterion) {
+    let dir = icmbench_datasets::samples_dir().join("../../third_party/coco");
+    let (gt, dt) = (
+        dir.join("instances_val2014_100.json"),
+        dir.join("instances_val2014_fakebbox100_results.json"),
+    );
+    let mut group = c.benchmark_group("eval_map_val2014_100");
+    group.sample_size(20);
+    group.bench_function("bbox_files", |b| {
+        b.iter(|| icmbench_metrics::coco::evaluate_files(&gt, &dt, icmbench_metrics::coco::IouType::Bbox).expect("eval"))
+    });
+    let coco_gt = icmbench_metrics::coco::load_ground_truth(&gt).expect("gt");
+    let coco_dt = coco_gt.load_res(&dt).expect("dt");
+    group.bench_function("bbox_evaluate_only", |b| {
+        b.iter(|| {
+            icmbench_metrics::coco::evaluate(coco_gt.clone(), coco_dt.clone(), icmbench_metrics::coco::IouType::Bbox, "dt").expect("eval")
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = metrics, lpips, niqe, brisque, musiq
+    targets = metrics, lpips, niqe, brisque, musiq, eval_map
 }
 criterion_main!(benches);
