@@ -105,11 +105,14 @@ impl Bottleneck {
                         })
                         .collect()
                 };
-                Ok(DensityModel {
+                if matrices.iter().any(|(r, c, _)| *r > 16 || *c > 16) {
+                    return Err("entropy_bottleneck: density-model layers wider than 16 are not supported".to_string());
+                }
+                Ok(DensityModel::new(
                     matrices,
-                    biases: col("biases", &self.biases)?,
-                    factors: col("factors", &self.factors)?,
-                })
+                    col("biases", &self.biases)?,
+                    col("factors", &self.factors)?,
+                ))
             })
             .collect()
     }

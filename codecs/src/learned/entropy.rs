@@ -249,37 +249,47 @@ impl Decoder {
 }
 
 /// CompressAI's EntropyBottleneck density model of one channel: the cumulative logits
-/// network (softplus matrices, biases, tanh factors).
+/// network, with `softplus(matrix)` and `tanh(factor)` evaluated once.
 #[derive(Debug, Clone)]
 pub struct DensityModel {
-    /// Per layer, the matrix (`out`×`in`, row-major, before softplus).
-    pub matrices: Vec<(usize, usize, Vec<f64>)>,
+    /// Per layer, `softplus` of the matrix (`out`×`in`, row-major).
+    matrices: Vec<(usize, usize, Vec<f64>)>,
     /// Per layer, the bias (`out`).
-    pub biases: Vec<Vec<f64>>,
-    /// Per hidden layer, the factor (`out`, before tanh).
-    pub factors: Vec<Vec<f64>>,
+    biases: Vec<Vec<f64>>,
+    /// Per hidden layer, `tanh` of the factor (`out`).
+    factors: Vec<Vec<f64>>,
 }
 
 impl DensityModel {
+    /// From the raw parameters: per layer the matrix (`out`×`in`, row-major, before
+    /// softplus) and bias, per hidden layer the factor (before tanh).
+    pub fn new(matrices: Vec<(usize, usize, Vec<f64>)>, biases: Vec<Vec<f64>>, factors: Vec<Vec<f64>>) -> Self {
+        let softplus = |w: f64| if w > 20.0 { w } else { w.exp().ln_1p() };
+        Self {
+            matrices: matrices
+                .into_iter()
+                .map(|(r, c, m)| (r, c, m.into_iter().map(softplus).collect()))
+                .collect(),
+            biases,
+            factors: factors.into_iter().map(|f| f.into_iter().map(f64::tanh).collect()).collect(),
+        }
+    }
+
     fn logits_cumulative(&self, x: f64) -> f64 {
-        let mut v = vec![x];
+        let mut v = [0.0f64; 16];
+        let mut next = [0.0f64; 16];
+        v[0] = x;
         for (i, (rows, cols, m)) in self.matrices.iter().enumerate() {
-            let mut next = vec![0.0; *rows];
-            for (r, out) in next.iter_mut().enumerate() {
-                let mut s = 0.0;
-                for c in 0..*cols {
-                    let w = m[r * cols + c];
-                    let sp = if w > 20.0 { w } else { w.exp().ln_1p() };
-                    s += sp * v[c];
-                }
-                *out = s + self.biases[i][r];
+            for r in 0..*rows {
+                let row = &m[r * cols..(r + 1) * cols];
+                next[r] = row.iter().zip(&v[..*cols]).map(|(w, x)| w * x).sum::<f64>() + self.biases[i][r];
             }
             if let Some(f) = self.factors.get(i) {
-                for (out, fv) in next.iter_mut().zip(f) {
-                    *out += fv.tanh() * out.tanh();
+                for (out, fv) in next[..*rows].iter_mut().zip(f) {
+                    *out += fv * out.tanh();
                 }
             }
-            v = next;
+            v[..*rows].copy_from_slice(&next[..*rows]);
         }
         v[0]
     }
@@ -294,10 +304,16 @@ impl DensityModel {
 /// Estimated bits of dequantised values `values[i]` under channel `channel[i]`'s density
 /// model, each likelihood bounded below by `bound` (CompressAI's 1e-9).
 pub fn bottleneck_bits(models: &[DensityModel], values: &[f32], channel: &[usize], bound: f64) -> f64 {
+    // Dequantised values take few distinct values per channel: evaluate each once.
+    let mut cache: std::collections::HashMap<(usize, u32), f64> = std::collections::HashMap::new();
     values
         .iter()
         .zip(channel)
-        .map(|(&v, &c)| -models[c].likelihood(f64::from(v)).max(bound).log2())
+        .map(|(&v, &c)| {
+            *cache
+                .entry((c, v.to_bits()))
+                .or_insert_with(|| -models[c].likelihood(f64::from(v)).max(bound).log2())
+        })
         .sum()
 }
 
