@@ -110,9 +110,27 @@ fn eval_map(c: &mut Criterion) {
     group.finish();
 }
 
+/// NanoDet (416x416) on a 768x512 photo: preprocessing, network, decoding and NMS.
+fn detector(c: &mut Criterion) {
+    let img = photo_768x512();
+    let model = icmbench_models::Manifest::shipped()
+        .expect("manifest")
+        .load(
+            "nanodet",
+            &icmbench_models::models_dir(),
+            &icmbench_models::RuntimeOptions::default(),
+        )
+        .expect("nanodet model (make models)");
+    let d = icmbench_models::detect::Detector::new(model, icmbench_models::detect::DetectorSpec::nanodet());
+    let mut group = c.benchmark_group("detector_768x512");
+    group.sample_size(20);
+    group.bench_function("nanodet", |b| b.iter(|| d.detect(&img).expect("detect")));
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = metrics, lpips, niqe, brisque, musiq, eval_map
+    targets = metrics, lpips, niqe, brisque, musiq, eval_map, detector
 }
 criterion_main!(benches);

@@ -163,6 +163,40 @@ enum Command {
         #[arg(long, default_value = "mean")]
         bpp: String,
     },
+    /// Run a detector over a folder of images and write COCO results (and optionally a
+    /// pseudo ground truth from its confident boxes).
+    Detect {
+        /// Image folder.
+        images: PathBuf,
+        /// Results file to write: `[{image_id, category_id, bbox, score}, ...]`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Detector from the model manifest.
+        #[arg(long, default_value = "nanodet")]
+        model: String,
+        /// Your own ONNX detector (with --spec) instead of a manifest model.
+        #[arg(long, requires = "spec")]
+        onnx: Option<PathBuf>,
+        /// Its contract as TOML (input, size, resize, mean, std, family; see README, SA-ICM).
+        #[arg(long, requires = "onnx")]
+        spec: Option<PathBuf>,
+        /// COCO ground truth whose image ids (matched by file name) the results use;
+        /// without it images are numbered 1, 2, ... in sorted order.
+        #[arg(long)]
+        gt: Option<PathBuf>,
+        /// Also write a pseudo ground truth (boxes with score >= --pseudo-threshold) here.
+        #[arg(long, value_name = "FILE")]
+        pseudo_gt: Option<PathBuf>,
+        /// Score threshold of pseudo ground-truth boxes.
+        #[arg(long, default_value_t = 0.3)]
+        pseudo_threshold: f64,
+        /// Where the detector runs: cpu, cuda or cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Print a JSON summary (images, detections, images per second).
+        #[arg(long)]
+        json: bool,
+    },
     /// COCO mAP of a detection results file against a ground truth (pycocotools' 12 statistics).
     EvalMap {
         /// Ground truth: COCO instances JSON.
@@ -309,6 +343,46 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         } => cmd_bd(&anchor, &test, &metric, &method, lower_is_better, monotone_fit, min_overlap, json),
         Command::ExportCompressai { results, out, bpp } => cmd_export(&results, &out, &bpp),
         Command::EvalMap { gt, dt, iou_type, json } => cmd_eval_map(&gt, &dt, &iou_type, json),
+        Command::Detect {
+            images,
+            out,
+            model,
+            onnx,
+            spec,
+            gt,
+            pseudo_gt,
+            pseudo_threshold,
+            device,
+            json,
+        } => {
+            let opts = icmbench_models::RuntimeOptions {
+                device: device.parse()?,
+                intra_threads: 0,
+            };
+            let detector = match (onnx, spec) {
+                (Some(onnx), Some(spec)) => {
+                    let text = std::fs::read_to_string(&spec).with_context(|| format!("reading {}", spec.display()))?;
+                    let spec: icmbench_models::detect::DetectorSpec =
+                        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", spec.display(), e.message()))?;
+                    let name = onnx.display().to_string();
+                    icmbench_models::detect::Detector::new(icmbench_models::Model::load(&name, &onnx, &opts)?, spec)
+                }
+                _ if model == "nanodet" => icmbench_models::detect::Detector::new(
+                    icmbench_models::Manifest::shipped()?.load(&model, &icmbench_models::models_dir(), &opts)?,
+                    icmbench_models::detect::DetectorSpec::nanodet(),
+                ),
+                _ => bail!("unknown detector `{model}`; use nanodet, or --onnx FILE --spec SPEC.toml for your own export"),
+            };
+            cmd_detect(
+                &images,
+                &out,
+                &detector,
+                gt.as_deref(),
+                pseudo_gt.as_deref(),
+                pseudo_threshold,
+                json,
+            )
+        }
         Command::Check { config } => {
             let plan = config::load(&config)?;
             let rows: usize = plan.codecs.iter().map(|c| c.qualities.len()).sum();
@@ -323,6 +397,97 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn cmd_detect(
+    images: &Path,
+    out: &Path,
+    detector: &icmbench_models::detect::Detector,
+    gt: Option<&Path>,
+    pseudo_gt: Option<&Path>,
+    pseudo_threshold: f64,
+    json: bool,
+) -> Result<ExitCode> {
+    use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91};
+    let model = detector.name();
+    let entries = icmbench_datasets::scan_folder(images)?;
+    // Image ids: from the ground truth's `images` (by file name), else 1, 2, ... in order.
+    let ids: std::collections::HashMap<String, u64> = match gt {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            v["images"]
+                .as_array()
+                .with_context(|| format!("{}: no `images` array", path.display()))?
+                .iter()
+                .filter_map(|im| Some((im["file_name"].as_str()?.to_string(), im["id"].as_u64()?)))
+                .collect()
+        }
+        None => entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i as u64 + 1)).collect(),
+    };
+    let start = std::time::Instant::now();
+    let (mut results, mut gt_images, mut gt_anns, mut failures) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
+    for e in &entries {
+        let name = e.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let Some(&image_id) = ids.get(&e.id).or_else(|| ids.get(&name)) else {
+            eprintln!("{}: not in the ground truth's images; skipped", e.path.display());
+            continue;
+        };
+        let img = match load_image(e, &Preprocess::default()) {
+            Ok(i) => i.image,
+            Err(err) => {
+                eprintln!("{err}");
+                failures += 1;
+                continue;
+            }
+        };
+        let dets = detector.detect(&img)?;
+        gt_images.push(json!({"id": image_id, "file_name": e.id, "width": img.width(), "height": img.height()}));
+        for d in &dets {
+            results.push(json!({"image_id": image_id, "category_id": d.category_id, "bbox": d.bbox, "score": d.score}));
+            if d.score >= pseudo_threshold {
+                gt_anns.push(
+                    json!({"id": gt_anns.len() + 1, "image_id": image_id, "category_id": d.category_id, "bbox": d.bbox,
+                    "area": d.bbox[2] * d.bbox[3], "iscrowd": 0}),
+                );
+            }
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    icmbench_reports::results::write_json(out, &serde_json::Value::Array(results.clone()))?;
+    if let Some(p) = pseudo_gt {
+        let categories: Vec<_> = COCO80_TO_91
+            .iter()
+            .zip(COCO80_NAMES)
+            .map(|(id, name)| json!({"id": id, "name": name}))
+            .collect();
+        let doc = json!({
+            "info": {"description": format!("pseudo ground truth: {model} detections with score >= {pseudo_threshold} on the uncompressed images")},
+            "images": gt_images, "annotations": gt_anns, "categories": categories,
+        });
+        icmbench_reports::results::write_json(p, &doc)?;
+    }
+    let n = entries.len() - failures;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(
+                &json!({"images": n, "failed": failures, "detections": results.len(), "seconds": seconds,
+                "images_per_second": n as f64 / seconds, "out": out.display().to_string()})
+            )?
+        );
+    } else {
+        println!(
+            "{n} images, {} detections ({:.2} images/s) -> {}{}",
+            results.len(),
+            n as f64 / seconds,
+            out.display(),
+            pseudo_gt
+                .map(|p| format!(", pseudo ground truth -> {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 fn cmd_eval_map(gt: &Path, dt: &Path, iou_type: &str, json: bool) -> Result<ExitCode> {

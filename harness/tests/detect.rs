@@ -110,3 +110,122 @@ fn decoding_agrees_with_the_packages_javascript_decoder() {
     eprintln!("compared {compared} confident cells with the package's decoding");
     assert!(compared >= 3);
 }
+
+mod common;
+
+/// The SA-ICM protocol in miniature through the command line: detections on the
+/// uncompressed photos become the pseudo ground truth ("mAP vs uncompressed"); the same
+/// detector on the photos themselves scores 1.0, on JPEG quality 5 copies less.
+#[test]
+fn pseudo_ground_truth_and_map_vs_uncompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = icmbench_datasets::samples_dir();
+    let (gt, dt) = (dir.path().join("gt.json"), dir.path().join("dt.json"));
+    let out = common::icmbench(&[
+        "detect",
+        samples.to_str().unwrap(),
+        "--out",
+        dt.to_str().unwrap(),
+        "--pseudo-gt",
+        gt.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["images"], 6);
+    let map = |dt: &std::path::Path| -> Vec<f64> {
+        let out = common::icmbench(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", dt.to_str().unwrap(), "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["stats"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    };
+    let same = map(&dt);
+    assert!((same[0] - 1.0).abs() < 1e-9, "{same:?}");
+    // JPEG quality 5 copies under the same file names.
+    let jpeg_dir = dir.path().join("jpeg");
+    std::fs::create_dir_all(&jpeg_dir).unwrap();
+    for e in icmbench_datasets::scan_folder(&samples).unwrap() {
+        let img = image::open(&e.path).unwrap().to_rgb8();
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 5)
+            .encode_image(&img)
+            .unwrap();
+        let decoded = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        decoded.save(jpeg_dir.join(&e.id)).unwrap();
+    }
+    let dt_jpeg = dir.path().join("dt_jpeg.json");
+    let out = common::icmbench(&[
+        "detect",
+        jpeg_dir.to_str().unwrap(),
+        "--out",
+        dt_jpeg.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let degraded = map(&dt_jpeg);
+    eprintln!(
+        "mAP vs uncompressed: uncompressed {:.4}, JPEG q5 {:.4} (AP50 {:.4})",
+        same[0], degraded[0], degraded[1]
+    );
+    assert!(degraded[0] < 0.95 && degraded[0] > 0.0, "{degraded:?}");
+}
+
+/// A detector given as `--onnx` + `--spec` (the contract in TOML) gives the same results
+/// as the built-in NanoDet contract; a bad spec names its file and field.
+#[test]
+fn detector_from_a_toml_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("nanodet.toml");
+    std::fs::write(
+        &spec,
+        r#"input = "input_1:0"
+width = 416
+height = 416
+resize = "stretch"
+bgr = true
+mean = [103.53, 116.28, 123.675]
+std = [57.375, 57.12, 58.395]
+
+[family]
+kind = "nanodet"
+reg_max = 10
+levels = [
+  { stride = 8, scores = "Identity:0", boxes = "Identity_3:0" },
+  { stride = 16, scores = "Identity_1:0", boxes = "Identity_4:0" },
+  { stride = 32, scores = "Identity_2:0", boxes = "Identity_5:0" },
+]
+"#,
+    )
+    .unwrap();
+    let images = dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::copy(icmbench_datasets::samples_dir().join("coffee.png"), images.join("coffee.png")).unwrap();
+    let onnx = icmbench_models::models_dir().join("nanodet.onnx");
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let mut args = vec!["detect", images.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = common::icmbench(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&[], &a);
+    run(&["--onnx", onnx.to_str().unwrap(), "--spec", spec.to_str().unwrap()], &b);
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
+    std::fs::write(&spec, "input = \"x\"\nwidth = 416\n").unwrap();
+    let o = common::icmbench(&[
+        "detect",
+        images.to_str().unwrap(),
+        "--out",
+        "x.json",
+        "--onnx",
+        onnx.to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("nanodet.toml") && err.contains("missing field"),
+        "{err}"
+    );
+}
