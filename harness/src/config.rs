@@ -88,6 +88,9 @@ pub struct DatasetConfig {
     /// How `max_side` is enforced.
     #[serde(default)]
     pub fit: Fit,
+    /// COCO instances JSON of the images (for `[task] ground_truth = "coco"`), relative to
+    /// the config file.
+    pub annotations: Option<PathBuf>,
 }
 
 /// One `[[codecs]]` table. Fields after `qualities` apply to some kinds only.
@@ -154,6 +157,8 @@ pub struct RunConfig {
     pub datasets: Vec<DatasetConfig>,
     /// Codecs.
     pub codecs: Vec<Spanned<CodecConfig>>,
+    /// A machine task run on every decoded image (detection, SA-ICM protocol).
+    pub task: Option<crate::task::TaskConfig>,
 }
 
 /// A codec ready to run.
@@ -184,6 +189,9 @@ pub struct Plan {
     pub datasets: Vec<DatasetConfig>,
     /// Codecs.
     pub codecs: Vec<PreparedCodec>,
+    /// The task, with paths resolved (its detector is loaded when the run starts, on the
+    /// run's device).
+    pub task: Option<crate::task::TaskConfig>,
 }
 
 /// Removes `.` and `name/..` pairs without touching the file system, so that messages show
@@ -283,6 +291,7 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         }
         datasets.push(DatasetConfig {
             path: normalize(&base.join(&d.path)),
+            annotations: d.annotations.as_ref().map(|a| normalize(&base.join(a))),
             ..d
         });
     }
@@ -313,6 +322,37 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         }
         codecs.push(prepared);
     }
+    let task = match cfg.task {
+        Some(t) => {
+            if t.kind != "detection" {
+                return Err(at(
+                    path,
+                    text,
+                    None,
+                    format!("[task] kind `{}` is not supported; use `detection`", t.kind),
+                ));
+            }
+            if t.onnx.is_some() != t.spec.is_some() {
+                return Err(at(path, text, None, "[task]: give both `onnx` and `spec`, or neither"));
+            }
+            if t.ground_truth == crate::task::GroundTruth::Coco
+                && let Some(d) = datasets.iter().find(|d| d.annotations.is_none())
+            {
+                return Err(at(
+                    path,
+                    text,
+                    None,
+                    format!("[task] ground_truth = \"coco\" needs `annotations` in dataset `{}`", d.name),
+                ));
+            }
+            Some(crate::task::TaskConfig {
+                onnx: t.onnx.as_ref().map(|p| normalize(&base.join(p))),
+                spec: t.spec.as_ref().map(|p| normalize(&base.join(p))),
+                ..t
+            })
+        }
+        None => None,
+    };
     Ok(Plan {
         config_path: path.to_path_buf(),
         output: normalize(&base.join(&cfg.output)),
@@ -322,6 +362,7 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         padding: cfg.padding,
         datasets,
         codecs,
+        task,
     })
 }
 

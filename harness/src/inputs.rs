@@ -71,6 +71,7 @@ pub fn compressai_points(file: &CompressaiResults, dataset: &str) -> Vec<Point> 
 pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
     let mut inputs = Inputs::default();
     let mut imports = Vec::new();
+    let mut folders: Vec<(PathBuf, std::ops::Range<usize>)> = Vec::new();
     for path in paths {
         if path.is_dir() {
             if !path.join(PARQUET).exists() && !path.join(crate::store::JOURNAL).exists() {
@@ -79,7 +80,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
                     message: format!("no {PARQUET} here: not an icmbench output folder"),
                 });
             }
+            let start = inputs.rows.len();
             inputs.rows.extend(Store::new(path).load()?);
+            folders.push((path.clone(), start..inputs.rows.len()));
             if inputs.run_meta.is_none()
                 && let Ok(meta) = std::fs::read_to_string(path.join(RUN_META))
             {
@@ -106,6 +109,12 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
     } else {
         aggregate(&inputs.rows)?
     };
+    // Dataset-level task metrics (mAP) from the stored detections and each folder's ground truth.
+    for (folder, range) in &folders {
+        for problem in crate::task::add_task_metrics(&mut inputs.points, &inputs.rows[range.clone()], folder) {
+            tracing::warn!("{problem}");
+        }
+    }
     let datasets = icmbench_reports::report::unique(inputs.points.iter().map(|p| p.dataset.as_str()));
     let target = if datasets.len() == 1 {
         datasets[0].clone()

@@ -9,6 +9,7 @@
 //! | [`print`] | human-readable and JSON output of summaries and scores |
 //! | [`inputs`] | reading output folders, Parquet tables and CompressAI JSON as aggregated points |
 //! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
+//! | [`task`] | machine tasks in a run: detections per row, ground truths, mAP per point |
 
 pub mod config;
 pub mod inputs;
@@ -16,3 +17,4 @@ pub mod print;
 pub mod reporting;
 pub mod run;
 pub mod store;
+pub mod task;

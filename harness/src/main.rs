@@ -411,11 +411,14 @@ fn cmd_detect(
     use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91};
     let model = detector.name();
     let entries = icmbench_datasets::scan_folder(images)?;
-    // Image ids: from the ground truth's `images` (by file name), else 1, 2, ... in order.
+    // Image ids: from the ground truth's `images` (by file name), else 1, 2, ... in order;
+    // categories mapped to the ground truth's by name.
+    let mut categories: Option<std::collections::BTreeMap<u64, u64>> = None;
     let ids: std::collections::HashMap<String, u64> = match gt {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            categories = Some(icmbench::task::category_map(&v));
             v["images"]
                 .as_array()
                 .with_context(|| format!("{}: no `images` array", path.display()))?
@@ -444,7 +447,14 @@ fn cmd_detect(
         let dets = detector.detect(&img)?;
         gt_images.push(json!({"id": image_id, "file_name": e.id, "width": img.width(), "height": img.height()}));
         for d in &dets {
-            results.push(json!({"image_id": image_id, "category_id": d.category_id, "bbox": d.bbox, "score": d.score}));
+            let category = match &categories {
+                Some(map) => match map.get(&d.category_id) {
+                    Some(&c) => c,
+                    None => continue,
+                },
+                None => d.category_id,
+            };
+            results.push(json!({"image_id": image_id, "category_id": category, "bbox": d.bbox, "score": d.score}));
             if d.score >= pseudo_threshold {
                 gt_anns.push(
                     json!({"id": gt_anns.len() + 1, "image_id": image_id, "category_id": d.category_id, "bbox": d.bbox,
@@ -528,7 +538,14 @@ fn cmd_run(
         device,
     };
     let outcome = run(&plan, &opts)?;
-    let lines = aggregate(&outcome.rows)?;
+    let mut lines = aggregate(&outcome.rows)?;
+    for problem in icmbench::task::add_task_metrics(&mut lines, &outcome.rows, &plan.output) {
+        eprintln!("warning: {problem}");
+    }
+    let mut metrics = plan.metrics.clone();
+    if let Some(t) = &plan.task {
+        metrics.extend(icmbench::task::metric_names(t.ground_truth).map(String::from));
+    }
     let failures = outcome.failures();
     if json {
         let summary: Vec<_> = lines
@@ -549,7 +566,7 @@ fn cmd_run(
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print!("{}", summary_table(&lines, &plan.metrics));
+        print!("{}", summary_table(&lines, &metrics));
         println!(
             "\n{} rows ({} computed, {} reused from earlier runs), {} failed. Results: {}",
             outcome.rows.len(),

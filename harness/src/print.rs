@@ -75,6 +75,14 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
     for m in metrics {
         if let Ok(metric) = icmbench_metrics::info(m) {
             let _ = writeln!(out, "{m}: {}", metric.convention);
+        } else if m.starts_with("map") {
+            let gt = if m.ends_with("_vs_uncompressed") {
+                "pseudo ground truth: the detector's confident boxes on the uncompressed images (mAP vs uncompressed)"
+            } else {
+                "the dataset's COCO annotations"
+            };
+            let what = if m.starts_with("map50") { "AP@.5" } else { "AP@[.5:.95]" };
+            let _ = writeln!(out, "{m}: COCO {what} over the dataset (pycocotools protocol via hotcoco), {gt}");
         }
     }
     out

@@ -19,6 +19,8 @@ use serde::Serialize;
 
 use crate::config::{Plan, PreparedCodec};
 use crate::store::{RUN_META, Store};
+use crate::task::{GroundTruth, TaskPlan};
+use icmbench_models::detect::Detection;
 
 /// Errors that stop a run (row-level failures never do).
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum RunError {
     /// A metric name is not in the registry.
     #[error(transparent)]
     Metric(#[from] icmbench_metrics::MetricError),
+    /// The task's detector or ground truth could not be prepared or written.
+    #[error("task: {0}")]
+    Task(String),
     /// The thread pool could not be built.
     #[error("cannot start {jobs} worker threads: {message}")]
     Pool {
@@ -103,6 +108,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     for c in &plan.codecs {
         c.codec.set_runtime_options(runtime);
     }
+    let task = match &plan.task {
+        Some(t) => Some(TaskPlan::new(t, Path::new(""), &runtime).map_err(RunError::Task)?),
+        None => None,
+    };
+    let uncompressed: Mutex<Vec<(usize, String, u32, u32, Vec<Detection>)>> = Mutex::new(Vec::new());
     let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
         .iter()
@@ -173,6 +183,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         journal_error: &journal_error,
         bar: &bar,
         save: opts.save_reconstructions.as_deref(),
+        task: task.as_ref(),
     };
     let mut produced: Vec<Produced> = pool.install(|| {
         images
@@ -182,6 +193,18 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
                 let loaded = icmbench_datasets::load_image(entry, pre);
                 if let Err(e) = &loaded {
                     tracing::warn!("{e}");
+                }
+                if let (Some(t), Ok(img)) = (&task, &loaded)
+                    && t.ground_truth == GroundTruth::Pseudo
+                {
+                    match t.detector.detect(&img.image) {
+                        Ok(d) => {
+                            if let Ok(mut u) = uncompressed.lock() {
+                                u.push((*di, entry.id.clone(), img.image.width(), img.image.height(), d));
+                            }
+                        }
+                        Err(e) => tracing::warn!("{}: detection on the uncompressed image: {e}", entry.path.display()),
+                    }
                 }
                 let out: Vec<_> = tasks
                     .par_iter()
@@ -212,11 +235,48 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let all = dedupe_keep_first(all);
     store.finish(&all)?;
     write_meta(&store, plan, &rows, computed)?;
+    if let Some(t) = &task {
+        write_ground_truths(plan, t, uncompressed.into_inner().unwrap_or_default())?;
+    }
     Ok(RunOutcome {
         reused: rows.len() - computed,
         computed,
         rows,
     })
+}
+
+/// Writes `ground_truth/<dataset>.json` for every dataset: the pseudo ground truth from the
+/// uncompressed images, or a copy of the dataset's annotations.
+fn write_ground_truths(
+    plan: &Plan,
+    task: &TaskPlan,
+    mut uncompressed: Vec<(usize, String, u32, u32, Vec<Detection>)>,
+) -> Result<(), RunError> {
+    let dir = plan.output.join(crate::task::GT_DIR);
+    uncompressed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    for (di, d) in plan.datasets.iter().enumerate() {
+        let path = dir.join(format!("{}.json", d.name));
+        match task.ground_truth {
+            GroundTruth::Pseudo => {
+                let images: Vec<_> = uncompressed
+                    .iter()
+                    .filter(|u| u.0 == di)
+                    .map(|u| (u.1.clone(), u.2, u.3, u.4.clone()))
+                    .collect();
+                let doc = crate::task::pseudo_ground_truth(&images, task.pseudo_threshold, task.detector.name());
+                icmbench_reports::results::write_json(&path, &doc)?;
+            }
+            GroundTruth::Coco => {
+                let src = d
+                    .annotations
+                    .as_ref()
+                    .ok_or_else(|| RunError::Task(format!("dataset `{}` has no annotations", d.name)))?;
+                let text = std::fs::read_to_string(src).map_err(|e| RunError::Task(format!("{}: {e}", src.display())))?;
+                icmbench_reports::results::write_text(&path, &text)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn dedupe_keep_first(rows: Vec<ResultRow>) -> Vec<ResultRow> {
@@ -232,6 +292,7 @@ struct Ctx<'a> {
     journal_error: &'a Mutex<Option<ReportError>>,
     bar: &'a ProgressBar,
     save: Option<&'a Path>,
+    task: Option<&'a TaskPlan>,
 }
 
 impl Ctx<'_> {
@@ -265,6 +326,7 @@ impl Ctx<'_> {
                 encode_ms: None,
                 decode_ms: None,
                 metrics: BTreeMap::new(),
+                detections: None,
             },
             Ok(img) => {
                 let key = RowKey::new(&img.hash, &t.codec.id, &version, t.quality);
@@ -272,6 +334,7 @@ impl Ctx<'_> {
                     .done
                     .get(&key)
                     .filter(|p| self.metrics.iter().all(|m| p.metrics.contains_key(m.name())))
+                    .filter(|p| self.task.is_none() || p.detections.is_some())
                 {
                     self.bar.inc(1);
                     let mut row = (*prev).clone();
@@ -326,6 +389,7 @@ impl Ctx<'_> {
             encode_ms: None,
             decode_ms: None,
             metrics: BTreeMap::new(),
+            detections: None,
         };
         let codec = &t.codec.codec;
         let padded = pad_to_multiple(&img.image, codec.size_multiple(), &self.plan.padding);
@@ -354,6 +418,12 @@ impl Ctx<'_> {
                     row.metrics.insert(m.name().to_string(), v);
                 }
                 Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if let Some(task) = self.task {
+            match task.detector.detect(&recon) {
+                Ok(d) => row.detections = Some(crate::task::detections_json(&d)),
+                Err(e) => errors.push(format!("detection: {e}")),
             }
         }
         if let Some(dir) = self.save {

@@ -229,3 +229,68 @@ levels = [
         "{err}"
     );
 }
+
+/// Detection as a task in `icmbench run`: detections stored per row, mAP per (codec,
+/// quality) in the summary and the report, against the pseudo ground truth ("mAP vs
+/// uncompressed") on the bundled photos and against real COCO labels on sahi's terrain2.
+#[test]
+fn detection_task_in_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let terrain = common::root().join("third_party/datasets/terrain2");
+    for (name, body) in [
+        (
+            "pseudo",
+            format!(
+                "[[datasets]]\nname = \"photos\"\npath = \"{}\"\nlimit = 3\nmax_side = 400\n[task]\nkind = \"detection\"\nground_truth = \"pseudo\"\n",
+                icmbench_datasets::samples_dir().display()
+            ),
+        ),
+        (
+            "coco",
+            format!(
+                "[[datasets]]\nname = \"terrain2\"\npath = \"{}\"\nannotations = \"{}\"\n[task]\nkind = \"detection\"\nground_truth = \"coco\"\n",
+                terrain.join("images").display(),
+                terrain.join("terrain2_coco.json").display()
+            ),
+        ),
+    ] {
+        let cfg = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &cfg,
+            format!("output = \"{name}\"\nmetrics = [\"psnr\"]\n{body}[[codecs]]\nkind = \"jpeg\"\nqualities = [5, 30, 90]\n[[codecs]]\nkind = \"webp\"\nqualities = [5, 50]\n"),
+        )
+        .unwrap();
+        let out = common::icmbench(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let metric = if name == "pseudo" { "map_vs_uncompressed" } else { "map" };
+        let maps: Vec<f64> = v["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["metrics"][metric].as_f64().unwrap())
+            .collect();
+        eprintln!("{name}: {metric} per point {maps:?}");
+        assert_eq!(maps.len(), 5);
+        assert!(maps.iter().all(|m| (0.0..=1.0).contains(m)));
+        // JPEG quality 90 keeps more of the detections than quality 5.
+        assert!(maps[2] > maps[0], "{maps:?}");
+        let results = dir.path().join(name);
+        assert!(
+            results
+                .join(format!(
+                    "ground_truth/{}.json",
+                    if name == "pseudo" { "photos" } else { "terrain2" }
+                ))
+                .is_file()
+        );
+        let rows = icmbench_reports::results::read_parquet(&results.join("results.parquet")).unwrap();
+        assert!(rows.iter().all(|r| r.detections.is_some()));
+        let md = String::from_utf8_lossy(&common::icmbench(&["report", results.to_str().unwrap()]).stdout).to_string();
+        assert!(md.contains(metric), "{md}");
+        // A second run reuses every row (detections included).
+        let again = common::icmbench(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(v["computed"], 0, "{v}");
+    }
+}

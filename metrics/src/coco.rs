@@ -97,3 +97,31 @@ pub fn evaluate_files(gt: &Path, dt: &Path, iou: IouType) -> Result<[f64; 12], M
     })?;
     evaluate(coco_gt, coco_dt, iou, &dt.display().to_string())
 }
+
+/// The 12 statistics of in-memory detections `(image_id, detection)` against a ground-truth
+/// file (the COCO results a detector would write, without the file).
+pub fn evaluate_detections(
+    gt: &Path,
+    detections: &[(u64, icmbench_models::detect::Detection)],
+    iou: IouType,
+    label: &str,
+) -> Result<[f64; 12], MapError> {
+    let coco_gt = load_ground_truth(gt)?;
+    let anns = detections
+        .iter()
+        .map(|(image_id, d)| {
+            serde_json::from_value::<hotcoco::types::Annotation>(serde_json::json!({
+                "image_id": image_id, "category_id": d.category_id, "bbox": d.bbox, "score": d.score,
+            }))
+            .map_err(|e| MapError::Eval {
+                dt: label.to_string(),
+                message: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let coco_dt = coco_gt.load_res_anns(anns).map_err(|e| MapError::Eval {
+        dt: label.to_string(),
+        message: e.to_string(),
+    })?;
+    evaluate(coco_gt, coco_dt, iou, label)
+}

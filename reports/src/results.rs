@@ -70,6 +70,10 @@ pub struct ResultRow {
     /// Metric values by metric name.
     #[serde(with = "nonfinite_map")]
     pub metrics: BTreeMap<String, f64>,
+    /// Task output of the decoded image, as JSON (detections: `[{bbox, score,
+    /// category_id}]` in source pixels), when the run has a task.
+    #[serde(default)]
+    pub detections: Option<String>,
 }
 
 impl ResultRow {
@@ -166,6 +170,7 @@ pub const FIXED_COLUMNS: &[&str] = &[
     "bpp_estimated",
     "encode_ms",
     "decode_ms",
+    "detections",
 ];
 
 fn polars_err(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
@@ -210,6 +215,10 @@ pub fn to_dataframe(rows: &[ResultRow]) -> Result<DataFrame, PolarsError> {
         ),
         Column::new("encode_ms".into(), rows.iter().map(|r| r.encode_ms).collect::<Vec<Option<f64>>>()),
         Column::new("decode_ms".into(), rows.iter().map(|r| r.decode_ms).collect::<Vec<Option<f64>>>()),
+        Column::new(
+            "detections".into(),
+            rows.iter().map(|r| r.detections.as_deref()).collect::<Vec<Option<&str>>>(),
+        ),
     ];
     let names: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
     for name in names {
@@ -262,6 +271,11 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
     };
     let encode_ms = float("encode_ms")?;
     let decode_ms = float("decode_ms")?;
+    let detections = if df.column("detections").is_ok() {
+        text("detections")?
+    } else {
+        vec![None; n]
+    };
     let metric_names = crate::aggregate::metric_columns(df);
     let metric_values: Vec<Vec<Option<f64>>> = metric_names.iter().map(|m| float(m)).collect::<Result<_, _>>()?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -285,6 +299,7 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
             bpp_estimated: bpp_estimated[i],
             encode_ms: encode_ms[i],
             decode_ms: decode_ms[i],
+            detections: detections[i].clone(),
             metrics: metric_names
                 .iter()
                 .zip(&metric_values)
@@ -437,6 +452,7 @@ mod tests {
             encode_ms: Some(1.5),
             decode_ms: Some(0.5),
             metrics: [("psnr-rgb".to_string(), psnr)].into_iter().collect(),
+            detections: None,
         }
     }
 
