@@ -112,7 +112,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         Some(t) => Some(TaskPlan::new(t, Path::new(""), &runtime).map_err(RunError::Task)?),
         None => None,
     };
-    let uncompressed: Mutex<Vec<(usize, String, u32, u32, Vec<Detection>)>> = Mutex::new(Vec::new());
+    let uncompressed: Mutex<Vec<Uncompressed>> = Mutex::new(Vec::new());
     let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
         .iter()
@@ -244,6 +244,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         rows,
     })
 }
+
+/// Detections on an uncompressed image: dataset index, image id, width, height, boxes.
+type Uncompressed = (usize, String, u32, u32, Vec<Detection>);
 
 /// Writes `ground_truth/<dataset>.json` for every dataset: the pseudo ground truth from the
 /// uncompressed images, or a copy of the dataset's annotations.
