@@ -86,6 +86,16 @@ pub fn y_label(metric: &str, msssim_db: bool) -> String {
     } else {
         ""
     };
+    let task = match metric {
+        "map_vs_uncompressed" => Some("mAP@[.5:.95] vs uncompressed (pseudo ground truth)"),
+        "map50_vs_uncompressed" => Some("mAP@.5 vs uncompressed (pseudo ground truth)"),
+        "map" => Some("mAP@[.5:.95] (COCO)"),
+        "map50" => Some("mAP@.5 (COCO)"),
+        _ => None,
+    };
+    if let Some(label) = task {
+        return label.to_string();
+    }
     if msssim_db && metric.starts_with("ms-ssim") {
         format!("{metric} in dB: -10 log10(1 - x)")
     } else if unit(metric).is_empty() {
