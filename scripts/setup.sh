@@ -5,7 +5,7 @@
 # Safe to run repeatedly: only missing packages are installed.
 set -euo pipefail
 
-packages=(build-essential cmake nasm pkg-config libdav1d-dev python3 python3-pip python3-venv unzip)
+packages=(build-essential cmake nasm pkg-config libdav1d-dev python3 python3-pip python3-venv unzip npm)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libjxl-tools)
 fi
