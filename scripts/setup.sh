@@ -5,7 +5,9 @@
 # Safe to run repeatedly: only missing packages are installed.
 set -euo pipefail
 
-packages=(build-essential cmake nasm pkg-config libdav1d-dev python3 python3-pip python3-venv unzip npm)
+packages=(build-essential cmake nasm pkg-config libdav1d-dev python3 python3-pip python3-venv unzip)
+# npm (for the NanoDet model) may come from another Node.js distribution: only ask apt when absent.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libjxl-tools)
 fi
