@@ -7,6 +7,11 @@
 //! | [`to_rgb8`] | the one place where grey, alpha and 16-bit inputs become 8-bit RGB |
 //! | [`content_hash`] | the pixel-content hash that keys cached results |
 //! | [`samples_dir`] | the bundled default photos (`datasets/samples/`, see its `PROVENANCE.md`) |
+//! | [`paired`] | paired low-level datasets (degraded input, ideal target) matched by file name |
+//! | [`degrade`] | deterministic synthetic degradations (noise, blur, downscale, low light, haze, rain, JPEG) |
+
+pub mod degrade;
+pub mod paired;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Natural-scene-statistics building blocks shared by NIQE and BRISQUE, each as in the
 //! MATLAB releases of LIVE (Mittal et al.): the Gaussian-window filter with its edge rule,
 //! MSCN coefficients, the GGD and AGGD fits by grid search over the shape (0.2:0.001:10),
-//! circular pairwise products, and MATLAB's `imresize(·, 0.5)`.
+//! circular pairwise products, and MATLAB's `imresize(·, 0.5)` (from icmbench-datasets).
 
 use std::sync::OnceLock;
 
@@ -207,71 +207,10 @@ pub fn mscn(p: &[f64], w: usize, h: usize, win: &[Vec<f64>], edge: Edge, flat: F
         .collect()
 }
 
-/// MATLAB's bicubic kernel.
-fn cubic(x: f64) -> f64 {
-    let a = x.abs();
-    if a <= 1.0 {
-        1.5 * a.powi(3) - 2.5 * a * a + 1.0
-    } else if a <= 2.0 {
-        -0.5 * a.powi(3) + 2.5 * a * a - 4.0 * a + 2.0
-    } else {
-        0.0
-    }
-}
-
-/// MATLAB `imresize(img, 0.5)` along one axis of length `n` (bicubic, antialiasing,
-/// symmetric edges): for each output index, (source indices, weights).
-fn half_weights(n: usize) -> Vec<Vec<(usize, f64)>> {
-    let scale = 0.5;
-    let width = 4.0 / scale;
-    let out = (n as f64 * scale).ceil() as usize;
-    let taps = width.ceil() as usize + 2;
-    (1..=out)
-        .map(|x| {
-            let u = x as f64 / scale + 0.5 * (1.0 - 1.0 / scale);
-            let left = (u - width / 2.0).floor();
-            let raw: Vec<(isize, f64)> = (0..taps)
-                .map(|t| (left as isize + t as isize, scale * cubic((u - (left + t as f64)) * scale)))
-                .collect();
-            let sum: f64 = raw.iter().map(|r| r.1).sum();
-            raw.into_iter()
-                .map(|(i, w)| {
-                    let n = n as isize;
-                    let j = if i < 1 {
-                        1 - i
-                    } else if i > n {
-                        2 * n + 1 - i
-                    } else {
-                        i
-                    };
-                    ((j - 1) as usize, w / sum)
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// MATLAB `imresize(plane, 0.5)` with antialiasing (rows, then columns).
+/// MATLAB `imresize(plane, 0.5)` with antialiasing (rows, then columns): the one
+/// implementation in `icmbench_datasets::degrade::imresize_down`.
 pub fn imresize_half(p: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
-    let wy = half_weights(h);
-    let wx = half_weights(w);
-    let oh = wy.len();
-    let ow = wx.len();
-    let mut tmp = vec![0.0; oh * w];
-    for (oy, taps) in wy.iter().enumerate() {
-        for &(sy, wt) in taps {
-            for x in 0..w {
-                tmp[oy * w + x] += wt * p[sy * w + x];
-            }
-        }
-    }
-    let mut out = vec![0.0; oh * ow];
-    for y in 0..oh {
-        for (ox, taps) in wx.iter().enumerate() {
-            out[y * ow + ox] = taps.iter().map(|&(sx, wt)| wt * tmp[y * w + sx]).sum();
-        }
-    }
-    (out, ow, oh)
+    icmbench_datasets::degrade::imresize_down(p, w, h, 0.5)
 }
 
 #[cfg(test)]

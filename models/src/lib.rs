@@ -9,8 +9,10 @@
 //! | [`Manifest`] | `manifest.toml`: name, file, sha256, source, licence, contract; [`Manifest::verify`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
 //! | [`detect`] | object detectors: contract, preprocessing, YOLOv5/YOLOv8/NanoDet decoding, NMS |
+//! | [`restore`] | restoration models (LL-ICM): contract, tiling with overlap |
 
 pub mod detect;
+pub mod restore;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,0 +1,184 @@
+//! Restoration task models (LL-ICM): image-to-image ONNX graphs with a contract (layout,
+//! value range, scale factor, size multiple) and tiling with overlap, so that memory stays
+//! bounded on large images.
+//!
+//! Tiling: the image is cut into tiles of `tile`×`tile` pixels stepping by `tile − 2·overlap`;
+//! each tile is padded (edge replication) to the size multiple, restored, and only its
+//! central part (without the `overlap` margin, except at the image border) is written to
+//! the output. With an overlap at least the model's receptive-field radius the result
+//! equals the untiled one.
+
+use image::RgbImage;
+use serde::Deserialize;
+
+use crate::{Model, ModelError};
+
+/// Tensor layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// [N, C, H, W].
+    Nchw,
+    /// [N, H, W, C].
+    Nhwc,
+}
+
+/// The restorer contract.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestorerSpec {
+    /// Input tensor name.
+    pub input: String,
+    /// Output tensor name.
+    pub output: String,
+    /// Layout of both tensors.
+    pub layout: Layout,
+    /// Pixel value of 8-bit 255 (1.0 for [0, 1] models, 255.0 for [0, 255]).
+    pub range: f32,
+    /// Output size / input size (1 for denoising, 4 for ×4 super-resolution).
+    pub scale: u32,
+    /// Input sides must be multiples of this.
+    #[serde(default = "one")]
+    pub size_multiple: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl RestorerSpec {
+    /// The ×4 super-resolution model `esrgan-slim-x4` (npm `@upscalerjs/esrgan-slim`):
+    /// `lr` NHWC in [0, 255] → `output_0` NHWC ×4.
+    pub fn esrgan_slim_x4() -> Self {
+        Self {
+            input: "lr".into(),
+            output: "output_0".into(),
+            layout: Layout::Nhwc,
+            range: 255.0,
+            scale: 4,
+            size_multiple: 1,
+        }
+    }
+}
+
+/// A restorer: one session and its contract.
+pub struct Restorer {
+    model: Model,
+    spec: RestorerSpec,
+}
+
+impl Restorer {
+    /// Wraps a loaded model with its contract.
+    pub fn new(model: Model, spec: RestorerSpec) -> Self {
+        Self { model, spec }
+    }
+
+    /// Runs the model on one image whose sides are multiples of the size multiple.
+    fn run(&self, img: &RgbImage) -> Result<RgbImage, ModelError> {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let raw = img.as_raw();
+        let k = self.spec.range / 255.0;
+        let (shape, data): (Vec<usize>, Vec<f32>) = match self.spec.layout {
+            Layout::Nhwc => (vec![1, h, w, 3], raw.iter().map(|&v| f32::from(v) * k).collect()),
+            Layout::Nchw => (
+                vec![1, 3, h, w],
+                (0..3)
+                    .flat_map(|c| raw.iter().skip(c).step_by(3).map(move |&v| f32::from(v) * k))
+                    .collect(),
+            ),
+        };
+        let out = self
+            .model
+            .run(&[(self.spec.input.as_str(), &shape, &data)], &[self.spec.output.as_str()])?;
+        let (oshape, o) = &out[0];
+        let s = self.spec.scale as usize;
+        let (ow, oh) = (w * s, h * s);
+        let expect = match self.spec.layout {
+            Layout::Nhwc => vec![1, oh, ow, 3],
+            Layout::Nchw => vec![1, 3, oh, ow],
+        };
+        if *oshape != expect {
+            return Err(ModelError::Session {
+                model: self.model.name().to_string(),
+                message: format!("output shape {oshape:?}, expected {expect:?}"),
+            });
+        }
+        let to8 = |v: f32| (v / k).round().clamp(0.0, 255.0) as u8;
+        let pixels: Vec<u8> = match self.spec.layout {
+            Layout::Nhwc => o.iter().map(|&v| to8(v)).collect(),
+            Layout::Nchw => (0..oh * ow)
+                .flat_map(|i| (0..3).map(move |c| (c, i)))
+                .map(|(c, i)| to8(o[c * oh * ow + i]))
+                .collect(),
+        };
+        Ok(RgbImage::from_raw(ow as u32, oh as u32, pixels).unwrap_or_else(|| RgbImage::new(ow as u32, oh as u32)))
+    }
+
+    /// Restores an image, in tiles of at most `tile` pixels per side with `overlap` pixels
+    /// of context on each side (`tile = 0`: the whole image at once).
+    pub fn restore(&self, img: &RgbImage, tile: u32, overlap: u32) -> Result<RgbImage, ModelError> {
+        let (w, h) = img.dimensions();
+        let m = self.spec.size_multiple.max(1);
+        if tile == 0 || (w <= tile && h <= tile) {
+            let padded = pad_replicate(img, w.div_ceil(m) * m, h.div_ceil(m) * m);
+            let out = self.run(&padded)?;
+            return Ok(image::imageops::crop_imm(&out, 0, 0, w * self.spec.scale, h * self.spec.scale).to_image());
+        }
+        if tile <= 2 * overlap {
+            return Err(ModelError::Session {
+                model: self.model.name().to_string(),
+                message: format!("tile {tile} must be larger than twice the overlap {overlap}"),
+            });
+        }
+        let s = self.spec.scale;
+        let step = tile - 2 * overlap;
+        let mut out = RgbImage::new(w * s, h * s);
+        for (y0, y1) in spans(h, step) {
+            for (x0, x1) in spans(w, step) {
+                // The core [x0, x1) × [y0, y1) with `overlap` context, clipped to the image.
+                let (cx0, cy0) = (x0.saturating_sub(overlap), y0.saturating_sub(overlap));
+                let (cx1, cy1) = ((x1 + overlap).min(w), (y1 + overlap).min(h));
+                let crop = image::imageops::crop_imm(img, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
+                let (tw, th) = crop.dimensions();
+                let padded = pad_replicate(&crop, tw.div_ceil(m) * m, th.div_ceil(m) * m);
+                let restored = self.run(&padded)?;
+                let core = image::imageops::crop_imm(&restored, (x0 - cx0) * s, (y0 - cy0) * s, (x1 - x0) * s, (y1 - y0) * s).to_image();
+                image::imageops::replace(&mut out, &core, i64::from(x0 * s), i64::from(y0 * s));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Start and end of each core span of at most `step` pixels covering `0..n`.
+fn spans(n: u32, step: u32) -> Vec<(u32, u32)> {
+    (0..n).step_by(step as usize).map(|a| (a, (a + step).min(n))).collect()
+}
+
+/// Pads to `w`×`h` by repeating the last row and column.
+fn pad_replicate(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    if img.dimensions() == (w, h) {
+        return img.clone();
+    }
+    let (iw, ih) = img.dimensions();
+    RgbImage::from_fn(w, h, |x, y| *img.get_pixel(x.min(iw - 1), y.min(ih - 1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_cover_without_overlap() {
+        assert_eq!(spans(10, 4), vec![(0, 4), (4, 8), (8, 10)]);
+        assert_eq!(spans(4, 4), vec![(0, 4)]);
+    }
+
+    #[test]
+    fn replicate_padding() {
+        let img = RgbImage::from_fn(2, 1, |x, _| image::Rgb([x as u8 * 100, 0, 0]));
+        let p = pad_replicate(&img, 4, 2);
+        assert_eq!(p.get_pixel(3, 1)[0], 100);
+        assert_eq!(p.get_pixel(0, 1)[0], 0);
+    }
+}
