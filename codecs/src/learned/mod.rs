@@ -124,6 +124,16 @@ pub fn scale_indexes(scales: &[f32], table: &[f64], bound: f64) -> Vec<usize> {
         .collect()
 }
 
+/// EntropyBottleneck symbols: `round(v − median)` of each value's channel.
+fn bottleneck_symbols(values: &[f32], channel: &[usize], medians: &[f64]) -> Vec<i32> {
+    values.iter().zip(channel).map(|(&v, &k)| round(v - medians[k] as f32)).collect()
+}
+
+/// EntropyBottleneck dequantisation: `symbol + median` of each value's channel.
+fn bottleneck_values(symbols: &[i32], channel: &[usize], medians: &[f64]) -> Vec<f32> {
+    symbols.iter().zip(channel).map(|(&q, &k)| q as f32 + medians[k] as f32).collect()
+}
+
 /// Channel of each element of a C×H×W tensor.
 fn channels_of(c: usize, hw: usize) -> Vec<usize> {
     (0..c).flat_map(|k| std::iter::repeat_n(k, hw)).collect()
@@ -156,6 +166,14 @@ impl Point {
     /// The contract.
     pub fn contract(&self) -> &Contract {
         &self.contract
+    }
+
+    /// The GaussianConditional's parameters and coding tables (hyperprior families).
+    fn gaussian_parts(&self) -> Result<(&contract::Gaussian, &Tables), CodecError> {
+        match (&self.contract.gaussian_conditional, &self.gaussian) {
+            (Some(gc), Some(t)) => Ok((gc, t)),
+            _ => Err(lib_err("learned", "this family has no gaussian_conditional")),
+        }
     }
 
     fn sessions(&self, opts: &RuntimeOptions) -> Result<&Sessions, CodecError> {
@@ -215,8 +233,8 @@ impl Point {
                 let t = Instant::now();
                 let (c, hw) = (yshape[1], yshape[2] * yshape[3]);
                 let ch = channels_of(c, hw);
-                let symbols: Vec<i32> = y.iter().zip(&ch).map(|(&v, &k)| round(v - eb.medians[k] as f32)).collect();
-                let deq: Vec<f32> = symbols.iter().zip(&ch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                let symbols = bottleneck_symbols(&y, &ch, &eb.medians);
+                let deq = bottleneck_values(&symbols, &ch, &eb.medians);
                 let est = entropy::bottleneck_bits(&self.densities, &deq, &ch, bound);
                 let bytes = entropy::encode(&[(&self.bottleneck, &symbols, &ch)]).map_err(|e| lib_err(codec, e))?;
                 entropy_t += t.elapsed();
@@ -230,19 +248,14 @@ impl Point {
                 let t = Instant::now();
                 let (c, hw) = (zshape[1], zshape[2] * zshape[3]);
                 let zch = channels_of(c, hw);
-                let zsym: Vec<i32> = z.iter().zip(&zch).map(|(&v, &k)| round(v - eb.medians[k] as f32)).collect();
-                let z_hat: Vec<f32> = zsym.iter().zip(&zch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                let zsym = bottleneck_symbols(&z, &zch, &eb.medians);
+                let z_hat = bottleneck_values(&zsym, &zch, &eb.medians);
                 entropy_t += t.elapsed();
                 let t = Instant::now();
                 let (scales, means, _) = self.hyper_synthesis(s, &z_hat, &zshape)?;
                 network += t.elapsed();
                 let t = Instant::now();
-                let gc = self
-                    .contract
-                    .gaussian_conditional
-                    .as_ref()
-                    .ok_or_else(|| lib_err(codec, "gaussian_conditional missing"))?;
-                let gtables = self.gaussian.as_ref().ok_or_else(|| lib_err(codec, "gaussian tables missing"))?;
+                let (gc, gtables) = self.gaussian_parts()?;
                 if scales.len() != y.len() {
                     return Err(lib_err(codec, format!("h_s gave {} scales for {} latents", scales.len(), y.len())));
                 }
@@ -310,7 +323,7 @@ impl Point {
                 let c = eb.channels;
                 let ch = channels_of(c, yh * yw);
                 let sym = dec.decode(&self.bottleneck, &ch).map_err(|e| lib_err(codec, e))?;
-                let y_hat: Vec<f32> = sym.iter().zip(&ch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                let y_hat = bottleneck_values(&sym, &ch, &eb.medians);
                 entropy_t += t.elapsed();
                 (y_hat, c, checksum(&[(&sym, &ch)]))
             }
@@ -319,18 +332,13 @@ impl Point {
                 let c = eb.channels;
                 let zch = channels_of(c, zh * zw);
                 let zsym = dec.decode(&self.bottleneck, &zch).map_err(|e| lib_err(codec, e))?;
-                let z_hat: Vec<f32> = zsym.iter().zip(&zch).map(|(&q, &k)| q as f32 + eb.medians[k] as f32).collect();
+                let z_hat = bottleneck_values(&zsym, &zch, &eb.medians);
                 entropy_t += t.elapsed();
                 let t = Instant::now();
                 let (scales, means, sshape) = self.hyper_synthesis(s, &z_hat, &[1, c, zh, zw])?;
                 network += t.elapsed();
                 let t = Instant::now();
-                let gc = self
-                    .contract
-                    .gaussian_conditional
-                    .as_ref()
-                    .ok_or_else(|| lib_err(codec, "gaussian_conditional missing"))?;
-                let gtables = self.gaussian.as_ref().ok_or_else(|| lib_err(codec, "gaussian tables missing"))?;
+                let (gc, gtables) = self.gaussian_parts()?;
                 let idx = scale_indexes(&scales, &gc.scale_table, gc.scale_bound);
                 let ysym = dec.decode(gtables, &idx).map_err(|e| lib_err(codec, e))?;
                 let y_hat: Vec<f32> = match &means {
