@@ -72,11 +72,15 @@ if ! ok "$file"; then
   ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
 fi
 
-# The x4 super-resolution model: the ../shared copy when its SHA-256 matches (its build
-# from npm is still to be written, see the LL-ICM issue); tests that need it say so.
+# The x4 super-resolution model, rebuilt layer by layer from the npm package's Keras topology.
 file=esrgan_slim_x4.onnx
-if ! ok "$file" && [[ -f "$root/../shared/models/$file" ]] && [[ "$(sha256sum "$root/../shared/models/$file" | cut -d' ' -f1)" == "$(sha_of "$file")" ]]; then
-  install -m 644 "$root/../shared/models/$file" "$dest/$file"
+if ! ok "$file"; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @upscalerjs/esrgan-slim@1.0.0 >/dev/null)
+  tar -xzf "$tmp"/upscalerjs-esrgan-slim-1.0.0.tgz -C "$tmp" package/models/x4
+  "$(python_env)" "$root/tools/models/build_esrgan.py" "$tmp/package/models/x4/model.json" "$dest/$file"
+  rm -rf "$tmp"
+  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
 fi
 
 echo "models: ready in $dest" >&2
