@@ -20,6 +20,8 @@
 use image::RgbImage;
 use serde::Deserialize;
 
+use crate::planes::{Edge, Kernel, correlate, from_rgb_planes, gaussian_kernel, imresize_down, rgb_planes};
+
 /// One degradation and its parameters.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -112,56 +114,13 @@ impl SplitMix64 {
     }
 }
 
-fn planes(img: &RgbImage) -> [Vec<f64>; 3] {
-    let raw = img.as_raw();
-    [0, 1, 2].map(|c| raw.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect())
-}
-
-fn from_planes(p: &[Vec<f64>; 3], w: u32, h: u32) -> RgbImage {
-    let n = (w * h) as usize;
-    let data = (0..n)
-        .flat_map(|i| (0..3).map(move |c| (c, i)))
-        .map(|(c, i)| p[c][i].round().clamp(0.0, 255.0) as u8)
-        .collect();
-    RgbImage::from_raw(w, h, data).unwrap_or_else(|| RgbImage::new(w, h))
-}
-
-/// Correlates a plane with a kernel (`k`×`k`, odd), edges replicated.
-fn convolve(p: &[f64], w: usize, h: usize, kernel: &[f64], k: usize) -> Vec<f64> {
-    let r = (k / 2) as isize;
-    let mut out = vec![0.0; w * h];
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let mut s = 0.0;
-            for ky in 0..k as isize {
-                let sy = (y + ky - r).clamp(0, h as isize - 1) as usize;
-                for kx in 0..k as isize {
-                    let c = kernel[(ky * k as isize + kx) as usize];
-                    if c != 0.0 {
-                        let sx = (x + kx - r).clamp(0, w as isize - 1) as usize;
-                        s += c * p[sy * w + sx];
-                    }
-                }
-            }
-            out[y as usize * w + x as usize] = s;
-        }
-    }
-    out
-}
-
-fn gaussian_kernel(sigma: f64) -> (Vec<f64>, usize) {
-    let r = (3.0 * sigma).ceil().max(1.0) as isize;
-    let k = (2 * r + 1) as usize;
-    let mut v: Vec<f64> = (-r..=r)
-        .flat_map(|y| (-r..=r).map(move |x| (-((x * x + y * y) as f64) / (2.0 * sigma * sigma)).exp()))
-        .collect();
-    let s: f64 = v.iter().sum();
-    v.iter_mut().for_each(|x| *x /= s);
-    (v, k)
+/// The blur kernel of σ: radius ⌈3σ⌉ (at least 1).
+fn blur_kernel(sigma: f64) -> Kernel {
+    gaussian_kernel((3.0 * sigma).ceil().max(1.0) as usize, sigma)
 }
 
 /// A normalised line kernel of `length` pixels at `angle` degrees (sub-pixel samples).
-fn motion_kernel(length: u32, angle: f64) -> (Vec<f64>, usize) {
+fn motion_kernel(length: u32, angle: f64) -> Kernel {
     let len = f64::from(length.max(1));
     let r = (len / 2.0).ceil() as isize;
     let k = (2 * r + 1) as usize;
@@ -173,75 +132,7 @@ fn motion_kernel(length: u32, angle: f64) -> (Vec<f64>, usize) {
         let (x, y) = ((t * dx).round() as isize + r, (t * dy).round() as isize + r);
         v[y as usize * k + x as usize] += 1.0;
     }
-    let s: f64 = v.iter().sum();
-    v.iter_mut().for_each(|x| *x /= s);
-    (v, k)
-}
-
-/// MATLAB's bicubic kernel.
-fn cubic(x: f64) -> f64 {
-    let a = x.abs();
-    if a <= 1.0 {
-        1.5 * a.powi(3) - 2.5 * a * a + 1.0
-    } else if a <= 2.0 {
-        -0.5 * a.powi(3) + 2.5 * a * a - 4.0 * a + 2.0
-    } else {
-        0.0
-    }
-}
-
-/// MATLAB `imresize` contributions along one axis for a scale ≤ 1 (antialiased):
-/// per output index, (source index, weight).
-fn contributions(n: usize, scale: f64) -> Vec<Vec<(usize, f64)>> {
-    let width = 4.0 / scale;
-    let out = (n as f64 * scale).ceil() as usize;
-    let taps = width.ceil() as usize + 2;
-    (1..=out)
-        .map(|x| {
-            let u = x as f64 / scale + 0.5 * (1.0 - 1.0 / scale);
-            let left = (u - width / 2.0).floor();
-            let raw: Vec<(isize, f64)> = (0..taps)
-                .map(|t| (left as isize + t as isize, scale * cubic((u - (left + t as f64)) * scale)))
-                .collect();
-            let sum: f64 = raw.iter().map(|r| r.1).sum();
-            raw.into_iter()
-                .map(|(i, w)| {
-                    let n = n as isize;
-                    let j = if i < 1 {
-                        1 - i
-                    } else if i > n {
-                        2 * n + 1 - i
-                    } else {
-                        i
-                    };
-                    ((j - 1).clamp(0, n - 1) as usize, w / sum)
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// MATLAB `imresize(plane, scale)` for `scale ≤ 1` (bicubic, antialiasing, symmetric
-/// edges), rows then columns; returns the plane and its size.
-pub fn imresize_down(p: &[f64], w: usize, h: usize, scale: f64) -> (Vec<f64>, usize, usize) {
-    let wy = contributions(h, scale);
-    let wx = contributions(w, scale);
-    let (oh, ow) = (wy.len(), wx.len());
-    let mut tmp = vec![0.0; oh * w];
-    for (oy, taps) in wy.iter().enumerate() {
-        for &(sy, wt) in taps {
-            for x in 0..w {
-                tmp[oy * w + x] += wt * p[sy * w + x];
-            }
-        }
-    }
-    let mut out = vec![0.0; oh * ow];
-    for y in 0..oh {
-        for (ox, taps) in wx.iter().enumerate() {
-            out[y * ow + ox] = taps.iter().map(|&(sx, wt)| wt * tmp[y * w + sx]).sum();
-        }
-    }
-    (out, ow, oh)
+    Kernel { size: k, weights: v }.normalised()
 }
 
 /// Applies a degradation; `seed` drives every random part.
@@ -249,7 +140,7 @@ pub fn apply(img: &RgbImage, d: &Degradation, seed: u64) -> Result<RgbImage, Str
     let (w, h) = img.dimensions();
     let (wu, hu) = (w as usize, h as usize);
     let mut rng = SplitMix64::new(seed);
-    let mut p = planes(img);
+    let mut p = rgb_planes(img);
     let add_noise = |p: &mut [Vec<f64>; 3], sigma: f64, rng: &mut SplitMix64| {
         for plane in p.iter_mut() {
             for v in plane.iter_mut() {
@@ -268,12 +159,12 @@ pub fn apply(img: &RgbImage, d: &Degradation, seed: u64) -> Result<RgbImage, Str
             if sigma.is_nan() || sigma <= 0.0 {
                 return Err(format!("gaussian-blur: sigma {sigma} must be > 0"));
             }
-            let (k, n) = gaussian_kernel(sigma);
-            p = p.map(|plane| convolve(&plane, wu, hu, &k, n));
+            let k = blur_kernel(sigma);
+            p = p.map(|plane| correlate(&plane, wu, hu, &k, Edge::Replicate));
         }
         Degradation::MotionBlur { length, angle } => {
-            let (k, n) = motion_kernel(length, angle);
-            p = p.map(|plane| convolve(&plane, wu, hu, &k, n));
+            let k = motion_kernel(length, angle);
+            p = p.map(|plane| correlate(&plane, wu, hu, &k, Edge::Replicate));
         }
         Degradation::Downscale { factor } => {
             if !(2..=8).contains(&factor) {
@@ -285,7 +176,7 @@ pub fn apply(img: &RgbImage, d: &Degradation, seed: u64) -> Result<RgbImage, Str
                 size = (ow as u32, oh as u32);
                 out
             });
-            return Ok(from_planes(&p, size.0, size.1));
+            return Ok(from_rgb_planes(&p, size.0, size.1));
         }
         Degradation::LowLight { gamma, gain, sigma } => {
             if gamma.is_nan() || gamma <= 0.0 || gain.is_nan() || gain < 0.0 || sigma.is_nan() || sigma < 0.0 {
@@ -346,7 +237,7 @@ pub fn apply(img: &RgbImage, d: &Degradation, seed: u64) -> Result<RgbImage, Str
                 .map_err(|e| format!("jpeg: {e}"));
         }
     }
-    Ok(from_planes(&p, w, h))
+    Ok(from_rgb_planes(&p, w, h))
 }
 
 /// The seed of one image: the run's seed mixed with a hash of the image id (FNV-1a), so

@@ -8,10 +8,12 @@
 //! | [`content_hash`] | the pixel-content hash that keys cached results |
 //! | [`samples_dir`] | the bundled default photos (`datasets/samples/`, see its `PROVENANCE.md`) |
 //! | [`paired`] | paired low-level datasets (degraded input, ideal target) matched by file name |
+//! | [`planes`] | `f64` planes and their filters, once for the workspace: RGB split/merge, correlation with edge rules, Gaussian kernels, MATLAB `imresize` |
 //! | [`degrade`] | deterministic synthetic degradations (noise, blur, downscale, low light, haze, rain, JPEG) |
 
 pub mod degrade;
 pub mod paired;
+pub mod planes;
 
 use std::path::{Path, PathBuf};
 

@@ -24,11 +24,7 @@ impl Luma {
     }
 }
 
-/// Splits an RGB image into three `f64` planes (R, G, B), row-major.
-pub fn rgb_planes(img: &RgbImage) -> [Vec<f64>; 3] {
-    let raw = img.as_raw();
-    [0, 1, 2].map(|c| raw.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect())
-}
+pub use icmbench_datasets::planes::rgb_planes;
 
 /// MATLAB `rgb2gray` on a `uint8` image: the weighted sum rounded to the nearest integer.
 pub fn matlab_rgb2gray(img: &RgbImage) -> Vec<f64> {

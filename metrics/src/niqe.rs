@@ -151,11 +151,12 @@ pub fn niqe(img: &RgbImage, params: &NiqeParams) -> Result<f64, MetricError> {
         });
     }
     let grey = crate::colour::matlab_rgb2gray(img);
+    let window = nss::Kernel::from_rows(&params.gaussian_window);
     let (mut w, mut h) = (nbw * BLOCK, nbh * BLOCK);
     let mut plane: Vec<f64> = (0..h).flat_map(|y| grey[y * w0..y * w0 + w].to_vec()).collect();
     let mut feats: Vec<Vec<f64>> = vec![Vec::with_capacity(36); nbw * nbh];
     for scale in [1usize, 2] {
-        let norm = nss::mscn(&plane, w, h, &params.gaussian_window, Edge::Replicate, Flat::AsComputed);
+        let norm = nss::mscn(&plane, w, h, &window, Edge::Replicate, Flat::AsComputed);
         let bs = BLOCK / scale;
         for bx in 0..nbw {
             for by in 0..nbh {

@@ -5,14 +5,8 @@
 
 use std::sync::OnceLock;
 
-/// How a filter treats pixels outside the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edge {
-    /// Zero padding: MATLAB `filter2(w, I, 'same')` (the BRISQUE release).
-    Zero,
-    /// Edge replication: `scipy.ndimage.convolve(mode='nearest')` (BasicSR's NIQE).
-    Replicate,
-}
+pub use icmbench_datasets::planes::{Edge, Kernel};
+use icmbench_datasets::planes::{correlate, gaussian_kernel};
 
 /// The shape grid of the MATLAB fits: 0.2, 0.201, …, 10 with Γ evaluated once.
 struct Grid {
@@ -129,45 +123,8 @@ pub fn circular_product(p: &[f64], w: usize, h: usize, dy: isize, dx: isize) -> 
 }
 
 /// The normalised 7×7 Gaussian window with σ = 7/6 (MATLAB `fspecial('gaussian', 7, 7/6)`).
-pub fn gaussian_window_7() -> Vec<Vec<f64>> {
-    let s = 7.0 / 6.0;
-    let raw: Vec<Vec<f64>> = (-3..=3)
-        .map(|y: i32| (-3..=3).map(|x: i32| (-f64::from(x * x + y * y) / (2.0 * s * s)).exp()).collect())
-        .collect();
-    let sum: f64 = raw.iter().flatten().sum();
-    raw.into_iter().map(|r| r.into_iter().map(|v| v / sum).collect()).collect()
-}
-
-/// Correlates `p` (`w`×`h`, row-major) with an odd square window, same-size output.
-pub fn filter(p: &[f64], w: usize, h: usize, win: &[Vec<f64>], edge: Edge) -> Vec<f64> {
-    let k = win.len() as isize;
-    let r = k / 2;
-    let (wi, hi) = (w as isize, h as isize);
-    let mut out = vec![0.0; w * h];
-    for y in 0..hi {
-        for x in 0..wi {
-            let mut s = 0.0;
-            for (i, row) in win.iter().enumerate() {
-                let sy = y + i as isize - r;
-                let sy = match edge {
-                    Edge::Replicate => sy.clamp(0, hi - 1),
-                    Edge::Zero if sy < 0 || sy >= hi => continue,
-                    Edge::Zero => sy,
-                } as usize;
-                for (j, &c) in row.iter().enumerate() {
-                    let sx = x + j as isize - r;
-                    let sx = match edge {
-                        Edge::Replicate => sx.clamp(0, wi - 1),
-                        Edge::Zero if sx < 0 || sx >= wi => continue,
-                        Edge::Zero => sx,
-                    } as usize;
-                    s += c * p[sy * w + sx];
-                }
-            }
-            out[y as usize * w + x as usize] = s;
-        }
-    }
-    out
+pub fn gaussian_window_7() -> Kernel {
+    gaussian_kernel(3, 7.0 / 6.0)
 }
 
 /// What MSCN does where `I − μ` is zero in exact arithmetic.
@@ -191,10 +148,10 @@ pub const SNAP: f64 = 1e-8;
 /// flat backgrounds) `I − μ` is rounding noise in floating point, and its sign decides on
 /// which side of an AGGD fit the pixel counts: BRISQUE on images with flat areas moves by
 /// several points with the summation order. [`Flat::Exact`] makes those coefficients 0.
-pub fn mscn(p: &[f64], w: usize, h: usize, win: &[Vec<f64>], edge: Edge, flat: Flat) -> Vec<f64> {
-    let mu = filter(p, w, h, win, edge);
+pub fn mscn(p: &[f64], w: usize, h: usize, win: &Kernel, edge: Edge, flat: Flat) -> Vec<f64> {
+    let mu = correlate(p, w, h, win, edge);
     let sq: Vec<f64> = p.iter().map(|v| v * v).collect();
-    let ex2 = filter(&sq, w, h, win, edge);
+    let ex2 = correlate(&sq, w, h, win, edge);
     (0..w * h)
         .map(|i| {
             let diff = p[i] - mu[i];
@@ -207,23 +164,14 @@ pub fn mscn(p: &[f64], w: usize, h: usize, win: &[Vec<f64>], edge: Edge, flat: F
         .collect()
 }
 
-/// MATLAB `imresize(plane, 0.5)` with antialiasing (rows, then columns): the one
-/// implementation in `icmbench_datasets::degrade::imresize_down`.
+/// MATLAB `imresize(plane, 0.5)` with antialiasing (rows, then columns).
 pub fn imresize_half(p: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
-    icmbench_datasets::degrade::imresize_down(p, w, h, 0.5)
+    icmbench_datasets::planes::imresize_down(p, w, h, 0.5)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn half_resize_of_a_constant_is_constant() {
-        let p = vec![7.0; 20 * 10];
-        let (r, w, h) = imresize_half(&p, 20, 10);
-        assert_eq!((w, h), (10, 5));
-        assert!(r.iter().all(|v| (v - 7.0).abs() < 1e-12));
-    }
 
     /// Symmetric samples shaped like a logistic distribution (α between 1 and 2).
     fn logistic_sample() -> Vec<f64> {
@@ -248,16 +196,6 @@ mod tests {
         let (alpha, var) = ggd(&v);
         assert!((alpha - 1.0).abs() < 0.02, "{alpha}");
         assert!((var - 2.0).abs() < 0.02, "{var}");
-    }
-
-    #[test]
-    fn zero_edges_darken_borders_and_replicated_edges_do_not() {
-        let p = vec![10.0; 9 * 9];
-        let win = gaussian_window_7();
-        let z = filter(&p, 9, 9, &win, Edge::Zero);
-        let r = filter(&p, 9, 9, &win, Edge::Replicate);
-        assert!((z[4 * 9 + 4] - 10.0).abs() < 1e-9 && z[0] < 9.0);
-        assert!(r.iter().all(|v| (v - 10.0).abs() < 1e-9));
     }
 
     #[test]

@@ -1,0 +1,201 @@
+//! Plain `f64` image planes and the filters that work on them, each implemented once for
+//! the whole workspace: RGB split and merge, correlation with a square kernel under an edge
+//! rule, normalised Gaussian kernels, and MATLAB's `imresize` for downscaling. Used by the
+//! synthetic degradations here and by NIQE and BRISQUE (icmbench-metrics).
+
+use image::RgbImage;
+
+/// Splits an RGB image into three `f64` planes (R, G, B), row-major, values 0–255.
+pub fn rgb_planes(img: &RgbImage) -> [Vec<f64>; 3] {
+    let raw = img.as_raw();
+    [0, 1, 2].map(|c| raw.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect())
+}
+
+/// Merges three planes (`w`×`h`) into an 8-bit RGB image, rounding and clipping.
+pub fn from_rgb_planes(p: &[Vec<f64>; 3], w: u32, h: u32) -> RgbImage {
+    let n = (w * h) as usize;
+    let data = (0..n)
+        .flat_map(|i| (0..3).map(move |c| (c, i)))
+        .map(|(c, i)| p[c][i].round().clamp(0.0, 255.0) as u8)
+        .collect();
+    RgbImage::from_raw(w, h, data).unwrap_or_else(|| RgbImage::new(w, h))
+}
+
+/// How a filter treats pixels outside the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// Zero padding: MATLAB `filter2(w, I, 'same')` (the BRISQUE release).
+    Zero,
+    /// Edge replication: `scipy.ndimage.convolve(mode='nearest')` (BasicSR's NIQE, blurs).
+    Replicate,
+}
+
+/// A square kernel of odd size, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernel {
+    /// Side length (odd).
+    pub size: usize,
+    /// `size`×`size` weights, row-major.
+    pub weights: Vec<f64>,
+}
+
+impl Kernel {
+    /// A kernel from its rows (all of the same, odd length as their number).
+    pub fn from_rows(rows: &[Vec<f64>]) -> Self {
+        Self {
+            size: rows.len(),
+            weights: rows.iter().flatten().copied().collect(),
+        }
+    }
+
+    /// Weights scaled to sum to 1.
+    pub fn normalised(mut self) -> Self {
+        let s: f64 = self.weights.iter().sum();
+        self.weights.iter_mut().for_each(|w| *w /= s);
+        self
+    }
+}
+
+/// The normalised Gaussian `exp(−(x² + y²)/(2σ²))` on `−radius..=radius` (MATLAB
+/// `fspecial('gaussian', 2·radius + 1, σ)`).
+pub fn gaussian_kernel(radius: usize, sigma: f64) -> Kernel {
+    let r = radius as i64;
+    let weights = (-r..=r)
+        .flat_map(|y| (-r..=r).map(move |x| (-((x * x + y * y) as f64) / (2.0 * sigma * sigma)).exp()))
+        .collect();
+    Kernel {
+        size: 2 * radius + 1,
+        weights,
+    }
+    .normalised()
+}
+
+/// The source index of `i` (may lie outside `0..n`) under an edge rule; `None` for a zero.
+fn source(i: isize, n: isize, edge: Edge) -> Option<usize> {
+    match edge {
+        Edge::Replicate => Some(i.clamp(0, n - 1) as usize),
+        Edge::Zero if i < 0 || i >= n => None,
+        Edge::Zero => Some(i as usize),
+    }
+}
+
+/// Correlates `p` (`w`×`h`, row-major) with a kernel, same-size output, accumulating in
+/// row-major kernel order.
+pub fn correlate(p: &[f64], w: usize, h: usize, kernel: &Kernel, edge: Edge) -> Vec<f64> {
+    let k = kernel.size;
+    let r = (k / 2) as isize;
+    let (wi, hi) = (w as isize, h as isize);
+    let mut out = vec![0.0; w * h];
+    for y in 0..hi {
+        for x in 0..wi {
+            let mut s = 0.0;
+            for (ky, row) in kernel.weights.chunks_exact(k).enumerate() {
+                let Some(sy) = source(y + ky as isize - r, hi, edge) else {
+                    continue;
+                };
+                for (kx, &c) in row.iter().enumerate() {
+                    if let Some(sx) = source(x + kx as isize - r, wi, edge) {
+                        s += c * p[sy * w + sx];
+                    }
+                }
+            }
+            out[y as usize * w + x as usize] = s;
+        }
+    }
+    out
+}
+
+/// MATLAB's bicubic kernel.
+fn cubic(x: f64) -> f64 {
+    let a = x.abs();
+    if a <= 1.0 {
+        1.5 * a.powi(3) - 2.5 * a * a + 1.0
+    } else if a <= 2.0 {
+        -0.5 * a.powi(3) + 2.5 * a * a - 4.0 * a + 2.0
+    } else {
+        0.0
+    }
+}
+
+/// MATLAB `imresize` contributions along one axis for a scale ≤ 1 (antialiased):
+/// per output index, (source index, weight).
+fn contributions(n: usize, scale: f64) -> Vec<Vec<(usize, f64)>> {
+    let width = 4.0 / scale;
+    let out = (n as f64 * scale).ceil() as usize;
+    let taps = width.ceil() as usize + 2;
+    (1..=out)
+        .map(|x| {
+            let u = x as f64 / scale + 0.5 * (1.0 - 1.0 / scale);
+            let left = (u - width / 2.0).floor();
+            let raw: Vec<(isize, f64)> = (0..taps)
+                .map(|t| (left as isize + t as isize, scale * cubic((u - (left + t as f64)) * scale)))
+                .collect();
+            let sum: f64 = raw.iter().map(|r| r.1).sum();
+            raw.into_iter()
+                .map(|(i, w)| {
+                    let n = n as isize;
+                    let j = if i < 1 {
+                        1 - i
+                    } else if i > n {
+                        2 * n + 1 - i
+                    } else {
+                        i
+                    };
+                    ((j - 1).clamp(0, n - 1) as usize, w / sum)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// MATLAB `imresize(plane, scale)` for `scale ≤ 1` (bicubic, antialiasing, symmetric
+/// edges), rows then columns; returns the plane and its size.
+pub fn imresize_down(p: &[f64], w: usize, h: usize, scale: f64) -> (Vec<f64>, usize, usize) {
+    let wy = contributions(h, scale);
+    let wx = contributions(w, scale);
+    let (oh, ow) = (wy.len(), wx.len());
+    let mut tmp = vec![0.0; oh * w];
+    for (oy, taps) in wy.iter().enumerate() {
+        for &(sy, wt) in taps {
+            for x in 0..w {
+                tmp[oy * w + x] += wt * p[sy * w + x];
+            }
+        }
+    }
+    let mut out = vec![0.0; oh * ow];
+    for y in 0..oh {
+        for (ox, taps) in wx.iter().enumerate() {
+            out[y * ow + ox] = taps.iter().map(|&(sx, wt)| wt * tmp[y * w + sx]).sum();
+        }
+    }
+    (out, ow, oh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_edges_darken_borders_and_replicated_edges_do_not() {
+        let p = vec![10.0; 9 * 9];
+        let k = gaussian_kernel(3, 7.0 / 6.0);
+        let z = correlate(&p, 9, 9, &k, Edge::Zero);
+        let r = correlate(&p, 9, 9, &k, Edge::Replicate);
+        assert!((z[4 * 9 + 4] - 10.0).abs() < 1e-9 && z[0] < 9.0);
+        assert!(r.iter().all(|v| (v - 10.0).abs() < 1e-9));
+    }
+
+    #[test]
+    fn half_resize_of_a_constant_is_constant() {
+        let p = vec![7.0; 20 * 10];
+        let (r, w, h) = imresize_down(&p, 20, 10, 0.5);
+        assert_eq!((w, h), (10, 5));
+        assert!(r.iter().all(|v| (v - 7.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn planes_round_trip() {
+        let img = RgbImage::from_fn(5, 3, |x, y| image::Rgb([x as u8, y as u8, 200]));
+        assert_eq!(from_rgb_planes(&rgb_planes(&img), 5, 3), img);
+    }
+}
