@@ -359,20 +359,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 device: device.parse()?,
                 intra_threads: 0,
             };
-            let detector = match (onnx, spec) {
-                (Some(onnx), Some(spec)) => {
-                    let text = std::fs::read_to_string(&spec).with_context(|| format!("reading {}", spec.display()))?;
-                    let spec: icmbench_models::detect::DetectorSpec =
-                        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", spec.display(), e.message()))?;
-                    let name = onnx.display().to_string();
-                    icmbench_models::detect::Detector::new(icmbench_models::Model::load(&name, &onnx, &opts)?, spec)
-                }
-                _ if model == "nanodet" => icmbench_models::detect::Detector::new(
-                    icmbench_models::Manifest::shipped()?.load(&model, &icmbench_models::models_dir(), &opts)?,
-                    icmbench_models::detect::DetectorSpec::nanodet(),
-                ),
-                _ => bail!("unknown detector `{model}`; use nanodet, or --onnx FILE --spec SPEC.toml for your own export"),
-            };
+            let detector =
+                icmbench::task::load_detector(&model, onnx.as_deref(), spec.as_deref(), &opts).map_err(|e| anyhow::anyhow!(e))?;
             cmd_detect(
                 &images,
                 &out,
@@ -408,33 +396,25 @@ fn cmd_detect(
     pseudo_threshold: f64,
     json: bool,
 ) -> Result<ExitCode> {
-    use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91};
-    let model = detector.name();
     let entries = icmbench_datasets::scan_folder(images)?;
-    // Image ids: from the ground truth's `images` (by file name), else 1, 2, ... in order;
-    // categories mapped to the ground truth's by name.
-    let mut categories: Option<std::collections::BTreeMap<u64, u64>> = None;
-    let ids: std::collections::HashMap<String, u64> = match gt {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-            categories = Some(icmbench::task::category_map(&v));
-            v["images"]
-                .as_array()
-                .with_context(|| format!("{}: no `images` array", path.display()))?
-                .iter()
-                .filter_map(|im| Some((im["file_name"].as_str()?.to_string(), im["id"].as_u64()?)))
-                .collect()
-        }
-        None => entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i as u64 + 1)).collect(),
-    };
+    // Image ids and categories: the ground truth's (by file name, by category name), else
+    // 1, 2, ... in sorted order and COCO's ids.
+    let truth = gt
+        .map(icmbench::task::GroundTruthFile::read)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
     let start = std::time::Instant::now();
-    let (mut results, mut gt_images, mut gt_anns, mut failures) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
-    for e in &entries {
-        let name = e.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let Some(&image_id) = ids.get(&e.id).or_else(|| ids.get(&name)) else {
-            eprintln!("{}: not in the ground truth's images; skipped", e.path.display());
-            continue;
+    let (mut results, mut seen, mut failures) = (Vec::new(), Vec::new(), 0usize);
+    for (i, e) in entries.iter().enumerate() {
+        let image_id = match &truth {
+            Some(t) => match t.image_id(&e.id) {
+                Some(id) => id,
+                None => {
+                    eprintln!("{}: not in the ground truth's images; skipped", e.path.display());
+                    continue;
+                }
+            },
+            None => i as u64 + 1,
         };
         let img = match load_image(e, &Preprocess::default()) {
             Ok(i) => i.image,
@@ -445,36 +425,21 @@ fn cmd_detect(
             }
         };
         let dets = detector.detect(&img)?;
-        gt_images.push(json!({"id": image_id, "file_name": e.id, "width": img.width(), "height": img.height()}));
         for d in &dets {
-            let category = match &categories {
-                Some(map) => match map.get(&d.category_id) {
-                    Some(&c) => c,
-                    None => continue,
-                },
-                None => d.category_id,
+            let mapped = match &truth {
+                Some(t) => t.map_category(*d),
+                None => Some(*d),
             };
-            results.push(json!({"image_id": image_id, "category_id": category, "bbox": d.bbox, "score": d.score}));
-            if d.score >= pseudo_threshold {
-                gt_anns.push(
-                    json!({"id": gt_anns.len() + 1, "image_id": image_id, "category_id": d.category_id, "bbox": d.bbox,
-                    "area": d.bbox[2] * d.bbox[3], "iscrowd": 0}),
-                );
+            if let Some(m) = mapped {
+                results.push(json!({"image_id": image_id, "category_id": m.category_id, "bbox": m.bbox, "score": m.score}));
             }
         }
+        seen.push((image_id, e.id.clone(), img.width(), img.height(), dets));
     }
     let seconds = start.elapsed().as_secs_f64();
     icmbench_reports::results::write_json(out, &serde_json::Value::Array(results.clone()))?;
     if let Some(p) = pseudo_gt {
-        let categories: Vec<_> = COCO80_TO_91
-            .iter()
-            .zip(COCO80_NAMES)
-            .map(|(id, name)| json!({"id": id, "name": name}))
-            .collect();
-        let doc = json!({
-            "info": {"description": format!("pseudo ground truth: {model} detections with score >= {pseudo_threshold} on the uncompressed images")},
-            "images": gt_images, "annotations": gt_anns, "categories": categories,
-        });
+        let doc = icmbench::task::pseudo_ground_truth(&seen, pseudo_threshold, detector.name());
         icmbench_reports::results::write_json(p, &doc)?;
     }
     let n = entries.len() - failures;

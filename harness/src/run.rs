@@ -264,7 +264,8 @@ fn write_ground_truths(
                 let images: Vec<_> = uncompressed
                     .iter()
                     .filter(|u| u.0 == di)
-                    .map(|u| (u.1.clone(), u.2, u.3, u.4.clone()))
+                    .enumerate()
+                    .map(|(i, u)| (i as u64 + 1, u.1.clone(), u.2, u.3, u.4.clone()))
                     .collect();
                 let doc = crate::task::pseudo_ground_truth(&images, task.pseudo_threshold, task.detector.name());
                 icmbench_reports::results::write_json(&path, &doc)?;

@@ -63,8 +63,6 @@ pub struct TaskPlan {
     pub ground_truth: GroundTruth,
     /// Pseudo ground-truth threshold.
     pub pseudo_threshold: f64,
-    /// Text identifying the detector and its settings (part of the resume key).
-    pub version: String,
 }
 
 impl TaskPlan {
@@ -73,41 +71,42 @@ impl TaskPlan {
         if c.kind != "detection" {
             return Err(format!("task kind `{}` is not supported; use `detection`", c.kind));
         }
-        let (detector, version) = match (&c.onnx, &c.spec) {
-            (Some(onnx), Some(spec)) => {
-                let (onnx, spec) = (base.join(onnx), base.join(spec));
-                let text = std::fs::read_to_string(&spec).map_err(|e| format!("{}: {e}", spec.display()))?;
-                let s: DetectorSpec = toml::from_str(&text).map_err(|e| format!("{}: {}", spec.display(), e.message()))?;
-                let model = icmbench_models::Model::load(&onnx.display().to_string(), &onnx, opts).map_err(|e| e.to_string())?;
-                let bytes = std::fs::read(&onnx).map_err(|e| format!("{}: {e}", onnx.display()))?;
-                let v = format!("{} sha256 {} {s:?}", onnx.display(), &icmbench_models::sha256_hex(&bytes)[..16]);
-                (Detector::new(model, s), v)
-            }
-            (None, None) => {
-                let manifest = icmbench_models::Manifest::shipped().map_err(|e| e.to_string())?;
-                let entry = manifest
-                    .get(&c.model)
-                    .ok_or_else(|| format!("no detector `{}` in the model manifest", c.model))?;
-                if c.model != "nanodet" {
-                    return Err(format!("`{}` has no built-in contract; give `onnx` and `spec`", c.model));
-                }
-                let model = manifest
-                    .load(&c.model, &icmbench_models::models_dir(), opts)
-                    .map_err(|e| e.to_string())?;
-                let s = DetectorSpec::nanodet();
-                (
-                    Detector::new(model, s.clone()),
-                    format!("{} sha256 {} {s:?}", c.model, &entry.sha256[..16]),
-                )
-            }
-            _ => return Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
-        };
+        let onnx = c.onnx.as_ref().map(|p| base.join(p));
+        let spec = c.spec.as_ref().map(|p| base.join(p));
         Ok(Self {
-            detector: Arc::new(detector),
+            detector: Arc::new(load_detector(&c.model, onnx.as_deref(), spec.as_deref(), opts)?),
             ground_truth: c.ground_truth,
             pseudo_threshold: c.pseudo_threshold,
-            version,
         })
+    }
+}
+
+/// A detector: your ONNX export with its contract (TOML), or a manifest model with a
+/// built-in contract (`nanodet`).
+pub fn load_detector(
+    model: &str,
+    onnx: Option<&Path>,
+    spec: Option<&Path>,
+    opts: &icmbench_models::RuntimeOptions,
+) -> Result<Detector, String> {
+    match (onnx, spec) {
+        (Some(onnx), Some(spec)) => {
+            let text = std::fs::read_to_string(spec).map_err(|e| format!("{}: {e}", spec.display()))?;
+            let s: DetectorSpec = toml::from_str(&text).map_err(|e| format!("{}: {}", spec.display(), e.message()))?;
+            let loaded = icmbench_models::Model::load(&onnx.display().to_string(), onnx, opts).map_err(|e| e.to_string())?;
+            Ok(Detector::new(loaded, s))
+        }
+        (None, None) if model == "nanodet" => {
+            let manifest = icmbench_models::Manifest::shipped().map_err(|e| e.to_string())?;
+            let loaded = manifest
+                .load(model, &icmbench_models::models_dir(), opts)
+                .map_err(|e| e.to_string())?;
+            Ok(Detector::new(loaded, DetectorSpec::nanodet()))
+        }
+        (None, None) => Err(format!(
+            "detector `{model}` has no built-in contract; use nanodet, or give your ONNX export and its contract (onnx + spec)"
+        )),
+        _ => Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
     }
 }
 
@@ -124,16 +123,23 @@ pub fn detections_json(d: &[Detection]) -> String {
     serde_json::to_string(d).unwrap_or_else(|_| "[]".into())
 }
 
+/// Marks a pseudo ground truth: its `info.description` starts with this.
+const PSEUDO_MARK: &str = "icmbench pseudo ground truth:";
+
+/// One image of a pseudo ground truth: id, file name (as in results), width, height, and
+/// the detector's boxes on the uncompressed image.
+pub type PseudoImage = (u64, String, u32, u32, Vec<Detection>);
+
 /// A pseudo ground truth (COCO instances JSON) from detections on uncompressed images:
-/// `(image id in results, width, height, detections)`.
-pub fn pseudo_ground_truth(images: &[(String, u32, u32, Vec<Detection>)], threshold: f64, detector: &str) -> serde_json::Value {
+/// the boxes with score ≥ `threshold`.
+pub fn pseudo_ground_truth(images: &[PseudoImage], threshold: f64, detector: &str) -> serde_json::Value {
     let mut anns = Vec::new();
     let mut imgs = Vec::new();
-    for (i, (file, w, h, dets)) in images.iter().enumerate() {
-        imgs.push(json!({"id": i + 1, "file_name": file, "width": w, "height": h}));
+    for (id, file, w, h, dets) in images {
+        imgs.push(json!({"id": id, "file_name": file, "width": w, "height": h}));
         for d in dets.iter().filter(|d| d.score >= threshold) {
             anns.push(
-                json!({"id": anns.len() + 1, "image_id": i + 1, "category_id": d.category_id, "bbox": d.bbox,
+                json!({"id": anns.len() + 1, "image_id": id, "category_id": d.category_id, "bbox": d.bbox,
                 "area": d.bbox[2] * d.bbox[3], "iscrowd": 0}),
             );
         }
@@ -144,61 +150,68 @@ pub fn pseudo_ground_truth(images: &[(String, u32, u32, Vec<Detection>)], thresh
         .map(|(id, name)| json!({"id": id, "name": name}))
         .collect();
     json!({
-        "info": {"icmbench_ground_truth": "pseudo", "description": format!("{detector} detections with score >= {threshold} on the uncompressed images")},
+        "info": {"description": format!("{PSEUDO_MARK} {detector} detections with score >= {threshold} on the uncompressed images")},
         "images": imgs, "annotations": anns, "categories": categories,
     })
 }
 
-/// How detector category ids (COCO's 91-id numbering) map to a ground truth's ids: by
-/// category name, so that a dataset numbering its own classes (sahi's terrain2: `car` = 1)
-/// is evaluated correctly; classes the ground truth lacks are dropped.
-pub fn category_map(gt: &serde_json::Value) -> BTreeMap<u64, u64> {
-    let by_name: BTreeMap<&str, u64> = gt["categories"]
-        .as_array()
-        .map(|c| c.iter().filter_map(|c| Some((c["name"].as_str()?, c["id"].as_u64()?))).collect())
-        .unwrap_or_default();
-    COCO80_TO_91
-        .iter()
-        .zip(COCO80_NAMES)
-        .filter_map(|(&coco, name)| by_name.get(name).map(|&id| (coco, id)))
-        .collect()
+/// A ground truth loaded once: kind, file name → image id, detector category (COCO's
+/// 91-id numbering) → its category, and the COCO object the evaluation uses.
+pub struct GroundTruthFile {
+    /// Pseudo or the dataset's own.
+    pub kind: GroundTruth,
+    /// File name → image id.
+    pub ids: BTreeMap<String, u64>,
+    /// Detector category id → ground-truth category id, matched by name, so that a dataset
+    /// numbering its own classes (sahi's terrain2: `car` = 1) is evaluated correctly;
+    /// classes the ground truth lacks are absent.
+    pub categories: BTreeMap<u64, u64>,
+    /// The parsed ground truth.
+    pub coco: icmbench_metrics::coco::COCO,
 }
 
-/// A ground truth read back: kind, file name → image id, detector category → its category.
-struct GroundTruthFile {
-    kind: GroundTruth,
-    ids: BTreeMap<String, u64>,
-    categories: BTreeMap<u64, u64>,
-}
+impl GroundTruthFile {
+    /// Reads a COCO instances file.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let coco = icmbench_metrics::coco::load_ground_truth(path).map_err(|e| e.to_string())?;
+        let d = &coco.dataset;
+        let pseudo = d
+            .info
+            .as_ref()
+            .and_then(|i| i.description.as_deref())
+            .is_some_and(|t| t.starts_with(PSEUDO_MARK));
+        let by_name: BTreeMap<&str, u64> = d.categories.iter().map(|c| (c.name.as_str(), c.id)).collect();
+        let categories = COCO80_TO_91
+            .iter()
+            .zip(COCO80_NAMES)
+            .filter_map(|(&coco, name)| by_name.get(name).map(|&id| (coco, id)))
+            .collect();
+        let ids = d.images.iter().map(|im| (im.file_name.clone(), im.id)).collect();
+        Ok(Self {
+            kind: if pseudo { GroundTruth::Pseudo } else { GroundTruth::Coco },
+            ids,
+            categories,
+            coco,
+        })
+    }
 
-/// Reads a ground-truth file: its kind (pseudo or the dataset's) and file name → image id.
-fn read_ground_truth(path: &Path) -> Result<GroundTruthFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let kind = if v["info"]["icmbench_ground_truth"] == "pseudo" {
-        GroundTruth::Pseudo
-    } else {
-        GroundTruth::Coco
-    };
-    let ids = v["images"]
-        .as_array()
-        .ok_or_else(|| format!("{}: no `images` array", path.display()))?
-        .iter()
-        .filter_map(|im| Some((im["file_name"].as_str()?.to_string(), im["id"].as_u64()?)))
-        .collect();
-    Ok(GroundTruthFile {
-        kind,
-        ids,
-        categories: category_map(&v),
-    })
-}
+    /// The image id of an image in results (by its path in the dataset, else its file name).
+    pub fn image_id(&self, image: &str) -> Option<u64> {
+        self.ids
+            .get(image)
+            .or_else(|| {
+                Path::new(image)
+                    .file_name()
+                    .and_then(|n| self.ids.get(n.to_string_lossy().as_ref()))
+            })
+            .copied()
+    }
 
-/// The image id of a result row's image in a ground truth (by its path in the dataset,
-/// else by its file name).
-fn image_id(ids: &BTreeMap<String, u64>, image: &str) -> Option<u64> {
-    ids.get(image)
-        .or_else(|| Path::new(image).file_name().and_then(|n| ids.get(n.to_string_lossy().as_ref())))
-        .copied()
+    /// A detection with its category in this ground truth's numbering (`None`: a class it lacks).
+    pub fn map_category(&self, mut d: Detection) -> Option<Detection> {
+        d.category_id = *self.categories.get(&d.category_id)?;
+        Some(d)
+    }
 }
 
 /// Adds mAP (AP@[.5:.95]) and mAP@.5 per (dataset, codec, quality) to `points`, from the
@@ -213,11 +226,12 @@ pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path)
             .or_default()
             .push(r);
     }
+    // Each dataset's ground truth is read once, whatever the number of points.
     let mut gts: BTreeMap<String, Option<(PathBuf, GroundTruthFile)>> = BTreeMap::new();
     for ((dataset, codec, q), members) in groups {
         let gt = gts.entry(dataset.clone()).or_insert_with(|| {
             let path = output.join(GT_DIR).join(format!("{dataset}.json"));
-            match read_ground_truth(&path) {
+            match GroundTruthFile::read(&path) {
                 Ok(gt) => Some((path, gt)),
                 Err(e) => {
                     problems.push(format!("dataset `{dataset}`: no mAP: {e}"));
@@ -228,21 +242,18 @@ pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path)
         let Some((path, gt)) = gt else { continue };
         let mut dets = Vec::new();
         for r in &members {
-            let Some(id) = image_id(&gt.ids, &r.image) else {
+            let Some(id) = gt.image_id(&r.image) else {
                 problems.push(format!("{dataset}/{}: not in {}", r.image, path.display()));
                 continue;
             };
             match serde_json::from_str::<Vec<Detection>>(r.detections.as_deref().unwrap_or("[]")) {
-                Ok(d) => dets.extend(d.into_iter().filter_map(|mut d| {
-                    d.category_id = *gt.categories.get(&d.category_id)?;
-                    Some((id, d))
-                })),
+                Ok(d) => dets.extend(d.into_iter().filter_map(|d| Some((id, gt.map_category(d)?)))),
                 Err(e) => problems.push(format!("{dataset}/{} {codec}: stored detections: {e}", r.image)),
             }
         }
         let quality = f64::from_bits(q);
         let label = format!("{dataset}/{codec} q{quality}");
-        match icmbench_metrics::coco::evaluate_detections(path, &dets, icmbench_metrics::coco::IouType::Bbox, &label) {
+        match icmbench_metrics::coco::evaluate_detections(&gt.coco, &dets, icmbench_metrics::coco::IouType::Bbox, &label) {
             Ok(stats) => {
                 if let Some(p) = points
                     .iter_mut()

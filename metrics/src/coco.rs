@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
+pub use hotcoco::COCO;
+use hotcoco::COCOeval;
 pub use hotcoco::params::IouType;
-use hotcoco::{COCO, COCOeval};
 
 /// Names of the 12 statistics, in order.
 pub const STAT_NAMES: [&str; 12] = [
@@ -98,15 +99,15 @@ pub fn evaluate_files(gt: &Path, dt: &Path, iou: IouType) -> Result<[f64; 12], M
     evaluate(coco_gt, coco_dt, iou, &dt.display().to_string())
 }
 
-/// The 12 statistics of in-memory detections `(image_id, detection)` against a ground-truth
-/// file (the COCO results a detector would write, without the file).
+/// The 12 statistics of in-memory detections `(image_id, detection)` against a loaded
+/// ground truth (the COCO results a detector would write, without the file).
 pub fn evaluate_detections(
-    gt: &Path,
+    gt: &COCO,
     detections: &[(u64, icmbench_models::detect::Detection)],
     iou: IouType,
     label: &str,
 ) -> Result<[f64; 12], MapError> {
-    let coco_gt = load_ground_truth(gt)?;
+    let coco_gt = gt.clone();
     let anns = detections
         .iter()
         .map(|(image_id, d)| {
