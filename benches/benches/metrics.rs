@@ -1,5 +1,6 @@
-//! Every registered metric on a 768×512 photo, plus LPIPS's overhead over a bare model
-//! run, NIQE, BRISQUE, and MUSIQ's preprocessing and full path.
+//! Every registered metric on a 768×512 photo (NIQE and BRISQUE included), LPIPS's
+//! overhead over a bare model run, MUSIQ's preprocessing and full path, COCO evaluation
+//! and the detector.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use icmbench_benches::{distorted, photo_768x512};
@@ -45,30 +46,6 @@ fn lpips(c: &mut Criterion) {
     });
     group.bench_function("bare_session_run", |b| {
         b.iter(|| model.run(&[("in0", &shape, &in0), ("in1", &shape, &in1)], &["lpips"]).expect("run"))
-    });
-    group.finish();
-}
-
-/// NIQE (no-reference) on a 768x512 photo.
-fn niqe(c: &mut Criterion) {
-    let img = photo_768x512();
-    let m = icmbench_metrics::niqe::Niqe::load().expect("NIQE parameters (make models)");
-    let mut group = c.benchmark_group("niqe_768x512");
-    group.sample_size(10);
-    group.bench_function("niqe", |b| {
-        b.iter(|| icmbench_metrics::Metric::compute(&m, &img, &img).expect("niqe"))
-    });
-    group.finish();
-}
-
-/// BRISQUE (no-reference) on a 768x512 photo.
-fn brisque(c: &mut Criterion) {
-    let img = photo_768x512();
-    let m = icmbench_metrics::brisque::Brisque::load().expect("BRISQUE model (make models)");
-    let mut group = c.benchmark_group("brisque_768x512");
-    group.sample_size(10);
-    group.bench_function("brisque", |b| {
-        b.iter(|| icmbench_metrics::Metric::compute(&m, &img, &img).expect("brisque"))
     });
     group.finish();
 }
@@ -131,6 +108,6 @@ fn detector(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = metrics, lpips, niqe, brisque, musiq, eval_map, detector
+    targets = metrics, lpips, musiq, eval_map, detector
 }
 criterion_main!(benches);

@@ -97,9 +97,9 @@ impl Tables {
         self.models.is_empty()
     }
 
-    /// Appends the coding operations of `symbol` with table `index` to `ops` (escapes
-    /// expanded): `(value, None)` for a table bin, `(chunk, Some(()))` for a bypass chunk.
-    fn push_ops(&self, symbol: i32, index: usize, ops: &mut Vec<(usize, Op)>) -> Result<(), EntropyError> {
+    /// Appends the coding operations of `symbol` with table `index` to `ops` as (value,
+    /// model) pairs, escapes expanded into bypass chunks.
+    fn push_ops<'a>(&'a self, symbol: i32, index: usize, ops: &mut Vec<(usize, &'a Model)>) -> Result<(), EntropyError> {
         let model = self.models.get(index).ok_or(EntropyError::BadIndex(index))?;
         let max = (model.support_size() - 1) as i64;
         let value = i64::from(symbol) - i64::from(self.offsets[index]);
@@ -111,32 +111,26 @@ impl Tables {
             None
         };
         match raw {
-            None => ops.push((value as usize, Op::Table(index))),
+            None => ops.push((value as usize, model)),
             Some(raw) => {
-                ops.push((max as usize, Op::Table(index)));
+                ops.push((max as usize, model));
                 let mut chunks = 0u32;
                 while (raw >> (chunks * BYPASS_BITS)) != 0 {
                     chunks += 1;
                 }
                 let mut count = chunks;
                 while count >= BYPASS_MAX {
-                    ops.push((BYPASS_MAX as usize, Op::Bypass));
+                    ops.push((BYPASS_MAX as usize, &self.bypass));
                     count -= BYPASS_MAX;
                 }
-                ops.push((count as usize, Op::Bypass));
+                ops.push((count as usize, &self.bypass));
                 for j in 0..chunks {
-                    ops.push((((raw >> (j * BYPASS_BITS)) & u64::from(BYPASS_MAX)) as usize, Op::Bypass));
+                    ops.push((((raw >> (j * BYPASS_BITS)) & u64::from(BYPASS_MAX)) as usize, &self.bypass));
                 }
             }
         }
         Ok(())
     }
-}
-
-#[derive(Clone, Copy)]
-enum Op {
-    Table(usize),
-    Bypass,
 }
 
 /// Encodes streams of `(symbols, table indexes)` in order into one rANS stream; decoding
@@ -151,26 +145,15 @@ pub fn encode(streams: &[(&Tables, &[i32], &[usize])]) -> Result<Vec<u8>, Entrop
                 indexes.len()
             )));
         }
-        let start = ops.len();
         for (&s, &i) in symbols.iter().zip(indexes.iter()) {
             tables.push_ops(s, i, &mut ops)?;
         }
-        // Remember which table set each op of this stream uses.
-        for op in &mut ops[start..] {
-            op.1 = match op.1 {
-                Op::Table(i) => Op::Table(i + (k << 32)),
-                b => b,
-            };
-        }
     }
+    // rANS is a stack: encode backwards so that decoding reads forwards.
     let mut coder = AnsCoder::<u32, u64>::new();
-    for &(value, op) in ops.iter().rev() {
-        let model = match op {
-            Op::Table(packed) => streams[packed >> 32].0.models[packed & 0xFFFF_FFFF].as_view(),
-            Op::Bypass => streams[0].0.bypass.as_view(),
-        };
+    for &(value, model) in ops.iter().rev() {
         coder
-            .encode_symbol(value, model)
+            .encode_symbol(value, model.as_view())
             .map_err(|e| EntropyError::Corrupt(format!("encoder: {e}")))?;
     }
     let words = coder.into_compressed().unwrap_infallible();

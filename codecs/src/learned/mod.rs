@@ -541,7 +541,6 @@ impl Codec for LearnedCodec {
                 format!("bitstream is {}x{}, expected {width}x{height}", header.width, header.height),
             ));
         }
-        let d = self.point(header.quality as f64)?.decode(bitstream, &self.runtime())?;
-        Ok(to_rgb8(&d))
+        self.decode_detailed(bitstream).map(|d| to_rgb8(&d))
     }
 }
