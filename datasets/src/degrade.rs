@@ -22,6 +22,18 @@ use serde::Deserialize;
 
 use crate::planes::{Edge, Kernel, correlate, from_rgb_planes, gaussian_kernel, imresize_down, rgb_planes};
 
+/// The degradation kinds, as written in configs.
+pub const KINDS: &[&str] = &[
+    "noise",
+    "gaussian-blur",
+    "motion-blur",
+    "downscale",
+    "low-light",
+    "haze",
+    "rain",
+    "jpeg",
+];
+
 /// One degradation and its parameters.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -377,5 +389,13 @@ mod tests {
         let t: T = toml::from_str("d = [{ kind = \"noise\", sigma = 15.0 }, { kind = \"downscale\", factor = 4 }]").unwrap();
         assert_eq!(t.d[1], Degradation::Downscale { factor: 4 });
         assert!(toml::from_str::<T>("d = [{ kind = \"noise\", sigmaa = 1.0 }]").is_err());
+        // Every listed kind is a variant (it fails on missing fields, not on the kind).
+        for k in KINDS {
+            let e = toml::from_str::<T>(&format!("d = [{{ kind = \"{k}\" }}]"))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains("missing field") && !e.contains("unknown variant"), "{k}: {e}");
+        }
     }
 }

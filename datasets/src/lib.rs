@@ -10,8 +10,10 @@
 //! | [`paired`] | paired low-level datasets (degraded input, ideal target) matched by file name |
 //! | [`planes`] | `f64` planes and their filters, once for the workspace: RGB split/merge, correlation with edge rules, Gaussian kernels, MATLAB `imresize` |
 //! | [`degrade`] | deterministic synthetic degradations (noise, blur, downscale, low light, haze, rain, JPEG) |
+//! | [`lowlevel`] | LL-ICM samples: (degraded input, ideal target) from paired folders or a synthetic degradation |
 
 pub mod degrade;
+pub mod lowlevel;
 pub mod paired;
 pub mod planes;
 
@@ -47,6 +49,14 @@ pub enum DatasetError {
     Empty {
         /// The folder.
         path: PathBuf,
+    },
+    /// A synthetic degradation could not be applied (bad parameter).
+    #[error("degrading {path}: {message}")]
+    Degrade {
+        /// The clean image.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// An image could not be read or decoded.
     #[error("cannot read image {path}: {source}")]

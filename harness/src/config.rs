@@ -17,6 +17,13 @@
 //! max_side = 768                   # larger images are brought down to this
 //! fit = "downscale"                # downscale | center-crop
 //!
+//! [[datasets]]                     # a low-level task (LL-ICM): see `restoration`
+//! name = "sr-x4"
+//! path = "../datasets/samples"     # clean images; or degraded ones with `target = "ideal/"`
+//! degradation = { kind = "downscale", factor = 4 }
+//! seed = 1
+//! restorer = { model = "esrgan-slim-x4", tile = 128, overlap = 16 }
+//!
 //! [[codecs]]
 //! kind = "jpeg"                    # jpeg | webp | avif | png | external | learned
 //! qualities = [10, 30, 50, 70, 90]
@@ -31,8 +38,11 @@ use icmbench_codecs::external::{self, ExternalSpec, FileFormat};
 use icmbench_codecs::padding::Padding;
 use icmbench_codecs::{Codec, jpeg};
 use icmbench_datasets::Fit;
+use icmbench_datasets::degrade::Degradation;
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::restoration::RestorerConfig;
 
 /// A configuration error with its location.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +101,23 @@ pub struct DatasetConfig {
     /// COCO instances JSON of the images (for `[task] ground_truth = "coco"`), relative to
     /// the config file.
     pub annotations: Option<PathBuf>,
+    /// Low-level (LL-ICM) paired data: folder of ideal targets, matched by file name with
+    /// the degraded inputs in `path` (relative to the config file).
+    pub target: Option<PathBuf>,
+    /// Low-level synthetic data: the degradation applied to the clean images in `path`,
+    /// e.g. `{ kind = "downscale", factor = 4 }` (see `icmbench_datasets::degrade`).
+    pub degradation: Option<Degradation>,
+    /// Seed of the degradation's random parts (default 0).
+    pub seed: Option<u64>,
+    /// Low-level: the task model run on every decoded image.
+    pub restorer: Option<RestorerConfig>,
+}
+
+impl DatasetConfig {
+    /// Whether this dataset is a low-level task (paired or synthetic).
+    pub fn is_lowlevel(&self) -> bool {
+        self.target.is_some() || self.degradation.is_some()
+    }
 }
 
 /// One `[[codecs]]` table. Fields after `qualities` apply to some kinds only.
@@ -289,9 +316,12 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
                 format!("dataset `{}`: `max_side` and `limit` must be at least 1", d.name),
             ));
         }
+        check_lowlevel(&d).map_err(|m| at(path, text, None, format!("dataset `{}`: {m}", d.name)))?;
         datasets.push(DatasetConfig {
             path: normalize(&base.join(&d.path)),
             annotations: d.annotations.as_ref().map(|a| normalize(&base.join(a))),
+            target: d.target.as_ref().map(|a| normalize(&base.join(a))),
+            restorer: d.restorer.as_ref().map(|r| r.resolved(&base)),
             ..d
         });
     }
@@ -323,6 +353,14 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         codecs.push(prepared);
     }
     let task = match cfg.task {
+        Some(_) if datasets.iter().any(DatasetConfig::is_lowlevel) => {
+            return Err(at(
+                path,
+                text,
+                None,
+                "[task] (detection) and low-level datasets (`degradation` or `target`) cannot share a run; use two configs",
+            ));
+        }
         Some(t) => {
             if t.kind != "detection" {
                 return Err(at(
@@ -364,6 +402,29 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         codecs,
         task,
     })
+}
+
+/// The low-level fields of a dataset that need no file access.
+fn check_lowlevel(d: &DatasetConfig) -> Result<(), String> {
+    if d.target.is_some() && d.degradation.is_some() {
+        return Err("give `target` (paired folders) or `degradation` (synthetic), not both".into());
+    }
+    if d.target.is_some() && (d.max_side.is_some() || d.fit != Fit::default()) {
+        return Err("paired data (`target`) is used as it is: `max_side` and `fit` would break the pairing".into());
+    }
+    if d.seed.is_some() && d.degradation.is_none() {
+        return Err("`seed` only applies with a `degradation`".into());
+    }
+    if d.restorer.is_some() && !d.is_lowlevel() {
+        return Err("a `restorer` needs low-level data: add `degradation` or `target`".into());
+    }
+    if d.is_lowlevel() && d.annotations.is_some() {
+        return Err("`annotations` belong to detection datasets, not low-level ones".into());
+    }
+    if let Some(r) = &d.restorer {
+        r.check()?;
+    }
+    Ok(())
 }
 
 fn build_codec(c: &CodecConfig, base: &Path, runtime: icmbench_models::RuntimeOptions) -> Result<PreparedCodec, String> {
@@ -430,6 +491,11 @@ fn build_codec(c: &CodecConfig, base: &Path, runtime: icmbench_models::RuntimeOp
         }
     };
     let id = c.id.clone().or_else(|| c.preset.clone()).unwrap_or_else(|| kind_name.to_string());
+    if crate::restoration::is_reference(&id) {
+        return Err(format!(
+            "codec id `{id}` is reserved for the low-level reference rows; choose another `id`"
+        ));
+    }
     if id.is_empty() || id.contains(['/', '\\']) {
         return Err(format!("codec id `{id}` must be non-empty and contain no slashes"));
     }
@@ -589,6 +655,36 @@ qualities = [30]
         assert!(e.contains("unknown preset `x264`") && e.contains("cjxl"), "{e}");
         let e = err(&GOOD.replace("kind = \"avif\"\nspeed = 8", "kind = \"jpeg\""));
         assert!(e.contains("`jpeg` is used twice"), "{e}");
+    }
+
+    #[test]
+    fn low_level_datasets_are_checked() {
+        let ll = |extra: &str| GOOD.replace("path = \"imgs\"", &format!("path = \"imgs\"\n{extra}"));
+        let path = Path::new("cfg/run.toml");
+        let text = ll("degradation = { kind = \"downscale\", factor = 4 }\nseed = 2\nrestorer = { model = \"esrgan-slim-x4\" }");
+        let plan = validate(path, &text, parse(path, &text).unwrap()).unwrap();
+        assert!(plan.datasets[0].is_lowlevel());
+        let text = ll("target = \"gt\"\nrestorer = { onnx = \"m.onnx\", spec = \"m.toml\" }");
+        let plan = validate(path, &text, parse(path, &text).unwrap()).unwrap();
+        assert_eq!(plan.datasets[0].target.as_deref(), Some(Path::new("cfg/gt")));
+        let r = plan.datasets[0].restorer.as_ref().unwrap();
+        assert_eq!(r.onnx.as_deref(), Some(Path::new("cfg/m.onnx")));
+        let e = err(&ll("target = \"gt\"\ndegradation = { kind = \"noise\", sigma = 5.0 }"));
+        assert!(e.contains("dataset `s`") && e.contains("not both"), "{e}");
+        let e = err(&ll("target = \"gt\"\nmax_side = 64"));
+        assert!(e.contains("break the pairing"), "{e}");
+        assert!(err(&ll("seed = 1")).contains("only applies with a `degradation`"));
+        assert!(err(&ll("restorer = { model = \"esrgan-slim-x4\" }")).contains("needs low-level data"));
+        let e = err(&ll("degradation = { kind = \"blur\", sigma = 1.0 }"));
+        assert!(e.starts_with("cfg/run.toml:8:") && e.contains("gaussian-blur"), "{e}");
+        let e = err(&ll(
+            "degradation = { kind = \"noise\", sigma = 5.0 }\nrestorer = { model = \"lpips-alex\" }",
+        ));
+        assert!(e.contains("no built-in contract"), "{e}");
+        let text = ll("degradation = { kind = \"noise\", sigma = 5.0 }") + "\n[task]\nkind = \"detection\"\nground_truth = \"pseudo\"\n";
+        assert!(err(&text).contains("cannot share a run"));
+        let e = err(&GOOD.replace("kind = \"jpeg\"", "kind = \"jpeg\"\nid = \"degraded-input\""));
+        assert!(e.contains("reserved"), "{e}");
     }
 
     #[test]

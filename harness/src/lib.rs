@@ -9,12 +9,14 @@
 //! | [`print`] | human-readable and JSON output of summaries and scores |
 //! | [`inputs`] | reading output folders, Parquet tables and CompressAI JSON as aggregated points |
 //! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
+//! | [`restoration`] | low-level tasks (LL-ICM): restorers, enhanced images, reference rows |
 //! | [`task`] | machine tasks in a run: detections per row, ground truths, mAP per point |
 
 pub mod config;
 pub mod inputs;
 pub mod print;
 pub mod reporting;
+pub mod restoration;
 pub mod run;
 pub mod store;
 pub mod task;

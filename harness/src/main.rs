@@ -600,10 +600,14 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
         .filter_map(|m| icmbench_metrics::info(m).ok())
         .collect();
     let presets = icmbench_codecs::external::PRESETS;
+    let restorers = icmbench_models::restore::BUILTIN_RESTORERS;
+    let degradations = icmbench_datasets::degrade::KINDS;
     if json {
         let out = json!({
             "codecs": codecs.iter().map(|(k, v)| json!({"kind": k, "version": v})).collect::<Vec<_>>(),
             "external_presets": presets,
+            "restorers": restorers,
+            "degradations": degradations,
             "metrics": metrics.iter().map(|m| json!({"name": m.name, "higher_is_better": m.higher_is_better, "convention": m.convention})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -617,6 +621,8 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
         for m in &metrics {
             println!("  {:<13} {}", m.name, m.convention);
         }
+        println!("restorers (datasets.restorer.model = ...): {}", restorers.join(", "));
+        println!("degradations (datasets.degradation.kind = ...): {}", degradations.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -838,8 +844,10 @@ fn cmd_models(action: ModelsAction) -> Result<ExitCode> {
                     serde_json::to_string_pretty(&json!({"models_dir": dir.display().to_string(), "models": list}))?
                 );
             } else {
+                let wn = states.iter().map(|(m, _)| m.name.len()).max().unwrap_or(0);
+                let wf = states.iter().map(|(m, _)| m.file.len()).max().unwrap_or(0);
                 for (m, s) in &states {
-                    println!("{:<14} {:<22} {}", m.name, m.file, text(s));
+                    println!("{:<wn$} {:<wf$} {}", m.name, m.file, text(s));
                 }
             }
             Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })

@@ -43,7 +43,8 @@ pub struct Figures {
 }
 
 /// Writes the figures of every dataset (`<dataset>.svg|png` with one panel per metric, and
-/// `<dataset>-<metric>.svg|png`) into `dir`. With `keep_panels`, the multi-panel SVGs are
+/// `<dataset>-<metric>.svg|png`) into `dir`, and for low-level tasks `ll-icm-<metric>.svg|png`
+/// with one panel per task. With `keep_panels`, the multi-panel SVGs are
 /// also returned (for the HTML report), rendered whether or not `svg` is a format.
 pub fn write_figures(
     report: &Report,
@@ -55,6 +56,34 @@ pub fn write_figures(
     let want_svg = formats.iter().any(|f| f == "svg");
     let want_png = formats.iter().any(|f| f == "png");
     let mut out = Figures::default();
+    // LL-ICM: one figure per metric with one rate–perception panel per task.
+    let tasks = icmbench_reports::lowlevel::tasks(report);
+    let task_charts: Vec<Vec<_>> = tasks.iter().map(|d| charts(d, plot)).collect();
+    let metrics = icmbench_reports::report::unique(tasks.iter().flat_map(|d| d.metrics.iter().map(String::as_str)));
+    for m in &metrics {
+        let panels: Vec<_> = tasks
+            .iter()
+            .zip(&task_charts)
+            .filter_map(|(d, c)| d.metrics.iter().position(|x| x == m).map(|i| c[i].clone()))
+            .collect();
+        let name = format!("ll-icm-{m}");
+        if want_svg || keep_panels {
+            let text = svg(&panels)?;
+            if want_svg {
+                let p = dir.join(format!("{name}.svg"));
+                write_text(&p, &text)?;
+                out.files.push(p);
+            }
+            if keep_panels {
+                out.panels_svg.push((name.clone(), text));
+            }
+        }
+        if want_png {
+            let p = dir.join(format!("{name}.png"));
+            png(&panels, &p)?;
+            out.files.push(p);
+        }
+    }
     for d in &report.datasets {
         let all = charts(d, plot);
         let mut jobs: Vec<(String, Vec<_>)> = vec![(d.dataset.clone(), all.clone())];
@@ -104,10 +133,14 @@ pub fn write_report(
         written.push(p);
         Ok(())
     };
+    let summary = icmbench_reports::lowlevel::markdown(&report);
     if has("md") {
-        emit("report.md", &markdown(&report))?;
+        emit("report.md", &(summary.clone().unwrap_or_default() + &markdown(&report)))?;
     }
     if has("csv") {
+        if summary.is_some() {
+            emit("ll-icm.csv", &icmbench_reports::lowlevel::csv(&report))?;
+        }
         emit("bd.csv", &bd_csv(&report))?;
         emit("points.csv", &points_csv(&inputs.points))?;
     }

@@ -1,7 +1,9 @@
 //! Running a plan: every image is read once and shared by all (codec, quality) tasks;
 //! tasks run in parallel on a rayon pool; finished rows go to the journal at once; rows
 //! already in the store (same image content, codec id, codec version, quality, and all
-//! requested metrics present) are reused, not recomputed.
+//! requested metrics present) are reused, not recomputed. Low-level datasets (LL-ICM) add
+//! their restorer between decoding and scoring, and two reference rows per image (see
+//! [`crate::restoration`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -9,7 +11,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use icmbench_codecs::padding::{crop, pad_to_multiple};
-use icmbench_datasets::{ImageEntry, LoadedImage, Preprocess};
+use icmbench_datasets::degrade::Degradation;
+use icmbench_datasets::lowlevel::to_target_size;
+use icmbench_datasets::paired::{Pair, PairError};
+use icmbench_datasets::{DatasetError, ImageEntry, LoadedImage, Preprocess};
 use icmbench_metrics::Metric;
 use icmbench_reports::ReportError;
 use icmbench_reports::results::{Journal, ResultRow, RowKey, STATUS_FAILED, STATUS_OK};
@@ -18,9 +23,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Plan, PreparedCodec};
+use crate::restoration::{LowLevel, REF_DEGRADED, REF_UNCOMPRESSED, REFERENCE_KIND};
 use crate::store::{RUN_META, Store};
 use crate::task::{GroundTruth, TaskPlan};
 use icmbench_models::detect::Detection;
+use image::RgbImage;
 
 /// Errors that stop a run (row-level failures never do).
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +39,22 @@ pub enum RunError {
         name: String,
         /// The error.
         source: icmbench_datasets::DatasetError,
+    },
+    /// The degraded and ideal folders of a paired dataset do not match.
+    #[error("dataset `{name}`: {source}")]
+    Pairs {
+        /// Dataset name.
+        name: String,
+        /// The error.
+        source: PairError,
+    },
+    /// A dataset's restorer could not be loaded.
+    #[error("dataset `{name}`: {message}")]
+    Restorer {
+        /// Dataset name.
+        name: String,
+        /// What went wrong.
+        message: String,
     },
     /// The result store could not be read or written.
     #[error(transparent)]
@@ -93,9 +116,91 @@ struct Produced {
 
 struct Task<'a> {
     codec_index: usize,
-    codec: &'a PreparedCodec,
-    quality: f64,
     quality_index: usize,
+    job: Job<'a>,
+}
+
+/// What a task does: code the image at one quality, or make a low-level reference row.
+enum Job<'a> {
+    Code { codec: &'a PreparedCodec, quality: f64 },
+    Reference(&'static str),
+}
+
+impl Task<'_> {
+    fn id(&self) -> &str {
+        match &self.job {
+            Job::Code { codec, .. } => &codec.id,
+            Job::Reference(r) => r,
+        }
+    }
+
+    fn kind(&self) -> String {
+        match &self.job {
+            Job::Code { codec, .. } => codec.codec.kind().to_string(),
+            Job::Reference(_) => REFERENCE_KIND.to_string(),
+        }
+    }
+
+    fn version(&self) -> String {
+        match &self.job {
+            Job::Code { codec, .. } => codec.codec.version(),
+            Job::Reference(_) => format!("icmbench {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    fn quality(&self) -> f64 {
+        match &self.job {
+            Job::Code { quality, .. } => *quality,
+            Job::Reference(_) => 0.0,
+        }
+    }
+}
+
+/// Where an image of a dataset comes from.
+enum Source {
+    /// An image file, preprocessed.
+    Plain(ImageEntry, Preprocess),
+    /// A clean image file, preprocessed and degraded (low-level, synthetic).
+    Synthetic(ImageEntry, Preprocess, Degradation, u64),
+    /// A degraded file and its ideal target (low-level, paired).
+    Paired(Pair),
+}
+
+/// A loaded image; low-level samples carry their ideal target.
+struct Loaded {
+    img: LoadedImage,
+    target: Option<RgbImage>,
+}
+
+impl Source {
+    fn entry(&self) -> &ImageEntry {
+        match self {
+            Source::Plain(e, _) | Source::Synthetic(e, ..) => e,
+            Source::Paired(p) => &p.input,
+        }
+    }
+
+    /// Loads the image; a low-level sample's hash also covers its restorer (`identity`).
+    fn load(&self, identity: Option<&str>) -> Result<Loaded, DatasetError> {
+        let (mut img, target) = match self {
+            Source::Plain(e, pre) => (icmbench_datasets::load_image(e, pre)?, None),
+            Source::Synthetic(e, pre, d, seed) => {
+                let s = icmbench_datasets::lowlevel::synthetic(e, pre, d, *seed)?;
+                (s.input, Some(s.target))
+            }
+            Source::Paired(p) => {
+                let s = icmbench_datasets::lowlevel::paired(p)?;
+                (s.input, Some(s.target))
+            }
+        };
+        if let Some(id) = identity {
+            let mut h = blake3::Hasher::new();
+            h.update(img.hash.as_bytes());
+            h.update(id.as_bytes());
+            img.hash = h.finalize().to_hex()[..32].to_string();
+        }
+        Ok(Loaded { img, target })
+    }
 }
 
 /// Runs the plan, writing results into its output folder.
@@ -118,20 +223,46 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         .iter()
         .map(|m| icmbench_metrics::by_name(m))
         .collect::<Result<_, _>>()?;
-    let mut images: Vec<(usize, String, ImageEntry, Preprocess)> = Vec::new();
+    let mut images: Vec<(usize, String, Source)> = Vec::new();
+    let mut lowlevel: Vec<Option<LowLevel>> = Vec::new();
     for (di, d) in plan.datasets.iter().enumerate() {
-        let mut entries = icmbench_datasets::scan_folder(&d.path).map_err(|source| RunError::Dataset {
-            name: d.name.clone(),
-            source,
-        })?;
-        if let Some(limit) = d.limit {
-            entries.truncate(limit);
-        }
         let pre = Preprocess {
             max_side: d.max_side,
             fit: d.fit,
         };
-        images.extend(entries.into_iter().map(|e| (di, d.name.clone(), e, pre)));
+        let mut sources: Vec<Source> = match (&d.target, &d.degradation) {
+            (Some(target), _) => icmbench_datasets::paired::pair_folders(&d.path, target)
+                .map_err(|source| RunError::Pairs {
+                    name: d.name.clone(),
+                    source,
+                })?
+                .into_iter()
+                .map(Source::Paired)
+                .collect(),
+            (None, scan) => icmbench_datasets::scan_folder(&d.path)
+                .map_err(|source| RunError::Dataset {
+                    name: d.name.clone(),
+                    source,
+                })?
+                .into_iter()
+                .map(|e| match scan {
+                    Some(deg) => Source::Synthetic(e, pre, deg.clone(), d.seed.unwrap_or(0)),
+                    None => Source::Plain(e, pre),
+                })
+                .collect(),
+        };
+        if let Some(limit) = d.limit {
+            sources.truncate(limit);
+        }
+        lowlevel.push(if d.is_lowlevel() {
+            Some(LowLevel::new(d.restorer.as_ref(), &runtime).map_err(|message| RunError::Restorer {
+                name: d.name.clone(),
+                message,
+            })?)
+        } else {
+            None
+        });
+        images.extend(sources.into_iter().map(|s| (di, d.name.clone(), s)));
     }
     let tasks: Vec<Task> = plan
         .codecs
@@ -140,12 +271,31 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         .flat_map(|(ci, c)| {
             c.qualities.iter().enumerate().map(move |(qi, q)| Task {
                 codec_index: ci,
-                codec: c,
-                quality: *q,
                 quality_index: qi,
+                job: Job::Code { codec: c, quality: *q },
             })
         })
         .collect();
+    // Low-level reference rows, after the codecs in plan order.
+    let references: Vec<Task> = [REF_UNCOMPRESSED, REF_DEGRADED]
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Task {
+            codec_index: plan.codecs.len() + i,
+            quality_index: 0,
+            job: Job::Reference(r),
+        })
+        .collect();
+    let tasks_of = |di: usize| -> Vec<&Task> {
+        let extra = match &lowlevel[di] {
+            Some(ll) => references
+                .iter()
+                .filter(|t| ll.restorer.is_some() || t.id() != REF_UNCOMPRESSED)
+                .collect(),
+            None => Vec::new(),
+        };
+        tasks.iter().chain(extra).collect()
+    };
 
     let store = Store::new(&plan.output);
     let previous = store.load()?;
@@ -153,7 +303,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let journal = Mutex::new(store.journal()?);
     let journal_error: Mutex<Option<ReportError>> = Mutex::new(None);
 
-    let total = (images.len() * tasks.len()) as u64;
+    let total: u64 = images.iter().map(|(di, ..)| tasks_of(*di).len() as u64).sum();
     let bar = if opts.progress {
         ProgressBar::new(total)
     } else {
@@ -189,12 +339,14 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         images
             .par_iter()
             .enumerate()
-            .flat_map_iter(|(ii, (di, name, entry, pre))| {
-                let loaded = icmbench_datasets::load_image(entry, pre);
+            .flat_map_iter(|(ii, (di, name, source))| {
+                let entry = source.entry();
+                let ll = lowlevel[*di].as_ref();
+                let loaded = source.load(ll.map(|l| l.identity.as_str()));
                 if let Err(e) = &loaded {
                     tracing::warn!("{e}");
                 }
-                if let (Some(t), Ok(img)) = (&task, &loaded)
+                if let (Some(t), Ok(Loaded { img, .. })) = (&task, &loaded)
                     && t.ground_truth == GroundTruth::Pseudo
                 {
                     match t.detector.detect(&img.image) {
@@ -206,10 +358,10 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
                         Err(e) => tracing::warn!("{}: detection on the uncompressed image: {e}", entry.path.display()),
                     }
                 }
-                let out: Vec<_> = tasks
-                    .par_iter()
+                let out: Vec<_> = tasks_of(*di)
+                    .into_par_iter()
                     .map(|t| {
-                        let (row, computed) = ctx.task(name, entry, &loaded, t);
+                        let (row, computed) = ctx.task(name, entry, &loaded, t, ll);
                         Produced {
                             order: (*di, ii, t.codec_index, t.quality_index),
                             row,
@@ -234,7 +386,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     all.extend(previous);
     let all = dedupe_keep_first(all);
     store.finish(&all)?;
-    write_meta(&store, plan, &rows, computed)?;
+    let restorers: Vec<Option<String>> = lowlevel.iter().map(|l| l.as_ref().map(|l| l.identity.clone())).collect();
+    write_meta(&store, plan, &restorers, &rows, computed)?;
     if let Some(t) = &task {
         write_ground_truths(plan, t, uncompressed.into_inner().unwrap_or_default())?;
     }
@@ -305,10 +458,11 @@ impl Ctx<'_> {
         &self,
         dataset: &str,
         entry: &ImageEntry,
-        loaded: &Result<LoadedImage, icmbench_datasets::DatasetError>,
+        loaded: &Result<Loaded, DatasetError>,
         t: &Task,
+        ll: Option<&LowLevel>,
     ) -> (ResultRow, bool) {
-        let version = t.codec.codec.version();
+        let version = t.version();
         let row = match loaded {
             Err(e) => ResultRow {
                 dataset: dataset.to_string(),
@@ -318,10 +472,10 @@ impl Ctx<'_> {
                 height: 0,
                 conversion: String::new(),
                 preprocess: String::new(),
-                codec: t.codec.id.clone(),
-                codec_kind: t.codec.codec.kind().to_string(),
+                codec: t.id().to_string(),
+                codec_kind: t.kind(),
                 codec_version: version,
-                quality: t.quality,
+                quality: t.quality(),
                 status: STATUS_FAILED.into(),
                 error: Some(e.to_string()),
                 bytes: None,
@@ -332,8 +486,9 @@ impl Ctx<'_> {
                 metrics: BTreeMap::new(),
                 detections: None,
             },
-            Ok(img) => {
-                let key = RowKey::new(&img.hash, &t.codec.id, &version, t.quality);
+            Ok(l) => {
+                let img = &l.img;
+                let key = RowKey::new(&img.hash, t.id(), &version, t.quality());
                 if let Some(prev) = self
                     .done
                     .get(&key)
@@ -347,7 +502,7 @@ impl Ctx<'_> {
                     row.metrics.retain(|k, _| self.metrics.iter().any(|m| m.name() == k));
                     return (row, false);
                 }
-                self.compute(dataset, img, t, version)
+                self.compute(dataset, l, t, version, ll)
             }
         };
         if let Ok(mut j) = self.journal.lock()
@@ -371,7 +526,8 @@ impl Ctx<'_> {
         (row, true)
     }
 
-    fn compute(&self, dataset: &str, img: &LoadedImage, t: &Task, version: String) -> ResultRow {
+    fn compute(&self, dataset: &str, l: &Loaded, t: &Task, version: String, ll: Option<&LowLevel>) -> ResultRow {
+        let img = &l.img;
         let (w, h) = img.image.dimensions();
         let mut row = ResultRow {
             dataset: dataset.to_string(),
@@ -381,10 +537,10 @@ impl Ctx<'_> {
             height: h,
             conversion: img.conversion.clone(),
             preprocess: img.preprocess.clone(),
-            codec: t.codec.id.clone(),
-            codec_kind: t.codec.codec.kind().to_string(),
+            codec: t.id().to_string(),
+            codec_kind: t.kind(),
             codec_version: version,
-            quality: t.quality,
+            quality: t.quality(),
             status: STATUS_OK.into(),
             error: None,
             bytes: None,
@@ -395,11 +551,28 @@ impl Ctx<'_> {
             metrics: BTreeMap::new(),
             detections: None,
         };
-        let codec = &t.codec.codec;
+        let (quality, codec) = match &t.job {
+            Job::Code { codec, quality } => (*quality, &codec.codec),
+            Job::Reference(r) => {
+                // Reference rows exist only for low-level samples.
+                let (Some(ll), Some(target)) = (ll, &l.target) else {
+                    return fail(row, "a reference row without a low-level sample".into());
+                };
+                let out = if *r == REF_UNCOMPRESSED {
+                    ll.enhance(&img.image, target)
+                } else {
+                    Ok(to_target_size(&img.image, target))
+                };
+                return match out {
+                    Ok(out) => self.score(row, target, out, t.id(), 0.0, &img.id),
+                    Err(e) => fail(row, e),
+                };
+            }
+        };
         let padded = pad_to_multiple(&img.image, codec.size_multiple(), &self.plan.padding);
         let (pw, ph) = padded.image.dimensions();
         let start = Instant::now();
-        let (bits, estimated_bits) = match codec.encode_with_estimate(&padded.image, t.quality) {
+        let (bits, estimated_bits) = match codec.encode_with_estimate(&padded.image, quality) {
             Ok(b) => b,
             Err(e) => return fail(row, format!("encode: {e}")),
         };
@@ -415,9 +588,21 @@ impl Ctx<'_> {
         };
         row.decode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
         let recon = crop(decoded, padded.left, padded.top, w, h);
+        match (ll, &l.target) {
+            (Some(ll), Some(target)) => match ll.enhance(&recon, target) {
+                Ok(enhanced) => self.score(row, target, enhanced, t.id(), quality, &img.id),
+                Err(e) => fail(row, e),
+            },
+            _ => self.score(row, &img.image, recon, t.id(), quality, &img.id),
+        }
+    }
+
+    /// Fills the metrics (against `reference`), the detections and the saved image of a row
+    /// from the image that is scored: the decoded image, or a low-level task's output.
+    fn score(&self, mut row: ResultRow, reference: &RgbImage, recon: RgbImage, id: &str, quality: f64, image_id: &str) -> ResultRow {
         let mut errors = Vec::new();
         for m in self.metrics {
-            match m.compute(&img.image, &recon) {
+            match m.compute(reference, &recon) {
                 Ok(v) => {
                     row.metrics.insert(m.name().to_string(), v);
                 }
@@ -431,7 +616,7 @@ impl Ctx<'_> {
             }
         }
         if let Some(dir) = self.save {
-            let path = reconstruction_path(dir, &t.codec.id, t.quality, &img.id);
+            let path = reconstruction_path(dir, id, quality, image_id);
             let saved = path
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
@@ -468,6 +653,7 @@ struct RunMeta<'a> {
     finished_unix_s: u64,
     metrics: Vec<MetricMeta>,
     codecs: Vec<CodecMeta<'a>>,
+    datasets: Vec<DatasetMeta<'a>>,
     padding: icmbench_codecs::padding::Padding,
     rows: usize,
     computed: usize,
@@ -481,6 +667,17 @@ struct MetricMeta {
     convention: &'static str,
 }
 
+/// A dataset as run: its folders, degradation and low-level task model.
+#[derive(Serialize)]
+struct DatasetMeta<'a> {
+    name: &'a str,
+    path: &'a Path,
+    target: Option<&'a Path>,
+    degradation: Option<String>,
+    seed: Option<u64>,
+    restorer: Option<&'a str>,
+}
+
 #[derive(Serialize)]
 struct CodecMeta<'a> {
     id: &'a str,
@@ -490,7 +687,7 @@ struct CodecMeta<'a> {
     qualities: &'a [f64],
 }
 
-fn write_meta(store: &Store, plan: &Plan, rows: &[ResultRow], computed: usize) -> Result<(), ReportError> {
+fn write_meta(store: &Store, plan: &Plan, restorers: &[Option<String>], rows: &[ResultRow], computed: usize) -> Result<(), ReportError> {
     let meta = RunMeta {
         config: plan.config_path.display().to_string(),
         icmbench_version: env!("CARGO_PKG_VERSION"),
@@ -517,6 +714,19 @@ fn write_meta(store: &Store, plan: &Plan, rows: &[ResultRow], computed: usize) -
                 version: c.codec.version(),
                 size_multiple: c.codec.size_multiple(),
                 qualities: &c.qualities,
+            })
+            .collect(),
+        datasets: plan
+            .datasets
+            .iter()
+            .zip(restorers)
+            .map(|(d, r)| DatasetMeta {
+                name: &d.name,
+                path: &d.path,
+                target: d.target.as_deref(),
+                degradation: d.degradation.as_ref().map(|x| format!("{x:?}")),
+                seed: d.degradation.as_ref().map(|_| d.seed.unwrap_or(0)),
+                restorer: r.as_deref(),
             })
             .collect(),
         padding: plan.padding,

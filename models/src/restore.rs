@@ -59,7 +59,32 @@ impl RestorerSpec {
             size_multiple: 1,
         }
     }
+
+    /// MAXIM-3S deblurring or denoising (npm `@upscalerjs/maxim-*`, optional, slow on
+    /// CPU): `xs_0` NHWC in [0, 1] → `output_0` NHWC, same size; sides multiples of 64.
+    pub fn maxim() -> Self {
+        Self {
+            input: "xs_0".into(),
+            output: "output_0".into(),
+            layout: Layout::Nhwc,
+            range: 1.0,
+            scale: 1,
+            size_multiple: 64,
+        }
+    }
+
+    /// The contract of a restorer in the model manifest, by its name.
+    pub fn builtin(name: &str) -> Option<Self> {
+        match name {
+            "esrgan-slim-x4" => Some(Self::esrgan_slim_x4()),
+            "maxim-deblurring" | "maxim-denoising" => Some(Self::maxim()),
+            _ => None,
+        }
+    }
 }
+
+/// Manifest models with a built-in restorer contract.
+pub const BUILTIN_RESTORERS: &[&str] = &["esrgan-slim-x4", "maxim-deblurring", "maxim-denoising"];
 
 /// A restorer: one session and its contract.
 pub struct Restorer {
@@ -71,6 +96,16 @@ impl Restorer {
     /// Wraps a loaded model with its contract.
     pub fn new(model: Model, spec: RestorerSpec) -> Self {
         Self { model, spec }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        self.model.name()
+    }
+
+    /// The contract.
+    pub fn spec(&self) -> &RestorerSpec {
+        &self.spec
     }
 
     /// Runs the model on one image whose sides are multiples of the size multiple.
@@ -167,6 +202,16 @@ fn pad_replicate(img: &RgbImage, w: u32, h: u32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_builtin_restorer_has_a_contract_and_a_manifest_entry() {
+        let manifest = crate::Manifest::shipped().unwrap();
+        for name in BUILTIN_RESTORERS {
+            assert!(RestorerSpec::builtin(name).is_some(), "{name}");
+            assert!(manifest.get(name).is_some(), "{name} not in models/manifest.toml");
+        }
+        assert!(RestorerSpec::builtin("nanodet").is_none());
+    }
 
     #[test]
     fn spans_cover_without_overlap() {

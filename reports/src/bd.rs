@@ -458,6 +458,20 @@ pub struct Prepared {
     pub fitted: bool,
 }
 
+/// The points of a curve, sorted by rate, where it is not strictly monotone: both ends of
+/// every step with an equal rate or a metric that does not move in the expected direction
+/// (`increasing`: higher is better). Empty for a curve fit for BD.
+pub fn violations(sorted: &[(f64, f64)], increasing: bool) -> Vec<(f64, f64)> {
+    let ordered = |a: f64, b: f64| if increasing { b > a } else { b < a };
+    let mut bad: Vec<(f64, f64)> = sorted
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0 || !ordered(w[0].1, w[1].1))
+        .flat_map(|w| [w[0], w[1]])
+        .collect();
+    bad.dedup();
+    bad
+}
+
 /// Checks a curve and puts it in the form the BD integrals need.
 pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
     if curve.rate.len() != curve.metric.len() {
@@ -500,12 +514,7 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
     let increasing = !opts.lower_is_better;
     let direction = if increasing { "higher-is-better" } else { "lower-is-better" };
     let expected = if increasing { "increase" } else { "decrease" };
-    let ordered = |a: f64, b: f64| if increasing { b > a } else { b < a };
-    let bad: Vec<(f64, f64)> = pts
-        .windows(2)
-        .filter(|w| w[0].0 == w[1].0 || !ordered(w[0].1, w[1].1))
-        .flat_map(|w| [w[0], w[1]])
-        .collect();
+    let bad = violations(&pts, increasing);
     if bad.is_empty() {
         return Ok(Prepared {
             log_rate: pts.iter().map(|p| p.0.log10()).collect(),
@@ -514,13 +523,11 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
         });
     }
     if !opts.monotone_fit {
-        let mut dedup = bad;
-        dedup.dedup();
         return Err(BdError::NotMonotone {
             curve: curve.label.clone(),
             direction,
             expected,
-            points: dedup,
+            points: bad,
         });
     }
     // Isotonic fit of the metric over rate order, then one point per block of equal fitted

@@ -44,10 +44,56 @@ pub fn html(r: &Report, extras: &HtmlExtras) -> String {
     let _ = writeln!(s, "<h1>{}</h1>", escape(&extras.title));
     let _ = writeln!(
         s,
-        "<p class=\"note\">BD-rate in % (negative: fewer bits than the anchor at equal quality), BD-metric in parentheses (test − anchor, in the metric's units). Interpolation: {}. bpp: {}. Best BD-rate per column in bold; n/a marks an abnormal curve (see notes).</p>",
+        "<p class=\"note\">BD-rate in % (negative: fewer bits than the anchor at equal quality), BD-metric in parentheses (test − anchor, in the metric's units). Interpolation: {}. bpp: {}. Best BD-rate per column in bold; † marks an abnormal (non-monotone) curve of the codec or the anchor, n/a a cell without a value (see notes).</p>",
         r.method.name(),
         escape(r.bpp.describe())
     );
+    // LL-ICM summary: the task × metric table and one figure per metric, panels per task.
+    let tasks = crate::lowlevel::tasks(r);
+    if !tasks.is_empty() {
+        s.push_str("<h2>LL-ICM summary: BD-rate per task</h2>\n<table><thead><tr><th>codec</th>");
+        for d in &tasks {
+            for (m, lower) in d.metrics.iter().zip(&d.lower_is_better) {
+                let _ = write!(
+                    s,
+                    "<th>{} {} {}</th>",
+                    escape(&d.dataset),
+                    escape(m),
+                    if *lower { "↓" } else { "↑" }
+                );
+            }
+        }
+        s.push_str("</tr></thead><tbody>\n");
+        let codecs = crate::report::unique(
+            tasks
+                .iter()
+                .flat_map(|d| d.codecs.iter().filter(move |c| **c != d.anchor).map(String::as_str)),
+        );
+        for codec in &codecs {
+            let _ = write!(s, "<tr><td>{}</td>", escape(codec));
+            for d in &tasks {
+                for m in &d.metrics {
+                    let text = crate::lowlevel::cell(d, codec, m);
+                    let best = text.starts_with("**");
+                    let _ = write!(
+                        s,
+                        "<td{}>{}</td>",
+                        if best { " class=\"best\"" } else { "" },
+                        escape(&text.replace("**", ""))
+                    );
+                }
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</tbody></table>\n");
+        for (name, svg) in extras.figures.iter().filter(|(name, _)| name.starts_with("ll-icm-")) {
+            let _ = writeln!(
+                s,
+                "<figure>{svg}<figcaption class=\"note\">{}: one rate–perception panel per task; dotted lines are the reference rows.</figcaption></figure>",
+                escape(name)
+            );
+        }
+    }
     for d in &r.datasets {
         let _ = writeln!(s, "<h2>{}: BD-rate vs <code>{}</code></h2>", escape(&d.dataset), escape(&d.anchor));
         s.push_str("<table><thead><tr><th>codec</th>");
@@ -60,15 +106,18 @@ pub fn html(r: &Report, extras: &HtmlExtras) -> String {
             for m in &d.metrics {
                 match d.cell_text(codec, m) {
                     Some((text, best)) => {
-                        let _ = write!(s, "<td{}>{}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
+                        let flag = if d.flagged(codec, m) { " †" } else { "" };
+                        let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
                     }
+                    None if d.flagged(codec, m) => s.push_str("<td>abnormal †</td>"),
                     None => s.push_str("<td>n/a</td>"),
                 }
             }
             s.push_str("</tr>\n");
         }
         s.push_str("</tbody></table>\n");
-        let notes = d.notes();
+        let mut notes = d.abnormal_notes();
+        notes.extend(d.notes());
         if !notes.is_empty() {
             s.push_str("<ul class=\"note\">");
             for n in notes {

@@ -5,6 +5,7 @@
 //! | [`aggregate`] | Polars (lazy) aggregation per (dataset, codec, quality): counts, both bpp conventions, mean/median/std |
 //! | [`bd`] | Bjøntegaard deltas (pchip, Akima, cubic) equal to the `bjontegaard` package |
 //! | [`compressai`] | CompressAI result JSON files: import as curves, export from results |
+//! | [`lowlevel`] | the LL-ICM summary: rows = codecs, columns = task × metric, reference rows |
 //! | [`report`] | BD tables and per-quality tables: Markdown, LaTeX (booktabs), CSV, JSON |
 //! | [`plot`] | rate–quality charts and multi-panel figures with plotters (SVG, PNG; embedded DejaVu Sans) |
 //! | [`html`] | the self-contained HTML report |
@@ -14,6 +15,7 @@ pub mod aggregate;
 pub mod bd;
 pub mod compressai;
 pub mod html;
+pub mod lowlevel;
 pub mod plot;
 pub mod report;
 pub mod results;

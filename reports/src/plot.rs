@@ -50,9 +50,21 @@ pub struct Series {
     pub label: String,
     /// (x, y) points in drawing order.
     pub points: Vec<(f64, f64)>,
-    /// Drawn dashed, in the colour of the series before it (a learned codec's curve at
-    /// its estimated rate, beside the curve at its real rate).
-    pub dashed: bool,
+    /// How it is drawn.
+    pub kind: SeriesKind,
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesKind {
+    /// A codec's curve: solid line with markers, its own colour.
+    Curve,
+    /// Dashed, in the colour of the series before it (a learned codec's curve at its
+    /// estimated rate, beside the curve at its real rate).
+    Estimated,
+    /// A horizontal reference level (LL-ICM reference rows): dotted grey or black line
+    /// across the chart, no markers.
+    Reference,
 }
 
 /// One chart.
@@ -132,10 +144,15 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
                 .iter()
                 .flat_map(|codec| {
                     let c = curve(&d.points, &d.dataset, codec, metric, opts.bpp);
+                    let label = if d.is_abnormal(codec, metric) {
+                        format!("{codec} (abnormal)")
+                    } else {
+                        codec.clone()
+                    };
                     let actual = Series {
-                        label: codec.clone(),
+                        label,
                         points: finite_sorted(c.rate.iter().zip(&c.metric).map(|(&x, &y)| (x, y_of(y))).collect()),
-                        dashed: false,
+                        kind: SeriesKind::Curve,
                     };
                     // Learned codecs: the same curve at the estimated rate, dashed.
                     let estimated = Series {
@@ -147,12 +164,23 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
                                 .filter_map(|p| Some((p.bpp_estimated?, y_of(p.metrics.get(metric)?.mean))))
                                 .collect(),
                         ),
-                        dashed: true,
+                        kind: SeriesKind::Estimated,
                     };
                     [actual, estimated]
                 })
                 .filter(|s| !s.points.is_empty())
-                .collect();
+                .collect::<Vec<_>>();
+            // LL-ICM reference rows: horizontal levels across the codecs' rate range.
+            let (x0, x1) = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+            let references = d.references.iter().filter_map(|r| {
+                let v = y_of(crate::lowlevel::reference_value(d, r, metric)?);
+                v.is_finite().then(|| Series {
+                    label: r.clone(),
+                    points: vec![(x0.max(0.0), v), (x1, v)],
+                    kind: SeriesKind::Reference,
+                })
+            });
+            let series = series.into_iter().chain(references).collect();
             Chart {
                 title: format!("{}: {metric}", d.dataset),
                 x_label: bpp_label.to_string(),
@@ -196,20 +224,31 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
         .draw()
         .map_err(err)?;
     let mut i = 0usize;
+    let mut r = 0usize;
     for s in &chart.series {
-        if s.dashed {
+        // Dashed series: (colour, dash, gap, legend length, markers).
+        let dashed = match s.kind {
+            SeriesKind::Reference => {
+                r += 1;
+                Some(([RGBColor(0, 0, 0), RGBColor(130, 130, 130)][(r - 1) % 2], 2, 4, 22, false))
+            }
             // Same colour as the codec's real-rate curve drawn just before it.
-            let color = COLORS[i.saturating_sub(1) % COLORS.len()];
+            SeriesKind::Estimated => Some((COLORS[i.saturating_sub(1) % COLORS.len()], 6, 4, 8, true)),
+            SeriesKind::Curve => None,
+        };
+        if let Some((color, dash, gap, legend, markers)) = dashed {
             let style = ShapeStyle {
                 color: color.to_rgba(),
                 filled: false,
                 stroke_width: 2,
             };
-            ctx.draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
+            ctx.draw_series(DashedLineSeries::new(s.points.iter().copied(), dash, gap, style))
                 .map_err(err)?
                 .label(&s.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], style));
-            ctx.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, style))).map_err(err)?;
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + legend, y)], style));
+            if markers {
+                ctx.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, style))).map_err(err)?;
+            }
             continue;
         }
         let color = COLORS[i % COLORS.len()];
@@ -314,12 +353,12 @@ mod tests {
                 Series {
                     label: "jpeg".into(),
                     points: vec![(0.2, 28.0), (0.5, 31.0), (1.0, 34.0)],
-                    dashed: false,
+                    kind: SeriesKind::Curve,
                 },
                 Series {
                     label: "webp".into(),
                     points: vec![(0.15, 28.5), (0.4, 31.5), (0.9, 34.5)],
-                    dashed: false,
+                    kind: SeriesKind::Curve,
                 },
             ],
             lower_is_better: false,

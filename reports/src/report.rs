@@ -58,6 +58,17 @@ pub struct BdEntry {
     pub warnings: Vec<String>,
 }
 
+/// A curve that is not monotone in rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AbnormalCurve {
+    /// Codec.
+    pub codec: String,
+    /// Metric.
+    pub metric: String,
+    /// (rate, metric) points where the order breaks.
+    pub points: Vec<(f64, f64)>,
+}
+
 /// The report of one dataset.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatasetReport {
@@ -73,6 +84,12 @@ pub struct DatasetReport {
     pub lower_is_better: Vec<bool>,
     /// BD cells, codec-major.
     pub bd: Vec<BdEntry>,
+    /// Reference rows present, which are not codecs (LL-ICM: the task on the uncompressed
+    /// input, the degraded input without a task); see [`crate::lowlevel`].
+    pub references: Vec<String>,
+    /// Abnormal curves: not monotone in rate in the metric's direction. Flagged with † in
+    /// tables and "(abnormal)" in figures, never dropped.
+    pub abnormal: Vec<AbnormalCurve>,
     /// The aggregated points of this dataset.
     pub points: Vec<Point>,
 }
@@ -120,7 +137,15 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
     let mut datasets = Vec::new();
     for dataset in unique(points.iter().map(|p| p.dataset.as_str())) {
         let pts: Vec<Point> = points.iter().filter(|p| p.dataset == dataset).cloned().collect();
-        let codecs = unique(pts.iter().map(|p| p.codec.as_str()));
+        let (references, codecs): (Vec<String>, Vec<String>) = unique(pts.iter().map(|p| p.codec.as_str()))
+            .into_iter()
+            .partition(|c| crate::lowlevel::is_reference(c));
+        if codecs.is_empty() {
+            return Err(ReportError::Schema {
+                path: format!("dataset `{dataset}`"),
+                message: "no codec rows, only references".into(),
+            });
+        }
         let present = unique(pts.iter().flat_map(|p| p.metrics.keys().map(String::as_str)));
         let metrics: Vec<String> = match &opts.metrics {
             Some(wanted) => wanted.iter().filter(|m| present.contains(m)).cloned().collect(),
@@ -137,6 +162,22 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
             None => codecs[0].clone(),
         };
         let directions: Vec<bool> = metrics.iter().map(|m| lower_is_better(m)).collect();
+        let mut abnormal = Vec::new();
+        for codec in &codecs {
+            for (metric, &lower) in metrics.iter().zip(&directions) {
+                let c = curve(&pts, &dataset, codec, metric, opts.bpp);
+                let mut sorted: Vec<(f64, f64)> = c.rate.iter().copied().zip(c.metric.iter().copied()).collect();
+                sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let points = crate::bd::violations(&sorted, !lower);
+                if !points.is_empty() {
+                    abnormal.push(AbnormalCurve {
+                        codec: codec.clone(),
+                        metric: metric.clone(),
+                        points,
+                    });
+                }
+            }
+        }
         let mut cells = Vec::new();
         for codec in codecs.iter().filter(|c| **c != anchor) {
             for (metric, &lower) in metrics.iter().zip(&directions) {
@@ -175,6 +216,8 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
             metrics,
             lower_is_better: directions,
             bd: cells,
+            references,
+            abnormal,
             points: pts,
         });
     }
@@ -201,6 +244,44 @@ impl DatasetReport {
     /// The cell of (codec, metric).
     pub fn cell(&self, codec: &str, metric: &str) -> Option<&BdEntry> {
         self.bd.iter().find(|e| e.codec == codec && e.metric == metric)
+    }
+
+    /// Whether the curve of (codec, metric) is abnormal (not monotone in rate).
+    pub fn is_abnormal(&self, codec: &str, metric: &str) -> bool {
+        self.abnormal.iter().any(|a| a.codec == codec && a.metric == metric)
+    }
+
+    /// Whether a BD cell is flagged: the codec's or the anchor's curve is abnormal.
+    pub fn flagged(&self, codec: &str, metric: &str) -> bool {
+        self.is_abnormal(codec, metric) || self.is_abnormal(&self.anchor, metric)
+    }
+
+    /// The Markdown text of a BD cell: the value (bold when best), `n/a`, and `†` when the
+    /// codec's or the anchor's curve is abnormal.
+    pub fn cell_markdown(&self, codec: &str, metric: &str) -> String {
+        let flag = if self.flagged(codec, metric) { " †" } else { "" };
+        match self.cell_text(codec, metric) {
+            Some((text, true)) => format!("**{text}**{flag}"),
+            Some((text, false)) => format!("{text}{flag}"),
+            None if !flag.is_empty() => "abnormal †".into(),
+            None => "n/a".into(),
+        }
+    }
+
+    /// One line per abnormal curve, for the notes under a table.
+    pub fn abnormal_notes(&self) -> Vec<String> {
+        self.abnormal
+            .iter()
+            .map(|a| {
+                let pts: Vec<String> = a.points.iter().map(|(r, m)| format!("({r:.4}, {})", fmt_value(*m))).collect();
+                format!(
+                    "† abnormal curve {} / {}: not monotone in rate at (bpp, value) {}",
+                    a.codec,
+                    a.metric,
+                    pts.join(" -> ")
+                )
+            })
+            .collect()
     }
 
     /// The codec with the lowest BD-rate for a metric.
@@ -257,7 +338,7 @@ pub fn markdown(r: &Report) -> String {
     for d in &r.datasets {
         let _ = writeln!(
             s,
-            "## {}: BD-rate vs `{}`\n\nCells: BD-rate in % (negative = fewer bits than the anchor for the same quality), BD-metric in parentheses (test − anchor). {} interpolation; bpp = {}. Best BD-rate per column in bold; n/a = abnormal curve (see notes).\n",
+            "## {}: BD-rate vs `{}`\n\nCells: BD-rate in % (negative = fewer bits than the anchor for the same quality), BD-metric in parentheses (test − anchor). {} interpolation; bpp = {}. Best BD-rate per column in bold; † = abnormal (non-monotone) curve of the codec or the anchor, n/a = no value (see notes).\n",
             d.dataset,
             d.anchor,
             r.method.name(),
@@ -275,18 +356,11 @@ pub fn markdown(r: &Report) -> String {
         );
         let _ = writeln!(s, "|---|{}", "---:|".repeat(d.metrics.len()));
         for codec in d.codecs.iter().filter(|c| **c != d.anchor) {
-            let cells: Vec<String> = d
-                .metrics
-                .iter()
-                .map(|m| match d.cell_text(codec, m) {
-                    Some((text, true)) => format!("**{text}**"),
-                    Some((text, false)) => text,
-                    None => "n/a".to_string(),
-                })
-                .collect();
+            let cells: Vec<String> = d.metrics.iter().map(|m| d.cell_markdown(codec, m)).collect();
             let _ = writeln!(s, "| {codec} | {} |", cells.join(" | "));
         }
-        let notes = d.notes();
+        let mut notes = d.abnormal_notes();
+        notes.extend(d.notes());
         if !notes.is_empty() {
             let _ = writeln!(s, "\nNotes (* = value with a warning):\n");
             for n in notes {
@@ -406,8 +480,10 @@ pub fn latex(r: &Report) -> String {
                         } else {
                             v
                         };
-                        format!("{v} ({})", tex_escape(&fmt_metric_delta(*dm, m)))
+                        let flag = if d.flagged(codec, m) { "\\textsuperscript{\\dag}" } else { "" };
+                        format!("{v}{flag} ({})", tex_escape(&fmt_metric_delta(*dm, m)))
                     }
+                    _ if d.flagged(codec, m) => "abnormal\\textsuperscript{\\dag}".into(),
                     _ => "n/a".into(),
                 })
                 .collect();
@@ -568,7 +644,12 @@ mod tests {
         assert_eq!(d.best("psnr-rgb"), Some("good"));
         let md = markdown(&r);
         assert!(
-            md.contains("| good | **-30.00 %* (-0.0515)**") && md.contains("n/a") && md.contains("lpips ↓"),
+            md.contains("| good | **-30.00 %* (-0.0515)**") && md.contains("| abnormal † |") && md.contains("lpips ↓"),
+            "{md}"
+        );
+        assert!(d.is_abnormal("bumpy", "psnr-rgb") && !d.is_abnormal("bumpy", "lpips"));
+        assert!(
+            md.contains("† abnormal curve bumpy / psnr-rgb: not monotone in rate at (bpp, value) (0.4000, 34.500) -> (0.8000, 34.000)"),
             "{md}"
         );
         assert!(md.contains("bumpy / psnr-rgb: curve `bumpy` is not monotone"), "{md}");

@@ -1,0 +1,194 @@
+//! Low-level tasks (LL-ICM) end to end: synthetic and paired datasets, the restorer on
+//! decoded images, reference rows, resume, failures, and the LL-ICM summary and figures.
+
+mod common;
+use common::icmbench;
+
+use std::path::{Path, PathBuf};
+
+use icmbench::config;
+use icmbench::restoration::{REF_DEGRADED, REF_UNCOMPRESSED};
+use icmbench::run::{RunOptions, run};
+use icmbench_datasets::degrade::Degradation;
+use icmbench_datasets::lowlevel::{synthetic, to_target_size};
+use icmbench_datasets::{ImageEntry, Preprocess};
+use icmbench_reports::results::ResultRow;
+
+fn photos(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for name in ["chelsea.png", "coffee.png"] {
+        std::fs::copy(icmbench_datasets::samples_dir().join(name), data.join(name)).unwrap();
+    }
+    data
+}
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("run.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const CODECS: &str = "[[codecs]]\nkind = \"jpeg\"\nqualities = [20, 80]\n\n[[codecs]]\nkind = \"png\"\nqualities = [0]\n";
+
+fn sr_config(restorer: &str) -> String {
+    format!(
+        "output = \"out\"\nmetrics = [\"psnr\", \"niqe\"]\n\n[[datasets]]\nname = \"sr\"\npath = \"data\"\nmax_side = 200\ndegradation = {{ kind = \"downscale\", factor = 4 }}\nrestorer = {restorer}\n\n{CODECS}"
+    )
+}
+
+fn opts() -> RunOptions {
+    RunOptions {
+        jobs: Some(2),
+        ..Default::default()
+    }
+}
+
+fn find<'a>(rows: &'a [ResultRow], codec: &str, image: &str) -> &'a ResultRow {
+    rows.iter()
+        .find(|r| r.codec == codec && r.image == image)
+        .unwrap_or_else(|| panic!("no row {codec} {image}"))
+}
+
+#[test]
+fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = photos(dir.path());
+    let cfg = write(dir.path(), &sr_config("{ model = \"esrgan-slim-x4\", tile = 0 }"));
+    let plan = config::load(&cfg).unwrap();
+    let out = run(&plan, &opts()).unwrap();
+    // 3 codec points + 2 reference rows per image.
+    assert_eq!((out.rows.len(), out.computed), (10, 10));
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+
+    // The codec sees the degraded input: coffee 200x133 is cropped to 200x132, then /4.
+    let jpeg = find(&out.rows, "jpeg", "coffee.png");
+    assert_eq!((jpeg.width, jpeg.height), (50, 33), "{}", jpeg.preprocess);
+    assert!(jpeg.preprocess.contains("mod-crop") && jpeg.preprocess.contains("Downscale"));
+    assert_eq!(jpeg.bpp.unwrap(), jpeg.bytes.unwrap() as f64 * 8.0 / (50.0 * 33.0));
+
+    // A lossless codec gives the task exactly the uncompressed input: same scores.
+    for image in ["chelsea.png", "coffee.png"] {
+        let png = find(&out.rows, "png", image);
+        let reference = find(&out.rows, REF_UNCOMPRESSED, image);
+        assert_eq!(png.metrics, reference.metrics, "{image}");
+        assert!(reference.bpp.is_none() && reference.codec_kind == "reference");
+        assert!(
+            find(&out.rows, "jpeg", image).metrics["psnr-rgb"] < png.metrics["psnr-rgb"],
+            "JPEG q20 loses to lossless"
+        );
+    }
+
+    // The no-task reference: the degraded input, bicubic-resized, against the ideal image.
+    let entry = ImageEntry {
+        id: "coffee.png".into(),
+        path: data.join("coffee.png"),
+    };
+    let pre = Preprocess {
+        max_side: Some(200),
+        ..Default::default()
+    };
+    let s = synthetic(&entry, &pre, &Degradation::Downscale { factor: 4 }, 0).unwrap();
+    let expected = icmbench_metrics::by_name("psnr-rgb")
+        .unwrap()
+        .compute(&s.target, &to_target_size(&s.input.image, &s.target))
+        .unwrap();
+    assert_eq!(find(&out.rows, REF_DEGRADED, "coffee.png").metrics["psnr-rgb"], expected);
+
+    // Resume: nothing recomputed; another tiling is another task setting: all recomputed.
+    let again = run(&plan, &opts()).unwrap();
+    assert_eq!((again.computed, again.reused), (0, 10));
+    std::fs::write(&cfg, sr_config("{ model = \"esrgan-slim-x4\", tile = 48, overlap = 12 }")).unwrap();
+    let tiled = run(&config::load(&cfg).unwrap(), &opts()).unwrap();
+    assert_eq!(tiled.computed, 10);
+
+    // The report: the LL-ICM summary table and one figure per metric, panels per task.
+    let report = dir.path().join("report");
+    let o = icmbench(&[
+        "report",
+        dir.path().join("out").to_str().unwrap(),
+        "--anchor",
+        "jpeg",
+        "--out",
+        report.to_str().unwrap(),
+        "--format",
+        "md,csv,svg",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.starts_with("## LL-ICM summary"), "{md}");
+    assert!(md.contains("| codec | sr psnr-rgb ↑ | sr niqe ↓ |"), "{md}");
+    assert!(md.contains("| task-on-uncompressed |") && md.contains("| degraded-input |"), "{md}");
+    let svg = std::fs::read_to_string(report.join("figures/ll-icm-psnr-rgb.svg")).unwrap();
+    assert!(svg.contains("task-on-uncompressed") && svg.contains("sr: psnr-rgb"));
+    assert!(report.join("ll-icm.csv").is_file());
+}
+
+#[test]
+fn a_restorer_of_the_wrong_scale_fails_its_rows_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    photos(dir.path());
+    // The x4 model on a same-size task (noise): its output cannot be compared.
+    let onnx = icmbench_models::models_dir().join("esrgan_slim_x4.onnx");
+    std::fs::write(
+        dir.path().join("sr.toml"),
+        "input = \"lr\"\noutput = \"output_0\"\nlayout = \"nhwc\"\nrange = 255.0\nscale = 4\n",
+    )
+    .unwrap();
+    let text = format!(
+        "output = \"out\"\nmetrics = [\"psnr\"]\n\n[[datasets]]\nname = \"noise\"\npath = \"data\"\nmax_side = 40\ndegradation = {{ kind = \"noise\", sigma = 25.0 }}\nseed = 3\nrestorer = {{ onnx = \"{}\", spec = \"sr.toml\" }}\n\n{CODECS}",
+        onnx.display()
+    );
+    let plan = config::load(&write(dir.path(), &text)).unwrap();
+    let out = run(&plan, &opts()).unwrap();
+    assert_eq!(out.rows.len(), 10);
+    let failed = out.failures();
+    assert_eq!(failed.len(), 8, "all but the no-task references");
+    let e = failed[0].error.as_deref().unwrap();
+    assert!(e.contains("gives 160x108 from a 40x27 input, but the ideal image is 40x27"), "{e}");
+    assert!(find(&out.rows, REF_DEGRADED, "coffee.png").is_ok());
+}
+
+#[test]
+fn paired_folders_must_match_and_are_used_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lq, gt) = (dir.path().join("lq"), dir.path().join("gt"));
+    std::fs::create_dir_all(&lq).unwrap();
+    std::fs::create_dir_all(&gt).unwrap();
+    let src = image::open(icmbench_datasets::samples_dir().join("coffee.png")).unwrap().to_rgb8();
+    let clean = image::imageops::crop_imm(&src, 100, 100, 64, 48).to_image();
+    let noisy = icmbench_datasets::degrade::apply(&clean, &Degradation::Noise { sigma: 15.0 }, 1).unwrap();
+    clean.save(gt.join("a.png")).unwrap();
+    noisy.save(lq.join("a.png")).unwrap();
+    noisy.save(lq.join("b.png")).unwrap();
+    let text =
+        format!("output = \"out\"\nmetrics = [\"psnr\"]\n\n[[datasets]]\nname = \"pairs\"\npath = \"lq\"\ntarget = \"gt\"\n\n{CODECS}");
+    let plan = config::load(&write(dir.path(), &text)).unwrap();
+    let e = run(&plan, &opts()).err().unwrap().to_string();
+    assert!(e.contains("dataset `pairs`") && e.contains("[b.png]"), "{e}");
+    std::fs::remove_file(lq.join("b.png")).unwrap();
+    let out = run(&plan, &opts()).unwrap();
+    // Without a restorer the decoded image itself is scored; no task-on-uncompressed row.
+    assert_eq!(out.rows.len(), 4);
+    let png = find(&out.rows, "png", "a.png");
+    let no_task = find(&out.rows, REF_DEGRADED, "a.png");
+    assert_eq!(png.metrics, no_task.metrics);
+    let expected = icmbench_metrics::by_name("psnr-rgb").unwrap().compute(&clean, &noisy).unwrap();
+    assert_eq!(no_task.metrics["psnr-rgb"], expected);
+}
+
+#[test]
+fn the_shipped_examples_are_valid_configs() {
+    let dir = common::root().join("examples");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            config::load(&p).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "{n} examples");
+    let ll = config::load(&dir.join("ll-icm.toml")).unwrap();
+    assert!(ll.datasets.iter().all(|d| d.is_lowlevel() && d.restorer.is_some()));
+}
