@@ -33,20 +33,20 @@ use image::RgbImage;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A dataset folder could not be listed.
-    #[error("dataset `{name}`: {source}")]
+    #[error("dataset `{name}`: {error}")]
     Dataset {
         /// Dataset name.
         name: String,
-        /// The error.
-        source: icmbench_datasets::DatasetError,
+        /// The error (in the message, not a separate source, so it prints once).
+        error: icmbench_datasets::DatasetError,
     },
     /// The degraded and ideal folders of a paired dataset do not match.
-    #[error("dataset `{name}`: {source}")]
+    #[error("dataset `{name}`: {error}")]
     Pairs {
         /// Dataset name.
         name: String,
-        /// The error.
-        source: PairError,
+        /// The error (in the message, not a separate source, so it prints once).
+        error: PairError,
     },
     /// A dataset's restorer could not be loaded.
     #[error("dataset `{name}`: {message}")]
@@ -232,17 +232,17 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         };
         let mut sources: Vec<Source> = match (&d.target, &d.degradation) {
             (Some(target), _) => icmbench_datasets::paired::pair_folders(&d.path, target)
-                .map_err(|source| RunError::Pairs {
+                .map_err(|error| RunError::Pairs {
                     name: d.name.clone(),
-                    source,
+                    error,
                 })?
                 .into_iter()
                 .map(Source::Paired)
                 .collect(),
             (None, scan) => icmbench_datasets::scan_folder(&d.path)
-                .map_err(|source| RunError::Dataset {
+                .map_err(|error| RunError::Dataset {
                     name: d.name.clone(),
-                    source,
+                    error,
                 })?
                 .into_iter()
                 .map(|e| match scan {

@@ -163,9 +163,14 @@ fn paired_folders_must_match_and_are_used_as_they_are() {
     noisy.save(lq.join("b.png")).unwrap();
     let text =
         format!("output = \"out\"\nmetrics = [\"psnr\"]\n\n[[datasets]]\nname = \"pairs\"\npath = \"lq\"\ntarget = \"gt\"\n\n{CODECS}");
-    let plan = config::load(&write(dir.path(), &text)).unwrap();
+    let cfg = write(dir.path(), &text);
+    let plan = config::load(&cfg).unwrap();
     let e = run(&plan, &opts()).err().unwrap().to_string();
     assert!(e.contains("dataset `pairs`") && e.contains("[b.png]"), "{e}");
+    // The command line says it once and fails.
+    let o = icmbench(&["run", cfg.to_str().unwrap(), "--quiet"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && stderr.matches("[b.png]").count() == 1, "{stderr}");
     std::fs::remove_file(lq.join("b.png")).unwrap();
     let out = run(&plan, &opts()).unwrap();
     // Without a restorer the decoded image itself is scored; no task-on-uncompressed row.
