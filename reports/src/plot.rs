@@ -91,9 +91,9 @@ pub struct PlotOptions {
     pub msssim_db: bool,
 }
 
-/// The y label of a metric.
-pub fn y_label(metric: &str, msssim_db: bool) -> String {
-    let better = if crate::report::unit(metric).is_empty() && metric.starts_with("lpips") {
+/// The y label of a metric (`lower_is_better` adds "(lower is better)" to unitless ones).
+pub fn y_label(metric: &str, msssim_db: bool, lower_is_better: bool) -> String {
+    let better = if crate::report::unit(metric).is_empty() && lower_is_better {
         " (lower is better)"
     } else {
         ""
@@ -184,7 +184,7 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
             Chart {
                 title: format!("{}: {metric}", d.dataset),
                 x_label: bpp_label.to_string(),
-                y_label: y_label(metric, opts.msssim_db),
+                y_label: y_label(metric, opts.msssim_db, lower_is_better),
                 series,
                 lower_is_better,
             }
@@ -391,7 +391,8 @@ mod tests {
 
     #[test]
     fn msssim_in_db() {
-        assert_eq!(y_label("ms-ssim-rgb", true), "ms-ssim-rgb in dB: -10 log10(1 - x)");
-        assert_eq!(y_label("psnr-y601", false), "psnr-y601 (dB)");
+        assert_eq!(y_label("ms-ssim-rgb", true, false), "ms-ssim-rgb in dB: -10 log10(1 - x)");
+        assert_eq!(y_label("psnr-y601", false, false), "psnr-y601 (dB)");
+        assert_eq!(y_label("niqe", false, true), "niqe (lower is better)");
     }
 }
