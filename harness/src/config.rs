@@ -305,6 +305,17 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
     let mut names = BTreeSet::new();
     let mut datasets = Vec::new();
     for d in cfg.datasets {
+        if d.name.starts_with("ll-icm") || d.name.is_empty() || d.name.contains(['/', '\\']) {
+            return Err(at(
+                path,
+                text,
+                None,
+                format!(
+                    "dataset name `{}`: names must be non-empty, without slashes, and not start with `ll-icm` (the LL-ICM summary figures use that prefix)",
+                    d.name
+                ),
+            ));
+        }
         if !names.insert(d.name.clone()) {
             return Err(at(path, text, None, format!("dataset name `{}` is used twice", d.name)));
         }
@@ -685,6 +696,7 @@ qualities = [30]
         assert!(err(&text).contains("cannot share a run"));
         let e = err(&GOOD.replace("kind = \"jpeg\"", "kind = \"jpeg\"\nid = \"degraded-input\""));
         assert!(e.contains("reserved"), "{e}");
+        assert!(err(&GOOD.replace("name = \"s\"", "name = \"ll-icm\"")).contains("prefix"));
     }
 
     #[test]

@@ -141,7 +141,8 @@ pub fn to_compressai(
     versions: &BTreeMap<String, String>,
 ) -> Vec<(String, CompressaiResults)> {
     let mut keys: Vec<(String, String)> = Vec::new();
-    for p in points {
+    // LL-ICM reference rows have no rate: they are not curves.
+    for p in points.iter().filter(|p| !icmbench_reports::lowlevel::is_reference(&p.codec)) {
         let k = (p.dataset.clone(), p.codec.clone());
         if !keys.contains(&k) {
             keys.push(k);

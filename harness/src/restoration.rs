@@ -16,6 +16,10 @@ pub use icmbench_reports::lowlevel::{REF_DEGRADED, REF_UNCOMPRESSED, REFERENCE_K
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+/// The codec version of reference rows: changes only when what they compute changes (the
+/// no-task row's bicubic resize), not with every icmbench release.
+pub const REFERENCE_VERSION: &str = "icmbench reference rows v1 (no-task: Catmull-Rom bicubic resize)";
+
 /// The `restorer` table of a low-level dataset.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -117,7 +121,9 @@ impl LowLevel {
                 h.update(&bytes);
                 h.update(text.as_bytes());
                 let model = Model::load(&onnx.display().to_string(), onnx, opts).map_err(|e| e.to_string())?;
-                (model, spec, format!("{} blake3:{}", onnx.display(), &h.finalize().to_hex()[..32]))
+                // The content, not the path: the same model found through another path
+                // (another working folder) keeps its cached rows.
+                (model, spec, format!("onnx+spec blake3:{}", &h.finalize().to_hex()[..32]))
             }
             _ => return Err("restorer: give `model`, or both `onnx` and `spec`".into()),
         };

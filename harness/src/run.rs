@@ -144,7 +144,7 @@ impl Task<'_> {
     fn version(&self) -> String {
         match &self.job {
             Job::Code { codec, .. } => codec.codec.version(),
-            Job::Reference(_) => format!("icmbench {}", env!("CARGO_PKG_VERSION")),
+            Job::Reference(_) => crate::restoration::REFERENCE_VERSION.to_string(),
         }
     }
 
@@ -168,8 +168,19 @@ enum Source {
 
 /// A loaded image; low-level samples carry their ideal target.
 struct Loaded {
+    /// The image; for a low-level sample its `hash` covers the pair and the restorer.
     img: LoadedImage,
     target: Option<RgbImage>,
+    /// The hash of the pair alone (low-level samples; equal to `img.hash` otherwise).
+    pair_hash: String,
+}
+
+impl Loaded {
+    /// The image hash in the key of a task's row: the no-task reference does not depend on
+    /// the restorer, every other row does.
+    fn hash_for(&self, t: &Task) -> &str {
+        if t.id() == REF_DEGRADED { &self.pair_hash } else { &self.img.hash }
+    }
 }
 
 impl Source {
@@ -193,13 +204,14 @@ impl Source {
                 (s.input, Some(s.target))
             }
         };
+        let pair_hash = img.hash.clone();
         if let Some(id) = identity {
             let mut h = blake3::Hasher::new();
             h.update(img.hash.as_bytes());
             h.update(id.as_bytes());
             img.hash = h.finalize().to_hex()[..32].to_string();
         }
-        Ok(Loaded { img, target })
+        Ok(Loaded { img, target, pair_hash })
     }
 }
 
@@ -381,9 +393,19 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let computed = produced.iter().filter(|p| p.computed).count();
     let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
 
-    // The final table: this plan's rows, then earlier rows that this plan did not touch.
+    // The final table: this plan's rows, then earlier rows of (dataset, image, codec,
+    // quality) slots this plan did not touch. A slot this plan filled drops its earlier
+    // rows (another codec version, restorer, seed...), so reports never average the two.
+    let filled: std::collections::HashSet<(&str, &str, &str, u64)> = rows
+        .iter()
+        .map(|r| (r.dataset.as_str(), r.image.as_str(), r.codec.as_str(), r.quality.to_bits()))
+        .collect();
+    let untouched: Vec<ResultRow> = previous
+        .into_iter()
+        .filter(|r| !filled.contains(&(r.dataset.as_str(), r.image.as_str(), r.codec.as_str(), r.quality.to_bits())))
+        .collect();
     let mut all = rows.clone();
-    all.extend(previous);
+    all.extend(untouched);
     let all = dedupe_keep_first(all);
     store.finish(&all)?;
     let restorers: Vec<Option<String>> = lowlevel.iter().map(|l| l.as_ref().map(|l| l.identity.clone())).collect();
@@ -487,8 +509,7 @@ impl Ctx<'_> {
                 detections: None,
             },
             Ok(l) => {
-                let img = &l.img;
-                let key = RowKey::new(&img.hash, t.id(), &version, t.quality());
+                let key = RowKey::new(l.hash_for(t), t.id(), &version, t.quality());
                 if let Some(prev) = self
                     .done
                     .get(&key)
@@ -532,7 +553,7 @@ impl Ctx<'_> {
         let mut row = ResultRow {
             dataset: dataset.to_string(),
             image: img.id.clone(),
-            image_hash: img.hash.clone(),
+            image_hash: l.hash_for(t).to_string(),
             width: w,
             height: h,
             conversion: img.conversion.clone(),
@@ -616,7 +637,7 @@ impl Ctx<'_> {
             }
         }
         if let Some(dir) = self.save {
-            let path = reconstruction_path(dir, id, quality, image_id);
+            let path = reconstruction_path(dir, &row.dataset, id, quality, image_id);
             let saved = path
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
@@ -636,9 +657,11 @@ fn fail(mut row: ResultRow, error: String) -> ResultRow {
     row
 }
 
-/// Where `--save-reconstructions` puts a decoded image: `DIR/<codec>/q<quality>/<image>.png`.
-pub fn reconstruction_path(dir: &Path, codec: &str, quality: f64, image_id: &str) -> PathBuf {
+/// Where `--save-reconstructions` puts a scored image (decoded, or a low-level task's
+/// output): `DIR/<dataset>/<codec>/q<quality>/<image>.png`.
+pub fn reconstruction_path(dir: &Path, dataset: &str, codec: &str, quality: f64, image_id: &str) -> PathBuf {
     let mut p = dir
+        .join(dataset)
         .join(codec)
         .join(format!("q{}", icmbench_codecs::external::format_quality(quality)))
         .join(image_id);

@@ -95,12 +95,16 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
         .unwrap();
     assert_eq!(find(&out.rows, REF_DEGRADED, "coffee.png").metrics["psnr-rgb"], expected);
 
-    // Resume: nothing recomputed; another tiling is another task setting: all recomputed.
+    // Resume: nothing recomputed. Another tiling is another task setting: every row that
+    // depends on the restorer is recomputed, the no-task rows are reused, and the new rows
+    // replace the old ones in the stored table (no stale duplicates for the report).
     let again = run(&plan, &opts()).unwrap();
     assert_eq!((again.computed, again.reused), (0, 10));
     std::fs::write(&cfg, sr_config("{ model = \"esrgan-slim-x4\", tile = 48, overlap = 12 }")).unwrap();
     let tiled = run(&config::load(&cfg).unwrap(), &opts()).unwrap();
-    assert_eq!(tiled.computed, 10);
+    assert_eq!((tiled.computed, tiled.reused), (8, 2));
+    let stored = icmbench_reports::results::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
+    assert_eq!(stored.len(), 10);
 
     // The report: the LL-ICM summary table and one figure per metric, panels per task.
     let report = dir.path().join("report");
@@ -122,6 +126,18 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
     let svg = std::fs::read_to_string(report.join("figures/ll-icm-psnr-rgb.svg")).unwrap();
     assert!(svg.contains("task-on-uncompressed") && svg.contains("sr: psnr-rgb"));
     assert!(report.join("ll-icm.csv").is_file());
+
+    // CompressAI export: curves only, the reference rows have no rate.
+    let exported = dir.path().join("exported");
+    let o = icmbench(&[
+        "export-compressai",
+        dir.path().join("out").to_str().unwrap(),
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(exported.join("sr/jpeg.json").is_file());
+    assert!(!exported.join(format!("sr/{REF_UNCOMPRESSED}.json")).exists());
 }
 
 #[test]

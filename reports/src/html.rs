@@ -51,7 +51,12 @@ pub fn html(r: &Report, extras: &HtmlExtras) -> String {
     // LL-ICM summary: the task × metric table and one figure per metric, panels per task.
     let tasks = crate::lowlevel::tasks(r);
     if !tasks.is_empty() {
-        s.push_str("<h2>LL-ICM summary: BD-rate per task</h2>\n<table><thead><tr><th>codec</th>");
+        let anchors = crate::report::unique(tasks.iter().map(|d| d.anchor.as_str()));
+        let _ = write!(
+            s,
+            "<h2>LL-ICM summary: BD-rate per task vs <code>{}</code></h2>\n<table><thead><tr><th>codec</th>",
+            escape(&anchors.join(", "))
+        );
         for d in &tasks {
             for (m, lower) in d.metrics.iter().zip(&d.lower_is_better) {
                 let _ = write!(
@@ -109,8 +114,10 @@ pub fn html(r: &Report, extras: &HtmlExtras) -> String {
                         let flag = if d.flagged(codec, m) { " †" } else { "" };
                         let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
                     }
-                    None if d.flagged(codec, m) => s.push_str("<td>abnormal †</td>"),
-                    None => s.push_str("<td>n/a</td>"),
+                    None => {
+                        let flag = if d.flagged(codec, m) { " †" } else { "" };
+                        let _ = write!(s, "<td>{}{flag}</td>", d.missing_text(codec, m));
+                    }
                 }
             }
             s.push_str("</tr>\n");

@@ -48,9 +48,8 @@ pub fn cell(d: &DatasetReport, codec: &str, metric: &str) -> String {
     match entry.and_then(|c| c.bd_rate) {
         Some(rate) if d.best(metric) == Some(codec) => format!("**{rate:+.2} %{warn}**{flag}"),
         Some(rate) => format!("{rate:+.2} %{warn}{flag}"),
-        None if !flag.is_empty() => "abnormal †".into(),
         None if !d.codecs.iter().any(|c| c == codec) => "-".into(),
-        None => "n/a".into(),
+        None => format!("{}{flag}", d.missing_text(codec, metric)),
     }
 }
 

@@ -141,10 +141,8 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
             .into_iter()
             .partition(|c| crate::lowlevel::is_reference(c));
         if codecs.is_empty() {
-            return Err(ReportError::Schema {
-                path: format!("dataset `{dataset}`"),
-                message: "no codec rows, only references".into(),
-            });
+            // Only reference rows (every codec row of a low-level task failed): no curves.
+            continue;
         }
         let present = unique(pts.iter().flat_map(|p| p.metrics.keys().map(String::as_str)));
         let metrics: Vec<String> = match &opts.metrics {
@@ -263,9 +261,18 @@ impl DatasetReport {
         match self.cell_text(codec, metric) {
             Some((text, true)) => format!("**{text}**{flag}"),
             Some((text, false)) => format!("{text}{flag}"),
-            None if !flag.is_empty() => "abnormal †".into(),
-            None => "n/a".into(),
+            None => format!("{}{flag}", self.missing_text(codec, metric)),
         }
+    }
+
+    /// The text of a cell without a value: `abnormal` when BD failed on a non-monotone
+    /// curve, `n/a` for any other reason (the notes give it).
+    pub fn missing_text(&self, codec: &str, metric: &str) -> &'static str {
+        let not_monotone = self
+            .cell(codec, metric)
+            .and_then(|c| c.error.as_deref())
+            .is_some_and(|e| e.contains("not monotone"));
+        if not_monotone { "abnormal" } else { "n/a" }
     }
 
     /// One line per abnormal curve, for the notes under a table.
@@ -483,7 +490,7 @@ pub fn latex(r: &Report) -> String {
                         let flag = if d.flagged(codec, m) { "\\textsuperscript{\\dag}" } else { "" };
                         format!("{v}{flag} ({})", tex_escape(&fmt_metric_delta(*dm, m)))
                     }
-                    _ if d.flagged(codec, m) => "abnormal\\textsuperscript{\\dag}".into(),
+                    _ if d.flagged(codec, m) => format!("{}\\textsuperscript{{\\dag}}", d.missing_text(codec, m)),
                     _ => "n/a".into(),
                 })
                 .collect();
