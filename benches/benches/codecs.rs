@@ -27,7 +27,7 @@ fn codecs(c: &mut Criterion) {
 /// their network and entropy parts (criterion's `iter_custom` summing the measured parts).
 fn learned(c: &mut Criterion) {
     let img = photo_768x512();
-    let dir = icmbench_datasets::samples_dir().join("../../models/demo-codec");
+    let dir = icmbench_benches::repo_root().join("models/demo-codec");
     let codec = LearnedCodec::open(&dir, icmbench_models::RuntimeOptions::default()).expect("models/demo-codec");
     let q = 2.0;
     let bits = codec.encode_detailed(&img, q).expect("encode").bitstream;

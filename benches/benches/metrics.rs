@@ -67,7 +67,7 @@ fn musiq(c: &mut Criterion) {
 /// instances_val2014_100 with its fake bbox results; pycocotools' time for
 /// evaluate + accumulate + summarize on the same files is in tests/fixtures/coco_reference.json.
 fn eval_map(c: &mut Criterion) {
-    let dir = icmbench_datasets::samples_dir().join("../../third_party/coco");
+    let dir = icmbench_benches::repo_root().join("third_party/coco");
     let (gt, dt) = (
         dir.join("instances_val2014_100.json"),
         dir.join("instances_val2014_fakebbox100_results.json"),
@@ -110,7 +110,7 @@ fn detector(c: &mut Criterion) {
 /// each untiled and with the example's tiling; and the degradations themselves.
 fn restorers(c: &mut Criterion) {
     use icmbench_datasets::degrade::{Degradation, apply};
-    use icmbench_models::restore::{Layout, Restorer, RestorerSpec};
+    use icmbench_models::restore::{Restorer, RestorerSpec};
     let img = photo_768x512();
     let opts = icmbench_models::RuntimeOptions::default();
     let mut group = c.benchmark_group("restore");
@@ -126,19 +126,11 @@ fn restorers(c: &mut Criterion) {
         b.iter(|| sr.restore(&small, 128, 16).expect("sr"))
     });
     let noisy = apply(&img, &Degradation::Noise { sigma: 25.0 }, 0).expect("noise");
-    let path = icmbench_datasets::samples_dir().join("../../models/demo-denoiser/denoiser.onnx");
-    let dn = icmbench_models::Model::load("demo-denoiser", &path, &opts).expect("demo denoiser");
-    let dn = Restorer::new(
-        dn,
-        RestorerSpec {
-            input: "noisy".into(),
-            output: "denoised".into(),
-            layout: Layout::Nchw,
-            range: 1.0,
-            scale: 1,
-            size_multiple: 1,
-        },
-    );
+    let dir = icmbench_benches::repo_root().join("models/demo-denoiser");
+    let text = std::fs::read_to_string(dir.join("restorer.toml")).expect("demo denoiser contract");
+    let spec: RestorerSpec = toml::from_str(&text).expect("restorer.toml");
+    let dn = icmbench_models::Model::load("demo-denoiser", &dir.join("denoiser.onnx"), &opts).expect("demo denoiser");
+    let dn = Restorer::new(dn, spec);
     group.bench_function("demo_denoiser_768x512/untiled", |b| {
         b.iter(|| dn.restore(&noisy, 0, 0).expect("dn"))
     });

@@ -3,6 +3,11 @@
 use icmbench_codecs::Codec;
 use image::RgbImage;
 
+/// The repository root (the bundled samples live in `datasets/samples/` below it).
+pub fn repo_root() -> std::path::PathBuf {
+    icmbench_datasets::samples_dir().join("../..")
+}
+
 /// `motorcycle_left.png` from the bundled samples, resized (Lanczos3) to exactly 768×512.
 pub fn photo_768x512() -> RgbImage {
     let path = icmbench_datasets::samples_dir().join("motorcycle_left.png");

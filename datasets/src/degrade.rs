@@ -151,6 +151,19 @@ fn motion_kernel(length: u32, angle: f64) -> Kernel {
 pub fn apply(img: &RgbImage, d: &Degradation, seed: u64) -> Result<RgbImage, String> {
     let (w, h) = img.dimensions();
     let (wu, hu) = (w as usize, h as usize);
+    // JPEG works on the 8-bit image itself, not on planes.
+    if let Degradation::Jpeg { quality } = *d {
+        if !(1..=100).contains(&quality) {
+            return Err(format!("jpeg: quality {quality} must be 1 to 100"));
+        }
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality)
+            .encode_image(img)
+            .map_err(|e| format!("jpeg: {e}"))?;
+        return image::load_from_memory(&bytes)
+            .map(|i| i.to_rgb8())
+            .map_err(|e| format!("jpeg: {e}"));
+    }
     let mut rng = SplitMix64::new(seed);
     let mut p = rgb_planes(img);
     let add_noise = |p: &mut [Vec<f64>; 3], sigma: f64, rng: &mut SplitMix64| {
@@ -182,13 +195,9 @@ pub fn apply(img: &RgbImage, d: &Degradation, seed: u64) -> Result<RgbImage, Str
             if !(2..=8).contains(&factor) {
                 return Err(format!("downscale: factor {factor} must be 2 to 8"));
             }
-            let mut size = (0, 0);
-            p = p.map(|plane| {
-                let (out, ow, oh) = imresize_down(&plane, wu, hu, 1.0 / f64::from(factor));
-                size = (ow as u32, oh as u32);
-                out
-            });
-            return Ok(from_rgb_planes(&p, size.0, size.1));
+            let [r, g, b] = p.map(|plane| imresize_down(&plane, wu, hu, 1.0 / f64::from(factor)));
+            let (ow, oh) = (r.1 as u32, r.2 as u32);
+            return Ok(from_rgb_planes(&[r.0, g.0, b.0], ow, oh));
         }
         Degradation::LowLight { gamma, gain, sigma } => {
             if gamma.is_nan() || gamma <= 0.0 || gain.is_nan() || gain < 0.0 || sigma.is_nan() || sigma < 0.0 {
@@ -236,18 +245,7 @@ pub fn apply(img: &RgbImage, d: &Degradation, seed: u64) -> Result<RgbImage, Str
                 }
             }
         }
-        Degradation::Jpeg { quality } => {
-            if !(1..=100).contains(&quality) {
-                return Err(format!("jpeg: quality {quality} must be 1 to 100"));
-            }
-            let mut bytes = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality)
-                .encode_image(img)
-                .map_err(|e| format!("jpeg: {e}"))?;
-            return image::load_from_memory(&bytes)
-                .map(|i| i.to_rgb8())
-                .map_err(|e| format!("jpeg: {e}"));
-        }
+        Degradation::Jpeg { .. } => unreachable!("handled before the planes are made"),
     }
     Ok(from_rgb_planes(&p, w, h))
 }

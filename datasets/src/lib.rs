@@ -266,6 +266,16 @@ pub fn content_hash(img: &RgbImage) -> String {
     hasher.finalize().to_hex()[..32].to_string()
 }
 
+/// BLAKE3 of several hashes (or other strings) in order, as 32 hex digits: the key of
+/// something made of several parts (a low-level pair, a pair and its restorer).
+pub fn combine_hashes(parts: &[&str]) -> String {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(p.as_bytes());
+    }
+    h.finalize().to_hex()[..32].to_string()
+}
+
 /// The bundled default photos shipped in the repository (`datasets/samples/`): in the source
 /// tree cargo runs in (tests and benches; build artefacts may be shared between clones),
 /// else in the one this crate was built from.

@@ -13,7 +13,7 @@ use image::imageops::FilterType;
 
 use crate::degrade::{Degradation, apply, image_seed};
 use crate::paired::Pair;
-use crate::{DatasetError, ImageEntry, LoadedImage, Preprocess, content_hash, load_image};
+use crate::{DatasetError, ImageEntry, LoadedImage, Preprocess, combine_hashes, content_hash, load_image};
 
 /// One (degraded input, ideal target) sample.
 #[derive(Debug, Clone)]
@@ -24,17 +24,10 @@ pub struct Sample {
     pub target: RgbImage,
 }
 
-/// The hash of a pair: BLAKE3 of both content hashes, 32 hex digits.
-fn pair_hash(input: &RgbImage, target: &RgbImage) -> String {
-    let mut h = blake3::Hasher::new();
-    h.update(content_hash(input).as_bytes());
-    h.update(content_hash(target).as_bytes());
-    h.finalize().to_hex()[..32].to_string()
-}
-
 /// A sample made from a clean image and a degradation (see the module doc).
 pub fn synthetic(entry: &ImageEntry, pre: &Preprocess, d: &Degradation, seed: u64) -> Result<Sample, DatasetError> {
     let clean = load_image(entry, pre)?;
+    let mut target_hash = clean.hash;
     let mut target = clean.image;
     let mut record = clean.preprocess;
     if let Degradation::Downscale { factor } = *d {
@@ -49,6 +42,7 @@ pub fn synthetic(entry: &ImageEntry, pre: &Preprocess, d: &Degradation, seed: u6
         }
         if (cw, ch) != (w, h) {
             target = image::imageops::crop_imm(&target, 0, 0, cw, ch).to_image();
+            target_hash = content_hash(&target);
             record.push_str(&format!("; mod-crop {w}x{h}->{cw}x{ch}"));
         }
     }
@@ -62,7 +56,7 @@ pub fn synthetic(entry: &ImageEntry, pre: &Preprocess, d: &Degradation, seed: u6
         input: LoadedImage {
             id: entry.id.clone(),
             path: entry.path.clone(),
-            hash: pair_hash(&degraded, &target),
+            hash: combine_hashes(&[&content_hash(&degraded), &target_hash]),
             image: degraded,
             conversion: clean.conversion,
             preprocess: record,
@@ -76,10 +70,13 @@ pub fn synthetic(entry: &ImageEntry, pre: &Preprocess, d: &Degradation, seed: u6
 pub fn paired(pair: &Pair) -> Result<Sample, DatasetError> {
     let none = Preprocess::default();
     let mut input = load_image(&pair.input, &none)?;
-    let target = load_image(&pair.target, &none)?.image;
-    input.hash = pair_hash(&input.image, &target);
+    let target = load_image(&pair.target, &none)?;
+    input.hash = combine_hashes(&[&input.hash, &target.hash]);
     input.preprocess = format!("paired with {}", pair.target.path.display());
-    Ok(Sample { input, target })
+    Ok(Sample {
+        input,
+        target: target.image,
+    })
 }
 
 /// The degraded input brought to the target's size for the no-task reference: bicubic

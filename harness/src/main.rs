@@ -690,11 +690,7 @@ fn cmd_report(
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!(
-            "{}{}",
-            icmbench_reports::lowlevel::markdown(&report).unwrap_or_default(),
-            icmbench_reports::report::markdown(&report)
-        );
+        print!("{}", icmbench_reports::lowlevel::report_markdown(&report));
         eprintln!("wrote {} files to {}", files.len(), dir.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use icmbench_reports::ReportError;
 use icmbench_reports::html::{HtmlExtras, html};
-use icmbench_reports::plot::{PlotOptions, charts, png, svg};
-use icmbench_reports::report::{Report, ReportOptions, bd_csv, build, latex, markdown, points_csv};
+use icmbench_reports::plot::{Chart, PlotOptions, charts, png, svg};
+use icmbench_reports::report::{DatasetReport, Report, ReportOptions, bd_csv, build, latex, points_csv};
 use icmbench_reports::results::{write_json, write_text};
 
 use crate::inputs::Inputs;
@@ -55,62 +55,51 @@ pub fn write_figures(
 ) -> Result<Figures, ReportError> {
     let want_svg = formats.iter().any(|f| f == "svg");
     let want_png = formats.iter().any(|f| f == "png");
-    let mut out = Figures::default();
+    // Every dataset's charts, drawn once: one per metric.
+    let all: Vec<Vec<Chart>> = report.datasets.iter().map(|d| charts(d, plot)).collect();
+    // (file name, charts, whether it is a multi-panel figure the HTML report embeds).
+    let mut jobs: Vec<(String, Vec<Chart>, bool)> = Vec::new();
     // LL-ICM: one figure per metric with one rate–perception panel per task.
-    let tasks = icmbench_reports::lowlevel::tasks(report);
-    let task_charts: Vec<Vec<_>> = tasks.iter().map(|d| charts(d, plot)).collect();
-    let metrics = icmbench_reports::report::unique(tasks.iter().flat_map(|d| d.metrics.iter().map(String::as_str)));
+    let tasks: Vec<(&DatasetReport, &Vec<Chart>)> = report
+        .datasets
+        .iter()
+        .zip(&all)
+        .filter(|(d, _)| icmbench_reports::lowlevel::is_task(d))
+        .collect();
+    let metrics = icmbench_reports::report::unique(tasks.iter().flat_map(|(d, _)| d.metrics.iter().map(String::as_str)));
     for m in &metrics {
-        let panels: Vec<_> = tasks
+        let panels = tasks
             .iter()
-            .zip(&task_charts)
             .filter_map(|(d, c)| d.metrics.iter().position(|x| x == m).map(|i| c[i].clone()))
             .collect();
-        let name = format!("ll-icm-{m}");
-        if want_svg || keep_panels {
-            let text = svg(&panels)?;
+        jobs.push((format!("ll-icm-{m}"), panels, true));
+    }
+    for (d, charts) in report.datasets.iter().zip(all) {
+        jobs.push((d.dataset.clone(), charts.clone(), true));
+        jobs.extend(
+            d.metrics
+                .iter()
+                .zip(charts)
+                .map(|(m, c)| (format!("{}-{m}", d.dataset), vec![c], false)),
+        );
+    }
+    let mut out = Figures::default();
+    for (name, set, panel) in jobs {
+        if want_svg || (panel && keep_panels) {
+            let text = svg(&set)?;
             if want_svg {
                 let p = dir.join(format!("{name}.svg"));
                 write_text(&p, &text)?;
                 out.files.push(p);
             }
-            if keep_panels {
+            if panel && keep_panels {
                 out.panels_svg.push((name.clone(), text));
             }
         }
         if want_png {
             let p = dir.join(format!("{name}.png"));
-            png(&panels, &p)?;
+            png(&set, &p)?;
             out.files.push(p);
-        }
-    }
-    for d in &report.datasets {
-        let all = charts(d, plot);
-        let mut jobs: Vec<(String, Vec<_>)> = vec![(d.dataset.clone(), all.clone())];
-        jobs.extend(
-            d.metrics
-                .iter()
-                .zip(&all)
-                .map(|(m, c)| (format!("{}-{m}", d.dataset), vec![c.clone()])),
-        );
-        for (i, (name, set)) in jobs.into_iter().enumerate() {
-            let panel = i == 0;
-            if want_svg || (panel && keep_panels) {
-                let text = svg(&set)?;
-                if want_svg {
-                    let p = dir.join(format!("{name}.svg"));
-                    write_text(&p, &text)?;
-                    out.files.push(p);
-                }
-                if panel && keep_panels {
-                    out.panels_svg.push((d.dataset.clone(), text));
-                }
-            }
-            if want_png {
-                let p = dir.join(format!("{name}.png"));
-                png(&set, &p)?;
-                out.files.push(p);
-            }
         }
     }
     Ok(out)
@@ -133,12 +122,11 @@ pub fn write_report(
         written.push(p);
         Ok(())
     };
-    let summary = icmbench_reports::lowlevel::markdown(&report);
     if has("md") {
-        emit("report.md", &(summary.clone().unwrap_or_default() + &markdown(&report)))?;
+        emit("report.md", &icmbench_reports::lowlevel::report_markdown(&report))?;
     }
     if has("csv") {
-        if summary.is_some() {
+        if !icmbench_reports::lowlevel::tasks(&report).is_empty() {
             emit("ll-icm.csv", &icmbench_reports::lowlevel::csv(&report))?;
         }
         emit("bd.csv", &bd_csv(&report))?;

@@ -10,8 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use icmbench_datasets::lowlevel::to_target_size;
+use icmbench_models::RuntimeOptions;
 use icmbench_models::restore::{BUILTIN_RESTORERS, Restorer, RestorerSpec};
-use icmbench_models::{Manifest, Model, RuntimeOptions, models_dir};
+
+use crate::task::{load_export, load_manifest_model};
 pub use icmbench_reports::lowlevel::{REF_DEGRADED, REF_UNCOMPRESSED, REFERENCE_KIND, is_reference};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -106,25 +108,22 @@ impl LowLevel {
         };
         c.check()?;
         let (model, spec, identity) = match (&c.model, &c.onnx, &c.spec) {
-            (Some(name), None, None) => {
-                let manifest = Manifest::shipped().map_err(|e| e.to_string())?;
-                let model = manifest.load(name, &models_dir(), opts).map_err(|e| e.to_string())?;
+            (Some(name), ..) => {
+                let (model, sha) = load_manifest_model(name, opts)?;
                 let spec = RestorerSpec::builtin(name).ok_or_else(|| format!("no contract for `{name}`"))?;
-                let sha = manifest.get(name).map(|m| m.sha256.clone()).unwrap_or_default();
                 (model, spec, format!("{name} sha256:{sha}"))
             }
             (None, Some(onnx), Some(spec_path)) => {
-                let text = std::fs::read_to_string(spec_path).map_err(|e| format!("{}: {e}", spec_path.display()))?;
-                let spec: RestorerSpec = toml::from_str(&text).map_err(|e| format!("{}: {}", spec_path.display(), e.message()))?;
+                let (model, spec, text) = load_export::<RestorerSpec>(onnx, spec_path, opts)?;
                 let bytes = std::fs::read(onnx).map_err(|e| format!("{}: {e}", onnx.display()))?;
                 let mut h = blake3::Hasher::new();
                 h.update(&bytes);
                 h.update(text.as_bytes());
-                let model = Model::load(&onnx.display().to_string(), onnx, opts).map_err(|e| e.to_string())?;
                 // The content, not the path: the same model found through another path
                 // (another working folder) keeps its cached rows.
                 (model, spec, format!("onnx+spec blake3:{}", &h.finalize().to_hex()[..32]))
             }
+            // `check` accepts only the two forms above.
             _ => return Err("restorer: give `model`, or both `onnx` and `spec`".into()),
         };
         Ok(Self {

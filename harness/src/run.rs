@@ -206,10 +206,7 @@ impl Source {
         };
         let pair_hash = img.hash.clone();
         if let Some(id) = identity {
-            let mut h = blake3::Hasher::new();
-            h.update(img.hash.as_bytes());
-            h.update(id.as_bytes());
-            img.hash = h.finalize().to_hex()[..32].to_string();
+            img.hash = icmbench_datasets::combine_hashes(&[&img.hash, id]);
         }
         Ok(Loaded { img, target, pair_hash })
     }
@@ -226,7 +223,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         c.codec.set_runtime_options(runtime);
     }
     let task = match &plan.task {
-        Some(t) => Some(TaskPlan::new(t, Path::new(""), &runtime).map_err(RunError::Task)?),
+        Some(t) => Some(TaskPlan::new(t, &runtime).map_err(RunError::Task)?),
         None => None,
     };
     let uncompressed: Mutex<Vec<Uncompressed>> = Mutex::new(Vec::new());
@@ -298,16 +295,16 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             job: Job::Reference(r),
         })
         .collect();
-    let tasks_of = |di: usize| -> Vec<&Task> {
-        let extra = match &lowlevel[di] {
-            Some(ll) => references
+    // The tasks of each dataset: the codec points, then its reference rows.
+    let dataset_tasks: Vec<Vec<&Task>> = lowlevel
+        .iter()
+        .map(|ll| {
+            let extra = references
                 .iter()
-                .filter(|t| ll.restorer.is_some() || t.id() != REF_UNCOMPRESSED)
-                .collect(),
-            None => Vec::new(),
-        };
-        tasks.iter().chain(extra).collect()
-    };
+                .filter(|t| ll.as_ref().is_some_and(|ll| ll.restorer.is_some() || t.id() != REF_UNCOMPRESSED));
+            tasks.iter().chain(extra).collect()
+        })
+        .collect();
 
     let store = Store::new(&plan.output);
     let previous = store.load()?;
@@ -315,7 +312,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let journal = Mutex::new(store.journal()?);
     let journal_error: Mutex<Option<ReportError>> = Mutex::new(None);
 
-    let total: u64 = images.iter().map(|(di, ..)| tasks_of(*di).len() as u64).sum();
+    let total: u64 = images.iter().map(|(di, ..)| dataset_tasks[*di].len() as u64).sum();
     let bar = if opts.progress {
         ProgressBar::new(total)
     } else {
@@ -370,8 +367,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
                         Err(e) => tracing::warn!("{}: detection on the uncompressed image: {e}", entry.path.display()),
                     }
                 }
-                let out: Vec<_> = tasks_of(*di)
-                    .into_par_iter()
+                let out: Vec<_> = dataset_tasks[*di]
+                    .par_iter()
                     .map(|t| {
                         let (row, computed) = ctx.task(name, entry, &loaded, t, ll);
                         Produced {
@@ -408,8 +405,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     all.extend(untouched);
     let all = dedupe_keep_first(all);
     store.finish(&all)?;
-    let restorers: Vec<Option<String>> = lowlevel.iter().map(|l| l.as_ref().map(|l| l.identity.clone())).collect();
-    write_meta(&store, plan, &restorers, &rows, computed)?;
+    write_meta(&store, plan, &lowlevel, &rows, computed)?;
     if let Some(t) = &task {
         write_ground_truths(plan, t, uncompressed.into_inner().unwrap_or_default())?;
     }
@@ -585,7 +581,7 @@ impl Ctx<'_> {
                     Ok(to_target_size(&img.image, target))
                 };
                 return match out {
-                    Ok(out) => self.score(row, target, out, t.id(), 0.0, &img.id),
+                    Ok(out) => self.score(row, target, out),
                     Err(e) => fail(row, e),
                 };
             }
@@ -611,16 +607,16 @@ impl Ctx<'_> {
         let recon = crop(decoded, padded.left, padded.top, w, h);
         match (ll, &l.target) {
             (Some(ll), Some(target)) => match ll.enhance(&recon, target) {
-                Ok(enhanced) => self.score(row, target, enhanced, t.id(), quality, &img.id),
+                Ok(enhanced) => self.score(row, target, enhanced),
                 Err(e) => fail(row, e),
             },
-            _ => self.score(row, &img.image, recon, t.id(), quality, &img.id),
+            _ => self.score(row, &img.image, recon),
         }
     }
 
     /// Fills the metrics (against `reference`), the detections and the saved image of a row
     /// from the image that is scored: the decoded image, or a low-level task's output.
-    fn score(&self, mut row: ResultRow, reference: &RgbImage, recon: RgbImage, id: &str, quality: f64, image_id: &str) -> ResultRow {
+    fn score(&self, mut row: ResultRow, reference: &RgbImage, recon: RgbImage) -> ResultRow {
         let mut errors = Vec::new();
         for m in self.metrics {
             match m.compute(reference, &recon) {
@@ -637,7 +633,7 @@ impl Ctx<'_> {
             }
         }
         if let Some(dir) = self.save {
-            let path = reconstruction_path(dir, &row.dataset, id, quality, image_id);
+            let path = reconstruction_path(dir, &row.dataset, &row.codec, row.quality, &row.image);
             let saved = path
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
@@ -710,7 +706,7 @@ struct CodecMeta<'a> {
     qualities: &'a [f64],
 }
 
-fn write_meta(store: &Store, plan: &Plan, restorers: &[Option<String>], rows: &[ResultRow], computed: usize) -> Result<(), ReportError> {
+fn write_meta(store: &Store, plan: &Plan, lowlevel: &[Option<LowLevel>], rows: &[ResultRow], computed: usize) -> Result<(), ReportError> {
     let meta = RunMeta {
         config: plan.config_path.display().to_string(),
         icmbench_version: env!("CARGO_PKG_VERSION"),
@@ -742,14 +738,14 @@ fn write_meta(store: &Store, plan: &Plan, restorers: &[Option<String>], rows: &[
         datasets: plan
             .datasets
             .iter()
-            .zip(restorers)
+            .zip(lowlevel)
             .map(|(d, r)| DatasetMeta {
                 name: &d.name,
                 path: &d.path,
                 target: d.target.as_deref(),
                 degradation: d.degradation.as_ref().map(|x| format!("{x:?}")),
                 seed: d.degradation.as_ref().map(|_| d.seed.unwrap_or(0)),
-                restorer: r.as_deref(),
+                restorer: r.as_ref().map(|l| l.identity.as_str()),
             })
             .collect(),
         padding: plan.padding,

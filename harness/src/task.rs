@@ -66,15 +66,11 @@ pub struct TaskPlan {
 }
 
 impl TaskPlan {
-    /// Builds the detector (session created here, on `opts`' device).
-    pub fn new(c: &TaskConfig, base: &Path, opts: &icmbench_models::RuntimeOptions) -> Result<Self, String> {
-        if c.kind != "detection" {
-            return Err(format!("task kind `{}` is not supported; use `detection`", c.kind));
-        }
-        let onnx = c.onnx.as_ref().map(|p| base.join(p));
-        let spec = c.spec.as_ref().map(|p| base.join(p));
+    /// Builds the detector of a validated `[task]` (paths already resolved; session created
+    /// here, on `opts`' device).
+    pub fn new(c: &TaskConfig, opts: &icmbench_models::RuntimeOptions) -> Result<Self, String> {
         Ok(Self {
-            detector: Arc::new(load_detector(&c.model, onnx.as_deref(), spec.as_deref(), opts)?),
+            detector: Arc::new(load_detector(&c.model, c.onnx.as_deref(), c.spec.as_deref(), opts)?),
             ground_truth: c.ground_truth,
             pseudo_threshold: c.pseudo_threshold,
         })
@@ -91,23 +87,37 @@ pub fn load_detector(
 ) -> Result<Detector, String> {
     match (onnx, spec) {
         (Some(onnx), Some(spec)) => {
-            let text = std::fs::read_to_string(spec).map_err(|e| format!("{}: {e}", spec.display()))?;
-            let s: DetectorSpec = toml::from_str(&text).map_err(|e| format!("{}: {}", spec.display(), e.message()))?;
-            let loaded = icmbench_models::Model::load(&onnx.display().to_string(), onnx, opts).map_err(|e| e.to_string())?;
+            let (loaded, s, _) = load_export::<DetectorSpec>(onnx, spec, opts)?;
             Ok(Detector::new(loaded, s))
         }
-        (None, None) if model == "nanodet" => {
-            let manifest = icmbench_models::Manifest::shipped().map_err(|e| e.to_string())?;
-            let loaded = manifest
-                .load(model, &icmbench_models::models_dir(), opts)
-                .map_err(|e| e.to_string())?;
-            Ok(Detector::new(loaded, DetectorSpec::nanodet()))
-        }
+        (None, None) if model == "nanodet" => Ok(Detector::new(load_manifest_model(model, opts)?.0, DetectorSpec::nanodet())),
         (None, None) => Err(format!(
             "detector `{model}` has no built-in contract; use nanodet, or give your ONNX export and its contract (onnx + spec)"
         )),
         _ => Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
     }
+}
+
+/// Loads your ONNX export and its contract (TOML, parsed as `S`): the model, the contract and
+/// the contract's text. Errors name the file.
+pub fn load_export<S: serde::de::DeserializeOwned>(
+    onnx: &Path,
+    contract: &Path,
+    opts: &icmbench_models::RuntimeOptions,
+) -> Result<(icmbench_models::Model, S, String), String> {
+    let text = std::fs::read_to_string(contract).map_err(|e| format!("{}: {e}", contract.display()))?;
+    let spec: S = toml::from_str(&text).map_err(|e| format!("{}: {}", contract.display(), e.message()))?;
+    let model = icmbench_models::Model::load(&onnx.display().to_string(), onnx, opts).map_err(|e| e.to_string())?;
+    Ok((model, spec, text))
+}
+
+/// Loads a model of the shipped manifest from the models folder, with its SHA-256.
+pub fn load_manifest_model(name: &str, opts: &icmbench_models::RuntimeOptions) -> Result<(icmbench_models::Model, String), String> {
+    let manifest = icmbench_models::Manifest::shipped().map_err(|e| e.to_string())?;
+    let model = manifest
+        .load(name, &icmbench_models::models_dir(), opts)
+        .map_err(|e| e.to_string())?;
+    Ok((model, manifest.get(name).map(|m| m.sha256.clone()).unwrap_or_default()))
 }
 
 /// Names of the two dataset-level metrics for a ground-truth kind.

@@ -121,7 +121,7 @@ fn pseudo_ground_truth_and_map_vs_uncompressed() {
     let dir = tempfile::tempdir().unwrap();
     let samples = icmbench_datasets::samples_dir();
     let (gt, dt) = (dir.path().join("gt.json"), dir.path().join("dt.json"));
-    let out = common::icmbench(&[
+    let out = common::icmbench_ok(&[
         "detect",
         samples.to_str().unwrap(),
         "--out",
@@ -130,12 +130,10 @@ fn pseudo_ground_truth_and_map_vs_uncompressed() {
         gt.to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["images"], 6);
     let map = |dt: &std::path::Path| -> Vec<f64> {
-        let out = common::icmbench(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", dt.to_str().unwrap(), "--json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = common::icmbench_ok(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", dt.to_str().unwrap(), "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["stats"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
     };
@@ -154,7 +152,7 @@ fn pseudo_ground_truth_and_map_vs_uncompressed() {
         decoded.save(jpeg_dir.join(&e.id)).unwrap();
     }
     let dt_jpeg = dir.path().join("dt_jpeg.json");
-    let out = common::icmbench(&[
+    common::icmbench_ok(&[
         "detect",
         jpeg_dir.to_str().unwrap(),
         "--out",
@@ -162,7 +160,6 @@ fn pseudo_ground_truth_and_map_vs_uncompressed() {
         "--gt",
         gt.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let degraded = map(&dt_jpeg);
     eprintln!(
         "mAP vs uncompressed: uncompressed {:.4}, JPEG q5 {:.4} (AP50 {:.4})",
@@ -206,8 +203,7 @@ levels = [
     let run = |extra: &[&str], out: &std::path::Path| {
         let mut args = vec!["detect", images.to_str().unwrap(), "--out", out.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let o = common::icmbench(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        common::icmbench_ok(&args);
     };
     run(&[], &a);
     run(&["--onnx", onnx.to_str().unwrap(), "--spec", spec.to_str().unwrap()], &b);

@@ -2,7 +2,7 @@
 //! decoded images, reference rows, resume, failures, and the LL-ICM summary and figures.
 
 mod common;
-use common::icmbench;
+use common::{icmbench, icmbench_ok};
 
 use std::path::{Path, PathBuf};
 
@@ -108,7 +108,7 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
 
     // The report: the LL-ICM summary table and one figure per metric, panels per task.
     let report = dir.path().join("report");
-    let o = icmbench(&[
+    icmbench_ok(&[
         "report",
         dir.path().join("out").to_str().unwrap(),
         "--anchor",
@@ -118,7 +118,6 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
         "--format",
         "md,csv,svg",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(md.starts_with("## LL-ICM summary"), "{md}");
     assert!(md.contains("| codec | sr psnr-rgb ↑ | sr niqe ↓ |"), "{md}");
@@ -129,13 +128,12 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
 
     // CompressAI export: curves only, the reference rows have no rate.
     let exported = dir.path().join("exported");
-    let o = icmbench(&[
+    icmbench_ok(&[
         "export-compressai",
         dir.path().join("out").to_str().unwrap(),
         "--out",
         exported.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(exported.join("sr/jpeg.json").is_file());
     assert!(!exported.join(format!("sr/{REF_UNCOMPRESSED}.json")).exists());
 }

@@ -2,14 +2,14 @@
 //! refusing to fall back to the CPU on a machine without it.
 
 mod common;
-use common::{calib, icmbench};
+use common::{calib, icmbench, icmbench_ok};
 
 use std::process::Command;
 
 #[test]
 fn score_lpips_json() {
     let (r, d) = (calib("ref_dir", "I03"), calib("dist_dir", "I03"));
-    let out = icmbench(&[
+    let out = icmbench_ok(&[
         "score",
         "--metric",
         "lpips",
@@ -19,7 +19,6 @@ fn score_lpips_json() {
         d.to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["metric"], "lpips-alex");
     assert!((v["value"].as_f64().unwrap() - 0.7237).abs() < 1e-4, "{v}");
@@ -28,8 +27,7 @@ fn score_lpips_json() {
 #[test]
 fn score_niqe_takes_only_dist() {
     let d = calib("dist_dir", "I04");
-    let out = icmbench(&["score", "--metric", "niqe", "--dist", d.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = icmbench_ok(&["score", "--metric", "niqe", "--dist", d.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!((v["value"].as_f64().unwrap() - 3.6549).abs() < 0.01 * 3.6549, "{v}");
     let out = icmbench(&[
@@ -123,8 +121,7 @@ fn musiq_without_a_model_says_how_to_export_it() {
     let koniq = v["models"].as_array().unwrap().iter().find(|m| m["name"] == "musiq-koniq").unwrap();
     assert_eq!(koniq["ok"], true, "{koniq}");
     assert_eq!(koniq["optional"], true, "{koniq}");
-    let out = icmbench(&["score", "--metric", "brisque", "--dist", d.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = icmbench_ok(&["score", "--metric", "brisque", "--dist", d.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!((v["value"].as_f64().unwrap() + 0.1076).abs() < 0.1, "{v}");
 }
@@ -134,8 +131,7 @@ fn musiq_without_a_model_says_how_to_export_it() {
 fn eval_map_prints_the_twelve_statistics() {
     let dir = common::root().join("third_party/coco");
     let (gt, dt) = (dir.join("gt_dataset.json"), dir.join("dt_dataset.json"));
-    let out = icmbench(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", dt.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = icmbench_ok(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", dt.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let stats: Vec<f64> = v["stats"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     assert_eq!(stats.len(), 12);

@@ -1,7 +1,7 @@
 //! `icmbench report`, `plot`, `bd` and `export-compressai` end to end.
 
 mod common;
-use common::{icmbench, root};
+use common::{icmbench, icmbench_ok, root};
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +17,7 @@ fn small_run(dir: &Path) -> PathBuf {
         ),
     )
     .unwrap();
-    let out = icmbench(&["run", cfg.to_str().unwrap(), "--quiet"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    icmbench_ok(&["run", cfg.to_str().unwrap(), "--quiet"]);
     dir.join("out")
 }
 
@@ -26,8 +25,7 @@ fn small_run(dir: &Path) -> PathBuf {
 fn report_writes_tables_figures_and_html() {
     let dir = tempfile::tempdir().unwrap();
     let results = small_run(dir.path());
-    let out = icmbench(&["report", results.to_str().unwrap(), "--anchor", "jpeg"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = icmbench_ok(&["report", results.to_str().unwrap(), "--anchor", "jpeg"]);
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(
         md.contains("## photos: BD-rate vs `jpeg`") && md.contains("| webp |") && md.contains("psnr-rgb ↑"),
@@ -85,7 +83,7 @@ fn bd_command_reads_csv_and_compressai_json() {
         ("akima", -4.4252451570, 0.1194092703),
         ("cubic", -4.4204627061, 0.1204094191),
     ] {
-        let out = icmbench(&[
+        let out = icmbench_ok(&[
             "bd",
             "--anchor",
             a.to_str().unwrap(),
@@ -95,7 +93,6 @@ fn bd_command_reads_csv_and_compressai_json() {
             method,
             "--json",
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!((v["bd_rate"].as_f64().unwrap() - rate).abs() < 1e-6, "{method}: {v}");
         assert!((v["bd_metric"].as_f64().unwrap() - metric).abs() < 1e-6, "{method}: {v}");
@@ -133,8 +130,7 @@ fn export_compressai_round_trips_through_bd_and_report() {
     let dir = tempfile::tempdir().unwrap();
     let results = small_run(dir.path());
     let exported = dir.path().join("exported");
-    let out = icmbench(&["export-compressai", results.to_str().unwrap(), "--out", exported.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    icmbench_ok(&["export-compressai", results.to_str().unwrap(), "--out", exported.to_str().unwrap()]);
     let jpeg = exported.join("photos/jpeg.json");
     let webp = exported.join("photos/webp.json");
     let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&jpeg).unwrap()).unwrap();
@@ -193,8 +189,7 @@ fn learned_codec_run_reports_actual_and_estimated_rate() {
         ),
     )
     .unwrap();
-    let out = icmbench(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    icmbench_ok(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]);
     let rows = icmbench_reports::results::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
     let learned: Vec<_> = rows.iter().filter(|r| r.codec == "msh").collect();
     assert_eq!(learned.len(), 2);

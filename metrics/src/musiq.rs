@@ -13,7 +13,7 @@
 //! The model (`tools/models/build_musiq.py`, contract in models/manifest.toml) takes
 //! `patches` [N, L, 3075] and returns `score` [N].
 
-use icmbench_models::{Manifest, Model, RuntimeOptions, models_dir};
+use icmbench_models::{Manifest, Model, ModelError, RuntimeOptions, models_dir};
 use image::RgbImage;
 
 use crate::{Metric, MetricError};
@@ -179,18 +179,12 @@ impl Musiq {
             reason,
         };
         let manifest = Manifest::shipped().map_err(|e| unavailable(e.to_string()))?;
-        let found = manifest
-            .get(entry)
-            .ok_or_else(|| unavailable(format!("no `{entry}` in models/manifest.toml")))?;
-        let path = models_dir().join(&found.file);
-        if !path.is_file() {
-            return Err(unavailable(format!(
-                "no MUSIQ model at {}. No MUSIQ weights are published in a package registry, so export one where there is internet: {}",
-                path.display(),
-                found.build
-            )));
-        }
-        let model = Model::load(entry, &path, opts).map_err(|e| unavailable(e.to_string()))?;
+        let model = manifest.load(entry, &models_dir(), opts).map_err(|e| match e {
+            ModelError::NotExported { path, build, .. } => unavailable(format!(
+                "no MUSIQ model at {path}. No MUSIQ weights are published in a package registry, so export one where there is internet: {build}"
+            )),
+            e => unavailable(e.to_string()),
+        })?;
         Ok(Self { model, name })
     }
 

@@ -407,9 +407,12 @@ pub fn decode_nanodet_level(
         let mut d = [0.0f32; 4];
         for (side, logits) in b.chunks_exact(bins).enumerate() {
             let m = logits.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
-            let e: Vec<f32> = logits.iter().map(|&v| (v - m).exp()).collect();
-            let sum: f32 = e.iter().sum();
-            d[side] = e.iter().enumerate().map(|(k, p)| k as f32 * p).sum::<f32>() / sum * stride;
+            // Softmax expectation in one pass (same additions, same order: no allocation).
+            let (sum, weighted) = logits.iter().enumerate().fold((0.0f32, 0.0f32), |(s, w), (k, &v)| {
+                let p = (v - m).exp();
+                (s + p, w + k as f32 * p)
+            });
+            d[side] = weighted / sum * stride;
         }
         push_multilabel(&mut out, [cx - d[0], cy - d[1], cx + d[2], cy + d[3]], s.iter().copied(), threshold);
     }
@@ -500,27 +503,24 @@ impl Detector {
     /// Detects objects; boxes in the image's pixels.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, ModelError> {
         let (outs, placement) = self.raw(img)?;
-        let name = self.model.name().to_string();
+        let name = self.model.name();
         let t = self.spec.score_threshold;
+        // The single output of a YOLO family, checked to be [1, a, b].
+        let yolo_output = |family: &str, expected: &str| {
+            let (s, d) = &outs[0];
+            if s.len() == 3 {
+                Ok((s, d))
+            } else {
+                Err(contract_err(name, format!("{family} output has shape {s:?}, expected {expected}")))
+            }
+        };
         let cands = match &self.spec.family {
             OutputFamily::Yolov5 { .. } => {
-                let (s, d) = &outs[0];
-                if s.len() != 3 {
-                    return Err(contract_err(
-                        &name,
-                        format!("yolov5 output has shape {s:?}, expected [1, N, 5 + C]"),
-                    ));
-                }
+                let (s, d) = yolo_output("yolov5", "[1, N, 5 + C]")?;
                 decode_yolov5(d, s[1], t)
             }
             OutputFamily::Yolov8 { .. } => {
-                let (s, d) = &outs[0];
-                if s.len() != 3 {
-                    return Err(contract_err(
-                        &name,
-                        format!("yolov8 output has shape {s:?}, expected [1, 4 + C, N]"),
-                    ));
-                }
+                let (s, d) = yolo_output("yolov8", "[1, 4 + C, N]")?;
                 decode_yolov8(d, s[2], t)
             }
             OutputFamily::Nanodet { levels, reg_max } => {
@@ -533,7 +533,7 @@ impl Detector {
                     let classes = *ss.last().unwrap_or(&0);
                     if ss.get(1) != Some(&cells) || bs.last() != Some(&(4 * (reg_max + 1))) {
                         return Err(contract_err(
-                            &name,
+                            name,
                             format!(
                                 "stride {}: scores {ss:?} / boxes {bs:?} do not match a {cells}-cell grid with {} bins",
                                 level.stride,

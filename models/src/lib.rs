@@ -47,6 +47,16 @@ pub enum ModelError {
         /// How to build it.
         build: String,
     },
+    /// An optional model (not built by `make models`) is missing.
+    #[error("optional model `{name}` not found at {path}; `make models` does not build it: {build}")]
+    NotExported {
+        /// Model name.
+        name: String,
+        /// Expected path.
+        path: String,
+        /// How to build or export it.
+        build: String,
+    },
     /// A session could not be created or run.
     #[error("model {model}: {message}")]
     Session {
@@ -349,10 +359,11 @@ impl Manifest {
         })?;
         let path = dir.join(&entry.file);
         if !path.is_file() {
-            return Err(ModelError::Missing {
-                name: name.to_string(),
-                path: path.display().to_string(),
-                build: entry.build.clone(),
+            let (name, path, build) = (name.to_string(), path.display().to_string(), entry.build.clone());
+            return Err(if entry.optional {
+                ModelError::NotExported { name, path, build }
+            } else {
+                ModelError::Missing { name, path, build }
             });
         }
         Model::load(name, &path, opts)

@@ -152,6 +152,13 @@ impl Curve {
             metric,
         }
     }
+
+    /// The (rate, metric) points sorted by rate.
+    pub fn sorted_points(&self) -> Vec<(f64, f64)> {
+        let mut pts: Vec<(f64, f64)> = self.rate.iter().copied().zip(self.metric.iter().copied()).collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pts
+    }
 }
 
 /// Options of a BD computation.

@@ -57,36 +57,16 @@ pub fn html(r: &Report, extras: &HtmlExtras) -> String {
             "<h2>LL-ICM summary: BD-rate per task vs <code>{}</code></h2>\n<table><thead><tr><th>codec</th>",
             escape(&anchors.join(", "))
         );
-        for d in &tasks {
-            for (m, lower) in d.metrics.iter().zip(&d.lower_is_better) {
-                let _ = write!(
-                    s,
-                    "<th>{} {} {}</th>",
-                    escape(&d.dataset),
-                    escape(m),
-                    if *lower { "↓" } else { "↑" }
-                );
-            }
+        let cols = crate::lowlevel::columns(&tasks);
+        for (d, i) in &cols {
+            let _ = write!(s, "<th>{}</th>", escape(&crate::lowlevel::header(d, *i)));
         }
         s.push_str("</tr></thead><tbody>\n");
-        let codecs = crate::report::unique(
-            tasks
-                .iter()
-                .flat_map(|d| d.codecs.iter().filter(move |c| **c != d.anchor).map(String::as_str)),
-        );
-        for codec in &codecs {
-            let _ = write!(s, "<tr><td>{}</td>", escape(codec));
-            for d in &tasks {
-                for m in &d.metrics {
-                    let text = crate::lowlevel::cell(d, codec, m);
-                    let best = text.starts_with("**");
-                    let _ = write!(
-                        s,
-                        "<td{}>{}</td>",
-                        if best { " class=\"best\"" } else { "" },
-                        escape(&text.replace("**", ""))
-                    );
-                }
+        for codec in crate::lowlevel::codec_rows(&tasks) {
+            let _ = write!(s, "<tr><td>{}</td>", escape(&codec));
+            for (d, i) in &cols {
+                let (text, best, flag) = crate::lowlevel::cell_parts(d, &codec, &d.metrics[*i]);
+                let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
             }
             s.push_str("</tr>\n");
         }

@@ -23,16 +23,21 @@ pub fn is_reference(codec: &str) -> bool {
 
 /// The low-level tasks of a report (datasets with reference rows), in report order.
 pub fn tasks(r: &Report) -> Vec<&DatasetReport> {
-    r.datasets.iter().filter(|d| !d.references.is_empty()).collect()
+    r.datasets.iter().filter(|d| is_task(d)).collect()
+}
+
+/// Whether a dataset of a report is a low-level task (it has reference rows).
+pub fn is_task(d: &DatasetReport) -> bool {
+    !d.references.is_empty()
 }
 
 /// (task, metric) columns of the summary.
-fn columns<'a>(tasks: &[&'a DatasetReport]) -> Vec<(&'a DatasetReport, usize)> {
+pub(crate) fn columns<'a>(tasks: &[&'a DatasetReport]) -> Vec<(&'a DatasetReport, usize)> {
     tasks.iter().flat_map(|d| (0..d.metrics.len()).map(move |i| (*d, i))).collect()
 }
 
 /// Codecs of the summary rows: every task's codecs but its anchor, in order of appearance.
-fn codec_rows(tasks: &[&DatasetReport]) -> Vec<String> {
+pub(crate) fn codec_rows(tasks: &[&DatasetReport]) -> Vec<String> {
     crate::report::unique(
         tasks
             .iter()
@@ -40,16 +45,29 @@ fn codec_rows(tasks: &[&DatasetReport]) -> Vec<String> {
     )
 }
 
-/// The BD-rate text of one summary cell (Markdown: the best in bold).
-pub fn cell(d: &DatasetReport, codec: &str, metric: &str) -> String {
+/// The header of a summary column: `task metric ↑|↓`.
+pub(crate) fn header(d: &DatasetReport, i: usize) -> String {
+    format!("{} {} {}", d.dataset, d.metrics[i], if d.lower_is_better[i] { "↓" } else { "↑" })
+}
+
+/// One summary cell without markup: the BD-rate (`*` for a warning) or why there is none,
+/// whether it is the best of its column, and the abnormal flag (` †` or empty).
+pub(crate) fn cell_parts(d: &DatasetReport, codec: &str, metric: &str) -> (String, bool, &'static str) {
     let flag = if d.flagged(codec, metric) { " †" } else { "" };
     let entry = d.cell(codec, metric);
     let warn = if entry.is_some_and(|c| !c.warnings.is_empty()) { "*" } else { "" };
     match entry.and_then(|c| c.bd_rate) {
-        Some(rate) if d.best(metric) == Some(codec) => format!("**{rate:+.2} %{warn}**{flag}"),
-        Some(rate) => format!("{rate:+.2} %{warn}{flag}"),
-        None if !d.codecs.iter().any(|c| c == codec) => "-".into(),
-        None => format!("{}{flag}", d.missing_text(codec, metric)),
+        Some(rate) => (format!("{rate:+.2} %{warn}"), d.best(metric) == Some(codec), flag),
+        None if !d.codecs.iter().any(|c| c == codec) => ("-".into(), false, ""),
+        None => (d.missing_text(codec, metric).into(), false, flag),
+    }
+}
+
+/// The BD-rate text of one summary cell (Markdown: the best in bold).
+pub fn cell(d: &DatasetReport, codec: &str, metric: &str) -> String {
+    match cell_parts(d, codec, metric) {
+        (text, true, flag) => format!("**{text}**{flag}"),
+        (text, false, flag) => format!("{text}{flag}"),
     }
 }
 
@@ -61,10 +79,7 @@ pub fn markdown(r: &Report) -> Option<String> {
     }
     let cols = columns(&tasks);
     let anchors = crate::report::unique(tasks.iter().map(|d| d.anchor.as_str()));
-    let head: Vec<String> = cols
-        .iter()
-        .map(|(d, i)| format!("{} {} {}", d.dataset, d.metrics[*i], if d.lower_is_better[*i] { "↓" } else { "↑" }))
-        .collect();
+    let head: Vec<String> = cols.iter().map(|(d, i)| header(d, *i)).collect();
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -104,6 +119,12 @@ pub fn markdown(r: &Report) -> Option<String> {
     }
     s.push('\n');
     Some(s)
+}
+
+/// The whole Markdown report: the LL-ICM summary (when there are low-level tasks), then
+/// the per-dataset tables.
+pub fn report_markdown(r: &Report) -> String {
+    markdown(r).unwrap_or_default() + &crate::report::markdown(r)
 }
 
 /// The mean of a metric over a task's reference rows.

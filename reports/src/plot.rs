@@ -139,6 +139,8 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
                 points
             };
+            // A curve's finite points in the chart's y units, sorted by rate.
+            let to_points = |c: &crate::bd::Curve| finite_sorted(c.rate.iter().zip(&c.metric).map(|(&x, &y)| (x, y_of(y))).collect());
             let series = d
                 .codecs
                 .iter()
@@ -151,19 +153,13 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
                     };
                     let actual = Series {
                         label,
-                        points: finite_sorted(c.rate.iter().zip(&c.metric).map(|(&x, &y)| (x, y_of(y))).collect()),
+                        points: to_points(&c),
                         kind: SeriesKind::Curve,
                     };
                     // Learned codecs: the same curve at the estimated rate, dashed.
                     let estimated = Series {
                         label: format!("{codec} (estimated rate)"),
-                        points: finite_sorted(
-                            d.points
-                                .iter()
-                                .filter(|p| p.dataset == d.dataset && &p.codec == codec)
-                                .filter_map(|p| Some((p.bpp_estimated?, y_of(p.metrics.get(metric)?.mean))))
-                                .collect(),
-                        ),
+                        points: to_points(&crate::report::curve_by(&d.points, &d.dataset, codec, metric, |p| p.bpp_estimated)),
                         kind: SeriesKind::Estimated,
                     };
                     [actual, estimated]

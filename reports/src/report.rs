@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::ReportError;
 use crate::aggregate::{BppConvention, Point};
-use crate::bd::{BdOptions, Curve, Method, bd};
+use crate::bd::{BdError, BdOptions, Curve, Method, bd};
 
 /// Options for building a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +56,9 @@ pub struct BdEntry {
     pub error: Option<String>,
     /// Warnings (small overlap, monotone fit).
     pub warnings: Vec<String>,
+    /// Whether there is no value because a curve is not monotone (shown as `abnormal`).
+    #[serde(skip)]
+    pub not_monotone: bool,
 }
 
 /// A curve that is not monotone in rate.
@@ -119,9 +122,14 @@ pub fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
 /// The (bpp, metric mean) curve of one codec, in quality order, skipping points without
 /// finished rows or with non-finite values.
 pub fn curve(points: &[Point], dataset: &str, codec: &str, metric: &str, bpp: BppConvention) -> Curve {
+    curve_by(points, dataset, codec, metric, |p| bpp.pick(p))
+}
+
+/// The same with the rate each point gives `rate` (e.g. a learned codec's estimated bpp).
+pub fn curve_by(points: &[Point], dataset: &str, codec: &str, metric: &str, rate_of: impl Fn(&Point) -> Option<f64>) -> Curve {
     let (mut rate, mut value) = (Vec::new(), Vec::new());
     for p in points.iter().filter(|p| p.dataset == dataset && p.codec == codec) {
-        if let (Some(r), Some(s)) = (bpp.pick(p), p.metrics.get(metric))
+        if let (Some(r), Some(s)) = (rate_of(p), p.metrics.get(metric))
             && r.is_finite()
             && s.mean.is_finite()
         {
@@ -160,13 +168,16 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
             None => codecs[0].clone(),
         };
         let directions: Vec<bool> = metrics.iter().map(|m| lower_is_better(m)).collect();
+        // Every (codec, metric) curve, built once for the abnormal check and the BD cells.
+        let curves: std::collections::BTreeMap<(&str, &str), Curve> = codecs
+            .iter()
+            .flat_map(|c| metrics.iter().map(move |m| (c.as_str(), m.as_str())))
+            .map(|(c, m)| ((c, m), curve(&pts, &dataset, c, m, opts.bpp)))
+            .collect();
         let mut abnormal = Vec::new();
         for codec in &codecs {
             for (metric, &lower) in metrics.iter().zip(&directions) {
-                let c = curve(&pts, &dataset, codec, metric, opts.bpp);
-                let mut sorted: Vec<(f64, f64)> = c.rate.iter().copied().zip(c.metric.iter().copied()).collect();
-                sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let points = crate::bd::violations(&sorted, !lower);
+                let points = crate::bd::violations(&curves[&(codec.as_str(), metric.as_str())].sorted_points(), !lower);
                 if !points.is_empty() {
                     abnormal.push(AbnormalCurve {
                         codec: codec.clone(),
@@ -179,15 +190,15 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
         let mut cells = Vec::new();
         for codec in codecs.iter().filter(|c| **c != anchor) {
             for (metric, &lower) in metrics.iter().zip(&directions) {
-                let a = curve(&pts, &dataset, &anchor, metric, opts.bpp);
-                let t = curve(&pts, &dataset, codec, metric, opts.bpp);
+                let a = &curves[&(anchor.as_str(), metric.as_str())];
+                let t = &curves[&(codec.as_str(), metric.as_str())];
                 let bd_opts = BdOptions {
                     method: opts.method,
                     lower_is_better: lower,
                     monotone_fit: opts.monotone_fit,
                     min_overlap: opts.min_overlap,
                 };
-                cells.push(match bd(&a, &t, &bd_opts) {
+                cells.push(match bd(a, t, &bd_opts) {
                     Ok(r) => BdEntry {
                         codec: codec.clone(),
                         metric: metric.clone(),
@@ -195,6 +206,7 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
                         bd_metric: Some(r.bd_metric),
                         error: None,
                         warnings: r.warnings,
+                        not_monotone: false,
                     },
                     Err(e) => BdEntry {
                         codec: codec.clone(),
@@ -203,6 +215,7 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
                         bd_metric: None,
                         error: Some(e.to_string()),
                         warnings: Vec::new(),
+                        not_monotone: matches!(e, BdError::NotMonotone { .. }),
                     },
                 });
             }
@@ -268,11 +281,11 @@ impl DatasetReport {
     /// The text of a cell without a value: `abnormal` when BD failed on a non-monotone
     /// curve, `n/a` for any other reason (the notes give it).
     pub fn missing_text(&self, codec: &str, metric: &str) -> &'static str {
-        let not_monotone = self
-            .cell(codec, metric)
-            .and_then(|c| c.error.as_deref())
-            .is_some_and(|e| e.contains("not monotone"));
-        if not_monotone { "abnormal" } else { "n/a" }
+        if self.cell(codec, metric).is_some_and(|c| c.not_monotone) {
+            "abnormal"
+        } else {
+            "n/a"
+        }
     }
 
     /// One line per abnormal curve, for the notes under a table.

@@ -216,6 +216,11 @@ impl Contract {
                 "`gaussian_conditional`: scale_table, quantized_cdf and offset must have one entry per table".into(),
             ));
         }
+        if let Some(gc) = &c.gaussian_conditional
+            && !gc.scale_table.windows(2).all(|w| w[0] <= w[1])
+        {
+            return Err(bad("`gaussian_conditional`: scale_table must be ascending (as CompressAI's)".into()));
+        }
         let needed: &[&str] = if hyper { &["g_a", "g_s", "h_a", "h_s"] } else { &["g_a", "g_s"] };
         let mut hasher = blake3::Hasher::new();
         hasher.update(&text);

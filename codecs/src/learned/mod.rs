@@ -112,14 +112,16 @@ fn checksum(parts: &[(&[i32], &[usize])]) -> u32 {
 }
 
 /// The GaussianConditional table of each scale: CompressAI's `build_indexes`
-/// (`len − 1 − #{t in table[..len−1] : scale ≤ t}`, after the lower bound).
+/// (`len − 1 − #{t in table[..len−1] : scale ≤ t}`, after the lower bound). The table is
+/// ascending (checked when the contract is read), so that count is a binary search: the
+/// number of entries below the scale.
 pub fn scale_indexes(scales: &[f32], table: &[f64], bound: f64) -> Vec<usize> {
     let last = table.len().saturating_sub(1);
     scales
         .iter()
         .map(|&s| {
             let s = f64::from(s.max(bound as f32));
-            last - table[..last].iter().filter(|&&t| s <= t).count()
+            table[..last].partition_point(|&t| t < s)
         })
         .collect()
 }

@@ -9,6 +9,13 @@ pub fn icmbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_icmbench")).args(args).output().unwrap()
 }
 
+/// Runs the `icmbench` binary and asserts that it succeeded (its stderr in the message).
+pub fn icmbench_ok(args: &[&str]) -> Output {
+    let out = icmbench(args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..")
