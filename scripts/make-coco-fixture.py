@@ -1,6 +1,5 @@
 """Writes tests/fixtures/coco_reference.json: pycocotools' 12 COCOeval summary statistics on
-cocoapi's test data (../shared/fixtures/coco, copied into third_party/coco by
-scripts/fetch-test-fixtures.sh): instances_val2014_100.json with the fake bbox and segm
+cocoapi's test data (committed in tests/fixtures/coco with cocoapi's BSD licence): instances_val2014_100.json with the fake bbox and segm
 results, and the 3-image gt_dataset.json / dt_dataset.json (bbox), plus the time pycocotools
 takes (evaluate + accumulate + summarize, best of 5) for the speed comparison.
 
@@ -18,7 +17,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-D = "third_party/coco/"
+D = "tests/fixtures/coco/"
 CASES = {
     "val2014_100_bbox": ("instances_val2014_100.json", "instances_val2014_fakebbox100_results.json", "bbox"),
     "val2014_100_segm": ("instances_val2014_100.json", "instances_val2014_fakesegm100_results.json", "segm"),

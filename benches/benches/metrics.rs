@@ -67,7 +67,7 @@ fn musiq(c: &mut Criterion) {
 /// instances_val2014_100 with its fake bbox results; pycocotools' time for
 /// evaluate + accumulate + summarize on the same files is in tests/fixtures/coco_reference.json.
 fn eval_map(c: &mut Criterion) {
-    let dir = icmbench_benches::repo_root().join("third_party/coco");
+    let dir = icmbench_benches::repo_root().join("tests/fixtures/coco");
     let (gt, dt) = (
         dir.join("instances_val2014_100.json"),
         dir.join("instances_val2014_fakebbox100_results.json"),

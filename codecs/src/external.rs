@@ -6,8 +6,14 @@
 //! is involved. Encoding writes the (padded) source image in `input_format` to a temporary
 //! folder, runs the encoder, and takes the file it wrote at `{output}` as the bitstream;
 //! decoding writes the bitstream there, runs the decoder and reads `{output}` in
-//! `output_format`. Each command runs with a timeout; failures name the command and carry
-//! the tail of its stderr.
+//! `output_format`. Each command runs with a timeout, in a process group of its own: on
+//! timeout the whole group is killed (a wrapper script's children too) and the tool is
+//! reaped. On Linux the tool is also killed if icmbench dies first. Failures name the
+//! command and carry the tail of its stderr.
+//!
+//! Building an [`External`] runs nothing: the `version_command` runs the first time the
+//! version is asked for (when a run starts), and [`External::missing_programs`] checks the
+//! programs without running them (`icmbench check`).
 //!
 //! [`preset`] gives ready specs for the tools users typically have: `cjxl` (libjxl),
 //! `avifenc` (libavif), `bpg` (bpgenc/bpgdec), `heif` (libheif), `vtm` (VVC reference
@@ -17,6 +23,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use image::RgbImage;
@@ -228,13 +235,17 @@ pub fn format_quality(q: f64) -> String {
 #[derive(Debug, Clone)]
 pub struct External {
     spec: ExternalSpec,
-    version: String,
+    /// Hash of the arguments, formats and variables (part of the version).
+    args_hash: String,
+    /// The version text, made on first use (it runs `version_command`).
+    version: OnceLock<String>,
 }
 
 impl External {
-    /// Validates the templates (known placeholders, variables present) and queries the
-    /// tool's version. A missing tool is not an error here (rows fail with a clear
-    /// message instead), so configs can be checked on machines without the tool.
+    /// Validates the templates (known placeholders, variables present). Nothing is run:
+    /// the tool's version is queried on first use of [`Codec::version`]. A missing tool is
+    /// not an error here (rows fail with a clear message instead);
+    /// [`External::missing_programs`] lists such problems without running anything.
     pub fn new(spec: ExternalSpec) -> Result<Self, CodecError> {
         let bad = |message: String| CodecError::Library {
             codec: format!("external codec `{}`", spec.name),
@@ -260,22 +271,44 @@ impl External {
         if !spec.encode.iter().any(|a| a.contains("{output}")) || !spec.decode.iter().any(|a| a.contains("{output}")) {
             return Err(bad("both templates must write to {output}".to_string()));
         }
-        let tool = spec
-            .version_command
-            .as_ref()
-            .map(|cmd| tool_version(cmd))
-            .unwrap_or_else(|| "unversioned".to_string());
         let args_hash = fnv_hex(&format!(
             "{:?}{:?}{:?}{:?}{}{:?}",
             spec.encode, spec.decode, spec.input_format, spec.output_format, spec.bitstream_ext, spec.vars
         ));
-        let version = format!("{} [{}; args {}]", tool, spec.name, &args_hash[..8]);
-        Ok(Self { spec, version })
+        Ok(Self {
+            spec,
+            args_hash,
+            version: OnceLock::new(),
+        })
     }
 
     /// The spec this codec runs.
     pub fn spec(&self) -> &ExternalSpec {
         &self.spec
+    }
+
+    /// The programs of the encode and decode templates and of `version_command` that
+    /// cannot be run as given, each with the reason, found without running anything: a
+    /// name not on `PATH`, a path that is not an executable file, or a relative path
+    /// (tools run in a temporary folder, so it would not resolve).
+    pub fn missing_programs(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let version = self.spec.version_command.as_ref().and_then(|v| v.first());
+        let programs = [
+            ("encode", self.spec.encode.first()),
+            ("decode", self.spec.decode.first()),
+            ("version_command", version),
+        ];
+        for (which, program) in programs {
+            let Some(program) = program else { continue };
+            if let Err(reason) = find_program(program) {
+                let problem = format!("the {which} program `{program}` {reason}");
+                if !problems.contains(&problem) {
+                    problems.push(problem);
+                }
+            }
+        }
+        problems
     }
 
     fn values(&self, input: &Path, output: &Path, quality: f64, width: u32, height: u32) -> BTreeMap<&str, String> {
@@ -309,6 +342,42 @@ fn fnv_hex(s: &str) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+/// Where `program` would be run from: a path containing `/` as given (it must be absolute,
+/// since tools run in a temporary folder), else the first executable file of that name in
+/// `PATH`. The error says why it cannot be run.
+pub fn find_program(program: &str) -> Result<PathBuf, String> {
+    let executable = |p: &Path| -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            p.is_file()
+        }
+    };
+    if program.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    if program.contains('/') {
+        let path = Path::new(program);
+        if !path.is_absolute() {
+            return Err("is a relative path; tools run in a temporary folder, so give an absolute path or a name on PATH".into());
+        }
+        return if executable(path) {
+            Ok(path.to_path_buf())
+        } else {
+            Err("is not an executable file".into())
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+        .ok_or_else(|| "is not found on PATH".to_string())
 }
 
 /// First non-empty output line of a version command, or a note that it could not run.
@@ -373,34 +442,86 @@ fn run_logged(argv: &[String], timeout: Duration, dir: &Path) -> Result<std::pro
     let io = |context: String| move |source| CodecError::Io { context, source };
     let stdout = std::fs::File::create(dir.join("stdout.log")).map_err(io(format!("creating a log file in {}", dir.display())))?;
     let stderr = std::fs::File::create(dir.join("stderr.log")).map_err(io(format!("creating a log file in {}", dir.display())))?;
-    let mut child = Command::new(program)
+    let mut command_line = Command::new(program);
+    command_line
         .args(&argv[1..])
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => CodecError::ToolMissing {
-                program: program.clone(),
-                hint: "install it, put it on PATH, or give its full path in the codec's encode/decode template".into(),
-            },
-            _ => CodecError::Io {
-                context: format!("starting `{command}`"),
-                source: e,
-            },
-        })?;
-    match child.wait_timeout(timeout).map_err(io(format!("waiting for `{command}`")))? {
-        Some(status) => Ok(status),
-        None => {
-            let _ = child.kill();
+        .stderr(stderr);
+    own_process_group(&mut command_line);
+    let mut child = command_line.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => CodecError::ToolMissing {
+            program: program.clone(),
+            hint: "install it, put it on PATH, or give its full path in the codec's encode/decode template".into(),
+        },
+        _ => CodecError::Io {
+            context: format!("starting `{command}`"),
+            source: e,
+        },
+    })?;
+    match child.wait_timeout(timeout) {
+        Ok(Some(status)) => Ok(status),
+        Ok(None) => {
+            kill_group(&mut child);
             let _ = child.wait();
             Err(CodecError::Timeout {
                 command,
                 seconds: timeout.as_secs_f64(),
             })
         }
+        Err(e) => {
+            kill_group(&mut child);
+            let _ = child.wait();
+            Err(io(format!("waiting for `{command}`"))(e))
+        }
     }
+}
+
+/// Makes the tool the leader of a new process group (so that a timeout can kill it with
+/// everything it started) and, on Linux, has the kernel kill it if icmbench dies first: in
+/// its own group it no longer gets the terminal's Ctrl-C.
+fn own_process_group(command: &mut Command) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id();
+        // SAFETY: the closure runs in the child between fork and exec and only calls
+        // async-signal-safe functions (prctl, getppid); it allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // icmbench died before the line above: do not run orphaned.
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+/// Kills the tool's whole process group (it is the leader, see [`own_process_group`]). The
+/// leader is not reaped yet, so the group id cannot have been reused.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: killpg has no memory-safety preconditions; `pgid` is the group of
+            // our unreaped child.
+            if unsafe { libc::killpg(pgid, libc::SIGKILL) } == 0 {
+                return;
+            }
+        }
+    }
+    let _ = child.kill();
 }
 
 fn write_image(img: &RgbImage, format: FileFormat, path: &Path) -> Result<(), CodecError> {
@@ -458,7 +579,21 @@ impl Codec for External {
     }
 
     fn version(&self) -> String {
-        self.version.clone()
+        self.version
+            .get_or_init(|| {
+                let tool = self
+                    .spec
+                    .version_command
+                    .as_ref()
+                    .map(|cmd| tool_version(cmd))
+                    .unwrap_or_else(|| "unversioned".to_string());
+                format!("{} [{}; args {}]", tool, self.spec.name, &self.args_hash[..8])
+            })
+            .clone()
+    }
+
+    fn preflight(&self) -> Vec<String> {
+        self.missing_programs()
     }
 
     fn size_multiple(&self) -> u32 {
@@ -575,6 +710,77 @@ mod tests {
         slow.timeout = Duration::from_millis(200);
         let err = External::new(slow).unwrap().encode(&img, 1.0).unwrap_err();
         assert!(matches!(err, CodecError::Timeout { .. }), "{err}");
+    }
+
+    /// Building the codec runs nothing; the version command runs when the version is
+    /// first asked for (a run), once.
+    #[test]
+    fn version_command_runs_only_when_the_version_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("version-ran");
+        let mut spec = sh_spec(&["cp", "{input}", "{output}"], &["cp", "{input}", "{output}"]);
+        spec.version_command = Some(vec!["touch".into(), marker.display().to_string()]);
+        let codec = External::new(spec).unwrap();
+        assert!(codec.missing_programs().is_empty(), "{:?}", codec.missing_programs());
+        assert!(!marker.exists(), "building or checking the codec ran its version_command");
+        let version = codec.version();
+        assert!(marker.exists(), "the version did not come from version_command: {version}");
+        assert!(version.starts_with("touch (no version output) [test; args "), "{version}");
+        std::fs::remove_file(&marker).unwrap();
+        assert_eq!(codec.version(), version);
+        assert!(!marker.exists(), "the version command ran twice");
+    }
+
+    /// Programs are looked up without running them: names on PATH, absolute paths that
+    /// are executable files; relative paths would not resolve in the tool's folder.
+    #[test]
+    fn missing_programs_are_named_without_running_anything() {
+        let mut spec = sh_spec(&["icmbench-no-such-encoder", "{input}", "{output}"], &["cp", "{input}", "{output}"]);
+        spec.version_command = Some(vec!["./relative-tool".into(), "--version".into()]);
+        let problems = External::new(spec).unwrap().preflight();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("encode program `icmbench-no-such-encoder` is not found on PATH"),
+            "{problems:?}"
+        );
+        assert!(problems[1].contains("`./relative-tool` is a relative path"), "{problems:?}");
+        assert!(find_program("sh").is_ok());
+        assert_eq!(find_program("/bin/sh").unwrap(), Path::new("/bin/sh"));
+        let plain = tempfile::NamedTempFile::new().unwrap();
+        let plain = plain.path().display().to_string();
+        assert!(find_program(&plain).unwrap_err().contains("not an executable file"));
+    }
+
+    /// Whether a process has ended: gone from /proc, or a zombie waiting for its reaper.
+    fn ended(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+
+    /// A timeout kills the tool's whole process group: a wrapper script's child does not
+    /// keep running.
+    #[test]
+    fn timeout_kills_the_tools_children_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let mut spec = sh_spec(
+            &["sh", "-c", "sleep 30 & echo $! > \"$1\"; wait", "{output}", "{pidfile}"],
+            &["cp", "{input}", "{output}"],
+        );
+        spec.vars.insert("pidfile".into(), pidfile.display().to_string());
+        spec.timeout = Duration::from_millis(1500);
+        let err = External::new(spec).unwrap().encode(&RgbImage::new(2, 2), 1.0).unwrap_err();
+        assert!(matches!(err, CodecError::Timeout { .. }), "{err}");
+        let text = std::fs::read_to_string(&pidfile).expect("the wrapper wrote its child's PID before the timeout");
+        let pid: u32 = text.trim().parse().unwrap();
+        // A bounded wait for the kernel to finish the kill (not a fixed sleep).
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !ended(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(ended(pid), "the wrapper's child {pid} still runs after the timeout");
     }
 
     #[test]

@@ -128,6 +128,13 @@ pub trait Codec: Send + Sync {
     /// Checks a quality value before any work is done.
     fn check_quality(&self, quality: f64) -> Result<(), CodecError>;
 
+    /// Problems that can be found without running anything or coding an image (an
+    /// external codec's programs missing from `PATH`); empty when there are none.
+    /// `icmbench check` reports them. Learned codecs check their graphs when opened.
+    fn preflight(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Encodes an 8-bit RGB image to a bitstream.
     fn encode(&self, image: &RgbImage, quality: f64) -> Result<Vec<u8>, CodecError>;
     /// Encodes and, for codecs with a probability model (learned codecs), also returns the

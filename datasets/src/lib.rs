@@ -2,8 +2,9 @@
 //!
 //! | item | what it does |
 //! |---|---|
-//! | [`scan_folder`] | lists the images under a folder (recursive, sorted, by extension) |
+//! | [`scan_folder`] | lists the images under a folder (recursive, sorted, by extension; symlink loops skipped with a warning) |
 //! | [`load_image`] | reads one image, converts it to 8-bit RGB and records how, applies [`Preprocess`] |
+//! | [`decode_image`] | decodes one file after checking its size from the header ([`DEFAULT_MAX_PIXELS`]); JPEG through libjpeg-turbo, whose warnings are errors |
 //! | [`to_rgb8`] | the one place where grey, alpha and 16-bit inputs become 8-bit RGB |
 //! | [`content_hash`] | the pixel-content hash that keys cached results |
 //! | [`samples_dir`] | the bundled default photos (`datasets/samples/`, see its `PROVENANCE.md`) |
@@ -17,10 +18,21 @@ pub mod lowlevel;
 pub mod paired;
 pub mod planes;
 
+use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, RgbImage, imageops::FilterType};
+use image::{DynamicImage, ImageFormat, ImageReader, RgbImage, imageops::FilterType};
 use serde::{Deserialize, Serialize};
+
+/// Default largest image, in pixels (width × height): 64 MP (64 000 000). Checked from the
+/// file header before anything is decoded; see [`Preprocess::max_pixels`].
+pub const DEFAULT_MAX_PIXELS: u64 = 64_000_000;
+
+/// Largest JPEG file read into memory, in bytes per allowed pixel (`max_pixels`; a JPEG is
+/// decoded from memory): 4, so 256 MB at [`DEFAULT_MAX_PIXELS`]. Pure noise at quality 100
+/// with 4:4:4 takes 3.6 bytes per pixel; photos take well under 1.
+pub const JPEG_BYTES_PER_PIXEL: u64 = 4;
 
 /// File extensions (lower case) that [`scan_folder`] picks up.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "ppm", "pgm", "pnm", "tif", "tiff", "webp"];
@@ -66,12 +78,71 @@ pub enum DatasetError {
         /// The decoder's error.
         source: image::ImageError,
     },
+    /// libjpeg-turbo refused a JPEG file, or warned about it (corrupt or truncated data):
+    /// its warnings count as errors.
+    #[error("cannot decode JPEG {path}: {message} (libjpeg-turbo; its warnings count as errors)")]
+    Jpeg {
+        /// The file.
+        path: PathBuf,
+        /// libjpeg-turbo's message, e.g. `Premature end of JPEG file`.
+        message: String,
+    },
+    /// The image's header declares more pixels than allowed.
+    #[error(
+        "image {path}: {width}x{height} = {} exceeds the limit of {} (max_pixels)",
+        pixel_count(width.saturating_mul(*height), true),
+        pixel_count(*max_pixels, false)
+    )]
+    TooManyPixels {
+        /// The file.
+        path: PathBuf,
+        /// Width from the header.
+        width: u64,
+        /// Height from the header.
+        height: u64,
+        /// The limit, in pixels.
+        max_pixels: u64,
+    },
+    /// A file is larger than what is read into memory for it.
+    #[error("file {path} is larger than the cap of {cap} bytes ({what})")]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap, in bytes.
+        cap: u64,
+        /// Where the cap comes from.
+        what: String,
+    },
+    /// Two files of a folder map to the same image id (a name with invalid UTF-8 whose
+    /// escaped form equals another file's name).
+    #[error("{a} and {b} both have the image id `{id}`; rename one of them")]
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// One file.
+        a: PathBuf,
+        /// The other.
+        b: PathBuf,
+    },
+}
+
+/// `n` pixels for messages: in megapixels from 0.1 MP (`rounded` to one decimal, else as
+/// exact as needed: `64 MP`), in pixels below.
+fn pixel_count(n: u64, rounded: bool) -> String {
+    let mp = n as f64 / 1e6;
+    match (n >= 100_000, rounded) {
+        (true, true) => format!("{mp:.1} MP"),
+        (true, false) => format!("{mp} MP"),
+        (false, _) => format!("{n} pixels"),
+    }
 }
 
 /// One image file of a dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageEntry {
-    /// Path relative to the dataset root, with `/` separators: the image id in results.
+    /// Path relative to the dataset root, with `/` separators: the image id in results. A
+    /// path part that is not valid UTF-8 is written with its invalid bytes (and any `%`) as
+    /// `%XX`, so that names differing only in such bytes keep distinct ids (see [`id_part`]).
     pub id: String,
     /// Full path of the file.
     pub path: PathBuf,
@@ -88,13 +159,27 @@ pub enum Fit {
     CenterCrop,
 }
 
-/// Preprocessing applied to every image after loading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Preprocessing applied to every image after loading, and the size limit checked before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preprocess {
     /// Largest allowed width or height; `None` keeps the original size.
     pub max_side: Option<u32>,
     /// How to enforce `max_side`.
     pub fit: Fit,
+    /// Largest image, in pixels (width × height) as the file's header declares it, checked
+    /// before decoding: a larger image is an error ([`DatasetError::TooManyPixels`]).
+    /// Default [`DEFAULT_MAX_PIXELS`].
+    pub max_pixels: u64,
+}
+
+impl Default for Preprocess {
+    fn default() -> Self {
+        Preprocess {
+            max_side: None,
+            fit: Fit::default(),
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
 }
 
 /// An image ready for coding: 8-bit RGB plus the record of what was done to it.
@@ -116,6 +201,12 @@ pub struct LoadedImage {
 
 /// Lists the images under `root`, recursively, in a deterministic order (sorted by relative
 /// path, byte-wise), keeping files whose extension is in [`IMAGE_EXTENSIONS`].
+///
+/// Symbolic links are followed. A symlink loop is skipped with a warning (what it leads to
+/// is scanned already). A dangling symlink whose name has an image extension is listed
+/// like any image, so that it becomes a failed row when loaded (its error says where the
+/// link points); one without such an extension is skipped with a warning. Other errors
+/// while walking (a folder that cannot be read) stop the scan.
 pub fn scan_folder(root: &Path) -> Result<Vec<ImageEntry>, DatasetError> {
     if !root.is_dir() {
         return Err(DatasetError::Folder {
@@ -129,37 +220,95 @@ pub fn scan_folder(root: &Path) -> Result<Vec<ImageEntry>, DatasetError> {
     }
     let mut entries = Vec::new();
     for item in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
-        let item = item.map_err(|source| DatasetError::Walk {
-            path: root.to_path_buf(),
-            source,
-        })?;
-        if !item.file_type().is_file() {
+        let path = match item {
+            Ok(item) if item.file_type().is_file() => item.into_path(),
+            Ok(_) => continue,
+            Err(error) => match skipped_link(&error) {
+                Some(Link::Loop { path, target }) => {
+                    tracing::warn!("skipping symlink loop {} (it leads back to {})", path.display(), target.display());
+                    continue;
+                }
+                Some(Link::Dangling { path }) => {
+                    if !has_image_extension(&path) {
+                        tracing::warn!("skipping dangling symlink {}", path.display());
+                        continue;
+                    }
+                    tracing::warn!("dangling symlink {}: listed, it will fail to load", path.display());
+                    path
+                }
+                None => {
+                    return Err(DatasetError::Walk {
+                        path: root.to_path_buf(),
+                        source: error,
+                    });
+                }
+            },
+        };
+        if !has_image_extension(&path) {
             continue;
         }
-        let path = item.path();
-        let known = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-        if !known {
-            continue;
-        }
-        let rel = path.strip_prefix(root).unwrap_or(path);
-        let id = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        entries.push(ImageEntry {
-            id,
-            path: path.to_path_buf(),
-        });
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let id = rel.components().map(|c| id_part(c.as_os_str())).collect::<Vec<_>>().join("/");
+        entries.push(ImageEntry { id, path });
     }
     entries.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(w) = entries.windows(2).find(|w| w[0].id == w[1].id) {
+        return Err(DatasetError::DuplicateId {
+            id: w[0].id.clone(),
+            a: w[0].path.clone(),
+            b: w[1].path.clone(),
+        });
+    }
     if entries.is_empty() {
         return Err(DatasetError::Empty { path: root.to_path_buf() });
     }
     Ok(entries)
+}
+
+fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A symbolic link that the walk cannot follow.
+enum Link {
+    /// A link to one of its own ancestors.
+    Loop { path: PathBuf, target: PathBuf },
+    /// A link to nothing.
+    Dangling { path: PathBuf },
+}
+
+fn skipped_link(error: &walkdir::Error) -> Option<Link> {
+    let path = error.path()?.to_path_buf();
+    if let Some(target) = error.loop_ancestor() {
+        return Some(Link::Loop {
+            target: target.to_path_buf(),
+            path,
+        });
+    }
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    let dangling = is_link && std::fs::metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+    dangling.then_some(Link::Dangling { path })
+}
+
+/// One part of an image id: the file or folder name itself when it is valid UTF-8;
+/// otherwise its valid stretches with `%` written `%25`, and every invalid byte as `%XX`
+/// (upper-case hex), so that distinct names give distinct parts. (A valid name that is
+/// literally another one's escaped form, e.g. `a%FF.png` beside `a\xFF.png`, gives a
+/// [`DatasetError::DuplicateId`] when the folder is scanned.)
+pub fn id_part(name: &OsStr) -> String {
+    if let Some(s) = name.to_str() {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        out.push_str(&chunk.valid().replace('%', "%25"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Converts any decoded image to 8-bit RGB and says what was done.
@@ -227,23 +376,10 @@ pub fn preprocess(img: RgbImage, p: &Preprocess) -> (RgbImage, String) {
     }
 }
 
-/// Reads, converts and preprocesses one image.
+/// Reads, converts and preprocesses one image ([`decode_image`], [`to_rgb8`],
+/// [`preprocess`]).
 pub fn load_image(entry: &ImageEntry, p: &Preprocess) -> Result<LoadedImage, DatasetError> {
-    let decoded = image::ImageReader::open(&entry.path)
-        .map_err(|e| DatasetError::Decode {
-            path: entry.path.clone(),
-            source: image::ImageError::IoError(e),
-        })?
-        .with_guessed_format()
-        .map_err(|e| DatasetError::Decode {
-            path: entry.path.clone(),
-            source: image::ImageError::IoError(e),
-        })?
-        .decode()
-        .map_err(|source| DatasetError::Decode {
-            path: entry.path.clone(),
-            source,
-        })?;
+    let decoded = decode_image(&entry.path, p.max_pixels)?;
     let (rgb, conversion) = to_rgb8(decoded);
     let (image, preprocess) = preprocess(rgb, p);
     let hash = content_hash(&image);
@@ -254,6 +390,129 @@ pub fn load_image(entry: &ImageEntry, p: &Preprocess) -> Result<LoadedImage, Dat
         conversion,
         preprocess,
         hash,
+    })
+}
+
+/// Decodes one image file, format guessed from its first bytes (else its extension).
+///
+/// The width and height are read from the header first, and an image of more than
+/// `max_pixels` pixels is refused before anything is decoded. JPEG files are decoded by
+/// libjpeg-turbo (as the `jpeg` codec and PIL do; grey JPEGs stay grey, CMYK/YCCK ones are
+/// checked by libjpeg-turbo and converted by the `image` crate as before), and any warning
+/// libjpeg-turbo gives (truncated or corrupt data, extraneous bytes) makes the file an
+/// error rather than an image with grey fill. Other formats use the `image` crate.
+pub fn decode_image(path: &Path, max_pixels: u64) -> Result<DynamicImage, DatasetError> {
+    let io = |e: std::io::Error| DatasetError::Decode {
+        path: path.to_path_buf(),
+        source: image::ImageError::IoError(explain_missing(path, e)),
+    };
+    let decode = |source| DatasetError::Decode {
+        path: path.to_path_buf(),
+        source,
+    };
+    let reader = ImageReader::open(path).map_err(io)?.with_guessed_format().map_err(io)?;
+    if reader.format() == Some(ImageFormat::Jpeg) {
+        return decode_jpeg(path, max_pixels);
+    }
+    let (w, h) = reader.into_dimensions().map_err(decode)?;
+    check_pixels(path, u64::from(w), u64::from(h), max_pixels)?;
+    ImageReader::open(path)
+        .map_err(io)?
+        .with_guessed_format()
+        .map_err(io)?
+        .decode()
+        .map_err(decode)
+}
+
+/// Adds where a dangling symlink points to a "not found" error.
+fn explain_missing(path: &Path, e: std::io::Error) -> std::io::Error {
+    match std::fs::read_link(path) {
+        Ok(target) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::io::Error::new(e.kind(), format!("{e}: dangling symbolic link to {}", target.display()))
+        }
+        _ => e,
+    }
+}
+
+fn check_pixels(path: &Path, width: u64, height: u64, max_pixels: u64) -> Result<(), DatasetError> {
+    if width.saturating_mul(height) > max_pixels {
+        return Err(DatasetError::TooManyPixels {
+            path: path.to_path_buf(),
+            width,
+            height,
+            max_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// Reads a whole file, refusing one of more than `cap` bytes (without reading past it).
+fn read_capped(path: &Path, cap: u64, what: impl FnOnce() -> String) -> Result<Vec<u8>, DatasetError> {
+    let io = |e: std::io::Error| DatasetError::Decode {
+        path: path.to_path_buf(),
+        source: image::ImageError::IoError(explain_missing(path, e)),
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > cap {
+        return Err(DatasetError::FileTooLarge {
+            path: path.to_path_buf(),
+            cap,
+            what: what(),
+        });
+    }
+    Ok(bytes)
+}
+
+fn decode_jpeg(path: &Path, max_pixels: u64) -> Result<DynamicImage, DatasetError> {
+    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat};
+    let cap = max_pixels.saturating_mul(JPEG_BYTES_PER_PIXEL).max(1 << 20);
+    let bytes = read_capped(path, cap, || {
+        format!("for a JPEG: {JPEG_BYTES_PER_PIXEL} bytes per pixel of max_pixels = {max_pixels}, at least 1 MiB")
+    })?;
+    let jpeg = |e: turbojpeg::Error| DatasetError::Jpeg {
+        path: path.to_path_buf(),
+        message: match e {
+            turbojpeg::Error::TurboJpegError(m) => m.trim().to_string(),
+            other => other.to_string(),
+        },
+    };
+    let mut d = Decompressor::new().map_err(jpeg)?;
+    let header = d.read_header(&bytes).map_err(jpeg)?;
+    check_pixels(path, header.width as u64, header.height as u64, max_pixels)?;
+    let format = match header.colorspace {
+        Colorspace::Gray => PixelFormat::GRAY,
+        Colorspace::CMYK | Colorspace::YCCK => PixelFormat::CMYK,
+        _ => PixelFormat::RGB,
+    };
+    let mut out = Image {
+        pixels: vec![0u8; header.width * header.height * format.size()],
+        width: header.width,
+        pitch: header.width * format.size(),
+        height: header.height,
+        format,
+    };
+    d.decompress(&bytes, out.as_deref_mut()).map_err(jpeg)?;
+    let (w, h) = (header.width as u32, header.height as u32);
+    let built = match format {
+        PixelFormat::GRAY => image::GrayImage::from_raw(w, h, out.pixels).map(DynamicImage::ImageLuma8),
+        PixelFormat::RGB => RgbImage::from_raw(w, h, out.pixels).map(DynamicImage::ImageRgb8),
+        // CMYK: libjpeg-turbo has checked the data; the colour conversion stays the
+        // `image` crate's, as before.
+        _ => {
+            return image::load_from_memory_with_format(&bytes, ImageFormat::Jpeg).map_err(|source| DatasetError::Decode {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    built.ok_or_else(|| DatasetError::Jpeg {
+        path: path.to_path_buf(),
+        message: format!("decoded buffer does not match {w}x{h}"),
     })
 }
 
@@ -356,6 +615,7 @@ mod tests {
             &Preprocess {
                 max_side: Some(40),
                 fit: Fit::Downscale,
+                ..Preprocess::default()
             },
         );
         assert_eq!(out.dimensions(), (40, 20));
@@ -365,6 +625,7 @@ mod tests {
             &Preprocess {
                 max_side: Some(40),
                 fit: Fit::CenterCrop,
+                ..Preprocess::default()
             },
         );
         assert_eq!(out.dimensions(), (40, 40));
@@ -374,6 +635,7 @@ mod tests {
             &Preprocess {
                 max_side: Some(200),
                 fit: Fit::CenterCrop,
+                ..Preprocess::default()
             },
         );
         assert_eq!((out.dimensions(), how.as_str()), ((100, 50), "none"));
@@ -401,6 +663,230 @@ mod tests {
             assert_eq!(img.conversion, "rgb8");
             assert!(img.image.width() >= 300 && img.image.height() >= 300, "{}", e.id);
         }
+    }
+
+    /// A textured `w`×`h` image: busy enough that its JPEG scan is long.
+    fn texture(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let v = x.wrapping_mul(2_654_435_761).wrapping_add(y.wrapping_mul(40_503)) >> 7;
+            Rgb([(v & 0xff) as u8, ((x * 3 + y) & 0xff) as u8, ((v >> 8) as u8) / 2 + (y as u8) / 2])
+        })
+    }
+
+    fn jpeg_bytes(img: &RgbImage, quality: i32) -> Vec<u8> {
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_quality(quality).unwrap();
+        let (w, h) = img.dimensions();
+        let image = turbojpeg::Image {
+            pixels: img.as_raw().as_slice(),
+            width: w as usize,
+            pitch: 3 * w as usize,
+            height: h as usize,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        c.compress_to_vec(image).unwrap()
+    }
+
+    fn entry_at(dir: &Path, name: &str, bytes: &[u8]) -> ImageEntry {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        ImageEntry { id: name.into(), path }
+    }
+
+    /// A valid 1-bit grey PNG, `w`×`h`, all black: a few KB on disk whatever its size.
+    fn huge_png(path: &Path, w: u32, h: u32) {
+        let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        let mut enc = png::Encoder::new(file, w, h);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::One);
+        let mut writer = enc.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        let row = vec![0u8; w.div_ceil(8) as usize];
+        for _ in 0..h {
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        stream.finish().unwrap();
+    }
+
+    #[test]
+    fn too_many_pixels_are_refused_from_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.png");
+        huge_png(&path, 12000, 12000);
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size < 300_000, "the test PNG is {size} bytes");
+        let entry = ImageEntry {
+            id: "huge.png".into(),
+            path: path.clone(),
+        };
+        let err = load_image(&entry, &Preprocess::default()).unwrap_err();
+        assert!(matches!(err, DatasetError::TooManyPixels { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("huge.png") && text.contains("12000x12000 = 144.0 MP exceeds the limit of 64 MP (max_pixels)"),
+            "{text}"
+        );
+        // From the header alone: the same file cut after its header gives the same error,
+        // not a decoding one.
+        let bytes = std::fs::read(&path).unwrap();
+        let cut = entry_at(dir.path(), "huge-cut.png", &bytes[..64]);
+        let err = load_image(&cut, &Preprocess::default()).unwrap_err();
+        assert!(matches!(err, DatasetError::TooManyPixels { .. }), "{err:?}");
+
+        // A JPEG is read into memory only up to 4 bytes per allowed pixel (at least 1 MiB).
+        let mut padded = jpeg_bytes(&texture(10, 10), 90);
+        padded.resize(padded.len() + (1 << 20), 0);
+        let big = entry_at(dir.path(), "padded.jpg", &padded);
+        let err = load_image(
+            &big,
+            &Preprocess {
+                max_pixels: 1000,
+                ..Preprocess::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("padded.jpg") && err.contains("larger than the cap of 1048576 bytes"),
+            "{err}"
+        );
+
+        // The limit is inclusive, configurable, and applies to JPEG (libjpeg-turbo) too.
+        let small = |max_pixels| Preprocess {
+            max_pixels,
+            ..Preprocess::default()
+        };
+        let png = dir.path().join("p.png");
+        RgbImage::new(10, 10).save(&png).unwrap();
+        let png = ImageEntry {
+            id: "p.png".into(),
+            path: png,
+        };
+        let jpg = entry_at(dir.path(), "j.jpg", &jpeg_bytes(&texture(10, 10), 90));
+        for e in [&png, &jpg] {
+            assert!(load_image(e, &small(100)).is_ok(), "{}", e.id);
+            let err = load_image(e, &small(99)).unwrap_err().to_string();
+            assert!(
+                err.contains(&e.id) && err.contains("10x10 = 100 pixels exceeds the limit of 99 pixels (max_pixels)"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn corrupt_or_truncated_jpeg_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = jpeg_bytes(&texture(320, 240), 90);
+        let scan = good.windows(2).position(|w| w == [0xff, 0xda]).unwrap() + 20;
+        let mut flipped = good.clone();
+        let span = good.len() - 2 - scan;
+        for i in 0..100 {
+            flipped[scan + i * span / 100] ^= 0x5a;
+        }
+        let cases = [
+            ("cut10.jpg", good[..good.len() / 10].to_vec()),
+            ("cut50.jpg", good[..good.len() / 2].to_vec()),
+            ("flipped.jpg", flipped),
+        ];
+        for (name, bytes) in cases {
+            let e = entry_at(dir.path(), name, &bytes);
+            let err = load_image(&e, &Preprocess::default()).unwrap_err();
+            assert!(matches!(err, DatasetError::Jpeg { .. }), "{name}: {err:?}");
+            let text = err.to_string();
+            assert!(text.contains(name) && text.contains("libjpeg-turbo"), "{text}");
+        }
+        let e = entry_at(dir.path(), "good.jpg", &good);
+        let loaded = load_image(&e, &Preprocess::default()).unwrap();
+        assert_eq!((loaded.image.dimensions(), loaded.conversion.as_str()), ((320, 240), "rgb8"));
+        let reference = turbojpeg::decompress(&good, turbojpeg::PixelFormat::RGB).unwrap();
+        assert_eq!(loaded.image.as_raw(), &reference.pixels, "libjpeg-turbo's own pixels");
+    }
+
+    #[test]
+    fn grey_and_cmyk_jpegs_keep_their_conversions() {
+        let dir = tempfile::tempdir().unwrap();
+        let grey = GrayImage::from_fn(33, 17, |x, y| Luma([(x * 7 + y * 3) as u8]));
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+            .encode_image(&grey)
+            .unwrap();
+        let e = entry_at(dir.path(), "grey.jpg", &bytes);
+        let loaded = load_image(&e, &Preprocess::default()).unwrap();
+        assert_eq!(loaded.conversion, "l8->rgb8");
+        let before = image::load_from_memory(&bytes).unwrap().to_luma8();
+        let diff = loaded
+            .image
+            .pixels()
+            .zip(before.pixels())
+            .map(|(a, b)| (i16::from(a.0[0]) - i16::from(b.0[0])).abs())
+            .max();
+        assert!(diff <= Some(2), "grey JPEG within 2 of the image crate's decoder: {diff:?}");
+
+        let cmyk: Vec<u8> = (0..24 * 16 * 4).map(|i| (i * 37 % 251) as u8).collect();
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+        let image = turbojpeg::Image {
+            pixels: cmyk.as_slice(),
+            width: 24,
+            pitch: 24 * 4,
+            height: 16,
+            format: turbojpeg::PixelFormat::CMYK,
+        };
+        let bytes = c.compress_to_vec(image).unwrap();
+        let e = entry_at(dir.path(), "cmyk.jpg", &bytes);
+        let loaded = load_image(&e, &Preprocess::default()).unwrap();
+        let (before, conversion) = to_rgb8(image::load_from_memory(&bytes).unwrap());
+        assert_eq!((loaded.image, loaded.conversion), (before, conversion), "CMYK as before");
+        let cut = entry_at(dir.path(), "cmyk-cut.jpg", &bytes[..bytes.len() / 2]);
+        let err = load_image(&cut, &Preprocess::default()).unwrap_err().to_string();
+        assert!(err.contains("cmyk-cut.jpg") && err.contains("libjpeg-turbo"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dangling_symlinks_and_loops_do_not_stop_the_scan() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        RgbImage::new(4, 4).save(root.join("sub/good.png")).unwrap();
+        symlink(root.join("nowhere.png"), root.join("gone.png")).unwrap();
+        symlink(root.join("nowhere.txt"), root.join("gone.txt")).unwrap();
+        symlink(root, root.join("sub/loop")).unwrap();
+        let entries = scan_folder(root).unwrap();
+        let ids: Vec<_> = entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["gone.png", "sub/good.png"]);
+        let err = load_image(&entries[0], &Preprocess::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("gone.png") && err.contains("dangling symbolic link to") && err.contains("nowhere.png"),
+            "{err}"
+        );
+        assert!(load_image(&entries[1], &Preprocess::default()).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_names_keep_distinct_ids() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = |b: &[u8]| OsStr::from_bytes(b).to_os_string();
+        let sub = dir.path().join(name(b"d\xe9j\xe0"));
+        std::fs::create_dir(&sub).unwrap();
+        for n in [&b"a\xff.png"[..], b"a\xfe.png", b"100%\xff.png"] {
+            RgbImage::new(2, 2).save(dir.path().join(name(n))).unwrap();
+        }
+        RgbImage::new(2, 2).save(sub.join("x.png")).unwrap();
+        let entries = scan_folder(dir.path()).unwrap();
+        let ids: Vec<_> = entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["100%25%FF.png", "a%FE.png", "a%FF.png", "d%E9j%E0/x.png"]);
+        for e in &entries {
+            assert!(load_image(e, &Preprocess::default()).is_ok(), "{}", e.id);
+        }
+        // A valid name that spells another one's escape is a clear error, not a merge.
+        RgbImage::new(2, 2).save(dir.path().join("a%FF.png")).unwrap();
+        let err = scan_folder(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("both have the image id `a%FF.png`"), "{err}");
+        assert_eq!(id_part(OsStr::new("plain 100%.png")), "plain 100%.png");
     }
 
     #[test]

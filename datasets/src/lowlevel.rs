@@ -66,9 +66,13 @@ pub fn synthetic(entry: &ImageEntry, pre: &Preprocess, d: &Degradation, seed: u6
 }
 
 /// A sample from a pair of files, without preprocessing (resizing either side would break
-/// the pairing).
-pub fn paired(pair: &Pair) -> Result<Sample, DatasetError> {
-    let none = Preprocess::default();
+/// the pairing); each file is checked against `max_pixels` before it is decoded
+/// ([`Preprocess::max_pixels`]).
+pub fn paired(pair: &Pair, max_pixels: u64) -> Result<Sample, DatasetError> {
+    let none = Preprocess {
+        max_pixels,
+        ..Preprocess::default()
+    };
     let mut input = load_image(&pair.input, &none)?;
     let target = load_image(&pair.target, &none)?;
     input.hash = combine_hashes(&[&input.hash, &target.hash]);
@@ -143,9 +147,35 @@ mod tests {
             input: entry(&lq, "x.png", 8, 6),
             target: entry(&gt, "x.png", 16, 12),
         };
-        let s = paired(&pair).unwrap();
+        let s = paired(&pair, crate::DEFAULT_MAX_PIXELS).unwrap();
         assert_ne!(s.input.hash, content_hash(&s.input.image));
         assert_eq!(to_target_size(&s.input.image, &s.target).dimensions(), (16, 12));
         assert_eq!(to_target_size(&s.target, &s.target), s.target);
+    }
+
+    #[test]
+    fn paired_and_synthetic_samples_check_max_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lq, gt) = (dir.path().join("lq"), dir.path().join("gt"));
+        std::fs::create_dir_all(&lq).unwrap();
+        std::fs::create_dir_all(&gt).unwrap();
+        let pair = Pair {
+            input: entry(&lq, "x.png", 8, 6),
+            target: entry(&gt, "x.png", 16, 12),
+        };
+        assert!(paired(&pair, 16 * 12).is_ok());
+        let err = paired(&pair, 16 * 12 - 1).unwrap_err().to_string();
+        assert!(
+            err.contains("gt/x.png") && err.contains("16x12") && err.contains("(max_pixels)"),
+            "{err}"
+        );
+        let pre = Preprocess {
+            max_pixels: 47,
+            ..Preprocess::default()
+        };
+        let err = synthetic(&pair.input, &pre, &Degradation::Noise { sigma: 1.0 }, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lq/x.png") && err.contains("8x6"), "{err}");
     }
 }

@@ -7,8 +7,12 @@ use image::RgbImage;
 
 /// Splits an RGB image into three `f64` planes (R, G, B), row-major, values 0–255.
 pub fn rgb_planes(img: &RgbImage) -> [Vec<f64>; 3] {
-    let raw = img.as_raw();
-    [0, 1, 2].map(|c| raw.iter().skip(c).step_by(3).map(|&v| f64::from(v)).collect())
+    [0, 1, 2].map(|c| rgb_plane(img, c))
+}
+
+/// One channel (0 = R, 1 = G, 2 = B) of an 8-bit RGB image as an `f64` plane.
+pub fn rgb_plane(img: &RgbImage, channel: usize) -> Vec<f64> {
+    img.as_raw().iter().skip(channel).step_by(3).map(|&v| f64::from(v)).collect()
 }
 
 /// Merges three planes (`w`×`h`) into an 8-bit RGB image, rounding and clipping.

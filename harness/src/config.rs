@@ -16,6 +16,7 @@
 //! limit = 6                        # first N images in sorted order
 //! max_side = 768                   # larger images are brought down to this
 //! fit = "downscale"                # downscale | center-crop
+//! max_pixels = 64_000_000          # larger images (from the header) are failed rows; default 64 MP
 //!
 //! [[datasets]]                     # a low-level task (LL-ICM): see `restoration`
 //! name = "sr-x4"
@@ -98,6 +99,10 @@ pub struct DatasetConfig {
     /// How `max_side` is enforced.
     #[serde(default)]
     pub fit: Fit,
+    /// Largest image in pixels (width × height), checked from the file header before
+    /// decoding; a larger image is a failed row. Default
+    /// [`icmbench_datasets::DEFAULT_MAX_PIXELS`] (64 MP).
+    pub max_pixels: Option<u64>,
     /// COCO instances JSON of the images (for `[task] ground_truth = "coco"`), relative to
     /// the config file.
     pub annotations: Option<PathBuf>,
@@ -202,6 +207,8 @@ pub struct PreparedCodec {
 pub struct Plan {
     /// Where the config came from.
     pub config_path: PathBuf,
+    /// The config's text (copied into the output folder, for reports).
+    pub config_text: String,
     /// Output folder, resolved.
     pub output: PathBuf,
     /// Worker threads.
@@ -267,9 +274,9 @@ pub fn parse(path: &Path, text: &str) -> Result<RunConfig, ConfigError> {
 
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let text = icmbench_models::textfile::read_text_capped(path, MAX_CONFIG_BYTES).map_err(|e| ConfigError {
         location: path.display().to_string(),
-        message: format!("cannot read: {e}"),
+        message: format!("{e}; a config file is a few kilobytes"),
     })?;
     let cfg = parse(path, &text)?;
     validate(path, &text, cfg)
@@ -305,13 +312,14 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
     let mut names = BTreeSet::new();
     let mut datasets = Vec::new();
     for d in cfg.datasets {
-        if d.name.starts_with("ll-icm") || d.name.is_empty() || d.name.contains(['/', '\\']) {
+        check_name("dataset name", &d.name).map_err(|m| at(path, text, None, m))?;
+        if d.name.starts_with("ll-icm") {
             return Err(at(
                 path,
                 text,
                 None,
                 format!(
-                    "dataset name `{}`: names must be non-empty, without slashes, and not start with `ll-icm` (the LL-ICM summary figures use that prefix)",
+                    "dataset name `{}`: names must not start with `ll-icm` (the LL-ICM summary figures use that prefix)",
                     d.name
                 ),
             ));
@@ -319,12 +327,12 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         if !names.insert(d.name.clone()) {
             return Err(at(path, text, None, format!("dataset name `{}` is used twice", d.name)));
         }
-        if d.max_side == Some(0) || d.limit == Some(0) {
+        if d.max_side == Some(0) || d.limit == Some(0) || d.max_pixels == Some(0) {
             return Err(at(
                 path,
                 text,
                 None,
-                format!("dataset `{}`: `max_side` and `limit` must be at least 1", d.name),
+                format!("dataset `{}`: `max_side`, `limit` and `max_pixels` must be at least 1", d.name),
             ));
         }
         check_lowlevel(&d).map_err(|m| at(path, text, None, format!("dataset `{}`: {m}", d.name)))?;
@@ -344,6 +352,17 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
     for c in &cfg.codecs {
         let span = c.span();
         let prepared = build_codec(c.get_ref(), &base, runtime).map_err(|m| at(path, text, Some(span.clone()), m))?;
+        if let Some(q) = repeated(&prepared.qualities) {
+            return Err(at(
+                path,
+                text,
+                Some(c.get_ref().qualities.span()),
+                format!(
+                    "codec `{}`: quality {q} is listed twice; each quality point is one row per image",
+                    prepared.id
+                ),
+            ));
+        }
         if !ids.insert(prepared.id.clone()) {
             return Err(at(
                 path,
@@ -404,6 +423,7 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
     };
     Ok(Plan {
         config_path: path.to_path_buf(),
+        config_text: text.to_string(),
         output: normalize(&base.join(&cfg.output)),
         jobs: cfg.jobs,
         runtime,
@@ -414,6 +434,41 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         task,
     })
 }
+
+/// Longest dataset name or codec id: they become folder and file names.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// Dataset names and codec ids become folder and file names (reconstructions, figures,
+/// exports): they must be one safe path part as they are
+/// ([`icmbench_reports::paths::check_path_part`]: not empty, `.` or `..`, no separators, `%`
+/// or control characters), and, in a config, not start with `.` (hidden files) nor exceed
+/// [`MAX_NAME_LEN`] bytes.
+pub fn check_name(what: &str, name: &str) -> Result<(), String> {
+    let problem = match icmbench_reports::paths::check_path_part(name) {
+        Err(e) => Some(e.to_string()),
+        Ok(_) if name.starts_with('.') => Some(format!("`{name}` starts with `.`")),
+        Ok(_) if name.len() > MAX_NAME_LEN => Some(format!("`{name}` is longer than {MAX_NAME_LEN} bytes")),
+        Ok(_) => None,
+    };
+    match problem {
+        Some(p) => Err(format!(
+            "{what}: {p}; it becomes a folder or file name in the output, so it must be one plain name (not starting with `.`, at most {MAX_NAME_LEN} bytes)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The first quality listed twice, if any.
+fn repeated(qualities: &[f64]) -> Option<f64> {
+    qualities
+        .iter()
+        .enumerate()
+        .find(|(i, q)| qualities[..*i].iter().any(|p| p.to_bits() == q.to_bits() || *p == **q))
+        .map(|(_, q)| *q)
+}
+
+/// Largest config file read (a config is a few kilobytes; this stops `run /dev/zero`).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The low-level fields of a dataset that need no file access.
 fn check_lowlevel(d: &DatasetConfig) -> Result<(), String> {
@@ -507,14 +562,31 @@ fn build_codec(c: &CodecConfig, base: &Path, runtime: icmbench_models::RuntimeOp
             "codec id `{id}` is reserved for the low-level reference rows; choose another `id`"
         ));
     }
-    if id.is_empty() || id.contains(['/', '\\']) {
-        return Err(format!("codec id `{id}` must be non-empty and contain no slashes"));
-    }
+    check_name("codec id", &id)?;
     Ok(PreparedCodec {
         id,
         codec,
         qualities: c.qualities.get_ref().clone(),
     })
+}
+
+/// The range of an external codec's `timeout_s`: a millisecond to a day.
+pub const TIMEOUT_RANGE_S: (f64, f64) = (0.001, 86_400.0);
+
+/// An external codec's `timeout_s` as a duration, or an error naming the field and the
+/// accepted range.
+fn timeout(t: f64) -> Result<Duration, String> {
+    let (lo, hi) = TIMEOUT_RANGE_S;
+    let shown = if t.is_finite() && t != 0.0 && !(1e-4..1e9).contains(&t.abs()) {
+        format!("{t:e}")
+    } else {
+        format!("{t}")
+    };
+    let bad = || format!("`timeout_s` must be a number of seconds from {lo} to {hi} (one day), got {shown}");
+    if !(t.is_finite() && (lo..=hi).contains(&t)) {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(t).map_err(|_| bad())
 }
 
 fn external_spec(c: &CodecConfig) -> Result<ExternalSpec, String> {
@@ -577,10 +649,7 @@ fn external_spec(c: &CodecConfig) -> Result<ExternalSpec, String> {
         spec.size_multiple = m;
     }
     if let Some(t) = c.timeout_s {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(format!("`timeout_s` must be a positive number of seconds, got {t}"));
-        }
-        spec.timeout = Duration::from_secs_f64(t);
+        spec.timeout = timeout(t)?;
     }
     if let Some(v) = &c.vars {
         spec.vars.extend(v.clone());
@@ -666,6 +735,38 @@ qualities = [30]
         assert!(e.contains("unknown preset `x264`") && e.contains("cjxl"), "{e}");
         let e = err(&GOOD.replace("kind = \"avif\"\nspeed = 8", "kind = \"jpeg\""));
         assert!(e.contains("`jpeg` is used twice"), "{e}");
+    }
+
+    /// `timeout_s` out of range is a located config error naming the field and the range,
+    /// never a panic (1e300 used to panic in `Duration::from_secs_f64`).
+    #[test]
+    fn timeout_is_range_checked() {
+        let with = |t: &str| {
+            GOOD.replace(
+                "kind = \"avif\"\nspeed = 8",
+                &format!("kind = \"external\"\nencode = [\"cp\", \"{{input}}\", \"{{output}}\"]\ndecode = [\"cp\", \"{{input}}\", \"{{output}}\"]\ntimeout_s = {t}"),
+            )
+        };
+        for (t, shown) in [
+            ("1e300", "1e300"),
+            ("86401", "86401"),
+            ("0", "0"),
+            ("-5", "-5"),
+            ("nan", "NaN"),
+            ("inf", "inf"),
+            ("1e-9", "1e-9"),
+        ] {
+            let e = err(&with(t));
+            assert!(e.ends_with(&format!("got {shown}")), "{t}: {e}");
+            assert!(
+                e.starts_with("cfg/run.toml:13:") && e.contains("`timeout_s`") && e.contains("from 0.001 to 86400"),
+                "{t}: {e}"
+            );
+        }
+        let path = Path::new("cfg/run.toml");
+        let text = with("86400");
+        let plan = validate(path, &text, parse(path, &text).unwrap()).unwrap();
+        assert_eq!(plan.codecs[1].id, "external");
     }
 
     #[test]

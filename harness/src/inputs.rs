@@ -20,7 +20,7 @@ pub struct Inputs {
     pub points: Vec<Point>,
     /// `run.json` of the first output folder, if any.
     pub run_meta: Option<String>,
-    /// The TOML config that `run.json` names, if it can be read.
+    /// The copy of the run's TOML config in the first output folder (`config.toml`), if any.
     pub config: Option<String>,
 }
 
@@ -84,14 +84,12 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
             inputs.rows.extend(Store::new(path).load()?);
             folders.push((path.clone(), start..inputs.rows.len()));
             if inputs.run_meta.is_none()
-                && let Ok(meta) = std::fs::read_to_string(path.join(RUN_META))
+                && let Some(meta) = crate::reporting::read_embedded(&path.join(RUN_META))
             {
-                let config = serde_json::from_str::<serde_json::Value>(&meta)
-                    .ok()
-                    .and_then(|v| v["config"].as_str().map(PathBuf::from))
-                    .and_then(|p| std::fs::read_to_string(p).ok());
+                // The copy of the config that the run keeps in its folder; the path that
+                // run.json names is never followed.
+                inputs.config = crate::reporting::read_embedded(&path.join(crate::store::CONFIG_COPY));
                 inputs.run_meta = Some(meta);
-                inputs.config = config;
             }
         } else if path.extension().is_some_and(|e| e == "json") {
             imports.push((path.clone(), CompressaiResults::read(path)?));

@@ -9,8 +9,10 @@ use icmbench::print::{failure_lines, fmt_value, json_number, summary_table};
 use icmbench::run::{RunOptions, run};
 use icmbench::{config, store};
 use icmbench_datasets::{ImageEntry, Preprocess, load_image};
+use icmbench_models::textfile::{TEXT_CAP, read_text_capped};
 use icmbench_reports::aggregate::{BppConvention, aggregate};
 use icmbench_reports::bd::{BdOptions, Curve, DEFAULT_MIN_OVERLAP, Method, bd};
+use icmbench_reports::paths::{path_part, sanitised_warnings};
 use icmbench_reports::plot::PlotOptions;
 use icmbench_reports::report::ReportOptions;
 use serde_json::json;
@@ -145,7 +147,7 @@ enum Command {
         #[arg(long)]
         monotone_fit: bool,
         /// Minimum overlap of the two ranges, 0-1.
-        #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP)]
+        #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP, value_parser = parse_min_overlap)]
         min_overlap: f64,
         /// Print `{"bd_rate": percent, "bd_metric": metric units}`.
         #[arg(long)]
@@ -243,7 +245,7 @@ struct CurveArgs {
     #[arg(long)]
     monotone_fit: bool,
     /// Minimum overlap of two curves' ranges for a BD value, 0-1.
-    #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP)]
+    #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP, value_parser = parse_min_overlap)]
     min_overlap: f64,
     /// Only these metrics (comma-separated).
     #[arg(long, value_delimiter = ',')]
@@ -251,6 +253,13 @@ struct CurveArgs {
     /// Show MS-SSIM as -10 log10(1 - MS-SSIM) dB in figures.
     #[arg(long)]
     msssim_db: bool,
+}
+
+/// `--min-overlap`: a finite number from 0 to 1 (NaN and negative values are refused
+/// when the arguments are parsed).
+fn parse_min_overlap(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+    icmbench_reports::bd::check_min_overlap(v).map_err(|e| e.to_string())
 }
 
 fn parse_bpp(s: &str) -> Result<BppConvention> {
@@ -265,6 +274,12 @@ fn default_out(results: &[PathBuf], sub: &str) -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    // A file-size limit (`ulimit -f`) then gives write errors ("File too large") that the run
+    // reports and stops on, like a full disk, instead of killing the process mid-write.
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
     let default = match cli.verbose {
         0 => "warn",
@@ -386,7 +401,21 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             )
         }
         Command::Check { config } => {
+            // Validates without running any tool: building the codecs runs no external
+            // program (their versions are asked for when a run starts) and loads and checks
+            // every learned codec's graphs; the programs are only looked up on PATH.
             let plan = config::load(&config)?;
+            let problems: Vec<String> = plan
+                .codecs
+                .iter()
+                .flat_map(|c| c.codec.preflight().into_iter().map(move |p| format!("codec `{}`: {p}", c.id)))
+                .collect();
+            if !problems.is_empty() {
+                for p in &problems {
+                    eprintln!("error: {}: {p}", config.display());
+                }
+                return Ok(ExitCode::from(1));
+            }
             let rows: usize = plan.codecs.iter().map(|c| c.qualities.len()).sum();
             println!(
                 "{}: ok ({} datasets, {} codecs, {} quality points, {} metrics)",
@@ -482,12 +511,15 @@ fn cmd_detect(
 fn cmd_eval_map(gt: &Path, dt: &Path, iou_type: &str, json: bool) -> Result<ExitCode> {
     use icmbench_metrics::coco;
     let iou = coco::parse_iou_type(iou_type)?;
-    let stats = coco::evaluate_files(gt, dt, iou)?;
+    let coco::FileEvaluation { stats, warnings } = coco::evaluate_files(gt, dt, iou)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if json {
         let values: Vec<serde_json::Value> = stats.iter().map(|&v| json_number(v)).collect();
         println!(
             "{}",
-            serde_json::to_string(&json!({ "stats": values, "iou_type": iou_type, "names": coco::STAT_NAMES }))?
+            serde_json::to_string(&json!({ "stats": values, "iou_type": iou_type, "names": coco::STAT_NAMES, "warnings": warnings }))?
         );
     } else {
         for (name, v) in coco::STAT_NAMES.iter().zip(stats) {
@@ -686,7 +718,10 @@ fn cmd_report(
         msssim_db: c.msssim_db,
     };
     let dir = out.unwrap_or_else(|| default_out(results, "report"));
-    let (report, files) = icmbench::reporting::write_report(&inputs, &opts, &plot, formats, &dir)?;
+    let icmbench::reporting::Written { report, files, warnings } = icmbench::reporting::write_report(&inputs, &opts, &plot, formats, &dir)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -718,8 +753,11 @@ fn cmd_plot(
     };
     let report = icmbench::reporting::build_report(&inputs, &opts)?;
     let dir = out.unwrap_or_else(|| default_out(results, "figures"));
-    let files = icmbench::reporting::write_figures(&report, &dir, &PlotOptions { bpp, msssim_db }, formats, false)?.files;
-    for f in &files {
+    let figures = icmbench::reporting::write_figures(&report, &dir, &PlotOptions { bpp, msssim_db }, formats, false)?;
+    for w in &figures.warnings {
+        eprintln!("warning: {w}");
+    }
+    for f in &figures.files {
         println!("{}", f.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -731,15 +769,17 @@ fn read_curve(path: &Path, metric: &str) -> Result<Curve> {
         let file = icmbench_reports::compressai::CompressaiResults::read(path)?;
         return Ok(file.curve(metric, path)?);
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // Capped, and a UTF-8 byte-order mark (Excel writes one) is dropped.
+    let text = read_text_capped(path, TEXT_CAP)?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let header: Vec<String> = lines
         .next()
         .map(|(_, l)| l.split(',').map(|h| h.trim().to_ascii_lowercase()).collect())
         .unwrap_or_default();
     if header != ["rate", "metric"] {
+        // Debug-quoted, so invisible characters show.
         bail!(
-            "{}:1: the header must be `rate,metric`, found `{}`",
+            "{}:1: the header must be `rate,metric`, found {:?}",
             path.display(),
             header.join(",")
         );
@@ -804,8 +844,18 @@ fn cmd_export(results: &[PathBuf], out: &Path, bpp: &str) -> Result<ExitCode> {
     let inputs = icmbench::inputs::load(results)?;
     let versions: std::collections::BTreeMap<String, String> =
         inputs.rows.iter().map(|r| (r.codec.clone(), r.codec_version.clone())).collect();
-    for (dataset, file) in icmbench::inputs::to_compressai(&inputs.points, parse_bpp(bpp)?, &versions) {
-        let path = out.join(&dataset).join(format!("{}.json", file.name));
+    let files = icmbench::inputs::to_compressai(&inputs.points, parse_bpp(bpp)?, &versions);
+    // Names from results tables become path parts only through `path_part`: nothing is
+    // written outside `out`.
+    let mut warnings = sanitised_warnings("dataset", files.iter().map(|(d, _)| d.as_str()));
+    warnings.extend(sanitised_warnings("codec", files.iter().map(|(_, f)| f.name.as_str())));
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    for (dataset, file) in files {
+        let path = out
+            .join(path_part(&dataset).as_ref())
+            .join(format!("{}.json", path_part(&file.name)));
         file.write(&path)?;
         println!("{}", path.display());
     }

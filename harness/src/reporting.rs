@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use icmbench_reports::ReportError;
 use icmbench_reports::html::{HtmlExtras, html};
+use icmbench_reports::paths::{path_part, sanitised_warnings};
 use icmbench_reports::plot::{Chart, PlotOptions, charts, png, svg};
 use icmbench_reports::report::{DatasetReport, Report, ReportOptions, bd_csv, build, latex, points_csv};
 use icmbench_reports::results::{write_json, write_text};
@@ -12,6 +13,30 @@ use crate::inputs::Inputs;
 
 /// Output formats of `icmbench report`.
 pub const FORMATS: &[&str] = &["md", "csv", "tex", "json", "html", "svg", "png"];
+
+/// Largest `run.json` or config copy that a report embeds: 1 MiB.
+pub const EMBED_CAP: u64 = 1 << 20;
+
+/// Reads a file of an output folder that the HTML report embeds (`run.json`, the config
+/// copy): a regular file in the folder (a link is not followed) of at most [`EMBED_CAP`]
+/// bytes. `None` when it is absent; `None` with a warning when it is unusable.
+pub fn read_embedded(path: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() {
+        tracing::warn!(
+            "{}: not embedded in the report: not a regular file (links are not followed)",
+            path.display()
+        );
+        return None;
+    }
+    match icmbench_models::textfile::read_text_capped(path, EMBED_CAP) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            tracing::warn!("not embedded in the report: {e}");
+            None
+        }
+    }
+}
 
 /// Builds the report with each metric's direction from the metric registry. Without an
 /// explicit metric list, metrics appear in registry order (PSNR, SSIM, MS-SSIM...), then
@@ -40,12 +65,18 @@ pub struct Figures {
     pub files: Vec<PathBuf>,
     /// (dataset, SVG document of its multi-panel figure).
     pub panels_svg: Vec<(String, String)>,
+    /// Names that were not safe file names and were sanitised (see [`icmbench_reports::paths`]).
+    pub warnings: Vec<String>,
 }
 
 /// Writes the figures of every dataset (`<dataset>.svg|png` with one panel per metric, and
 /// `<dataset>-<metric>.svg|png`) into `dir`, and for low-level tasks `ll-icm-<metric>.svg|png`
 /// with one panel per task. With `keep_panels`, the multi-panel SVGs are
 /// also returned (for the HTML report), rendered whether or not `svg` is a format.
+///
+/// Dataset and metric names come from results tables, which may have been received from
+/// anyone: each becomes a file name only through [`path_part`], so every file stays in
+/// `dir` (unsafe names are percent-encoded and listed in [`Figures::warnings`]).
 pub fn write_figures(
     report: &Report,
     dir: &Path,
@@ -57,8 +88,9 @@ pub fn write_figures(
     let want_png = formats.iter().any(|f| f == "png");
     // Every dataset's charts, drawn once: one per metric.
     let all: Vec<Vec<Chart>> = report.datasets.iter().map(|d| charts(d, plot)).collect();
-    // (file name, charts, whether it is a multi-panel figure the HTML report embeds).
-    let mut jobs: Vec<(String, Vec<Chart>, bool)> = Vec::new();
+    // (name for the HTML report, file stem, charts, whether it is a multi-panel figure
+    // the HTML report embeds).
+    let mut jobs: Vec<(String, String, Vec<Chart>, bool)> = Vec::new();
     // LL-ICM: one figure per metric with one rate–perception panel per task.
     let tasks: Vec<(&DatasetReport, &Vec<Chart>)> = report
         .datasets
@@ -72,23 +104,31 @@ pub fn write_figures(
             .iter()
             .filter_map(|(d, c)| d.metrics.iter().position(|x| x == m).map(|i| c[i].clone()))
             .collect();
-        jobs.push((format!("ll-icm-{m}"), panels, true));
+        jobs.push((format!("ll-icm-{m}"), format!("ll-icm-{}", path_part(m)), panels, true));
     }
     for (d, charts) in report.datasets.iter().zip(all) {
-        jobs.push((d.dataset.clone(), charts.clone(), true));
+        let stem = path_part(&d.dataset);
+        jobs.push((d.dataset.clone(), stem.to_string(), charts.clone(), true));
         jobs.extend(
             d.metrics
                 .iter()
                 .zip(charts)
-                .map(|(m, c)| (format!("{}-{m}", d.dataset), vec![c], false)),
+                .map(|(m, c)| (String::new(), format!("{stem}-{}", path_part(m)), vec![c], false)),
         );
     }
-    let mut out = Figures::default();
-    for (name, set, panel) in jobs {
+    let mut out = Figures {
+        warnings: sanitised_warnings("dataset", report.datasets.iter().map(|d| d.dataset.as_str())),
+        ..Default::default()
+    };
+    out.warnings.extend(sanitised_warnings(
+        "metric",
+        report.datasets.iter().flat_map(|d| d.metrics.iter().map(String::as_str)),
+    ));
+    for (name, stem, set, panel) in jobs {
         if want_svg || (panel && keep_panels) {
             let text = svg(&set)?;
             if want_svg {
-                let p = dir.join(format!("{name}.svg"));
+                let p = dir.join(format!("{stem}.svg"));
                 write_text(&p, &text)?;
                 out.files.push(p);
             }
@@ -97,7 +137,7 @@ pub fn write_figures(
             }
         }
         if want_png {
-            let p = dir.join(format!("{name}.png"));
+            let p = dir.join(format!("{stem}.png"));
             png(&set, &p)?;
             out.files.push(p);
         }
@@ -105,14 +145,27 @@ pub fn write_figures(
     Ok(out)
 }
 
-/// Writes the report files in `formats` into `dir`; returns the report and the files.
+/// What [`write_report`] wrote.
+#[derive(Debug)]
+pub struct Written {
+    /// The report.
+    pub report: Report,
+    /// Files written, all inside the output folder.
+    pub files: Vec<PathBuf>,
+    /// Names that were sanitised to become file names.
+    pub warnings: Vec<String>,
+}
+
+/// Writes the report files in `formats` into `dir`; returns the report, the files and the
+/// warnings. Every file name is fixed or built through [`path_part`], so nothing is
+/// written outside `dir`.
 pub fn write_report(
     inputs: &Inputs,
     opts: &ReportOptions,
     plot: &PlotOptions,
     formats: &[String],
     dir: &Path,
-) -> Result<(Report, Vec<PathBuf>), ReportError> {
+) -> Result<Written, ReportError> {
     let report = build_report(inputs, opts)?;
     let has = |f: &str| formats.iter().any(|x| x == f);
     let mut written = Vec::new();
@@ -155,5 +208,9 @@ pub fn write_report(
         write_text(&p, &html(&report, &extras))?;
         written.push(p);
     }
-    Ok((report, written))
+    Ok(Written {
+        report,
+        files: written,
+        warnings: figures.warnings,
+    })
 }

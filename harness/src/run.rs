@@ -5,9 +5,10 @@
 //! their restorer between decoding and scoring, and two reference rows per image (see
 //! [`crate::restoration`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use icmbench_codecs::padding::{crop, pad_to_multiple};
@@ -17,7 +18,7 @@ use icmbench_datasets::paired::{Pair, PairError};
 use icmbench_datasets::{DatasetError, ImageEntry, LoadedImage, Preprocess};
 use icmbench_metrics::Metric;
 use icmbench_reports::ReportError;
-use icmbench_reports::results::{Journal, ResultRow, RowKey, STATUS_FAILED, STATUS_OK};
+use icmbench_reports::results::{Journal, ResultRow, RowId, RowKey, STATUS_FAILED, STATUS_OK};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -56,9 +57,13 @@ pub enum RunError {
         /// What went wrong.
         message: String,
     },
-    /// The result store could not be read or written.
+    /// The result store could not be read or written (the OS error says why: a full disk,
+    /// permissions...). Rows already in the journal are kept for the next run.
     #[error(transparent)]
     Store(#[from] ReportError),
+    /// Another run holds the output folder.
+    #[error(transparent)]
+    Lock(#[from] crate::store::LockError),
     /// A metric name is not in the registry.
     #[error(transparent)]
     Metric(#[from] icmbench_metrics::MetricError),
@@ -162,8 +167,8 @@ enum Source {
     Plain(ImageEntry, Preprocess),
     /// A clean image file, preprocessed and degraded (low-level, synthetic).
     Synthetic(ImageEntry, Preprocess, Degradation, u64),
-    /// A degraded file and its ideal target (low-level, paired).
-    Paired(Pair),
+    /// A degraded file and its ideal target (low-level, paired), and the `max_pixels` limit.
+    Paired(Pair, u64),
 }
 
 /// A loaded image; low-level samples carry their ideal target.
@@ -187,7 +192,7 @@ impl Source {
     fn entry(&self) -> &ImageEntry {
         match self {
             Source::Plain(e, _) | Source::Synthetic(e, ..) => e,
-            Source::Paired(p) => &p.input,
+            Source::Paired(p, _) => &p.input,
         }
     }
 
@@ -199,8 +204,8 @@ impl Source {
                 let s = icmbench_datasets::lowlevel::synthetic(e, pre, d, *seed)?;
                 (s.input, Some(s.target))
             }
-            Source::Paired(p) => {
-                let s = icmbench_datasets::lowlevel::paired(p)?;
+            Source::Paired(p, max_pixels) => {
+                let s = icmbench_datasets::lowlevel::paired(p, *max_pixels)?;
                 (s.input, Some(s.target))
             }
         };
@@ -212,8 +217,30 @@ impl Source {
     }
 }
 
-/// Runs the plan, writing results into its output folder.
+/// Most worker threads a run uses, as a multiple of the machine's cores: more only adds
+/// memory (each job holds its images and metric planes) and process ids.
+pub const MAX_JOBS_PER_CORE: usize = 4;
+
+/// The worker threads a run uses: the request (or all cores), capped at
+/// [`MAX_JOBS_PER_CORE`] × cores with a warning.
+pub fn effective_jobs(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cap = cores * MAX_JOBS_PER_CORE;
+    match requested {
+        Some(n) if n > cap => {
+            tracing::warn!("{n} jobs asked for, but this machine has {cores} cores: using {cap} ({MAX_JOBS_PER_CORE} per core)");
+            cap
+        }
+        Some(n) => n.max(1),
+        None => cores,
+    }
+}
+
+/// Runs the plan, writing results into its output folder (which it locks for the whole
+/// run: one writer per folder).
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let store = Store::new(&plan.output);
+    let _lock = store.lock()?;
     let mut runtime = plan.runtime;
     if let Some(d) = opts.device {
         runtime.device = d;
@@ -238,6 +265,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         let pre = Preprocess {
             max_side: d.max_side,
             fit: d.fit,
+            max_pixels: d.max_pixels.unwrap_or(icmbench_datasets::DEFAULT_MAX_PIXELS),
         };
         let mut sources: Vec<Source> = match (&d.target, &d.degradation) {
             (Some(target), _) => icmbench_datasets::paired::pair_folders(&d.path, target)
@@ -246,7 +274,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
                     error,
                 })?
                 .into_iter()
-                .map(Source::Paired)
+                .map(|p| Source::Paired(p, pre.max_pixels))
                 .collect(),
             (None, scan) => icmbench_datasets::scan_folder(&d.path)
                 .map_err(|error| RunError::Dataset {
@@ -306,11 +334,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         })
         .collect();
 
-    let store = Store::new(&plan.output);
     let previous = store.load()?;
     let done: HashMap<RowKey, &ResultRow> = previous.iter().filter(|r| r.is_ok()).map(|r| (r.key(), r)).collect();
     let journal = Mutex::new(store.journal()?);
     let journal_error: Mutex<Option<ReportError>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
 
     let total: u64 = images.iter().map(|(di, ..)| dataset_tasks[*di].len() as u64).sum();
     let bar = if opts.progress {
@@ -322,10 +350,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({eta} left) {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let jobs = opts
-        .jobs
-        .or(plan.jobs)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = effective_jobs(opts.jobs.or(plan.jobs));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
@@ -340,6 +365,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         done: &done,
         journal: &journal,
         journal_error: &journal_error,
+        stop: &stop,
         bar: &bar,
         save: opts.save_reconstructions.as_deref(),
         task: task.as_ref(),
@@ -389,22 +415,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     produced.sort_by_key(|p| p.order);
     let computed = produced.iter().filter(|p| p.computed).count();
     let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
-
-    // The final table: this plan's rows, then earlier rows of (dataset, image, codec,
-    // quality) slots this plan did not touch. A slot this plan filled drops its earlier
-    // rows (another codec version, restorer, seed...), so reports never average the two.
-    let filled: std::collections::HashSet<(&str, &str, &str, u64)> = rows
-        .iter()
-        .map(|r| (r.dataset.as_str(), r.image.as_str(), r.codec.as_str(), r.quality.to_bits()))
-        .collect();
-    let untouched: Vec<ResultRow> = previous
-        .into_iter()
-        .filter(|r| !filled.contains(&(r.dataset.as_str(), r.image.as_str(), r.codec.as_str(), r.quality.to_bits())))
-        .collect();
-    let mut all = rows.clone();
-    all.extend(untouched);
-    let all = dedupe_keep_first(all);
-    store.finish(&all)?;
+    let table = final_table(&rows, previous);
+    store.finish(&table)?;
     write_meta(&store, plan, &lowlevel, &rows, computed)?;
     if let Some(t) = &task {
         write_ground_truths(plan, t, uncompressed.into_inner().unwrap_or_default())?;
@@ -454,9 +466,16 @@ fn write_ground_truths(
     Ok(())
 }
 
-fn dedupe_keep_first(rows: Vec<ResultRow>) -> Vec<ResultRow> {
-    let mut seen = std::collections::HashSet::new();
-    rows.into_iter().filter(|r| seen.insert(r.key())).collect()
+/// The table a run stores: every row of this plan (one per slot: a plan never fills a slot
+/// twice), then the earlier rows of slots this plan did not touch. A slot this plan filled
+/// drops its earlier row (another codec version, restorer, seed...), so reports never
+/// average the two; rows of different slots are all kept, even with identical pixels.
+pub fn final_table(rows: &[ResultRow], previous: Vec<ResultRow>) -> Vec<ResultRow> {
+    let filled: HashSet<RowId> = rows.iter().map(ResultRow::id).collect();
+    debug_assert_eq!(filled.len(), rows.len(), "a plan filled a slot twice");
+    let mut all = rows.to_vec();
+    all.extend(previous.into_iter().filter(|r| !filled.contains(&r.id())));
+    icmbench_reports::results::last_per_slot(all)
 }
 
 struct Ctx<'a> {
@@ -465,6 +484,9 @@ struct Ctx<'a> {
     done: &'a HashMap<RowKey, &'a ResultRow>,
     journal: &'a Mutex<Journal>,
     journal_error: &'a Mutex<Option<ReportError>>,
+    /// Set when the journal cannot be written: remaining tasks are skipped, and the run
+    /// stops with the OS error.
+    stop: &'a AtomicBool,
     bar: &'a ProgressBar,
     save: Option<&'a Path>,
     task: Option<&'a TaskPlan>,
@@ -481,29 +503,15 @@ impl Ctx<'_> {
         ll: Option<&LowLevel>,
     ) -> (ResultRow, bool) {
         let version = t.version();
+        if self.stop.load(Ordering::Relaxed) {
+            // The journal failed: nothing computed now could be kept, so compute nothing.
+            return (
+                failed_row(dataset, entry, t, version, "not run: the journal could not be written".into()),
+                false,
+            );
+        }
         let row = match loaded {
-            Err(e) => ResultRow {
-                dataset: dataset.to_string(),
-                image: entry.id.clone(),
-                image_hash: format!("unreadable:{dataset}/{}", entry.id),
-                width: 0,
-                height: 0,
-                conversion: String::new(),
-                preprocess: String::new(),
-                codec: t.id().to_string(),
-                codec_kind: t.kind(),
-                codec_version: version,
-                quality: t.quality(),
-                status: STATUS_FAILED.into(),
-                error: Some(e.to_string()),
-                bytes: None,
-                bpp: None,
-                bpp_estimated: None,
-                encode_ms: None,
-                decode_ms: None,
-                metrics: BTreeMap::new(),
-                detections: None,
-            },
+            Err(e) => failed_row(dataset, entry, t, version, e.to_string()),
             Ok(l) => {
                 let key = RowKey::new(l.hash_for(t), t.id(), &version, t.quality());
                 if let Some(prev) = self
@@ -523,10 +531,13 @@ impl Ctx<'_> {
             }
         };
         if let Ok(mut j) = self.journal.lock()
+            && !self.stop.load(Ordering::Relaxed)
             && let Err(e) = j.append(&row)
-            && let Ok(mut slot) = self.journal_error.lock()
         {
-            slot.get_or_insert(e);
+            self.stop.store(true, Ordering::Relaxed);
+            if let Ok(mut slot) = self.journal_error.lock() {
+                slot.get_or_insert(e);
+            }
         }
         if !row.is_ok() {
             self.bar.suspend(|| {
@@ -647,6 +658,32 @@ impl Ctx<'_> {
     }
 }
 
+/// The failed row of an image that could not be read (or of a task not run).
+fn failed_row(dataset: &str, entry: &ImageEntry, t: &Task, version: String, error: String) -> ResultRow {
+    ResultRow {
+        dataset: dataset.to_string(),
+        image: entry.id.clone(),
+        image_hash: format!("unreadable:{dataset}/{}", entry.id),
+        width: 0,
+        height: 0,
+        conversion: String::new(),
+        preprocess: String::new(),
+        codec: t.id().to_string(),
+        codec_kind: t.kind(),
+        codec_version: version,
+        quality: t.quality(),
+        status: STATUS_FAILED.into(),
+        error: Some(error),
+        bytes: None,
+        bpp: None,
+        bpp_estimated: None,
+        encode_ms: None,
+        decode_ms: None,
+        metrics: BTreeMap::new(),
+        detections: None,
+    }
+}
+
 fn fail(mut row: ResultRow, error: String) -> ResultRow {
     row.status = STATUS_FAILED.into();
     row.error = Some(error);
@@ -654,15 +691,15 @@ fn fail(mut row: ResultRow, error: String) -> ResultRow {
 }
 
 /// Where `--save-reconstructions` puts a scored image (decoded, or a low-level task's
-/// output): `DIR/<dataset>/<codec>/q<quality>/<image>.png`.
+/// output): `DIR/<dataset>/<codec>/q<quality>/<image id>.png`. The image id keeps its own
+/// extension (`x.jpg` → `x.jpg.png`), so two sources never share a file. Dataset names and
+/// codec ids are checked by the config; image ids are paths relative to the dataset
+/// folder, without `..`.
 pub fn reconstruction_path(dir: &Path, dataset: &str, codec: &str, quality: f64, image_id: &str) -> PathBuf {
-    let mut p = dir
-        .join(dataset)
+    dir.join(dataset)
         .join(codec)
         .join(format!("q{}", icmbench_codecs::external::format_quality(quality)))
-        .join(image_id);
-    p.set_extension("png");
-    p
+        .join(format!("{image_id}.png"))
 }
 
 #[derive(Serialize)]
@@ -753,5 +790,6 @@ fn write_meta(store: &Store, plan: &Plan, lowlevel: &[Option<LowLevel>], rows: &
         computed,
         failed: rows.iter().filter(|r| !r.is_ok()).count(),
     };
+    icmbench_reports::results::write_text(&store.path(crate::store::CONFIG_COPY), &plan.config_text)?;
     icmbench_reports::results::write_json(&store.path(RUN_META), &meta)
 }

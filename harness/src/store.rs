@@ -1,12 +1,19 @@
 //! The result store of one output folder: `results.parquet` and `results.csv` (replaced
 //! atomically at the end of a run), `journal.jsonl` (rows appended as they finish, so an
-//! interrupted run resumes from it), and `run.json` (what the last run was).
+//! interrupted run resumes from it), `run.json` (what the last run was), `config.toml` (a
+//! copy of the config the last run was given) and `.lock` (the advisory lock that keeps one
+//! writer per folder).
+//!
+//! Rows are identified by their slot, (dataset, image, codec, quality)
+//! ([`ResultRow::id`]): a later row of a slot replaces an earlier one, and rows of different
+//! slots are never merged, whatever their pixels.
 
-use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use icmbench_reports::ReportError;
-use icmbench_reports::results::{self, Journal, ResultRow, RowKey};
+use icmbench_reports::results::{self, Journal, ResultRow};
 
 /// File names inside an output folder.
 pub const PARQUET: &str = "results.parquet";
@@ -16,11 +23,66 @@ pub const CSV: &str = "results.csv";
 pub const JOURNAL: &str = "journal.jsonl";
 /// Metadata of the last run.
 pub const RUN_META: &str = "run.json";
+/// Copy of the config the last run was given (what `report` embeds).
+pub const CONFIG_COPY: &str = "config.toml";
+/// The advisory lock file: one writer per output folder.
+pub const LOCK: &str = ".lock";
 
 /// One output folder.
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+}
+
+/// Why an output folder could not be locked.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds the lock.
+    #[error("output folder {dir} is in use by another icmbench run ({holder}); wait for it to finish, or give this run another `output`")]
+    Busy {
+        /// The folder.
+        dir: String,
+        /// Who holds it, as its lock file says (PID, host, start time).
+        holder: String,
+    },
+    /// The lock file could not be created, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The lock file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// The held lock of an output folder; released (and its file emptied) when dropped, and by
+/// the OS if the process dies.
+#[derive(Debug)]
+pub struct OutputLock {
+    file: File,
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // An empty lock file means a clean release; the OS drops the lock itself on close.
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Who this process is, as written into a lock file.
+fn holder_text() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown host".into());
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("pid {} on {host}, started at unix time {since}", std::process::id())
 }
 
 impl Store {
@@ -39,8 +101,58 @@ impl Store {
         self.dir.join(name)
     }
 
-    /// Every row stored so far: the Parquet table, then the journal; a later row with the
-    /// same key replaces an earlier one.
+    /// Takes the folder's advisory lock (creating the folder), so that one run at a time
+    /// writes it. A lock file left non-empty by a run that died is a stale lock: it is
+    /// reported and taken over (the OS released the lock itself when that process ended).
+    pub fn lock(&self) -> Result<OutputLock, LockError> {
+        let path = self.path(LOCK);
+        let io = |source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = (&file).take(4096).read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(LockError::Busy {
+                    dir: self.dir.display().to_string(),
+                    holder: if holder.is_empty() {
+                        "holder unknown".into()
+                    } else {
+                        holder.to_string()
+                    },
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let mut previous = String::new();
+        let _ = (&file).take(4096).read_to_string(&mut previous);
+        if !previous.trim().is_empty() {
+            tracing::warn!(
+                "{}: stale lock of a run that did not finish ({}); taking it over",
+                path.display(),
+                previous.trim()
+            );
+        }
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        file.write_all(holder_text().as_bytes()).map_err(io)?;
+        file.sync_data().map_err(io)?;
+        Ok(OutputLock { file })
+    }
+
+    /// Every row stored so far: the Parquet table, then the journal; a later row of the same
+    /// slot replaces an earlier one.
     pub fn load(&self) -> Result<Vec<ResultRow>, ReportError> {
         let parquet = self.path(PARQUET);
         let mut rows = if parquet.exists() {
@@ -49,10 +161,10 @@ impl Store {
             Vec::new()
         };
         rows.extend(Journal::read(&self.path(JOURNAL))?);
-        Ok(dedupe(rows))
+        Ok(results::last_per_slot(rows))
     }
 
-    /// Opens the journal for appending.
+    /// Opens the journal for appending (healing a torn tail first).
     pub fn journal(&self) -> Result<Journal, ReportError> {
         Journal::open(&self.path(JOURNAL))
     }
@@ -63,20 +175,4 @@ impl Store {
         results::write_csv(&self.path(CSV), rows)?;
         results::write_atomic(&self.path(JOURNAL), |_| Ok(()))
     }
-}
-
-/// Keeps the last row for every key, in order of first appearance.
-pub fn dedupe(rows: Vec<ResultRow>) -> Vec<ResultRow> {
-    let mut index: HashMap<RowKey, usize> = HashMap::new();
-    let mut out: Vec<ResultRow> = Vec::with_capacity(rows.len());
-    for row in rows {
-        match index.get(&row.key()) {
-            Some(&i) => out[i] = row,
-            None => {
-                index.insert(row.key(), out.len());
-                out.push(row);
-            }
-        }
-    }
-    out
 }

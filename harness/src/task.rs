@@ -240,7 +240,10 @@ pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path)
     let mut gts: BTreeMap<String, Option<(PathBuf, GroundTruthFile)>> = BTreeMap::new();
     for ((dataset, codec, q), members) in groups {
         let gt = gts.entry(dataset.clone()).or_insert_with(|| {
-            let path = output.join(GT_DIR).join(format!("{dataset}.json"));
+            // The name comes from a results table: never a path of its own.
+            let path = output
+                .join(GT_DIR)
+                .join(format!("{}.json", icmbench_reports::paths::path_part(&dataset)));
             match GroundTruthFile::read(&path) {
                 Ok(gt) => Some((path, gt)),
                 Err(e) => {

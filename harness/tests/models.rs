@@ -129,7 +129,7 @@ fn musiq_without_a_model_says_how_to_export_it() {
 /// `icmbench eval-map` prints pycocotools' 12 statistics; `--json` gives `{"stats": [...]}`.
 #[test]
 fn eval_map_prints_the_twelve_statistics() {
-    let dir = common::root().join("third_party/coco");
+    let dir = common::root().join("tests/fixtures/coco");
     let (gt, dt) = (dir.join("gt_dataset.json"), dir.join("dt_dataset.json"));
     let out = icmbench_ok(&["eval-map", "--gt", gt.to_str().unwrap(), "--dt", dt.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -11,7 +11,7 @@ fn tiled_equals_untiled() {
     let manifest = Manifest::shipped().unwrap();
     let model = manifest
         .load("esrgan-slim-x4", &models_dir(), &RuntimeOptions::default())
-        .unwrap_or_else(|e| panic!("{e} (the x4 model comes from ../shared/models)"));
+        .unwrap_or_else(|e| panic!("{e} (the x4 model is built by scripts/build-models.sh)"));
     let r = Restorer::new(model, RestorerSpec::esrgan_slim_x4());
     let src = image::open(icmbench_datasets::samples_dir().join("coffee.png")).unwrap().to_rgb8();
     let img = image::imageops::crop_imm(&src, 200, 100, 101, 67).to_image();

@@ -178,7 +178,7 @@ fn external_codec_runs_a_real_jpeg_xl_tool() {
     assert!(row(90.0).metrics["psnr-rgb"] > row(30.0).metrics["psnr-rgb"]);
     assert!(row(90.0).metrics["psnr-rgb"] > 30.0);
     assert!(row(30.0).codec_version.contains("cjxl"), "{}", row(30.0).codec_version);
-    let saved = dir.path().join("recon/two/cjxl/q90/coffee.png");
+    let saved = dir.path().join("recon/two/cjxl/q90/coffee.png.png");
     assert_eq!(image::open(&saved).unwrap().to_rgb8().dimensions(), (256, 171));
 }
 

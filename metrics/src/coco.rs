@@ -4,12 +4,30 @@
 //! Statistics, in pycocotools' order: AP@[.5:.95], AP@.5, AP@.75, AP small, AP medium,
 //! AP large (maxDets 100), AR@1, AR@10, AR@100, AR small, AR medium, AR large; −1 where a
 //! statistic has no ground truth (as pycocotools).
+//!
+//! **Inputs are validated** ([`evaluate_files`]), so that a wrong file is an error and not
+//! a plausible number: the ground truth is a COCO instances object with at least one
+//! category, at most [`DATA_JSON_CAP`] (1 GiB), a regular file; the results are a JSON
+//! *list* of detections, each with `image_id` and `category_id` known to the ground
+//! truth, a `score`, and a `bbox` (`segmentation` for `segm`). Errors name the file and
+//! the first offending detection by its index in the list (`detection [i]`, from 0).
+//! Where hotcoco would silently differ from pycocotools' `loadRes`/`COCOeval`, the
+//! evaluation carries a warning ([`FileEvaluation::warnings`]): an empty results list
+//! (pycocotools fails on it), ground-truth annotations without `area` (derived here;
+//! pycocotools fails), boxes of zero or negative size, mask results that are not
+//! compressed RLE. A detection's own `area` and `iscrowd` are ignored, as pycocotools
+//! ignores them (box area, or mask area, and `iscrowd = 0`).
 
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 pub use hotcoco::COCO;
 use hotcoco::COCOeval;
 pub use hotcoco::params::IouType;
+use hotcoco::types::Segmentation;
+pub use icmbench_models::textfile::DATA_JSON_CAP;
+use icmbench_models::textfile::{TextFileError, check_file_capped};
 
 /// Names of the 12 statistics, in order.
 pub const STAT_NAMES: [&str; 12] = [
@@ -49,6 +67,18 @@ pub enum MapError {
     /// Unknown IoU type.
     #[error("unknown IoU type `{0}`; use bbox or segm")]
     IouType(String),
+    /// A file is too large, not a regular file, or cannot be opened.
+    #[error(transparent)]
+    Input(#[from] TextFileError),
+}
+
+/// The 12 statistics of [`evaluate_files`] and what it noticed about the inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileEvaluation {
+    /// pycocotools' 12 statistics, in [`STAT_NAMES`] order.
+    pub stats: [f64; 12],
+    /// Where the result may differ from what pycocotools would do or say, one line each.
+    pub warnings: Vec<String>,
 }
 
 /// Parses `bbox` or `segm`.
@@ -60,12 +90,65 @@ pub fn parse_iou_type(s: &str) -> Result<IouType, MapError> {
     }
 }
 
-/// Loads a COCO ground-truth file.
-pub fn load_ground_truth(path: &Path) -> Result<COCO, MapError> {
-    COCO::new(path).map_err(|e| MapError::File {
+/// The first byte of a JSON file that is not whitespace (a UTF-8 byte-order mark is
+/// skipped), or `None` for an empty file.
+fn first_json_byte(path: &Path) -> Result<Option<u8>, MapError> {
+    let io = |source| TextFileError::Io {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        source,
+    };
+    let mut r = BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut start = true;
+    loop {
+        let buf = r.fill_buf().map_err(io)?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let mut skip = 0;
+        if start && buf.starts_with(b"\xEF\xBB\xBF") {
+            skip = 3;
+        }
+        start = false;
+        match buf[skip..].iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => return Ok(Some(buf[skip + i])),
+            None => {
+                let n = buf.len();
+                r.consume(n);
+            }
+        }
+    }
+}
+
+fn file_err(path: &Path, message: impl Into<String>) -> MapError {
+    MapError::File {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// Loads a COCO ground-truth file: a regular file of at most [`DATA_JSON_CAP`] bytes
+/// holding a COCO instances object with at least one category.
+pub fn load_ground_truth(path: &Path) -> Result<COCO, MapError> {
+    check_file_capped(path, DATA_JSON_CAP)?;
+    match first_json_byte(path)? {
+        Some(b'{') => {}
+        Some(b'[') => {
+            return Err(file_err(
+                path,
+                "a JSON list, not a ground truth: a COCO instances file is an object with `images`, `annotations` and `categories` (is this a results file given as the ground truth?)",
+            ));
+        }
+        None => return Err(file_err(path, "empty file; expected a COCO instances object")),
+        Some(_) => {} // not JSON: the parser says where
+    }
+    let coco = COCO::new(path).map_err(|e| file_err(path, e.to_string()))?;
+    if coco.dataset.categories.is_empty() {
+        return Err(file_err(
+            path,
+            "the ground truth has no `categories`; COCO evaluation needs at least one",
+        ));
+    }
+    Ok(coco)
 }
 
 /// Runs evaluate → accumulate → summarize on loaded data; returns the 12 statistics.
@@ -89,14 +172,189 @@ pub fn evaluate(gt: COCO, dt: COCO, iou: IouType, label: &str) -> Result<[f64; 1
 }
 
 /// The 12 statistics of a results file (`[{image_id, category_id, bbox|segmentation, score}]`)
-/// against a ground-truth file, as `pycocotools` `COCOeval(gt, gt.loadRes(dt), iou)`.
-pub fn evaluate_files(gt: &Path, dt: &Path, iou: IouType) -> Result<[f64; 12], MapError> {
+/// against a ground-truth file, as `pycocotools` `COCOeval(gt, gt.loadRes(dt), iou)`, after
+/// validating both (see the module documentation); with the warnings.
+pub fn evaluate_files(gt: &Path, dt: &Path, iou: IouType) -> Result<FileEvaluation, MapError> {
     let coco_gt = load_ground_truth(gt)?;
-    let coco_dt = coco_gt.load_res(dt).map_err(|e| MapError::File {
-        path: dt.display().to_string(),
-        message: e.to_string(),
-    })?;
-    evaluate(coco_gt, coco_dt, iou, &dt.display().to_string())
+    check_file_capped(dt, DATA_JSON_CAP)?;
+    match first_json_byte(dt)? {
+        Some(b'[') => {}
+        Some(b'{') => {
+            return Err(file_err(
+                dt,
+                "a JSON object, not a list of detections: results are `[{image_id, category_id, bbox|segmentation, score}, ...]`, as pycocotools' loadRes reads them (a ground-truth file is an object: was it given as --dt?)",
+            ));
+        }
+        None => return Err(file_err(dt, "empty file; expected a JSON list of detections")),
+        Some(_) => {} // not JSON: the parser says where
+    }
+    let coco_dt = match coco_gt.load_res(dt) {
+        Ok(c) => c,
+        Err(e) => {
+            // Name the first detection that is not one, when that is the cause.
+            let message = match first_bad_entry(dt) {
+                Some((i, problem)) => format!("detection [{i}] {problem}"),
+                None => e.to_string(),
+            };
+            return Err(file_err(dt, message));
+        }
+    };
+    let mut warnings = check_results(&coco_gt, &coco_dt, iou, gt, dt)?;
+    let no_area = coco_gt.dataset.annotations.iter().filter(|a| a.area.is_none()).count();
+    if no_area > 0 {
+        warnings.insert(
+            0,
+            format!(
+                "{}: {no_area} annotation(s) without `area`; derived from the mask or box here, where pycocotools fails (KeyError 'area')",
+                gt.display()
+            ),
+        );
+    }
+    let stats = evaluate(coco_gt, coco_dt, iou, &dt.display().to_string())?;
+    Ok(FileEvaluation { stats, warnings })
+}
+
+/// Checks loaded results against the ground truth: every detection has a score, the
+/// geometry `iou` needs, and an image and category of the ground truth (errors, naming the
+/// first offender); returns warnings where pycocotools would differ.
+fn check_results(gt: &COCO, dt: &COCO, iou: IouType, gt_path: &Path, dt_path: &Path) -> Result<Vec<String>, MapError> {
+    let images: HashSet<u64> = gt.dataset.images.iter().map(|i| i.id).collect();
+    let categories: HashSet<u64> = gt.dataset.categories.iter().map(|c| c.id).collect();
+    let anns = &dt.dataset.annotations;
+    let mut warnings = Vec::new();
+    if anns.is_empty() {
+        warnings.push(format!(
+            "{}: no detections: every AP is 0 (pycocotools' loadRes fails on an empty list)",
+            dt_path.display()
+        ));
+    }
+    let (mut bad_boxes, mut first_bad_box) = (0usize, None);
+    let (mut not_rle, mut first_not_rle) = (0usize, None);
+    for (i, a) in anns.iter().enumerate() {
+        let bad = |what: String| file_err(dt_path, format!("detection [{i}] {what}"));
+        if a.score.is_none() {
+            return Err(bad("has no `score`".into()));
+        }
+        match iou {
+            IouType::Segm => match &a.segmentation {
+                None | Some(Segmentation::Rect(_)) => {
+                    return Err(bad(
+                        "has no `segmentation`; --iou-type segm scores masks (pycocotools would score its box as a rectangle)".into(),
+                    ));
+                }
+                Some(Segmentation::CompressedRle { .. }) => {}
+                Some(_) => {
+                    not_rle += 1;
+                    first_not_rle.get_or_insert(i);
+                }
+            },
+            _ => {
+                if a.bbox.is_none() {
+                    return Err(bad("has no `bbox` (results are `{image_id, category_id, bbox, score}`)".into()));
+                }
+            }
+        }
+        if !images.contains(&a.image_id) {
+            return Err(bad(format!(
+                "has image_id {}, which is not an image of the ground truth {} (pycocotools' loadRes refuses it: \"Results do not correspond to current coco set\")",
+                a.image_id,
+                gt_path.display()
+            )));
+        }
+        if !categories.contains(&a.category_id) {
+            return Err(bad(format!(
+                "has category_id {}, which is not a category of the ground truth {} (such detections never match)",
+                a.category_id,
+                gt_path.display()
+            )));
+        }
+        if let Some(b) = a.bbox
+            && !(b[2] > 0.0 && b[3] > 0.0)
+        {
+            bad_boxes += 1;
+            first_bad_box.get_or_insert(i);
+        }
+    }
+    if let Some(i) = first_bad_box {
+        warnings.push(format!(
+            "{}: {bad_boxes} detection(s) with a box of zero or negative width or height (first: detection [{i}]); they never match",
+            dt_path.display()
+        ));
+    }
+    if let Some(i) = first_not_rle {
+        warnings.push(format!(
+            "{}: {not_rle} mask(s) are polygons or uncompressed RLE (first: detection [{i}]); pycocotools' loadRes takes only compressed RLE results and fails on these",
+            dt_path.display()
+        ));
+    }
+    Ok(warnings)
+}
+
+/// What a results entry holds, read without its geometry (for naming the first bad one).
+#[derive(serde::Deserialize)]
+struct Probe {
+    image_id: Option<serde_json::Value>,
+    category_id: Option<serde_json::Value>,
+    score: Option<serde_json::Value>,
+    bbox: Option<serde::de::IgnoredAny>,
+    segmentation: Option<serde::de::IgnoredAny>,
+}
+
+impl Probe {
+    fn problem(&self) -> Option<String> {
+        let id = |name: &str, v: &Option<serde_json::Value>| match v {
+            None => Some(format!("has no `{name}`")),
+            Some(v) if v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0) => None,
+            Some(v) => Some(format!("has `{name}` {v}, which is not a non-negative integer")),
+        };
+        id("image_id", &self.image_id)
+            .or_else(|| id("category_id", &self.category_id))
+            .or_else(|| match &self.score {
+                None => Some("has no `score`".into()),
+                Some(v) if v.is_number() => None,
+                Some(v) => Some(format!("has `score` {v}, which is not a number")),
+            })
+            .or_else(|| (self.bbox.is_none() && self.segmentation.is_none()).then(|| "has neither `bbox` nor `segmentation`".into()))
+    }
+}
+
+/// Streams a results list and returns the first entry that is not a detection: its index
+/// and what is wrong. `None` when every entry looks right (the problem is elsewhere).
+fn first_bad_entry(path: &Path) -> Option<(usize, String)> {
+    use serde::Deserializer as _;
+    use serde::de::{Error as _, SeqAccess, Visitor};
+
+    struct Entries<'a>(&'a mut Option<(usize, String)>);
+    impl<'de> Visitor<'de> for Entries<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of detections")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0usize;
+            loop {
+                match seq.next_element::<Probe>() {
+                    Ok(None) => return Ok(()),
+                    Ok(Some(p)) => {
+                        if let Some(problem) = p.problem() {
+                            *self.0 = Some((i, problem));
+                            return Err(A::Error::custom("stop"));
+                        }
+                    }
+                    Err(e) => {
+                        *self.0 = Some((i, format!("is not a detection object: {e}")));
+                        return Err(e);
+                    }
+                }
+                i += 1;
+            }
+        }
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let mut de = serde_json::Deserializer::from_reader(BufReader::new(file.take(DATA_JSON_CAP)));
+    let mut found = None;
+    let _ = (&mut de).deserialize_seq(Entries(&mut found));
+    found
 }
 
 /// The 12 statistics of in-memory detections `(image_id, detection)` against a loaded

@@ -117,6 +117,20 @@ enum Planes {
 }
 
 impl Planes {
+    /// How many planes [`Planes::plane`] gives.
+    fn count(self) -> usize {
+        if self == Planes::Rgb { 3 } else { 1 }
+    }
+
+    /// Plane `i` alone (SSIM and MS-SSIM work one plane at a time, so only one pair of
+    /// planes is ever held).
+    fn plane(self, img: &RgbImage, i: usize) -> Vec<f64> {
+        match self {
+            Planes::Rgb => icmbench_datasets::planes::rgb_plane(img, i),
+            _ => self.split(img).swap_remove(0),
+        }
+    }
+
     fn split(self, img: &RgbImage) -> Vec<Vec<f64>> {
         match self {
             Planes::Rgb => colour::rgb_planes(img).to_vec(),
@@ -131,7 +145,8 @@ impl Planes {
 enum Kind {
     Psnr,
     Ssim,
-    MsSsim,
+    /// MS-SSIM with the reference's rule for pooling odd sides between scales.
+    MsSsim(ssim::MsSsimPooling),
 }
 
 /// A metric from the registry: a kind and the planes it works on.
@@ -172,8 +187,6 @@ impl Metric for Builtin {
         }
         let (w, h) = reference.dimensions();
         let (w, h) = (w as usize, h as usize);
-        let a = self.planes.split(reference);
-        let b = self.planes.split(distorted);
         let too_small = |reason: String| MetricError::TooSmall {
             metric: self.name.to_string(),
             width: reference.width(),
@@ -182,23 +195,22 @@ impl Metric for Builtin {
         };
         match self.kind {
             Kind::Psnr => {
-                let mse = psnr::mse_planes(&a, &b);
+                let mse = psnr::mse_planes(&self.planes.split(reference), &self.planes.split(distorted));
                 Ok(psnr::psnr_from_mse(mse, 255.0))
             }
-            Kind::Ssim => {
+            Kind::Ssim | Kind::MsSsim(_) => {
+                let n = self.planes.count();
                 let mut sum = 0.0;
-                for (x, y) in a.iter().zip(&b) {
-                    let stats = ssim::ssim_stats(x, y, w, h, &ssim::SsimParams::default()).map_err(too_small)?;
-                    sum += stats.ssim;
+                for i in 0..n {
+                    let (x, y) = (self.planes.plane(reference, i), self.planes.plane(distorted, i));
+                    let params = ssim::SsimParams::default();
+                    sum += match self.kind {
+                        Kind::MsSsim(pooling) => ssim::ms_ssim(&x, &y, w, h, &params, pooling),
+                        _ => ssim::ssim_stats(&x, &y, w, h, &params).map(|s| s.ssim),
+                    }
+                    .map_err(too_small)?;
                 }
-                Ok(sum / a.len() as f64)
-            }
-            Kind::MsSsim => {
-                let mut sum = 0.0;
-                for (x, y) in a.iter().zip(&b) {
-                    sum += ssim::ms_ssim(x, y, w, h, &ssim::SsimParams::default()).map_err(too_small)?;
-                }
-                Ok(sum / a.len() as f64)
+                Ok(sum / n as f64)
             }
         }
     }
@@ -231,15 +243,21 @@ const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "ms-ssim-rgb",
-        kind: Kind::MsSsim,
+        kind: Kind::MsSsim(ssim::MsSsimPooling::PytorchMsssim),
         planes: Planes::Rgb,
-        convention: "MS-SSIM per R, G, B channel then averaged (tf.image.ssim_multiscale, pytorch_msssim; CompressAI `ms-ssim-rgb`): 5 scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333, 2x2 average pooling, negative cs clamped to 0",
+        convention: "MS-SSIM per R, G, B channel then averaged, as pytorch_msssim 1.x `ms_ssim` (CompressAI `ms-ssim-rgb`): 5 scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333, Gaussian 11x11 sigma 1.5, valid windows, between scales avg_pool2d 2x2 with padding = side % 2 (an odd side gets a zero row/column at both ends, counted in the average), negative cs and SSIM clamped to 0",
     },
     Builtin {
         name: "ms-ssim-grey",
-        kind: Kind::MsSsim,
+        kind: Kind::MsSsim(ssim::MsSsimPooling::PytorchMsssim),
         planes: Planes::Grey,
-        convention: "MS-SSIM as ms-ssim-rgb, on the MATLAB rgb2gray image rounded to 8 bit",
+        convention: "MS-SSIM as ms-ssim-rgb (pytorch_msssim pooling), on the MATLAB rgb2gray image rounded to 8 bit",
+    },
+    Builtin {
+        name: "ms-ssim-rgb-tf",
+        kind: Kind::MsSsim(ssim::MsSsimPooling::TensorFlow),
+        planes: Planes::Rgb,
+        convention: "MS-SSIM per R, G, B channel then averaged, as tf.image.ssim_multiscale: as ms-ssim-rgb except that an odd side is padded at its end by repeating the last row/column (SYMMETRIC) before the 2x2 pooling; equal to ms-ssim-rgb when both sides are multiples of 16",
     },
 ];
 
@@ -313,6 +331,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("ssim", "ssim-grey"),
     ("ms-ssim", "ms-ssim-rgb"),
     ("msssim", "ms-ssim-rgb"),
+    ("ms-ssim-tf", "ms-ssim-rgb-tf"),
 ];
 
 /// Canonical names of every metric in the registry.
@@ -323,6 +342,7 @@ pub const METRICS: &[&str] = &[
     "ssim-grey",
     "ms-ssim-rgb",
     "ms-ssim-grey",
+    "ms-ssim-rgb-tf",
     "lpips-alex",
     "lpips-vgg",
     "niqe",
@@ -505,6 +525,7 @@ mod tests {
     fn aliases_resolve_and_unknown_lists_choices() {
         assert_eq!(canonical_name("PSNR").unwrap(), "psnr-rgb");
         assert_eq!(canonical_name("ms-ssim").unwrap(), "ms-ssim-rgb");
+        assert_eq!(canonical_name("ms-ssim-tf").unwrap(), "ms-ssim-rgb-tf");
         let err = canonical_name("vmaf").unwrap_err().to_string();
         assert!(err.contains("vmaf") && err.contains("psnr-y709"), "{err}");
     }
@@ -513,6 +534,7 @@ mod tests {
     fn directions() {
         assert!(!lower_is_better("psnr"));
         assert!(!lower_is_better("ms-ssim-rgb"));
+        assert!(!lower_is_better("ms-ssim-rgb-tf"));
         assert!(lower_is_better("lpips"));
         assert!(lower_is_better("NIQE"));
         assert!(!lower_is_better("map50"));

@@ -10,9 +10,11 @@
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
 //! | [`detect`] | object detectors: contract, preprocessing, YOLOv5/YOLOv8/NanoDet decoding, NMS |
 //! | [`restore`] | restoration models (LL-ICM): contract, tiling with overlap |
+//! | [`textfile`] | reading text and JSON inputs with a size cap ([`textfile::read_text_capped`]) |
 
 pub mod detect;
 pub mod restore;
+pub mod textfile;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -192,6 +194,31 @@ pub struct Model {
 /// A float32 tensor: shape and row-major data.
 pub type TensorF32 = (Vec<usize>, Vec<f32>);
 
+/// A graph input or output as the model file declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// Its name.
+    pub name: String,
+    /// Whether it is a float32 tensor.
+    pub float32: bool,
+    /// Its type as ONNX Runtime describes it (for messages).
+    pub type_name: String,
+    /// Its dimensions, −1 where dynamic; `None` for a value that is not a tensor.
+    pub dims: Option<Vec<i64>>,
+}
+
+impl TensorInfo {
+    fn of(outlet: &ort::value::Outlet) -> Self {
+        let ty = outlet.dtype();
+        Self {
+            name: outlet.name().to_string(),
+            float32: ty.tensor_type() == Some(ort::value::TensorElementType::Float32),
+            type_name: ty.to_string(),
+            dims: ty.tensor_shape().map(|s| s.iter().copied().collect()),
+        }
+    }
+}
+
 impl Model {
     /// Creates a session for `path`.
     pub fn load(name: &str, path: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
@@ -222,6 +249,18 @@ impl Model {
     /// The model's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The graph's inputs (initializers excluded), as the file declares them.
+    pub fn inputs(&self) -> Vec<TensorInfo> {
+        let session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        session.inputs().iter().map(TensorInfo::of).collect()
+    }
+
+    /// The graph's outputs, as the file declares them.
+    pub fn outputs(&self) -> Vec<TensorInfo> {
+        let session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        session.outputs().iter().map(TensorInfo::of).collect()
     }
 
     /// Runs the model on float32 inputs given by name; returns the named outputs.

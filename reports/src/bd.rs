@@ -104,7 +104,7 @@ pub enum BdError {
     /// The curve is not strictly monotone in the metric's direction.
     #[error(
         "curve `{curve}` is not monotone ({direction} metric expected to {expected} with rate) at {}; fix the points or ask for a monotone fit",
-        points.iter().map(|(r, m)| format!("(rate {r}, metric {m})")).collect::<Vec<_>>().join(" -> ")
+        list_points(points, |(r, m)| format!("(rate {r}, metric {m})"), " -> ")
     )]
     NotMonotone {
         /// Curve label.
@@ -116,6 +116,9 @@ pub enum BdError {
         /// The offending consecutive points, in rate order.
         points: Vec<(f64, f64)>,
     },
+    /// The minimum overlap is not a number from 0 to 1.
+    #[error("the minimum overlap must be a number from 0 to 1 (a fraction of the union of the two ranges), got {0}")]
+    MinOverlap(f64),
     /// The curves' ranges overlap too little.
     #[error("`{anchor}` and `{test}` overlap on {:.1} % of their {axis} range, below the minimum {:.1} % (--min-overlap)", overlap * 100.0, min * 100.0)]
     Overlap {
@@ -130,6 +133,20 @@ pub enum BdError {
         /// The minimum required.
         min: f64,
     },
+}
+
+/// How many points messages list before "… and N more".
+pub const LISTED_POINTS: usize = 5;
+
+/// The first [`LISTED_POINTS`] points, each written by `fmt` and joined by `sep`, then
+/// "… and N more" when there are more: a 1000-point curve gives a one-line message, not
+/// 40 KB.
+pub fn list_points(points: &[(f64, f64)], fmt: impl Fn(&(f64, f64)) -> String, sep: &str) -> String {
+    let mut s = points.iter().take(LISTED_POINTS).map(fmt).collect::<Vec<_>>().join(sep);
+    if points.len() > LISTED_POINTS {
+        s.push_str(&format!(" … and {} more", points.len() - LISTED_POINTS));
+    }
+    s
 }
 
 /// A rate–metric curve.
@@ -187,6 +204,15 @@ impl Default for BdOptions {
 
 /// Default minimum overlap: 25 % of the union of the two ranges.
 pub const DEFAULT_MIN_OVERLAP: f64 = 0.25;
+
+/// Checks a minimum overlap: finite, from 0 to 1 (NaN and negative values are refused).
+pub fn check_min_overlap(min_overlap: f64) -> Result<f64, BdError> {
+    if (0.0..=1.0).contains(&min_overlap) {
+        Ok(min_overlap)
+    } else {
+        Err(BdError::MinOverlap(min_overlap))
+    }
+}
 /// Below this overlap the `bjontegaard` package warns; icmbench adds a warning to the result.
 pub const WARN_OVERLAP: f64 = 0.75;
 
@@ -570,6 +596,7 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
 
 /// BD-rate and BD-metric of `test` against `anchor`.
 pub fn bd(anchor: &Curve, test: &Curve, opts: &BdOptions) -> Result<BdResult, BdError> {
+    check_min_overlap(opts.min_overlap)?;
     let a = prepare(anchor, opts)?;
     let t = prepare(test, opts)?;
     // BD-rate: x = metric (made increasing), y = log rate.
@@ -713,6 +740,33 @@ mod tests {
             ..Default::default()
         };
         assert!(bd(&good, &good, &cubic).unwrap_err().to_string().contains("at least 4"));
+        for bad in [f64::NAN, -1.0, 1.5, f64::INFINITY] {
+            let opts = BdOptions {
+                min_overlap: bad,
+                ..Default::default()
+            };
+            let e = bd(&good, &good, &opts).unwrap_err().to_string();
+            assert!(e.contains("from 0 to 1"), "{bad}: {e}");
+        }
+        assert_eq!(check_min_overlap(0.0), Ok(0.0));
+        assert_eq!(check_min_overlap(1.0), Ok(1.0));
+    }
+
+    #[test]
+    fn long_curves_give_short_errors() {
+        // 1000 points, every other one a dip: 999 violations, listed as 5 and a count.
+        let rate: Vec<f64> = (1..=1000).map(|i| i as f64 * 0.01).collect();
+        let metric: Vec<f64> = (0..1000).map(|i| 30.0 + (i / 2) as f64 - (i % 2) as f64 * 0.5).collect();
+        let bumpy = Curve::new("bumpy", rate, metric);
+        let good = Curve::new("anchor", vec![0.1, 0.2, 0.4], vec![30.0, 32.0, 34.0]);
+        let e = bd(&good, &bumpy, &BdOptions::default()).unwrap_err();
+        let BdError::NotMonotone { points, .. } = &e else { panic!("{e}") };
+        let text = e.to_string();
+        assert!(text.len() < 400, "{} bytes: {text}", text.len());
+        assert_eq!(text.matches("(rate ").count(), LISTED_POINTS, "{text}");
+        assert!(text.contains(&format!("… and {} more", points.len() - LISTED_POINTS)), "{text}");
+        assert!(text.contains("(rate 0.01, metric 30)"), "{text}");
+        assert_eq!(list_points(&[(1.0, 2.0)], |p| format!("{p:?}"), ", "), "(1.0, 2.0)");
     }
 
     #[test]

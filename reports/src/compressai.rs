@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use icmbench_models::textfile::{TEXT_CAP, read_text_capped};
 use serde::{Deserialize, Serialize};
 
 use crate::ReportError;
@@ -24,12 +25,9 @@ pub struct CompressaiResults {
 }
 
 impl CompressaiResults {
-    /// Reads a file, naming it in errors.
+    /// Reads a file (at most [`TEXT_CAP`] bytes), naming it in errors.
     pub fn read(path: &Path) -> Result<Self, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = read_text_capped(path, TEXT_CAP)?;
         serde_json::from_str(&text).map_err(|e| ReportError::Schema {
             path: path.display().to_string(),
             message: format!("not a CompressAI result file: {e}"),
@@ -84,5 +82,11 @@ mod tests {
                 .to_string()
                 .contains("not a CompressAI result file")
         );
+    }
+
+    #[test]
+    fn endless_input_is_refused_at_the_cap() {
+        let e = CompressaiResults::read(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("/dev/zero") && e.contains("larger than 64 MiB"), "{e}");
     }
 }

@@ -9,6 +9,7 @@
 //! | [`report`] | BD tables and per-quality tables: Markdown, LaTeX (booktabs), CSV, JSON |
 //! | [`plot`] | rate–quality charts and multi-panel figures with plotters (SVG, PNG; embedded DejaVu Sans) |
 //! | [`html`] | the self-contained HTML report |
+//! | [`paths`] | names that become file names: refused ([`paths::check_path_part`]) or sanitised ([`paths::path_part`]) |
 //! | [`results`] | the tidy result row, its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal |
 
 pub mod aggregate;
@@ -16,6 +17,7 @@ pub mod bd;
 pub mod compressai;
 pub mod html;
 pub mod lowlevel;
+pub mod paths;
 pub mod plot;
 pub mod report;
 pub mod results;
@@ -39,6 +41,9 @@ pub enum ReportError {
         /// The error.
         source: polars::error::PolarsError,
     },
+    /// A text or JSON input could not be read (missing, too large, not text).
+    #[error(transparent)]
+    Text(#[from] icmbench_models::textfile::TextFileError),
     /// A table does not have the expected shape.
     #[error("{path}: {message}")]
     Schema {

@@ -388,6 +388,7 @@ mod tests {
     #[test]
     fn msssim_in_db() {
         assert_eq!(y_label("ms-ssim-rgb", true, false), "ms-ssim-rgb in dB: -10 log10(1 - x)");
+        assert_eq!(y_label("ms-ssim-rgb-tf", true, false), "ms-ssim-rgb-tf in dB: -10 log10(1 - x)");
         assert_eq!(y_label("psnr-y601", false, false), "psnr-y601 (dB)");
         assert_eq!(y_label("niqe", false, true), "niqe (lower is better)");
     }

@@ -293,12 +293,10 @@ impl DatasetReport {
         self.abnormal
             .iter()
             .map(|a| {
-                let pts: Vec<String> = a.points.iter().map(|(r, m)| format!("({r:.4}, {})", fmt_value(*m))).collect();
+                let pts = crate::bd::list_points(&a.points, |(r, m)| format!("({r:.4}, {})", fmt_value(*m)), " -> ");
                 format!(
-                    "† abnormal curve {} / {}: not monotone in rate at (bpp, value) {}",
-                    a.codec,
-                    a.metric,
-                    pts.join(" -> ")
+                    "† abnormal curve {} / {}: not monotone in rate at (bpp, value) {pts}",
+                    a.codec, a.metric
                 )
             })
             .collect()
@@ -681,6 +679,33 @@ mod tests {
         let csv = bd_csv(&r);
         assert_eq!(csv.lines().count(), 1 + 4);
         assert!(points_csv(&d.points).starts_with("dataset,codec,quality,ok,failed,bpp_mean,bpp_total"));
+    }
+
+    #[test]
+    fn notes_on_long_abnormal_curves_are_short() {
+        let mut pts = points();
+        // 200 points, every other one a dip.
+        for i in 0..200 {
+            pts.push(point(
+                "zig",
+                i as f64,
+                0.1 + i as f64 * 0.01,
+                30.0 + i as f64 - (i % 2) as f64 * 1.5,
+                0.5,
+            ));
+        }
+        let r = build(&pts, &ReportOptions::default(), &|m| m == "lpips").unwrap();
+        let d = &r.datasets[0];
+        let notes = d.abnormal_notes();
+        let zig = notes.iter().find(|n| n.contains("zig / psnr-rgb")).unwrap();
+        assert!(zig.len() < 300 && zig.contains("… and 195 more"), "{zig}");
+        assert_eq!(
+            d.abnormal.iter().find(|a| a.codec == "zig").unwrap().points.len(),
+            200,
+            "the data keep every point"
+        );
+        let cell = d.cell("zig", "psnr-rgb").unwrap().error.clone().unwrap();
+        assert!(cell.len() < 400 && cell.contains("… and"), "{cell}");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -82,10 +82,54 @@ impl ResultRow {
         self.status == STATUS_OK
     }
 
-    /// The cache key: image content, codec id, codec version and quality.
+    /// The cache key: image content, codec id, codec version and quality. Used to reuse a
+    /// finished result, never to tell rows apart (see [`ResultRow::id`]).
     pub fn key(&self) -> RowKey {
         RowKey::new(&self.image_hash, &self.codec, &self.codec_version, self.quality)
     }
+
+    /// What the row is: its (dataset, image, codec, quality) slot. Two rows with the same id
+    /// are two results for one slot (the later replaces the earlier); rows with different ids
+    /// are never merged, whatever their pixels.
+    pub fn id(&self) -> RowId {
+        RowId {
+            dataset: self.dataset.clone(),
+            image: self.image.clone(),
+            codec: self.codec.clone(),
+            quality_bits: self.quality.to_bits(),
+        }
+    }
+}
+
+/// The identity of a row: dataset, image id, codec id and quality (the task, where a run has
+/// one, belongs to the dataset or the run, so it is fixed within a slot).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowId {
+    /// Dataset name.
+    pub dataset: String,
+    /// Image id.
+    pub image: String,
+    /// Codec id (or a reference row's name).
+    pub codec: String,
+    /// The quality's bit pattern.
+    pub quality_bits: u64,
+}
+
+/// Keeps the last row of every [`RowId`], at the place of its first appearance. Rows of
+/// different slots are all kept, however alike their pixels or keys.
+pub fn last_per_slot(rows: Vec<ResultRow>) -> Vec<ResultRow> {
+    let mut index: std::collections::HashMap<RowId, usize> = std::collections::HashMap::new();
+    let mut out: Vec<ResultRow> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match index.entry(row.id()) {
+            std::collections::hash_map::Entry::Occupied(e) => out[*e.get()] = row,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(row);
+            }
+        }
+    }
+    out
 }
 
 /// Identifies a result for resuming: same pixels, same codec, same version, same quality.
@@ -322,7 +366,12 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<(), Rep
         let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
         write(&mut f)?;
         f.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))
+        std::fs::rename(&tmp, path).map_err(io_err(path))?;
+        // Make the rename itself durable.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -344,20 +393,25 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ReportErro
     write_text(path, &text)
 }
 
-/// Writes the rows as Parquet (atomically).
+/// Writes the rows as Parquet (atomically). The table is encoded in memory first, so a
+/// write error (a full disk) reports the OS error, not the encoder's.
 pub fn write_parquet(path: &Path, rows: &[ResultRow]) -> Result<(), ReportError> {
     let mut df = to_dataframe(rows).map_err(polars_err(path))?;
-    write_atomic(path, |f| {
-        ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(polars_err(path))
-    })
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes).finish(&mut df).map_err(polars_err(path))?;
+    write_atomic(path, |f| f.write_all(&bytes).map_err(io_err(path)))
 }
 
-/// Writes the rows as CSV with a header (atomically).
+/// Writes the rows as CSV with a header (atomically), encoded in memory first like
+/// [`write_parquet`].
 pub fn write_csv(path: &Path, rows: &[ResultRow]) -> Result<(), ReportError> {
     let mut df = to_dataframe(rows).map_err(polars_err(path))?;
-    write_atomic(path, |f| {
-        CsvWriter::new(f).include_header(true).finish(&mut df).map_err(polars_err(path))
-    })
+    let mut bytes = Vec::new();
+    CsvWriter::new(&mut bytes)
+        .include_header(true)
+        .finish(&mut df)
+        .map_err(polars_err(path))?;
+    write_atomic(path, |f| f.write_all(&bytes).map_err(io_err(path)))
 }
 
 /// Reads rows from a Parquet file written by [`write_parquet`].
@@ -368,19 +422,153 @@ pub fn read_parquet(path: &Path) -> Result<Vec<ResultRow>, ReportError> {
 }
 
 /// Appends finished rows to a JSON-lines file, one synced line per row.
+///
+/// A crash or a full disk can leave a torn last line. [`Journal::open`] heals the file before
+/// appending: it cuts off the invalid tail (and logs how many bytes and lines it cut), and
+/// ends a complete last row that lost its newline, so the next row never joins a fragment.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     file: File,
 }
 
+/// What reading a journal found.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct JournalScan {
+    /// The complete rows, in file order.
+    pub rows: Vec<ResultRow>,
+    /// Bytes of the file that hold complete rows: everything after is a torn or invalid tail.
+    pub valid_len: usize,
+    /// Whether the last complete row lacks its newline (a cut right before it).
+    pub missing_newline: bool,
+    /// Lines of the invalid tail (0 when the file is clean).
+    pub tail_lines: usize,
+    /// Fragments dropped before a complete row on the same line (a journal written by a
+    /// version that appended after a torn line).
+    pub salvaged: usize,
+}
+
+impl JournalScan {
+    /// Parses a journal's bytes. An invalid tail (not JSON, not UTF-8, cut short) is left
+    /// out of `valid_len`; an invalid line followed by complete rows is an error naming its
+    /// line, unless a complete row can be recovered from its end.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, ReportError> {
+        let mut scan = JournalScan::default();
+        let mut pending: Option<(usize, String)> = None; // first invalid line of the current tail
+        let mut pos = 0;
+        let mut line_no = 0;
+        while pos < bytes.len() {
+            line_no += 1;
+            let (line, next, terminated) = match bytes[pos..].iter().position(|&b| b == b'\n') {
+                Some(i) => (&bytes[pos..pos + i], pos + i + 1, true),
+                None => (&bytes[pos..], bytes.len(), false),
+            };
+            let parsed = parse_line(line);
+            match parsed {
+                LineParse::Blank => {}
+                LineParse::Row(row, salvaged) => {
+                    if let Some((n, message)) = pending.take() {
+                        return Err(ReportError::Schema {
+                            path: format!("{}:{n}", path.display()),
+                            message: format!("{message} (a corrupt line before complete rows; remove it to resume)"),
+                        });
+                    }
+                    scan.salvaged += usize::from(salvaged);
+                    scan.rows.push(*row);
+                    scan.valid_len = next;
+                    scan.missing_newline = !terminated;
+                }
+                LineParse::Invalid(message) => {
+                    pending.get_or_insert((line_no, message));
+                    scan.tail_lines += 1;
+                }
+            }
+            pos = next;
+        }
+        if pending.is_none() {
+            scan.tail_lines = 0;
+        }
+        Ok(scan)
+    }
+}
+
+/// A journal is a regular file (a device such as `/dev/zero` would be read forever).
+fn regular_or_absent(path: &Path) -> Result<(), ReportError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(ReportError::Schema {
+            path: path.display().to_string(),
+            message: "not a regular file".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+enum LineParse {
+    Blank,
+    /// A row, and whether a fragment before it was dropped.
+    Row(Box<ResultRow>, bool),
+    Invalid(String),
+}
+
+/// One journal line: a row, a blank line, or invalid (with the reason). A line holding a
+/// fragment followed by a complete row (an old version appended after a torn line) yields
+/// the row.
+fn parse_line(line: &[u8]) -> LineParse {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return LineParse::Blank;
+    }
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => t,
+        Err(e) => {
+            // A row always starts with `{"dataset"`; try the last one on the line.
+            return salvage(line).unwrap_or_else(|| LineParse::Invalid(format!("not UTF-8: {e}")));
+        }
+    };
+    match serde_json::from_str::<ResultRow>(text) {
+        Ok(row) => LineParse::Row(Box::new(row), false),
+        Err(e) => salvage(line).unwrap_or_else(|| LineParse::Invalid(e.to_string())),
+    }
+}
+
+fn salvage(line: &[u8]) -> Option<LineParse> {
+    const START: &[u8] = b"{\"dataset\"";
+    let at = line.windows(START.len()).rposition(|w| w == START).filter(|&i| i > 0)?;
+    let text = std::str::from_utf8(&line[at..]).ok()?;
+    serde_json::from_str::<ResultRow>(text)
+        .ok()
+        .map(|row| LineParse::Row(Box::new(row), true))
+}
+
 impl Journal {
-    /// Opens (creating if needed) a journal for appending.
+    /// Opens (creating if needed) a journal for appending, after healing a torn tail.
     pub fn open(path: &Path) -> Result<Self, ReportError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io_err(path))?;
+        regular_or_absent(path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io_err(path))?;
+        let scan = JournalScan::parse(&bytes, path)?;
+        if scan.valid_len < bytes.len() {
+            tracing::warn!(
+                "{}: cut off a torn or invalid tail of {} bytes ({} line{}) left by an interrupted run",
+                path.display(),
+                bytes.len() - scan.valid_len,
+                scan.tail_lines.max(1),
+                if scan.tail_lines > 1 { "s" } else { "" }
+            );
+            file.set_len(scan.valid_len as u64).map_err(io_err(path))?;
+        }
+        if scan.missing_newline {
+            file.write_all(b"\n").map_err(io_err(path))?;
+        }
+        file.sync_data().map_err(io_err(path))?;
         Ok(Self {
             path: path.to_path_buf(),
             file,
@@ -398,32 +586,24 @@ impl Journal {
         self.file.sync_data().map_err(io_err(&self.path))
     }
 
-    /// Reads a journal. A final line cut short by a crash is skipped; a corrupt line
-    /// elsewhere is an error naming its line number.
+    /// Reads a journal's complete rows. A torn or invalid tail (an interrupted write) is
+    /// skipped; a corrupt line before complete rows is an error naming its line number.
     pub fn read(path: &Path) -> Result<Vec<ResultRow>, ReportError> {
-        let f = match File::open(path) {
-            Ok(f) => f,
+        regular_or_absent(path)?;
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io_err(path)(e)),
         };
-        let lines: Vec<String> = BufReader::new(f).lines().collect::<Result<_, _>>().map_err(io_err(path))?;
-        let mut rows = Vec::with_capacity(lines.len());
-        for (i, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<ResultRow>(line) {
-                Ok(row) => rows.push(row),
-                Err(_) if i + 1 == lines.len() => {} // torn last write
-                Err(e) => {
-                    return Err(ReportError::Schema {
-                        path: format!("{}:{}", path.display(), i + 1),
-                        message: e.to_string(),
-                    });
-                }
-            }
+        let scan = JournalScan::parse(&bytes, path)?;
+        if scan.salvaged > 0 {
+            tracing::warn!(
+                "{}: {} line(s) held a torn fragment before a complete row; the fragments were dropped",
+                path.display(),
+                scan.salvaged
+            );
         }
-        Ok(rows)
+        Ok(scan.rows)
     }
 }
 
@@ -492,6 +672,82 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].metrics["psnr-rgb"], f64::INFINITY);
         assert!(Journal::read(&dir.path().join("none.jsonl")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn open_heals_a_torn_tail_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let whole = serde_json::to_string(&row("a", 1.0, 2.0)).unwrap();
+        // A complete row, a second cut inside a multi-byte character, then a resume appends.
+        let mut bytes = format!("{whole}\n").into_bytes();
+        let mut torn = serde_json::to_string(&row("é", 2.0, 3.0)).unwrap().into_bytes();
+        let cut = torn.iter().position(|&b| b >= 0x80).unwrap() + 1;
+        torn.truncate(cut);
+        bytes.extend(&torn);
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(Journal::read(&p).unwrap().len(), 1);
+        let mut j = Journal::open(&p).unwrap();
+        j.append(&row("b", 3.0, 4.0)).unwrap();
+        drop(j);
+        let rows = Journal::read(&p).unwrap();
+        assert_eq!(rows.iter().map(|r| r.codec.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(std::fs::read_to_string(&p).unwrap().lines().count(), 2, "the fragment was cut off");
+
+        // A complete last row without its newline keeps the row and gets the newline.
+        std::fs::write(&p, &whole).unwrap();
+        let mut j = Journal::open(&p).unwrap();
+        j.append(&row("c", 1.0, 1.0)).unwrap();
+        drop(j);
+        assert_eq!(Journal::read(&p).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn every_cut_of_a_journal_heals() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let rows: Vec<ResultRow> = ["jpeg", "wébp", "avif"].iter().map(|c| row(c, 1.0, f64::INFINITY)).collect();
+        let mut bytes = Vec::new();
+        for r in &rows {
+            bytes.extend(serde_json::to_vec(r).unwrap());
+            bytes.push(b'\n');
+        }
+        for cut in 0..=bytes.len() {
+            let complete = bytes[..cut].iter().filter(|&&b| b == b'\n').count() + usize::from(bytes.get(cut) == Some(&b'\n'));
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            assert_eq!(Journal::read(&p).unwrap().len(), complete, "cut at {cut}");
+            let mut j = Journal::open(&p).unwrap();
+            j.append(&rows[0]).unwrap();
+            drop(j);
+            let after = Journal::read(&p).unwrap();
+            assert_eq!(after.len(), complete + 1, "cut at {cut}");
+            assert_eq!(after[..complete], rows[..complete], "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_fragment_glued_to_a_row_by_an_old_version_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let a = serde_json::to_string(&row("a", 1.0, 2.0)).unwrap();
+        let b = serde_json::to_string(&row("b", 1.0, 2.0)).unwrap();
+        std::fs::write(&p, format!("{a}\n{}{b}\n{a}\n", &b[..20])).unwrap();
+        let rows = Journal::read(&p).unwrap();
+        assert_eq!(rows.iter().map(|r| r.codec.as_str()).collect::<Vec<_>>(), ["a", "b", "a"]);
+    }
+
+    #[test]
+    fn rows_are_kept_per_slot_not_per_content() {
+        let mut other = row("jpeg", 50.0, 30.0);
+        other.dataset = "other".into();
+        let mut later = row("jpeg", 50.0, 31.0);
+        later.encode_ms = Some(9.0);
+        let kept = last_per_slot(vec![row("jpeg", 50.0, 30.0), other.clone(), later.clone()]);
+        assert_eq!(
+            kept,
+            vec![later, other],
+            "same key, two slots: both kept; the later row of a slot wins"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!   `offset`, `scale_bound`, `likelihood_bound`.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -170,67 +171,352 @@ pub struct Contract {
     pub digest: String,
 }
 
+/// The largest `codec.json` read (a contract of a 320-channel CompressAI model is a few MB).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+/// The largest graph file read (ONNX's protobuf limit).
+pub const MAX_GRAPH_BYTES: u64 = 2 << 30;
+/// The largest `size_multiple` accepted (CompressAI's models need 16 or 64).
+pub const MAX_SIZE_MULTIPLE: u32 = 1024;
+/// The most EntropyBottleneck channels accepted.
+pub const MAX_CHANNELS: usize = 65_536;
+/// The largest |median|, scale and scale bound accepted: a 16-bit table covers at most
+/// 65 535 bins, and f32 latents keep a resolution of 1/128 up to there.
+pub const MAX_MAGNITUDE: f64 = 65_536.0;
+/// The largest |value| of a density-model parameter (trained ones are within tens; beyond
+/// this the cumulative logits overflow).
+pub const MAX_DENSITY_PARAMETER: f64 = 1e6;
+/// How far (total variation) a table may be from the distribution it was made from, beyond
+/// one 16-bit unit per bin that quantisation may move (the CompressAI tables of the test
+/// fixtures and the demo codec are within 0.025).
+pub const TABLE_TOLERANCE: f64 = 0.05;
+
+/// A number for messages: plain, or in scientific notation when very large or small.
+fn num(v: f64) -> String {
+    if v == 0.0 || (1e-4..1e9).contains(&v.abs()) || !v.is_finite() {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// Checks that `v` is finite and within `[lo, hi]`.
+fn in_range(field: &str, v: f64, lo: f64, hi: f64) -> Result<(), String> {
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{field}` = {} is out of range: it must be finite and within [{}, {}]",
+            num(v),
+            num(lo),
+            num(hi)
+        ))
+    }
+}
+
+/// Checks one CDF table as CompressAI's `update()` writes it: `cdf_length` entries, from 0
+/// to 2^16, strictly increasing, at most 2^16 + 1 entries, and an `offset` (the symbol of
+/// bin 0) such that symbol 0 (the quantisation centre) lies inside the regular bins.
+fn check_table(field: &str, i: usize, cdf: &[u32], length: usize, offset: i32) -> Result<(), String> {
+    let max_len = (1usize << super::entropy::PRECISION) + 1;
+    if cdf.len() != length {
+        return Err(format!(
+            "`{field}.quantized_cdf[{i}]` has {} entries but `{field}.cdf_length[{i}]` is {length}",
+            cdf.len()
+        ));
+    }
+    if !(3..=max_len).contains(&length) {
+        return Err(format!(
+            "`{field}.cdf_length[{i}]` = {length} is out of range: a 16-bit CDF has 3 to {max_len} entries"
+        ));
+    }
+    if cdf[0] != 0 || cdf[length - 1] != 1 << super::entropy::PRECISION {
+        return Err(format!(
+            "`{field}.quantized_cdf[{i}]` must start at 0 and end at 65536 (it runs from {} to {})",
+            cdf[0],
+            cdf[length - 1]
+        ));
+    }
+    if let Some(k) = cdf.windows(2).position(|w| w[1] <= w[0]) {
+        return Err(format!(
+            "`{field}.quantized_cdf[{i}]` is not strictly increasing at entry {k} ({} then {})",
+            cdf[k],
+            cdf[k + 1]
+        ));
+    }
+    // Regular bins are symbols offset ..= offset + length − 3; the centre (0) must be one.
+    let bins = length as i64 - 2;
+    if offset > 0 || -i64::from(offset) >= bins {
+        return Err(format!(
+            "`{field}.offset[{i}]` = {offset} is out of range: the table's {bins} regular bins must cover symbol 0, so it must be within [{}, 0]",
+            1 - bins
+        ));
+    }
+    Ok(())
+}
+
+/// Total variation between a table's regular bins and the probabilities `expected` of the
+/// same bins (both normalised), or `None` when `expected` has no mass.
+fn table_distance(cdf: &[u32], expected: &[f64]) -> Option<f64> {
+    let probs: Vec<f64> = cdf.windows(2).take(expected.len()).map(|w| f64::from(w[1] - w[0])).collect();
+    let (sp, se) = (probs.iter().sum::<f64>(), expected.iter().sum::<f64>());
+    if !(se.is_finite() && se > 0.0) || sp <= 0.0 {
+        return None;
+    }
+    Some(0.5 * probs.iter().zip(expected).map(|(p, e)| (p / sp - e / se).abs()).sum::<f64>())
+}
+
+/// Checks that a table is the distribution it claims to be, within [`TABLE_TOLERANCE`] plus
+/// one 16-bit unit per bin.
+fn check_distance(what: &str, cdf: &[u32], expected: &[f64]) -> Result<(), String> {
+    let allowed = TABLE_TOLERANCE + 2.0 * expected.len() as f64 / f64::from(1u32 << super::entropy::PRECISION);
+    match table_distance(cdf, expected) {
+        Some(d) if d <= allowed => Ok(()),
+        Some(d) => Err(format!(
+            "{what}: the table is not that distribution (total variation {d:.3}, allowed {allowed:.3})"
+        )),
+        None => Err(format!("{what}: that distribution has no mass on the table's bins")),
+    }
+}
+
+impl Bottleneck {
+    /// Range and consistency checks of the tables and the density model.
+    fn check(&self) -> Result<(), String> {
+        let f = "entropy_bottleneck";
+        let c = self.channels;
+        if !(1..=MAX_CHANNELS).contains(&c) {
+            return Err(format!("`{f}.channels` = {c} is out of range: 1 to {MAX_CHANNELS}"));
+        }
+        for (name, len) in [
+            ("quantized_cdf", self.quantized_cdf.len()),
+            ("cdf_length", self.cdf_length.len()),
+            ("offset", self.offset.len()),
+            ("medians", self.medians.len()),
+        ] {
+            if len != c {
+                return Err(format!("`{f}.{name}` has {len} entries for {c} channels"));
+            }
+        }
+        for i in 0..c {
+            check_table(f, i, &self.quantized_cdf[i], self.cdf_length[i], self.offset[i])?;
+            in_range(&format!("{f}.medians[{i}]"), self.medians[i], -MAX_MAGNITUDE, MAX_MAGNITUDE)?;
+        }
+        in_range(&format!("{f}.likelihood_bound"), self.likelihood_bound, 0.0, 0.5)?;
+        if self.filters.len() > 16 || self.filters.iter().any(|&w| !(1..=16).contains(&w)) {
+            return Err(format!(
+                "`{f}.filters` = {:?}: at most 16 hidden layers of 1 to 16 units are supported",
+                self.filters
+            ));
+        }
+        // Layer i maps widths[i] → widths[i + 1]; widths = [1, filters.., 1].
+        let widths: Vec<usize> = std::iter::once(1)
+            .chain(self.filters.iter().copied())
+            .chain(std::iter::once(1))
+            .collect();
+        let layers = widths.len() - 1;
+        let params = [
+            ("matrices", &self.matrices, layers, true),
+            ("biases", &self.biases, layers, false),
+            ("factors", &self.factors, layers - 1, false),
+        ];
+        for (name, t, count, is_matrix) in params {
+            if t.len() != count {
+                return Err(format!(
+                    "`{f}.{name}` has {} layers; filters {:?} need {count}",
+                    t.len(),
+                    self.filters
+                ));
+            }
+            for (l, layer) in t.iter().enumerate() {
+                if layer.len() != c {
+                    return Err(format!("`{f}.{name}[{l}]` has {} channels, expected {c}", layer.len()));
+                }
+                let (rows, cols) = (widths[l + 1], if is_matrix { widths[l] } else { 1 });
+                for (k, m) in layer.iter().enumerate() {
+                    if m.len() != rows || m.iter().any(|r| r.len() != cols) {
+                        return Err(format!("`{f}.{name}[{l}][{k}]` must be {rows}×{cols}"));
+                    }
+                    if let Some(v) = m.iter().flatten().find(|v| !(v.is_finite() && v.abs() <= MAX_DENSITY_PARAMETER)) {
+                        return Err(format!(
+                            "`{f}.{name}[{l}][{k}]` holds {}: density-model parameters must be finite and within ±{MAX_DENSITY_PARAMETER:e}",
+                            num(*v)
+                        ));
+                    }
+                }
+            }
+        }
+        // Each channel's table must be its density model's pmf around its median (CompressAI's
+        // `update()`: bin k is the mass of [m + offset + k − ½, m + offset + k + ½]).
+        let models = self.density_models()?;
+        for (i, model) in models.iter().enumerate() {
+            let (m, o) = (self.medians[i], f64::from(self.offset[i]));
+            let bins = self.cdf_length[i] - 2;
+            let pmf: Vec<f64> = (0..bins).map(|k| model.likelihood(m + o + k as f64).max(0.0)).collect();
+            check_distance(
+                &format!(
+                    "`{f}.quantized_cdf[{i}]` against the density model around `medians[{i}]` = {}",
+                    num(m)
+                ),
+                &self.quantized_cdf[i],
+                &pmf,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Gaussian {
+    /// Range and consistency checks of the scale table and its CDFs.
+    fn check(&self) -> Result<(), String> {
+        let f = "gaussian_conditional";
+        let n = self.scale_table.len();
+        if n == 0 {
+            return Err(format!("`{f}.scale_table` is empty"));
+        }
+        for (name, len) in [
+            ("quantized_cdf", self.quantized_cdf.len()),
+            ("cdf_length", self.cdf_length.len()),
+            ("offset", self.offset.len()),
+        ] {
+            if len != n {
+                return Err(format!("`{f}.{name}` has {len} entries for {n} scales in `scale_table`"));
+            }
+        }
+        for (i, &s) in self.scale_table.iter().enumerate() {
+            if !(s.is_finite() && s > 0.0 && s <= MAX_MAGNITUDE) {
+                return Err(format!(
+                    "`{f}.scale_table[{i}]` = {} is out of range: scales must be finite, positive and at most {MAX_MAGNITUDE}",
+                    num(s)
+                ));
+            }
+        }
+        if !self.scale_table.windows(2).all(|w| w[0] <= w[1]) {
+            return Err(format!("`{f}.scale_table` must be ascending (as CompressAI's)"));
+        }
+        if !(self.scale_bound.is_finite() && self.scale_bound > 0.0 && self.scale_bound <= MAX_MAGNITUDE) {
+            return Err(format!(
+                "`{f}.scale_bound` = {} is out of range: it must be finite, positive and at most {MAX_MAGNITUDE}",
+                num(self.scale_bound)
+            ));
+        }
+        in_range(&format!("{f}.likelihood_bound"), self.likelihood_bound, 0.0, 0.5)?;
+        // Table i is N(0, scale_table[i]) on integer bins centred on symbol 0 (CompressAI's
+        // `update()`).
+        let phi = |x: f64| 0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2);
+        for i in 0..n {
+            check_table(f, i, &self.quantized_cdf[i], self.cdf_length[i], self.offset[i])?;
+            let s = self.scale_table[i];
+            let centre = -i64::from(self.offset[i]);
+            let pmf: Vec<f64> = (0..self.cdf_length[i] as i64 - 2)
+                .map(|k| {
+                    let v = (k - centre).abs() as f64;
+                    phi((0.5 - v) / s) - phi((-0.5 - v) / s)
+                })
+                .collect();
+            check_distance(
+                &format!("`{f}.quantized_cdf[{i}]` against N(0, `scale_table[{i}]` = {})", num(s)),
+                &self.quantized_cdf[i],
+                &pmf,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Contract {
     /// Reads and checks `dir/codec.json`; errors name the file and the field.
+    ///
+    /// Besides the structure, values are range-checked (see [`Contract::check`]), so a
+    /// contract that would decode garbage is refused before any image is coded.
     pub fn read(dir: &Path) -> Result<Self, CodecError> {
         let path = dir.join(FILE);
         let bad = |message: String| CodecError::BadOutput {
             codec: "learned".into(),
             message: format!("{}: {message}", path.display()),
         };
-        let text = std::fs::read(&path).map_err(|e| CodecError::Io {
-            context: format!("reading {}", path.display()),
-            source: e,
+        // Read through a cap (a file that is a link to /dev/zero must not read forever).
+        let text = icmbench_models::textfile::read_bytes_capped(&path, MAX_FILE_BYTES).map_err(|e| CodecError::BadOutput {
+            codec: "learned".into(),
+            message: e.to_string(),
         })?;
         let mut c: Contract = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
-        if c.format != "icmbench-learned-codec" {
-            return Err(bad(format!("`format` is `{}`, expected `icmbench-learned-codec`", c.format)));
-        }
-        if c.version != VERSION {
-            return Err(bad(format!(
-                "`version` {} is not supported (this icmbench reads {VERSION})",
-                c.version
-            )));
-        }
-        if c.precision != super::entropy::PRECISION as u32 {
-            return Err(bad(format!("`precision` {} is not supported (16)", c.precision)));
-        }
-        if c.size_multiple == 0 {
-            return Err(bad("`size_multiple` must be positive".into()));
-        }
-        let eb = &c.entropy_bottleneck;
-        if eb.quantized_cdf.len() != eb.channels || eb.offset.len() != eb.channels || eb.medians.len() != eb.channels {
-            return Err(bad(format!("`entropy_bottleneck`: tables for {} channels expected", eb.channels)));
-        }
-        let hyper = c.family != Family::Factorized;
-        if hyper != c.gaussian_conditional.is_some() {
-            return Err(bad(format!(
-                "`gaussian_conditional` is required exactly for the hyperprior families ({:?})",
-                c.family
-            )));
-        }
-        if let Some(gc) = &c.gaussian_conditional
-            && (gc.scale_table.len() != gc.quantized_cdf.len() || gc.offset.len() != gc.quantized_cdf.len() || gc.scale_table.is_empty())
-        {
-            return Err(bad(
-                "`gaussian_conditional`: scale_table, quantized_cdf and offset must have one entry per table".into(),
-            ));
-        }
-        if let Some(gc) = &c.gaussian_conditional
-            && !gc.scale_table.windows(2).all(|w| w[0] <= w[1])
-        {
-            return Err(bad("`gaussian_conditional`: scale_table must be ascending (as CompressAI's)".into()));
-        }
-        let needed: &[&str] = if hyper { &["g_a", "g_s", "h_a", "h_s"] } else { &["g_a", "g_s"] };
+        c.check().map_err(bad)?;
+        let needed = c.roles();
         let mut hasher = blake3::Hasher::new();
         hasher.update(&text);
         for role in needed {
             let file = c.graphs.get(*role).ok_or_else(|| bad(format!("`graphs.{role}` is missing")))?;
-            let bytes = std::fs::read(dir.join(file)).map_err(|e| bad(format!("graph `{role}` ({file}): {e}")))?;
-            hasher.update(&bytes);
+            let read = std::fs::File::open(dir.join(file)).and_then(|f| std::io::copy(&mut f.take(MAX_GRAPH_BYTES + 1), &mut hasher));
+            match read {
+                Err(e) => return Err(bad(format!("graph `{role}` ({file}): {e}"))),
+                Ok(n) if n > MAX_GRAPH_BYTES => {
+                    return Err(bad(format!(
+                        "graph `{role}` ({file}) is larger than the {} GiB ONNX allows",
+                        MAX_GRAPH_BYTES >> 30
+                    )));
+                }
+                Ok(_) => {}
+            }
         }
         c.digest = hasher.finalize().to_hex()[..16].to_string();
         Ok(c)
+    }
+
+    /// The graph roles of this family, in coding order.
+    pub fn roles(&self) -> &'static [&'static str] {
+        if self.family == Family::Factorized {
+            &["g_a", "g_s"]
+        } else {
+            &["g_a", "g_s", "h_a", "h_s"]
+        }
+    }
+
+    /// Checks everything but the graph files: format and version, precision, size
+    /// multiple, graph roles, and the ranges and consistency of the entropy tables (each
+    /// CDF must be the distribution it was made from: the density model around its median,
+    /// or the Gaussian of its scale). Messages name the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.format != "icmbench-learned-codec" {
+            return Err(format!("`format` is `{}`, expected `icmbench-learned-codec`", self.format));
+        }
+        if self.version != VERSION {
+            return Err(format!(
+                "`version` {} is not supported (this icmbench reads {VERSION})",
+                self.version
+            ));
+        }
+        if self.precision != super::entropy::PRECISION as u32 {
+            return Err(format!(
+                "`precision` {} is not supported: the CDFs must be 16-bit (`precision` = 16)",
+                self.precision
+            ));
+        }
+        let hyper = self.family != Family::Factorized;
+        // Latents are 1/16 (y) and, for hyperpriors, 1/64 (z) of the padded size.
+        let step = if hyper { 64 } else { 16 };
+        if self.size_multiple == 0 || !self.size_multiple.is_multiple_of(step) || self.size_multiple > MAX_SIZE_MULTIPLE {
+            return Err(format!(
+                "`size_multiple` = {} is out of range: for {:?} it must be a multiple of {step} from {step} to {MAX_SIZE_MULTIPLE}",
+                self.size_multiple, self.family
+            ));
+        }
+        if let Some(extra) = self.graphs.keys().find(|k| !self.roles().contains(&k.as_str())) {
+            return Err(format!(
+                "`graphs.{extra}` is not a graph of the {:?} family (it has {}); icmbench would ignore it",
+                self.family,
+                self.roles().join(", ")
+            ));
+        }
+        if hyper != self.gaussian_conditional.is_some() {
+            return Err(format!(
+                "`gaussian_conditional` is required exactly for the hyperprior families ({:?})",
+                self.family
+            ));
+        }
+        self.entropy_bottleneck.check()?;
+        if let Some(gc) = &self.gaussian_conditional {
+            gc.check()?;
+        }
+        Ok(())
     }
 
     /// Downsampling from the image to y (16: four stride-2 layers).

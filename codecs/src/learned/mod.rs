@@ -26,7 +26,7 @@ pub mod contract;
 pub mod entropy;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use icmbench_models::{Model, RuntimeOptions};
@@ -36,14 +36,20 @@ use crate::{Codec, CodecError};
 use contract::{Contract, Family};
 use entropy::{DensityModel, Tables};
 
-/// One quality point: its contract, sessions (created on first use) and coding tables.
+/// The sessions of a point and the options they were created with (an error is kept too,
+/// so that a graph that does not load is not reloaded for every image).
+type SessionSlot = Option<(RuntimeOptions, Result<Arc<Sessions>, String>)>;
+
+/// One quality point: its contract, sessions and coding tables. Sessions are created by
+/// [`Point::load_graphs`] (which [`LearnedCodec::open`] calls) or on first use, and again
+/// when the runtime options change.
 pub struct Point {
     dir: PathBuf,
     contract: Contract,
     bottleneck: Tables,
     densities: Vec<DensityModel>,
     gaussian: Option<Tables>,
-    sessions: OnceLock<Result<Sessions, String>>,
+    sessions: Mutex<SessionSlot>,
 }
 
 /// `h_s` outputs: scales, means (mean-scale family), and the scales' shape.
@@ -161,8 +167,16 @@ impl Point {
             bottleneck,
             densities,
             gaussian,
-            sessions: OnceLock::new(),
+            sessions: Mutex::new(None),
         })
+    }
+
+    /// Loads every graph of the contract with these options and checks each against it:
+    /// its one input and its outputs by name, float32 NCHW, and the channel counts the
+    /// contract fixes (3 for images, the EntropyBottleneck's, one count for y across the
+    /// graphs). Errors name the graph file and the tensor. The sessions are kept for coding.
+    pub fn load_graphs(&self, opts: &RuntimeOptions) -> Result<(), CodecError> {
+        self.sessions(opts).map(|_| ())
     }
 
     /// The contract.
@@ -178,25 +192,141 @@ impl Point {
         }
     }
 
-    fn sessions(&self, opts: &RuntimeOptions) -> Result<&Sessions, CodecError> {
-        let made = self.sessions.get_or_init(|| {
-            let load = |name: &str| -> Result<Model, String> {
-                let file = self
-                    .contract
-                    .graphs
-                    .get(name)
-                    .ok_or_else(|| format!("codec.json names no `{name}` graph"))?;
-                Model::load(&format!("{}/{name}", self.dir.display()), &self.dir.join(file), opts).map_err(|e| e.to_string())
+    fn sessions(&self, opts: &RuntimeOptions) -> Result<Arc<Sessions>, CodecError> {
+        let mut slot = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let made = match slot.as_ref() {
+            Some((o, made)) if o == opts => made.clone(),
+            _ => {
+                let made = self.create_sessions(opts).map(Arc::new);
+                *slot = Some((*opts, made.clone()));
+                made
+            }
+        };
+        made.map_err(|e| lib_err("learned", e))
+    }
+
+    /// The file of a graph role, for messages.
+    fn graph_path(&self, role: &str) -> PathBuf {
+        self.dir.join(self.contract.graphs.get(role).map_or(role, String::as_str))
+    }
+
+    fn create_sessions(&self, opts: &RuntimeOptions) -> Result<Sessions, String> {
+        let load = |role: &str| -> Result<Model, String> {
+            let path = self.graph_path(role);
+            if !self.contract.graphs.contains_key(role) {
+                return Err(format!("{}: codec.json names no `{role}` graph", self.dir.display()));
+            }
+            Model::load(&path.display().to_string(), &path, opts)
+                .map_err(|e| format!("{} (graph `{role}`) cannot be loaded: {e}", path.display()))
+        };
+        let hyper = self.contract.family != Family::Factorized;
+        let sessions = Sessions {
+            g_a: load("g_a")?,
+            g_s: load("g_s")?,
+            h_a: if hyper { Some(load("h_a")?) } else { None },
+            h_s: if hyper { Some(load("h_s")?) } else { None },
+        };
+        self.check_graphs(&sessions)?;
+        Ok(sessions)
+    }
+
+    /// Checks the loaded graphs against the contract: each has exactly its one input and
+    /// its outputs by name (`x` → `y`, `y_hat` → `x_hat`, `y` → `z`, `z_hat` → `scales`
+    /// [, `means`]), all float32 NCHW (rank 4, batch 1 or dynamic), with 3 image channels,
+    /// the EntropyBottleneck's channel count where it applies (y for the factorized family,
+    /// z for hyperpriors) and one channel count for y across graphs, where the files state
+    /// them. Messages name the graph file and the tensor.
+    fn check_graphs(&self, s: &Sessions) -> Result<(), String> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Ch {
+            Image,
+            Y,
+            Z,
+        }
+        let hyper = self.contract.family != Family::Factorized;
+        let eb_channels = self.contract.entropy_bottleneck.channels as i64;
+        let means = self.contract.family == Family::MeanScaleHyperprior;
+        type Ports = &'static [(&'static str, Ch)];
+        let mut graphs: Vec<(&str, &Model, Ports, Ports)> = vec![
+            ("g_a", &s.g_a, &[("x", Ch::Image)], &[("y", Ch::Y)]),
+            ("g_s", &s.g_s, &[("y_hat", Ch::Y)], &[("x_hat", Ch::Image)]),
+        ];
+        if let (Some(h_a), Some(h_s)) = (&s.h_a, &s.h_s) {
+            graphs.push(("h_a", h_a, &[("y", Ch::Y)], &[("z", Ch::Z)]));
+            let outs: Ports = if means {
+                &[("scales", Ch::Y), ("means", Ch::Y)]
+            } else {
+                &[("scales", Ch::Y)]
             };
-            let hyper = self.contract.family != Family::Factorized;
-            Ok(Sessions {
-                g_a: load("g_a")?,
-                g_s: load("g_s")?,
-                h_a: if hyper { Some(load("h_a")?) } else { None },
-                h_s: if hyper { Some(load("h_s")?) } else { None },
-            })
-        });
-        made.as_ref().map_err(|e| lib_err("learned", e))
+            graphs.push(("h_s", h_s, &[("z_hat", Ch::Z)], outs));
+        }
+        // y's channel count: the EntropyBottleneck's for the factorized family, else the
+        // first graph that states it.
+        let mut y: Option<(i64, String)> = (!hyper).then(|| (eb_channels, "codec.json's `entropy_bottleneck.channels`".to_string()));
+        for (role, model, inputs, outputs) in graphs {
+            let path = self.graph_path(role);
+            let at = |m: String| format!("{} (graph `{role}`): {m}", path.display());
+            let names = |t: &[icmbench_models::TensorInfo]| t.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>().join(", ");
+            let declared_in = model.inputs();
+            let declared_out = model.outputs();
+            let expected_in: Vec<&str> = inputs.iter().map(|(n, _)| *n).collect();
+            if declared_in.len() != inputs.len() || declared_in.iter().any(|i| !expected_in.contains(&i.name.as_str())) {
+                return Err(at(format!(
+                    "the contract gives it the input {}, the graph's inputs are {}",
+                    expected_in.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                    if declared_in.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names(&declared_in)
+                    }
+                )));
+            }
+            let ports = inputs
+                .iter()
+                .map(|p| (p, "input", &declared_in))
+                .chain(outputs.iter().map(|p| (p, "output", &declared_out)));
+            for ((name, ch), kind, declared) in ports {
+                let Some(t) = declared.iter().find(|t| t.name == *name) else {
+                    return Err(at(format!(
+                        "the contract needs the {kind} `{name}`, the graph's {kind}s are {}",
+                        names(declared)
+                    )));
+                };
+                let dims = match &t.dims {
+                    Some(d) if t.float32 && d.len() == 4 => d,
+                    _ => {
+                        return Err(at(format!(
+                            "{kind} `{name}` is {} with dimensions {:?}, expected a float32 NCHW tensor (rank 4)",
+                            t.type_name, t.dims
+                        )));
+                    }
+                };
+                if dims[0] > 1 || dims[0] == 0 {
+                    return Err(at(format!("{kind} `{name}` has batch size {}, expected 1 (or dynamic)", dims[0])));
+                }
+                let c = dims[1];
+                if c < 0 {
+                    continue;
+                }
+                let (want, source) = match ch {
+                    Ch::Image => (Some(3), "RGB".to_string()),
+                    Ch::Z => (Some(eb_channels), "codec.json's `entropy_bottleneck.channels`".to_string()),
+                    Ch::Y => match &y {
+                        Some((n, src)) => (Some(*n), src.clone()),
+                        None => {
+                            y = Some((c, format!("{} `{name}` of {}", kind, path.display())));
+                            (None, String::new())
+                        }
+                    },
+                };
+                if let Some(w) = want
+                    && w != c
+                {
+                    return Err(at(format!("{kind} `{name}` has {c} channels, but {source} gives {w}")));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn hyper_synthesis(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize]) -> Result<HyperOutput, CodecError> {
@@ -254,7 +384,7 @@ impl Point {
                 let z_hat = bottleneck_values(&zsym, &zch, &eb.medians);
                 entropy_t += t.elapsed();
                 let t = Instant::now();
-                let (scales, means, _) = self.hyper_synthesis(s, &z_hat, &zshape)?;
+                let (scales, means, _) = self.hyper_synthesis(&s, &z_hat, &zshape)?;
                 network += t.elapsed();
                 let t = Instant::now();
                 let (gc, gtables) = self.gaussian_parts()?;
@@ -337,7 +467,7 @@ impl Point {
                 let z_hat = bottleneck_values(&zsym, &zch, &eb.medians);
                 entropy_t += t.elapsed();
                 let t = Instant::now();
-                let (scales, means, sshape) = self.hyper_synthesis(s, &z_hat, &[1, c, zh, zw])?;
+                let (scales, means, sshape) = self.hyper_synthesis(&s, &z_hat, &[1, c, zh, zw])?;
                 network += t.elapsed();
                 let t = Instant::now();
                 let (gc, gtables) = self.gaussian_parts()?;
@@ -408,7 +538,9 @@ pub struct LearnedCodec {
 }
 
 impl LearnedCodec {
-    /// Opens every quality point under `root`.
+    /// Opens every quality point under `root`: reads and range-checks each `codec.json`,
+    /// then loads every graph with `opts` and checks it against the contract (errors name
+    /// the file), so a broken codec is refused before any image is coded.
     pub fn open(root: &Path, opts: RuntimeOptions) -> Result<Self, CodecError> {
         let io = |e: std::io::Error| CodecError::Io {
             context: format!("reading learned codec folder {}", root.display()),
@@ -448,6 +580,9 @@ impl LearnedCodec {
                     format!("{}: quality points differ in size multiple", root.display()),
                 ));
             }
+        }
+        for p in &points {
+            p.load_graphs(&opts)?;
         }
         Ok(Self {
             root: root.to_path_buf(),
