@@ -395,6 +395,10 @@ fn tool_version(cmd: &[String]) -> String {
     }
 }
 
+/// How much of a tool's stdout or stderr log is read (its end): enough for the error message
+/// (the last 2000 characters) and a version line.
+const LOG_TAIL_BYTES: u64 = 64 * 1024;
+
 /// Runs a command and returns stdout followed by stderr, whatever its exit status.
 fn run_capture(argv: &[String], timeout: Duration, dir: &Path) -> Result<String, CodecError> {
     let out = tempfile::tempdir_in(dir).map_err(|e| CodecError::Io {
@@ -402,8 +406,22 @@ fn run_capture(argv: &[String], timeout: Duration, dir: &Path) -> Result<String,
         source: e,
     })?;
     let _ = run_logged(argv, timeout, out.path());
-    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap_or_default();
+    let read = |name: &str| read_tail(&out.path().join(name));
     Ok(format!("{}\n{}", read("stdout.log"), read("stderr.log")))
+}
+
+/// The last [`LOG_TAIL_BYTES`] of a tool's log file (lossy UTF-8; empty if unreadable): a
+/// tool that prints without end cannot make icmbench read it all.
+fn read_tail(path: &Path) -> String {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)));
+    let mut bytes = Vec::new();
+    let _ = f.take(LOG_TAIL_BYTES).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Runs `argv` in `dir` without a shell, stdout/stderr to files in `dir`, with a timeout.
@@ -412,12 +430,7 @@ pub fn run_command(argv: &[String], timeout: Duration, dir: &Path) -> Result<(),
     if status.success() {
         return Ok(());
     }
-    let mut text = String::new();
-    for name in ["stderr.log", "stdout.log"] {
-        if let Ok(mut f) = std::fs::File::open(dir.join(name)) {
-            let _ = f.read_to_string(&mut text);
-        }
-    }
+    let text: String = ["stderr.log", "stdout.log"].iter().map(|name| read_tail(&dir.join(name))).collect();
     let tail: String = {
         let t = text.trim();
         let skip = t.chars().count().saturating_sub(2000);
@@ -770,7 +783,7 @@ mod tests {
             &["cp", "{input}", "{output}"],
         );
         spec.vars.insert("pidfile".into(), pidfile.display().to_string());
-        spec.timeout = Duration::from_millis(1500);
+        spec.timeout = Duration::from_millis(3000);
         let err = External::new(spec).unwrap().encode(&RgbImage::new(2, 2), 1.0).unwrap_err();
         assert!(matches!(err, CodecError::Timeout { .. }), "{err}");
         let text = std::fs::read_to_string(&pidfile).expect("the wrapper wrote its child's PID before the timeout");

@@ -19,7 +19,6 @@ pub mod paired;
 pub mod planes;
 
 use std::ffi::OsStr;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageFormat, ImageReader, RgbImage, imageops::FilterType};
@@ -446,26 +445,25 @@ fn check_pixels(path: &Path, width: u64, height: u64, max_pixels: u64) -> Result
     Ok(())
 }
 
-/// Reads a whole file, refusing one of more than `cap` bytes (without reading past it).
+/// Reads a whole file, refusing one of more than `cap` bytes (without reading past it),
+/// through the workspace's one capped reader ([`icmbench_models::textfile`]).
 fn read_capped(path: &Path, cap: u64, what: impl FnOnce() -> String) -> Result<Vec<u8>, DatasetError> {
-    let io = |e: std::io::Error| DatasetError::Decode {
-        path: path.to_path_buf(),
-        source: image::ImageError::IoError(explain_missing(path, e)),
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > cap {
-        return Err(DatasetError::FileTooLarge {
+    use icmbench_models::textfile::{TextFileError, read_bytes_capped};
+    read_bytes_capped(path, cap).map_err(|e| match e {
+        TextFileError::TooLarge { .. } => DatasetError::FileTooLarge {
             path: path.to_path_buf(),
             cap,
             what: what(),
-        });
-    }
-    Ok(bytes)
+        },
+        TextFileError::Io { source, .. } => DatasetError::Decode {
+            path: path.to_path_buf(),
+            source: image::ImageError::IoError(explain_missing(path, source)),
+        },
+        other => DatasetError::Decode {
+            path: path.to_path_buf(),
+            source: image::ImageError::IoError(std::io::Error::other(other.to_string())),
+        },
+    })
 }
 
 fn decode_jpeg(path: &Path, max_pixels: u64) -> Result<DynamicImage, DatasetError> {

@@ -274,7 +274,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RunConfig, ConfigError> {
 
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
-    let text = icmbench_models::textfile::read_text_capped(path, MAX_CONFIG_BYTES).map_err(|e| ConfigError {
+    let text = icmbench_models::textfile::read_text_capped(path, icmbench_models::textfile::CONFIG_CAP).map_err(|e| ConfigError {
         location: path.display().to_string(),
         message: format!("{e}; a config file is a few kilobytes"),
     })?;
@@ -466,9 +466,6 @@ fn repeated(qualities: &[f64]) -> Option<f64> {
         .find(|(i, q)| qualities[..*i].iter().any(|p| p.to_bits() == q.to_bits() || *p == **q))
         .map(|(_, q)| *q)
 }
-
-/// Largest config file read (a config is a few kilobytes; this stops `run /dev/zero`).
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The low-level fields of a dataset that need no file access.
 fn check_lowlevel(d: &DatasetConfig) -> Result<(), String> {

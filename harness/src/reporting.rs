@@ -14,11 +14,8 @@ use crate::inputs::Inputs;
 /// Output formats of `icmbench report`.
 pub const FORMATS: &[&str] = &["md", "csv", "tex", "json", "html", "svg", "png"];
 
-/// Largest `run.json` or config copy that a report embeds: 1 MiB.
-pub const EMBED_CAP: u64 = 1 << 20;
-
 /// Reads a file of an output folder that the HTML report embeds (`run.json`, the config
-/// copy): a regular file in the folder (a link is not followed) of at most [`EMBED_CAP`]
+/// copy): a regular file in the folder (a link is not followed) of at most [`icmbench_models::textfile::CONFIG_CAP`]
 /// bytes. `None` when it is absent; `None` with a warning when it is unusable.
 pub fn read_embedded(path: &Path) -> Option<String> {
     let meta = std::fs::symlink_metadata(path).ok()?;
@@ -29,7 +26,7 @@ pub fn read_embedded(path: &Path) -> Option<String> {
         );
         return None;
     }
-    match icmbench_models::textfile::read_text_capped(path, EMBED_CAP) {
+    match icmbench_models::textfile::read_text_capped(path, icmbench_models::textfile::CONFIG_CAP) {
         Ok(text) => Some(text),
         Err(e) => {
             tracing::warn!("not embedded in the report: {e}");
@@ -124,7 +121,21 @@ pub fn write_figures(
         "metric",
         report.datasets.iter().flat_map(|d| d.metrics.iter().map(String::as_str)),
     ));
-    for (name, stem, set, panel) in jobs {
+    // `<dataset>-<metric>` is not one-to-one (dataset `a-b` with metric `c`, dataset `a`
+    // with metric `b-c`; a received dataset named `ll-icm-psnr-rgb`): a stem already used
+    // gets a numbered suffix and a warning, never overwrites another figure.
+    let mut used = std::collections::HashSet::new();
+    for (name, mut stem, set, panel) in jobs {
+        if !used.insert(stem.clone()) {
+            let first = stem.clone();
+            let mut n = 2;
+            while !used.insert(format!("{first}~{n}")) {
+                n += 1;
+            }
+            stem = format!("{first}~{n}");
+            out.warnings
+                .push(format!("figure name `{first}` is used twice; the second is `{stem}`"));
+        }
         if want_svg || (panel && keep_panels) {
             let text = svg(&set)?;
             if want_svg {

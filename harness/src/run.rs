@@ -61,6 +61,10 @@ pub enum RunError {
     /// permissions...). Rows already in the journal are kept for the next run.
     #[error(transparent)]
     Store(#[from] ReportError),
+    /// Two rows of this run share one (dataset, image, codec, quality) slot; nothing is
+    /// stored (the journal keeps the rows).
+    #[error("two rows of this run fill one slot ({0}); nothing was merged or dropped, the journal keeps both")]
+    DuplicateSlot(String),
     /// Another run holds the output folder.
     #[error(transparent)]
     Lock(#[from] crate::store::LockError),
@@ -375,6 +379,10 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             .par_iter()
             .enumerate()
             .flat_map_iter(|(ii, (di, name, source))| {
+                if stop.load(Ordering::Relaxed) {
+                    // The journal failed: load and compute nothing more.
+                    return Vec::new();
+                }
                 let entry = source.entry();
                 let ll = lowlevel[*di].as_ref();
                 let loaded = source.load(ll.map(|l| l.identity.as_str()));
@@ -415,7 +423,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     produced.sort_by_key(|p| p.order);
     let computed = produced.iter().filter(|p| p.computed).count();
     let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
-    let table = final_table(&rows, previous);
+    let table = final_table(&rows, previous)?;
     store.finish(&table)?;
     write_meta(&store, plan, &lowlevel, &rows, computed)?;
     if let Some(t) = &task {
@@ -458,7 +466,8 @@ fn write_ground_truths(
                     .annotations
                     .as_ref()
                     .ok_or_else(|| RunError::Task(format!("dataset `{}` has no annotations", d.name)))?;
-                let text = std::fs::read_to_string(src).map_err(|e| RunError::Task(format!("{}: {e}", src.display())))?;
+                let text = icmbench_models::textfile::read_text_capped(src, icmbench_models::textfile::DATA_JSON_CAP)
+                    .map_err(|e| RunError::Task(e.to_string()))?;
                 icmbench_reports::results::write_text(&path, &text)?;
             }
         }
@@ -470,12 +479,22 @@ fn write_ground_truths(
 /// twice), then the earlier rows of slots this plan did not touch. A slot this plan filled
 /// drops its earlier row (another codec version, restorer, seed...), so reports never
 /// average the two; rows of different slots are all kept, even with identical pixels.
-pub fn final_table(rows: &[ResultRow], previous: Vec<ResultRow>) -> Vec<ResultRow> {
-    let filled: HashSet<RowId> = rows.iter().map(ResultRow::id).collect();
-    debug_assert_eq!(filled.len(), rows.len(), "a plan filled a slot twice");
+///
+/// A plan that produced two rows for one slot (which config validation rules out: unique
+/// dataset names, image ids, codec ids and qualities) is an error, never a silent merge.
+pub fn final_table(rows: &[ResultRow], previous: Vec<ResultRow>) -> Result<Vec<ResultRow>, RunError> {
+    let mut filled: HashSet<RowId> = HashSet::with_capacity(rows.len());
+    for r in rows {
+        if !filled.insert(r.id()) {
+            return Err(RunError::DuplicateSlot(format!(
+                "{}/{} {} q={}",
+                r.dataset, r.image, r.codec, r.quality
+            )));
+        }
+    }
     let mut all = rows.to_vec();
     all.extend(previous.into_iter().filter(|r| !filled.contains(&r.id())));
-    icmbench_reports::results::last_per_slot(all)
+    Ok(all)
 }
 
 struct Ctx<'a> {
@@ -530,6 +549,7 @@ impl Ctx<'_> {
                 self.compute(dataset, l, t, version, ll)
             }
         };
+        tracing::debug!("computed {dataset}/{} {} q={}: {}", row.image, row.codec, row.quality, row.status);
         if let Ok(mut j) = self.journal.lock()
             && !self.stop.load(Ordering::Relaxed)
             && let Err(e) = j.append(&row)

@@ -105,7 +105,7 @@ pub fn load_export<S: serde::de::DeserializeOwned>(
     contract: &Path,
     opts: &icmbench_models::RuntimeOptions,
 ) -> Result<(icmbench_models::Model, S, String), String> {
-    let text = std::fs::read_to_string(contract).map_err(|e| format!("{}: {e}", contract.display()))?;
+    let text = icmbench_models::textfile::read_text_capped(contract, icmbench_models::textfile::TEXT_CAP).map_err(|e| e.to_string())?;
     let spec: S = toml::from_str(&text).map_err(|e| format!("{}: {}", contract.display(), e.message()))?;
     let model = icmbench_models::Model::load(&onnx.display().to_string(), onnx, opts).map_err(|e| e.to_string())?;
     Ok((model, spec, text))

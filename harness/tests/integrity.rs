@@ -318,6 +318,7 @@ fn journal_write_errors_stop_the_run_and_keep_what_was_written() {
         .arg("ulimit -f 4 && exec \"$0\" run \"$1\" --jobs 1 --quiet")
         .arg(env!("CARGO_BIN_EXE_icmbench"))
         .arg(&cfg)
+        .env("ICMBENCH_LOG", "debug")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -326,6 +327,9 @@ fn journal_write_errors_stop_the_run_and_keep_what_was_written() {
     let store = Store::new(&dir.path().join("out"));
     let kept = store.load().unwrap();
     assert!(!kept.is_empty() && kept.len() < 12, "{} rows kept", kept.len());
+    // It stopped at once: the rows kept, and the one whose write failed; nothing after.
+    let computed = err.lines().filter(|l| l.contains("computed ")).count();
+    assert_eq!(computed, kept.len() + 1, "{err}");
     assert!(!dir.path().join("out").join(PARQUET).exists());
     let resumed = json(&icmbench_ok(&["run", cfg.to_str().unwrap(), "--json"]));
     // Kept rows are reused, and so are the rows of other slots with the same pixels.
@@ -364,4 +368,36 @@ fn the_run_keeps_a_copy_of_its_config() {
     icmbench_ok(&["run", cfg.to_str().unwrap(), "--quiet"]);
     let copy = std::fs::read_to_string(dir.path().join("out").join(CONFIG_COPY)).unwrap();
     assert_eq!(copy, TWO_DATASETS_ONE_FOLDER);
+}
+
+/// Figure names are one-to-one: dataset `x`'s PSNR figure (`x-psnr-rgb`) and dataset
+/// `x-psnr-rgb`'s panel figure would share a file; the second gets a suffix and a warning.
+#[test]
+fn figure_names_never_overwrite_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    duplicate_photos(dir.path());
+    let cfg = config_at(
+        dir.path(),
+        "output = \"out\"\nmetrics = [\"psnr\"]\n[[datasets]]\nname = \"x\"\npath = \"data\"\n\
+         [[datasets]]\nname = \"x-psnr-rgb\"\npath = \"data\"\n\
+         [[codecs]]\nkind = \"jpeg\"\nqualities = [30, 70]\n[[codecs]]\nkind = \"webp\"\nqualities = [30, 70]\n",
+    );
+    icmbench_ok(&["run", cfg.to_str().unwrap(), "--quiet"]);
+    let out = dir.path().join("out");
+    let report = icmbench_ok(&[
+        "report",
+        out.to_str().unwrap(),
+        "--anchor",
+        "jpeg",
+        "--format",
+        "svg",
+        "--out",
+        dir.path().join("r").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&report.stderr);
+    assert!(err.contains("figure name `x-psnr-rgb` is used twice"), "{err}");
+    let figures = dir.path().join("r/figures");
+    for name in ["x.svg", "x-psnr-rgb.svg", "x-psnr-rgb~2.svg", "x-psnr-rgb-psnr-rgb.svg"] {
+        assert!(figures.join(name).is_file(), "{name} missing");
+    }
 }

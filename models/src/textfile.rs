@@ -3,13 +3,16 @@
 //! instead of reading until allocation fails.
 //!
 //! One place for every crate of the workspace that reads a file given by a user or found
-//! in a results folder: configs, curves, CompressAI result files, `run.json`, ground truths
-//! and detections. Caps:
+//! in a results folder: configs, curves, CompressAI result files, `run.json`, contracts,
+//! ground truths, detections and image files. Caps:
 //!
 //! | constant | cap | for |
 //! |---|---|---|
-//! | [`TEXT_CAP`] | 64 MiB | configs, curves, CompressAI JSON, `run.json`, contracts |
+//! | [`CONFIG_CAP`] | 1 MiB | run configs, and the config copy and `run.json` a report embeds |
+//! | [`TEXT_CAP`] | 64 MiB | curves, CompressAI JSON, `codec.json`, detector and restorer contracts |
 //! | [`DATA_JSON_CAP`] | 1 GiB | COCO ground truths and detection results |
+//!
+//! (JPEG inputs are read through [`read_bytes_capped`] with a cap from `max_pixels`.)
 //!
 //! [`read_text_capped`] reads any file (a pipe too) but never more than `cap + 1` bytes;
 //! [`check_file_capped`] is for readers that stream the file by path themselves (hotcoco):
@@ -18,7 +21,10 @@
 use std::io::Read;
 use std::path::Path;
 
-/// Cap of text files: configs, curves, CompressAI result JSON, `run.json`, contracts.
+/// Cap on run configs, and on the config copy and `run.json` that reports embed: a config is
+/// a few kilobytes.
+pub const CONFIG_CAP: u64 = 1 << 20;
+/// Cap of other text files: curves, CompressAI result JSON, `codec.json`, contracts.
 pub const TEXT_CAP: u64 = 64 << 20;
 /// Cap of COCO JSON files: ground truths and detection results.
 pub const DATA_JSON_CAP: u64 = 1 << 30;

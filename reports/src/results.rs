@@ -437,24 +437,24 @@ pub struct Journal {
 pub struct JournalScan {
     /// The complete rows, in file order.
     pub rows: Vec<ResultRow>,
-    /// Bytes of the file that hold complete rows: everything after is a torn or invalid tail.
+    /// Bytes of the file that hold complete rows: everything after is a torn tail.
     pub valid_len: usize,
     /// Whether the last complete row lacks its newline (a cut right before it).
     pub missing_newline: bool,
-    /// Lines of the invalid tail (0 when the file is clean).
-    pub tail_lines: usize,
-    /// Fragments dropped before a complete row on the same line (a journal written by a
-    /// version that appended after a torn line).
+    /// Whether the file ends in a torn fragment (an unterminated line that is not a row).
+    pub torn: bool,
+    /// Lines that held a torn fragment glued to complete rows (a journal written by a
+    /// version that appended after a torn line); the fragments were dropped, the rows kept.
     pub salvaged: usize,
 }
 
 impl JournalScan {
-    /// Parses a journal's bytes. An invalid tail (not JSON, not UTF-8, cut short) is left
-    /// out of `valid_len`; an invalid line followed by complete rows is an error naming its
-    /// line, unless a complete row can be recovered from its end.
+    /// Parses a journal's bytes. Only the last, unterminated line can be torn (every append
+    /// writes a row and its newline in one write): it is left out of `valid_len`. A complete
+    /// line that is not a row (and holds none) is an error naming its line: such a file was
+    /// edited or is not a journal, and cutting it would lose rows.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, ReportError> {
         let mut scan = JournalScan::default();
-        let mut pending: Option<(usize, String)> = None; // first invalid line of the current tail
         let mut pos = 0;
         let mut line_no = 0;
         while pos < bytes.len() {
@@ -463,41 +463,37 @@ impl JournalScan {
                 Some(i) => (&bytes[pos..pos + i], pos + i + 1, true),
                 None => (&bytes[pos..], bytes.len(), false),
             };
-            let parsed = parse_line(line);
-            match parsed {
+            match parse_line(line) {
                 LineParse::Blank => {}
-                LineParse::Row(row, salvaged) => {
-                    if let Some((n, message)) = pending.take() {
-                        return Err(ReportError::Schema {
-                            path: format!("{}:{n}", path.display()),
-                            message: format!("{message} (a corrupt line before complete rows; remove it to resume)"),
-                        });
-                    }
+                LineParse::Rows(rows, salvaged) => {
                     scan.salvaged += usize::from(salvaged);
-                    scan.rows.push(*row);
+                    scan.rows.extend(rows);
                     scan.valid_len = next;
                     scan.missing_newline = !terminated;
                 }
+                LineParse::Invalid(_) if !terminated => scan.torn = true,
                 LineParse::Invalid(message) => {
-                    pending.get_or_insert((line_no, message));
-                    scan.tail_lines += 1;
+                    return Err(ReportError::Schema {
+                        path: format!("{}:{line_no}", path.display()),
+                        message: format!(
+                            "{message} (a complete line that is not a result row: this file was edited or is not an icmbench journal; move it aside to resume)"
+                        ),
+                    });
                 }
             }
             pos = next;
-        }
-        if pending.is_none() {
-            scan.tail_lines = 0;
         }
         Ok(scan)
     }
 }
 
-/// A journal is a regular file (a device such as `/dev/zero` would be read forever).
+/// A journal is a regular file: a device such as `/dev/zero` would be read forever, and a
+/// symbolic link would let a run write into whatever file it names.
 fn regular_or_absent(path: &Path) -> Result<(), ReportError> {
-    match std::fs::metadata(path) {
+    match std::fs::symlink_metadata(path) {
         Ok(m) if !m.is_file() => Err(ReportError::Schema {
             path: path.display().to_string(),
-            message: "not a regular file".into(),
+            message: "not a regular file (a journal is never a link, device or folder)".into(),
         }),
         _ => Ok(()),
     }
@@ -505,38 +501,43 @@ fn regular_or_absent(path: &Path) -> Result<(), ReportError> {
 
 enum LineParse {
     Blank,
-    /// A row, and whether a fragment before it was dropped.
-    Row(Box<ResultRow>, bool),
+    /// The rows of a line (one, or several when rows were glued), and whether a torn
+    /// fragment before them was dropped.
+    Rows(Vec<ResultRow>, bool),
     Invalid(String),
 }
 
-/// One journal line: a row, a blank line, or invalid (with the reason). A line holding a
-/// fragment followed by a complete row (an old version appended after a torn line) yields
-/// the row.
+/// One journal line: a row, a blank line, or invalid (with the reason). A line where an old
+/// version appended after a torn write (`fragment` + `row`, or `row` + `row` after a cut
+/// just before a newline) yields every complete row on it.
 fn parse_line(line: &[u8]) -> LineParse {
     if line.iter().all(u8::is_ascii_whitespace) {
         return LineParse::Blank;
     }
-    let text = match std::str::from_utf8(line) {
-        Ok(t) => t,
-        Err(e) => {
-            // A row always starts with `{"dataset"`; try the last one on the line.
-            return salvage(line).unwrap_or_else(|| LineParse::Invalid(format!("not UTF-8: {e}")));
-        }
+    let first = match std::str::from_utf8(line) {
+        Ok(text) => match serde_json::from_str::<ResultRow>(text) {
+            Ok(row) => return LineParse::Rows(vec![row], false),
+            Err(e) => e.to_string(),
+        },
+        Err(e) => format!("not UTF-8: {e}"),
     };
-    match serde_json::from_str::<ResultRow>(text) {
-        Ok(row) => LineParse::Row(Box::new(row), false),
-        Err(e) => salvage(line).unwrap_or_else(|| LineParse::Invalid(e.to_string())),
-    }
+    salvage(line).unwrap_or(LineParse::Invalid(first))
 }
 
+/// Every complete row of a line of glued rows: from the first place where a row starts and
+/// the rest of the line is a sequence of rows.
 fn salvage(line: &[u8]) -> Option<LineParse> {
     const START: &[u8] = b"{\"dataset\"";
-    let at = line.windows(START.len()).rposition(|w| w == START).filter(|&i| i > 0)?;
-    let text = std::str::from_utf8(&line[at..]).ok()?;
-    serde_json::from_str::<ResultRow>(text)
-        .ok()
-        .map(|row| LineParse::Row(Box::new(row), true))
+    let starts = line.windows(START.len()).enumerate().filter(|(_, w)| *w == START).map(|(i, _)| i);
+    for at in starts {
+        let rows: Result<Vec<ResultRow>, _> = serde_json::Deserializer::from_slice(&line[at..]).into_iter::<ResultRow>().collect();
+        if let Ok(rows) = rows
+            && !rows.is_empty()
+        {
+            return Some(LineParse::Rows(rows, at > 0));
+        }
+    }
+    None
 }
 
 impl Journal {
@@ -557,11 +558,9 @@ impl Journal {
         let scan = JournalScan::parse(&bytes, path)?;
         if scan.valid_len < bytes.len() {
             tracing::warn!(
-                "{}: cut off a torn or invalid tail of {} bytes ({} line{}) left by an interrupted run",
+                "{}: cut off a torn last line of {} bytes left by an interrupted run",
                 path.display(),
-                bytes.len() - scan.valid_len,
-                scan.tail_lines.max(1),
-                if scan.tail_lines > 1 { "s" } else { "" }
+                bytes.len() - scan.valid_len
             );
             file.set_len(scan.valid_len as u64).map_err(io_err(path))?;
         }
@@ -734,6 +733,30 @@ mod tests {
         std::fs::write(&p, format!("{a}\n{}{b}\n{a}\n", &b[..20])).unwrap();
         let rows = Journal::read(&p).unwrap();
         assert_eq!(rows.iter().map(|r| r.codec.as_str()).collect::<Vec<_>>(), ["a", "b", "a"]);
+    }
+
+    #[test]
+    fn glued_rows_are_all_kept_and_a_complete_bad_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let a = serde_json::to_string(&row("a", 1.0, 2.0)).unwrap();
+        let b = serde_json::to_string(&row("b", 1.0, 2.0)).unwrap();
+        // An old version cut just before a newline, then appended: two rows on one line.
+        std::fs::write(&p, format!("{a}{b}\n")).unwrap();
+        assert_eq!(Journal::read(&p).unwrap().len(), 2);
+        // A complete line that is no row is never cut silently: the file is left as it is.
+        let text = format!("{a}\n{{\"other\": 1}}\n");
+        std::fs::write(&p, &text).unwrap();
+        let err = Journal::open(&p).unwrap_err().to_string();
+        assert!(err.contains("j.jsonl:2") && err.contains("move it aside"), "{err}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), text);
+        // Nor is a link followed.
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "keep").unwrap();
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink(&target, &p).unwrap();
+        assert!(Journal::open(&p).unwrap_err().to_string().contains("not a regular file"));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
     }
 
     #[test]

@@ -171,8 +171,6 @@ pub struct Contract {
     pub digest: String,
 }
 
-/// The largest `codec.json` read (a contract of a 320-channel CompressAI model is a few MB).
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// The largest graph file read (ONNX's protobuf limit).
 pub const MAX_GRAPH_BYTES: u64 = 2 << 30;
 /// The largest `size_multiple` accepted (CompressAI's models need 16 or 64).
@@ -434,9 +432,11 @@ impl Contract {
             message: format!("{}: {message}", path.display()),
         };
         // Read through a cap (a file that is a link to /dev/zero must not read forever).
-        let text = icmbench_models::textfile::read_bytes_capped(&path, MAX_FILE_BYTES).map_err(|e| CodecError::BadOutput {
-            codec: "learned".into(),
-            message: e.to_string(),
+        let text = icmbench_models::textfile::read_bytes_capped(&path, icmbench_models::textfile::TEXT_CAP).map_err(|e| {
+            CodecError::BadOutput {
+                codec: "learned".into(),
+                message: e.to_string(),
+            }
         })?;
         let mut c: Contract = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
         c.check().map_err(bad)?;
