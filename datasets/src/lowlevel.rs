@@ -137,16 +137,21 @@ mod tests {
         assert!(err.contains("b.png") && err.contains("sigma"), "{err}");
     }
 
+    /// `lq/x.png` (8×6) paired with `gt/x.png` (16×12) in `dir`.
+    fn x_pair(dir: &std::path::Path) -> Pair {
+        let (lq, gt) = (dir.join("lq"), dir.join("gt"));
+        std::fs::create_dir_all(&lq).unwrap();
+        std::fs::create_dir_all(&gt).unwrap();
+        Pair {
+            input: entry(&lq, "x.png", 8, 6),
+            target: entry(&gt, "x.png", 16, 12),
+        }
+    }
+
     #[test]
     fn paired_hash_covers_the_target_and_no_task_resizes() {
         let dir = tempfile::tempdir().unwrap();
-        let (lq, gt) = (dir.path().join("lq"), dir.path().join("gt"));
-        std::fs::create_dir_all(&lq).unwrap();
-        std::fs::create_dir_all(&gt).unwrap();
-        let pair = Pair {
-            input: entry(&lq, "x.png", 8, 6),
-            target: entry(&gt, "x.png", 16, 12),
-        };
+        let pair = x_pair(dir.path());
         let s = paired(&pair, crate::DEFAULT_MAX_PIXELS).unwrap();
         assert_ne!(s.input.hash, content_hash(&s.input.image));
         assert_eq!(to_target_size(&s.input.image, &s.target).dimensions(), (16, 12));
@@ -156,13 +161,7 @@ mod tests {
     #[test]
     fn paired_and_synthetic_samples_check_max_pixels() {
         let dir = tempfile::tempdir().unwrap();
-        let (lq, gt) = (dir.path().join("lq"), dir.path().join("gt"));
-        std::fs::create_dir_all(&lq).unwrap();
-        std::fs::create_dir_all(&gt).unwrap();
-        let pair = Pair {
-            input: entry(&lq, "x.png", 8, 6),
-            target: entry(&gt, "x.png", 16, 12),
-        };
+        let pair = x_pair(dir.path());
         assert!(paired(&pair, 16 * 12).is_ok());
         let err = paired(&pair, 16 * 12 - 1).unwrap_err().to_string();
         assert!(

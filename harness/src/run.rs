@@ -578,26 +578,12 @@ impl Ctx<'_> {
         let img = &l.img;
         let (w, h) = img.image.dimensions();
         let mut row = ResultRow {
-            dataset: dataset.to_string(),
-            image: img.id.clone(),
             image_hash: l.hash_for(t).to_string(),
             width: w,
             height: h,
             conversion: img.conversion.clone(),
             preprocess: img.preprocess.clone(),
-            codec: t.id().to_string(),
-            codec_kind: t.kind(),
-            codec_version: version,
-            quality: t.quality(),
-            status: STATUS_OK.into(),
-            error: None,
-            bytes: None,
-            bpp: None,
-            bpp_estimated: None,
-            encode_ms: None,
-            decode_ms: None,
-            metrics: BTreeMap::new(),
-            detections: None,
+            ..blank_row(dataset, &img.id, t, version)
         };
         let (quality, codec) = match &t.job {
             Job::Code { codec, quality } => (*quality, &codec.codec),
@@ -680,10 +666,20 @@ impl Ctx<'_> {
 
 /// The failed row of an image that could not be read (or of a task not run).
 fn failed_row(dataset: &str, entry: &ImageEntry, t: &Task, version: String, error: String) -> ResultRow {
+    let row = ResultRow {
+        image_hash: format!("unreadable:{dataset}/{}", entry.id),
+        ..blank_row(dataset, &entry.id, t, version)
+    };
+    fail(row, error)
+}
+
+/// The row of a task before anything is known of its image: its slot and codec, status
+/// `ok`, no values.
+fn blank_row(dataset: &str, image: &str, t: &Task, version: String) -> ResultRow {
     ResultRow {
         dataset: dataset.to_string(),
-        image: entry.id.clone(),
-        image_hash: format!("unreadable:{dataset}/{}", entry.id),
+        image: image.to_string(),
+        image_hash: String::new(),
         width: 0,
         height: 0,
         conversion: String::new(),
@@ -692,8 +688,8 @@ fn failed_row(dataset: &str, entry: &ImageEntry, t: &Task, version: String, erro
         codec_kind: t.kind(),
         codec_version: version,
         quality: t.quality(),
-        status: STATUS_FAILED.into(),
-        error: Some(error),
+        status: STATUS_OK.into(),
+        error: None,
         bytes: None,
         bpp: None,
         bpp_estimated: None,

@@ -126,21 +126,27 @@ fn file_err(path: &Path, message: impl Into<String>) -> MapError {
     }
 }
 
+/// Checks that a JSON file starts with `want` (`{` or `[`): the other bracket is `wrong`, an
+/// empty file is `empty`; anything else is left for the JSON parser to locate.
+fn expect_json_start(path: &Path, want: u8, wrong: &str, empty: &str) -> Result<(), MapError> {
+    match first_json_byte(path)? {
+        Some(b) if b == want => Ok(()),
+        Some(b'{' | b'[') => Err(file_err(path, wrong)),
+        None => Err(file_err(path, empty)),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Loads a COCO ground-truth file: a regular file of at most [`DATA_JSON_CAP`] bytes
 /// holding a COCO instances object with at least one category.
 pub fn load_ground_truth(path: &Path) -> Result<COCO, MapError> {
     check_file_capped(path, DATA_JSON_CAP)?;
-    match first_json_byte(path)? {
-        Some(b'{') => {}
-        Some(b'[') => {
-            return Err(file_err(
-                path,
-                "a JSON list, not a ground truth: a COCO instances file is an object with `images`, `annotations` and `categories` (is this a results file given as the ground truth?)",
-            ));
-        }
-        None => return Err(file_err(path, "empty file; expected a COCO instances object")),
-        Some(_) => {} // not JSON: the parser says where
-    }
+    expect_json_start(
+        path,
+        b'{',
+        "a JSON list, not a ground truth: a COCO instances file is an object with `images`, `annotations` and `categories` (is this a results file given as the ground truth?)",
+        "empty file; expected a COCO instances object",
+    )?;
     let coco = COCO::new(path).map_err(|e| file_err(path, e.to_string()))?;
     if coco.dataset.categories.is_empty() {
         return Err(file_err(
@@ -177,17 +183,12 @@ pub fn evaluate(gt: COCO, dt: COCO, iou: IouType, label: &str) -> Result<[f64; 1
 pub fn evaluate_files(gt: &Path, dt: &Path, iou: IouType) -> Result<FileEvaluation, MapError> {
     let coco_gt = load_ground_truth(gt)?;
     check_file_capped(dt, DATA_JSON_CAP)?;
-    match first_json_byte(dt)? {
-        Some(b'[') => {}
-        Some(b'{') => {
-            return Err(file_err(
-                dt,
-                "a JSON object, not a list of detections: results are `[{image_id, category_id, bbox|segmentation, score}, ...]`, as pycocotools' loadRes reads them (a ground-truth file is an object: was it given as --dt?)",
-            ));
-        }
-        None => return Err(file_err(dt, "empty file; expected a JSON list of detections")),
-        Some(_) => {} // not JSON: the parser says where
-    }
+    expect_json_start(
+        dt,
+        b'[',
+        "a JSON object, not a list of detections: results are `[{image_id, category_id, bbox|segmentation, score}, ...]`, as pycocotools' loadRes reads them (a ground-truth file is an object: was it given as --dt?)",
+        "empty file; expected a JSON list of detections",
+    )?;
     let coco_dt = match coco_gt.load_res(dt) {
         Ok(c) => c,
         Err(e) => {
