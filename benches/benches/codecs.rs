@@ -1,5 +1,7 @@
-//! Encode + decode of a 768×512 photo for each in-process codec at a mid quality, and the
-//! demonstration learned codec split into network (ONNX Runtime) and entropy-coding time.
+//! Encode + decode of a 768×512 photo for each in-process codec at a mid quality, the
+//! demonstration learned codec and the context-model families (autoregressive,
+//! checkerboard, channel-conditional) split into network (ONNX Runtime) and entropy-coding
+//! time.
 
 use std::time::Duration;
 
@@ -23,19 +25,17 @@ fn codecs(c: &mut Criterion) {
     group.finish();
 }
 
-/// The demo codec (models/demo-codec, q2) on a 768x512 photo: whole encode and decode, and
-/// their network and entropy parts (criterion's `iter_custom` summing the measured parts).
-fn learned(c: &mut Criterion) {
+/// Whole encode and decode of one learned codec's quality point on a 768x512 photo, and
+/// their network (ONNX Runtime, context graphs included) and entropy-coding parts
+/// (criterion's `iter_custom` summing the measured parts).
+fn learned_parts(c: &mut Criterion, group: &str, codec: &LearnedCodec, q: f64) {
     let img = photo_768x512();
-    let dir = icmbench_benches::repo_root().join("models/demo-codec");
-    let codec = LearnedCodec::open(&dir, icmbench_models::RuntimeOptions::default()).expect("models/demo-codec");
-    let q = 2.0;
     let bits = codec.encode_detailed(&img, q).expect("encode").bitstream;
-    let mut group = c.benchmark_group("learned_demo_768x512");
+    let mut group = c.benchmark_group(group);
     group.sample_size(10);
     group.bench_function("encode", |b| b.iter(|| codec.encode_detailed(&img, q).expect("encode")));
     group.bench_function("decode", |b| b.iter(|| codec.decode_detailed(&bits).expect("decode")));
-    let (codec, img, bits) = (&codec, &img, &bits);
+    let (img, bits) = (&img, &bits);
     let encode_part = |iters: u64, network: bool| -> Duration {
         (0..iters)
             .map(|_| {
@@ -59,5 +59,46 @@ fn learned(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codecs, learned);
+/// The demo codec (models/demo-codec, q2), all cores.
+fn learned(c: &mut Criterion) {
+    let dir = icmbench_benches::repo_root().join("models/demo-codec");
+    let codec = LearnedCodec::open(&dir, icmbench_models::RuntimeOptions::default()).expect("models/demo-codec");
+    learned_parts(c, "learned_demo_768x512", &codec, 2.0);
+}
+
+/// The context-model families on one ONNX Runtime thread (as CompressAI's timings in
+/// tests/fixtures/learned-ctx/reference.json were taken with `torch.set_num_threads(1)`):
+/// the reduced-width parity fixtures, and every codec folder under
+/// `$ICMBENCH_BENCH_CODECS` (full-size exports, e.g. from tools/export/compressai.py).
+fn learned_context(c: &mut Criterion) {
+    let opts = icmbench_models::RuntimeOptions {
+        intra_threads: 1,
+        ..Default::default()
+    };
+    let mut dirs: Vec<(String, std::path::PathBuf)> = Vec::new();
+    let fixtures = icmbench_benches::repo_root().join("tests/fixtures/learned-ctx");
+    let extra = std::env::var_os("ICMBENCH_BENCH_CODECS").map(std::path::PathBuf::from);
+    for (prefix, root) in [("fixture", Some(fixtures)), ("full", extra)] {
+        let Some(root) = root else { continue };
+        let mut found: Vec<_> = std::fs::read_dir(&root)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.join("codec.json").is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        for p in found {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            dirs.push((format!("learned_{prefix}_{name}_768x512"), p));
+        }
+    }
+    for (group, dir) in dirs {
+        let codec = LearnedCodec::open(&dir, opts).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let q = codec.qualities()[0] as f64;
+        learned_parts(c, &group, &codec, q);
+    }
+}
+
+criterion_group!(benches, codecs, learned, learned_context);
 criterion_main!(benches);

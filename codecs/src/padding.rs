@@ -63,6 +63,15 @@ pub fn round_up(v: u32, m: u32) -> u32 {
     v.div_ceil(m.max(1)) * m.max(1)
 }
 
+/// Where a `w`×`h` image sits (left, top) inside its canvas padded to `multiple`.
+pub fn placement(w: u32, h: u32, multiple: u32, policy: &Padding) -> (u32, u32) {
+    let (pw, ph) = (round_up(w, multiple), round_up(h, multiple));
+    match policy.align {
+        PadAlign::Center => ((pw - w) / 2, (ph - h) / 2),
+        PadAlign::BottomRight => (0, 0),
+    }
+}
+
 /// Pads `img` so both sides are multiples of `multiple`.
 pub fn pad_to_multiple<'a>(img: &'a RgbImage, multiple: u32, policy: &Padding) -> Padded<'a> {
     let (w, h) = img.dimensions();
@@ -76,10 +85,7 @@ pub fn pad_to_multiple<'a>(img: &'a RgbImage, multiple: u32, policy: &Padding) -
             height: h,
         };
     }
-    let (left, top) = match policy.align {
-        PadAlign::Center => ((pw - w) / 2, (ph - h) / 2),
-        PadAlign::BottomRight => (0, 0),
-    };
+    let (left, top) = placement(w, h, multiple, policy);
     let out = RgbImage::from_fn(pw, ph, |x, y| {
         let inside = x >= left && x < left + w && y >= top && y < top + h;
         match (inside, policy.mode) {

@@ -137,7 +137,7 @@ fn contract_values_are_range_checked() {
         (
             "factorized",
             |v| v["graphs"]["h_a"] = json!("g_a.onnx"),
-            "`graphs.h_a` is not a graph of the Factorized family",
+            "`graphs.h_a` is not a graph of this `factorized` contract",
         ),
         (
             "scale-hyperprior",
@@ -282,4 +282,106 @@ fn codec_json_is_read_up_to_a_cap() {
         .expect_err("an endless codec.json was accepted")
         .to_string();
     assert!(e.contains(&path.display().to_string()) && e.contains("larger than 64 MiB"), "{e}");
+}
+
+/// Version-2 contracts (context families) are checked too: the fields a family needs, the
+/// channel groups, supports that name earlier groups, graph files inside the folder, and
+/// each context graph's ports; errors name codec.json and the field or the graph.
+#[test]
+fn context_contracts_are_checked() {
+    // The context fixtures live beside the version-1 ones.
+    const AR: &str = "../learned-ctx/mbt2018";
+    const CB: &str = "../learned-ctx/elic2022-official";
+    const CC: &str = "../learned-ctx/channel-conditional";
+    for name in [AR, CB, CC] {
+        open(copy(name).path()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    type Edit = fn(&mut Value);
+    let cases: &[(&str, Edit, &str)] = &[
+        (
+            AR,
+            |v| v["context"] = json!({}),
+            "`context.kernel_size` is required for family `autoregressive`",
+        ),
+        (
+            AR,
+            |v| v["context"]["kernel_size"] = json!(4),
+            "`context.kernel_size` = 4 must be odd",
+        ),
+        (AR, |v| v["version"] = json!(1), "family `autoregressive` needs `version` 2"),
+        (
+            AR,
+            |v| v["version"] = json!(3),
+            "`version` 3 is not supported (this icmbench reads 1 to 2)",
+        ),
+        (
+            AR,
+            |v| v["graphs"]["context"] = json!("../../g_a.onnx"),
+            "must be a file name inside the codec folder",
+        ),
+        (
+            AR,
+            |v| {
+                v["graphs"].as_object_mut().unwrap().remove("context");
+            },
+            "`graphs.context` is missing",
+        ),
+        (
+            AR,
+            |v| v["hyper_outputs"] = json!(["support"]),
+            "`hyper_outputs[0]` = \"support\" must be a distinct name",
+        ),
+        (
+            CB,
+            |v| v["context"]["groups"][1]["channels"] = json!(3),
+            "hold 10 channels in all, but `latent_channels` is 8",
+        ),
+        (
+            CB,
+            |v| v["context"]["groups"][2]["support"] = json!([0, 2]),
+            "`context.groups[2].support` names group 2",
+        ),
+        (
+            CB,
+            |v| v["context"]["groups"][0]["lrp"] = json!(true),
+            "`context.groups[0].lrp` is for family `channel-conditional` only",
+        ),
+        (
+            CB,
+            |v| v["context"]["anchor_parity"] = json!("diagonal"),
+            "unknown variant `diagonal`",
+        ),
+        (
+            CC,
+            |v| v["latent_channels"] = json!(null),
+            "`latent_channels` is required for family `channel-conditional`",
+        ),
+        (CC, |v| v["family"] = json!("spatial-channel"), "unknown variant `spatial-channel`"),
+    ];
+    for (name, edit, want) in cases {
+        let e = error_with(name, *edit);
+        assert!(e.contains(want), "{name}: expected `{want}` in: {e}");
+    }
+    // Graphs whose ports are not their role's: errors name the graph file.
+    let graph_cases: &[(Edit, &str)] = &[
+        // The anchor graph given g_a's file.
+        (
+            |v| v["graphs"]["group0_anchor"] = json!("g_a.onnx"),
+            "g_a.onnx (graph `group0_anchor`): the contract gives it the input `params`, the graph's inputs are `x`",
+        ),
+        // A support of the wrong width: group 2's graphs take groups 0 and 1 (2 channels).
+        (
+            |v| v["context"]["groups"][2]["support"] = json!([1]),
+            "(graph `group2_anchor`): input `support` has 2 channels, but its channel group in codec.json's `context.groups` gives 1",
+        ),
+    ];
+    for (edit, want) in graph_cases {
+        let dir = copy(CB);
+        let path = dir.path().join("codec.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut v);
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+        let e = open(dir.path()).err().expect("accepted");
+        assert!(e.contains(want), "expected `{want}` in: {e}");
+    }
 }

@@ -4,6 +4,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`config`] | the TOML run configuration, its validation, located errors |
+//! | [`coding`] | `encode` / `decode`: one image through a learned codec to a bitstream file and back |
 //! | [`run`] | running a plan in parallel with progress, resuming, failure rows |
 //! | [`store`] | the files of an output folder (Parquet, CSV, journal, run metadata) |
 //! | [`print`] | human-readable and JSON output of summaries and scores |
@@ -12,6 +13,7 @@
 //! | [`restoration`] | low-level tasks (LL-ICM): restorers, enhanced images, reference rows |
 //! | [`task`] | machine tasks in a run: detections per row, ground truths, mAP per point |
 
+pub mod coding;
 pub mod config;
 pub mod inputs;
 pub mod print;

@@ -79,6 +79,47 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Encode one image with a learned codec into a bitstream file (see `decode`).
+    Encode {
+        /// The learned codec: a folder of quality points (or one point).
+        #[arg(long)]
+        codec: PathBuf,
+        /// The quality point (a `quality` number of its codec.json files).
+        #[arg(long)]
+        quality: f64,
+        /// The image.
+        image: PathBuf,
+        /// The bitstream file to write.
+        out: PathBuf,
+        /// Padding fill: zero (CompressAI) or replicate.
+        #[arg(long, default_value = "zero")]
+        pad_mode: String,
+        /// Padding placement: center (CompressAI, SA-ICM) or bottom-right.
+        #[arg(long, default_value = "center")]
+        pad_align: String,
+        /// Where ONNX models run: cpu, cuda or cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode a bitstream file written by `encode` into a PNG image.
+    Decode {
+        /// The bitstream file.
+        input: PathBuf,
+        /// The learned codec that wrote it.
+        #[arg(long)]
+        codec: PathBuf,
+        /// The PNG image to write.
+        out: PathBuf,
+        /// Where ONNX models run: cpu, cuda or cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a config without running it.
     Check {
         /// The config file.
@@ -399,6 +440,61 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 pseudo_threshold,
                 json,
             )
+        }
+        Command::Encode {
+            codec,
+            quality,
+            image,
+            out,
+            pad_mode,
+            pad_align,
+            device,
+            json,
+        } => {
+            let padding = icmbench_codecs::padding::Padding {
+                mode: parse_choice(&pad_mode, "--pad-mode")?,
+                align: parse_choice(&pad_align, "--pad-align")?,
+            };
+            let opts = icmbench_models::RuntimeOptions {
+                device: device.parse()?,
+                intra_threads: 0,
+            };
+            let s = icmbench::coding::encode(&codec, quality, &image, &out, &padding, opts).map_err(|e| anyhow::anyhow!(e))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "{} → {}: {}x{} (padded {}x{}), quality {}, {} bytes, {:.4} bpp (estimated {:.4}); network {:.0} ms, entropy coding {:.0} ms",
+                    s.image,
+                    s.output,
+                    s.width,
+                    s.height,
+                    s.padded[0],
+                    s.padded[1],
+                    s.quality,
+                    s.bytes,
+                    s.bpp,
+                    s.bpp_estimated,
+                    s.network_ms,
+                    s.entropy_ms
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Decode {
+            input,
+            codec,
+            out,
+            device,
+            json,
+        } => {
+            let opts = icmbench_models::RuntimeOptions {
+                device: device.parse()?,
+                intra_threads: 0,
+            };
+            let s = icmbench::coding::decode(&input, &codec, &out, opts).map_err(|e| anyhow::anyhow!(e))?;
+            println!("{}", if json { serde_json::to_string_pretty(&s)? } else { s.line() });
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => {
             // Validates without running any tool: building the codecs runs no external
@@ -917,4 +1013,10 @@ fn cmd_models(action: ModelsAction) -> Result<ExitCode> {
             Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
     }
+}
+
+/// A kebab-case option value as its enum (`zero`, `bottom-right`…), or an error naming the
+/// option.
+fn parse_choice<T: serde::de::DeserializeOwned>(value: &str, option: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_string())).map_err(|e| anyhow::anyhow!("{option} {value}: {e}"))
 }

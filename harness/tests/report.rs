@@ -197,7 +197,7 @@ fn learned_codec_run_reports_actual_and_estimated_rate() {
         assert!(r.is_ok(), "{:?}", r.error);
         let (bpp, est) = (r.bpp.unwrap(), r.bpp_estimated.unwrap());
         assert!(est > 0.0 && bpp > est * 0.9, "{bpp} vs {est}");
-        assert!(r.codec_version.contains("bitstream v1"), "{}", r.codec_version);
+        assert!(r.codec_version.contains("bitstream v2"), "{}", r.codec_version);
     }
     assert!(rows.iter().filter(|r| r.codec == "jpeg").all(|r| r.bpp_estimated.is_none()));
     let md =

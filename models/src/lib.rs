@@ -293,6 +293,75 @@ impl Model {
     }
 }
 
+/// A graph run many times on inputs and outputs of fixed shapes, every tensor allocated
+/// once and bound to the session (ONNX Runtime's IoBinding): the per-position loop of an
+/// autoregressive context model writes its inputs in place, runs, and reads the outputs
+/// from the same buffers, so memory stays flat however many positions there are. Holds
+/// the model's session for as long as it lives.
+pub struct Stepper<'a> {
+    name: &'a str,
+    session: std::sync::MutexGuard<'a, Session>,
+    binding: ort::session::IoBinding,
+    inputs: Vec<ort::value::Tensor<f32>>,
+    outputs: Vec<ort::value::Tensor<f32>>,
+}
+
+impl Model {
+    /// A [`Stepper`] over this graph with these input and output names and shapes.
+    pub fn stepper<'a>(&'a self, inputs: &[(&str, &[usize])], outputs: &[(&str, &[usize])]) -> Result<Stepper<'a>, ModelError> {
+        let err = |e: ort::Error| ModelError::Session {
+            model: self.name.clone(),
+            message: e.to_string(),
+        };
+        let session = self.session.lock().map_err(|_| ModelError::Session {
+            model: self.name.clone(),
+            message: "session lock poisoned".into(),
+        })?;
+        let allocator = ort::memory::Allocator::default();
+        let mut binding = session.create_binding().map_err(err)?;
+        let mut made_in = Vec::with_capacity(inputs.len());
+        for (name, shape) in inputs {
+            let mut t = ort::value::Tensor::<f32>::new(&allocator, shape.to_vec()).map_err(err)?;
+            t.extract_tensor_mut().1.fill(0.0);
+            binding.bind_input(*name, &t).map_err(err)?;
+            made_in.push(t);
+        }
+        let mut made_out = Vec::with_capacity(outputs.len());
+        for (name, shape) in outputs {
+            let mut t = ort::value::Tensor::<f32>::new(&allocator, shape.to_vec()).map_err(err)?;
+            binding.bind_output(*name, &mut t).map_err(err)?;
+            made_out.push(t);
+        }
+        Ok(Stepper {
+            name: &self.name,
+            session,
+            binding,
+            inputs: made_in,
+            outputs: made_out,
+        })
+    }
+}
+
+impl Stepper<'_> {
+    /// The buffer of input `i` (in the order given), to be written before [`Stepper::run`].
+    pub fn input(&mut self, i: usize) -> &mut [f32] {
+        self.inputs[i].extract_tensor_mut().1
+    }
+
+    /// Runs the graph on the current inputs into the bound outputs.
+    pub fn run(&mut self) -> Result<(), ModelError> {
+        self.session.run_binding(&self.binding).map(drop).map_err(|e| ModelError::Session {
+            model: self.name.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The buffer of output `i` (in the order given) after the last [`Stepper::run`].
+    pub fn output(&self, i: usize) -> &[f32] {
+        self.outputs[i].extract_tensor().1
+    }
+}
+
 /// One entry of `manifest.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,21 +3,25 @@
 //! | bytes | field |
 //! |---|---|
 //! | 2 | magic `IL` |
-//! | 1 | version (1) |
-//! | 1 | family: 0 factorized, 1 scale hyperprior, 2 mean-scale hyperprior |
+//! | 1 | version (2; version 1 streams are still read) |
+//! | 1 | family: 0 factorized, 1 scale hyperprior, 2 mean-scale hyperprior, 3 autoregressive, 4 checkerboard, 5 channel-conditional |
 //! | varint | quality number of the point (zig-zag LEB128) |
 //! | varint | padded width (LEB128) |
 //! | varint | padded height (LEB128) |
+//! | 8 | the codec: the first 8 bytes of the BLAKE3 digest of its `codec.json` and graphs (version 2) |
 //! | 4 | FNV-1a checksum of the coded symbols and their table indexes (little endian) |
+//! | 4 | FNV-1a checksum of the bits of every reconstructed latent `ŷ` (version 2) |
 //! | rest | the rANS stream (32-bit little-endian words) |
 //!
 //! Latent shapes follow from the padded size and the family. The header counts in the
-//! rate like every other byte.
+//! rate like every other byte. The latent checksum makes a decoder whose entropy
+//! parameters differ from the encoder's by even one bit (another device, another runtime)
+//! refuse the stream instead of returning a slightly different image.
 
 use super::contract::Family;
 
-/// Bitstream version written and read.
-pub const VERSION: u8 = 1;
+/// Bitstream version written (1 and 2 are read).
+pub const VERSION: u8 = 2;
 const MAGIC: [u8; 2] = *b"IL";
 
 /// The parsed header.
@@ -33,6 +37,10 @@ pub struct Header {
     pub height: u32,
     /// Checksum of symbols and table indexes.
     pub checksum: u32,
+    /// The codec that wrote it (first 8 bytes of its digest; `None` in version 1).
+    pub codec: Option<[u8; 8]>,
+    /// Checksum of the reconstructed latents' bits (`None` in version 1).
+    pub latents: Option<u32>,
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -65,12 +73,19 @@ impl Header {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16);
         out.extend(MAGIC);
-        out.push(VERSION);
+        let v2 = self.codec.is_some() || self.latents.is_some();
+        out.push(if v2 { VERSION } else { 1 });
         out.push(self.family.code());
         put_varint(&mut out, ((self.quality << 1) ^ (self.quality >> 63)) as u64);
         put_varint(&mut out, u64::from(self.width));
         put_varint(&mut out, u64::from(self.height));
+        if v2 {
+            out.extend(self.codec.unwrap_or_default());
+        }
         out.extend(self.checksum.to_le_bytes());
+        if v2 {
+            out.extend(self.latents.unwrap_or_default().to_le_bytes());
+        }
         out
     }
 
@@ -79,10 +94,10 @@ impl Header {
         if data.len() < 4 || data[..2] != MAGIC {
             return Err("not an icmbench learned-codec bitstream (bad magic)".into());
         }
-        if data[2] != VERSION {
+        let version = data[2];
+        if !(1..=VERSION).contains(&version) {
             return Err(format!(
-                "bitstream version {} is not supported (this icmbench reads {VERSION})",
-                data[2]
+                "bitstream version {version} is not supported (this icmbench reads 1 to {VERSION})"
             ));
         }
         let family = Family::from_code(data[3]).ok_or_else(|| format!("unknown family code {}", data[3]))?;
@@ -91,8 +106,27 @@ impl Header {
         let quality = ((q >> 1) as i64) ^ -((q & 1) as i64);
         let width = u32::try_from(get_varint(data, &mut pos, "width")?).map_err(|_| "width too large".to_string())?;
         let height = u32::try_from(get_varint(data, &mut pos, "height")?).map_err(|_| "height too large".to_string())?;
-        let sum = data.get(pos..pos + 4).ok_or("bitstream header ends inside `checksum`")?;
-        let checksum = u32::from_le_bytes([sum[0], sum[1], sum[2], sum[3]]);
+        let mut take = |n: usize, field: &str| -> Result<&[u8], String> {
+            let b = data
+                .get(pos..pos + n)
+                .ok_or_else(|| format!("bitstream header ends inside `{field}`"))?;
+            pos += n;
+            Ok(b)
+        };
+        let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let codec = if version >= 2 {
+            let mut id = [0u8; 8];
+            id.copy_from_slice(take(8, "codec")?);
+            Some(id)
+        } else {
+            None
+        };
+        let checksum = word(take(4, "checksum")?);
+        let latents = if version >= 2 {
+            Some(word(take(4, "latent checksum")?))
+        } else {
+            None
+        };
         Ok((
             Self {
                 family,
@@ -100,8 +134,10 @@ impl Header {
                 width,
                 height,
                 checksum,
+                codec,
+                latents,
             },
-            &data[pos + 4..],
+            &data[pos..],
         ))
     }
 }
@@ -118,9 +154,11 @@ mod tests {
             width: 768,
             height: 512,
             checksum: 0xdead_beef,
+            codec: Some(*b"abcdefgh"),
+            latents: Some(7),
         };
         let mut bytes = h.to_bytes();
-        assert_eq!(bytes.len(), 2 + 1 + 1 + 1 + 2 + 2 + 4);
+        assert_eq!(bytes.len(), 2 + 1 + 1 + 1 + 2 + 2 + 8 + 4 + 4);
         bytes.extend([1, 2, 3, 4]);
         let (back, rest) = Header::parse(&bytes).unwrap();
         assert_eq!(back, h);
@@ -128,5 +166,15 @@ mod tests {
         assert!(Header::parse(b"XX\x01\x00").unwrap_err().contains("magic"));
         assert!(Header::parse(b"IL\x09\x00").unwrap_err().contains("version 9"));
         assert!(Header::parse(&bytes[..8]).unwrap_err().contains("ends inside"));
+        assert!(Header::parse(&bytes[..20]).unwrap_err().contains("ends inside `checksum`"));
+        // A version-1 header (no codec, no latent checksum) is still read.
+        let v1 = Header {
+            codec: None,
+            latents: None,
+            ..h
+        };
+        let bytes = v1.to_bytes();
+        assert_eq!(bytes[2], 1);
+        assert_eq!(Header::parse(&bytes).unwrap().0, v1);
     }
 }

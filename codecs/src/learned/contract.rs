@@ -1,8 +1,10 @@
 //! `codec.json`, the learned-codec contract (one per quality point), as written by
-//! `tools/export/compressai.py`:
+//! `tools/export/compressai.py` and `tools/export/tcm.py`:
 //!
-//! - `format` = `icmbench-learned-codec`, `version` = 1;
-//! - `family`: `factorized` | `scale-hyperprior` | `mean-scale-hyperprior`;
+//! - `format` = `icmbench-learned-codec`, `version` = 1 or 2 (version 2 adds the context
+//!   families and the fields `latent_channels`, `hyper_outputs` and `context`);
+//! - `family`: `factorized` | `scale-hyperprior` | `mean-scale-hyperprior` (version 1 or 2),
+//!   `autoregressive` | `checkerboard` | `channel-conditional` (version 2; see [`Context`]);
 //! - `label` (λ, quality index, "demonstration model"…), `quality` (the number configs use);
 //! - `size_multiple` (16 factorized, 64 hyperpriors), `input` (RGB in [0, 1]), `precision` (16);
 //! - `graphs`: ONNX files `g_a` (`x` → `y`), `g_s` (`y_hat` → `x_hat`), and for hyperpriors
@@ -23,8 +25,8 @@ use crate::CodecError;
 
 /// The contract file in each quality-point folder.
 pub const FILE: &str = "codec.json";
-/// Contract version read.
-pub const VERSION: u32 = 1;
+/// The newest contract version read (1 and 2 are).
+pub const VERSION: u32 = 2;
 
 /// Model family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -36,6 +38,13 @@ pub enum Family {
     ScaleHyperprior,
     /// Mean-scale hyperprior (mbt2018-mean).
     MeanScaleHyperprior,
+    /// Raster-scan spatial context through a masked convolution (mbt2018, cheng2020).
+    Autoregressive,
+    /// Checkerboard context (He et al. 2021), alone or in channel groups as ELIC.
+    Checkerboard,
+    /// Channel-wise context over slices, with latent residual prediction (Minnen & Singh
+    /// 2020, LIC-TCM, SA-ICM).
+    ChannelConditional,
 }
 
 impl Family {
@@ -45,14 +54,41 @@ impl Family {
             Family::Factorized => 0,
             Family::ScaleHyperprior => 1,
             Family::MeanScaleHyperprior => 2,
+            Family::Autoregressive => 3,
+            Family::Checkerboard => 4,
+            Family::ChannelConditional => 5,
+        }
+    }
+
+    /// Whether this family has a context model (contract version 2).
+    pub fn has_context(self) -> bool {
+        matches!(self, Family::Autoregressive | Family::Checkerboard | Family::ChannelConditional)
+    }
+
+    /// The name in `codec.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Factorized => "factorized",
+            Family::ScaleHyperprior => "scale-hyperprior",
+            Family::MeanScaleHyperprior => "mean-scale-hyperprior",
+            Family::Autoregressive => "autoregressive",
+            Family::Checkerboard => "checkerboard",
+            Family::ChannelConditional => "channel-conditional",
         }
     }
 
     /// The family of a header code.
     pub fn from_code(c: u8) -> Option<Self> {
-        [Family::Factorized, Family::ScaleHyperprior, Family::MeanScaleHyperprior]
-            .into_iter()
-            .find(|f| f.code() == c)
+        [
+            Family::Factorized,
+            Family::ScaleHyperprior,
+            Family::MeanScaleHyperprior,
+            Family::Autoregressive,
+            Family::Checkerboard,
+            Family::ChannelConditional,
+        ]
+        .into_iter()
+        .find(|f| f.code() == c)
     }
 }
 
@@ -136,6 +172,63 @@ pub struct Gaussian {
     pub likelihood_bound: f64,
 }
 
+/// One channel group (a slice) of a `checkerboard` or `channel-conditional` context.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Channels of y in this group (groups split y's channels in order).
+    pub channels: usize,
+    /// The earlier groups whose final `ŷ` are concatenated, in this order, into the
+    /// graphs' `support` input (empty: no `support` input).
+    #[serde(default)]
+    pub support: Vec<usize>,
+    /// Whether a latent-residual-prediction graph `group{k}_lrp` follows the slice
+    /// (`channel-conditional` only).
+    #[serde(default)]
+    pub lrp: bool,
+}
+
+/// Which checkerboard positions are anchors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Parity {
+    /// Anchors where row + column is even (CompressAI's default).
+    #[default]
+    Even,
+    /// Anchors where row + column is odd.
+    Odd,
+}
+
+/// The context model of a version-2 family (`context` in `codec.json`).
+///
+/// - `autoregressive`: `kernel_size` K; graph `context` takes `y_crop` [1, M, K, K] (ŷ
+///   around the position, zero where not yet decoded) and each hyper output at the
+///   position [1, P, 1, 1], and gives `scales` and `means` [1, M, 1, 1].
+/// - `checkerboard`: `groups` (one group for Cheng2020AnchorCheckerboard, ELIC's uneven
+///   channel groups), `anchor_parity`; per group `group{k}_anchor` (hyper outputs
+///   [+ `support`] → `scales`, `means`) and `group{k}_non_anchor` (the same + `y_hat_anchor`).
+/// - `channel-conditional`: `groups` (slices); per group `group{k}_params` (hyper outputs
+///   [+ `support`] → `scales`, `means`) and, with `lrp`, `group{k}_lrp` (the same +
+///   `y_hat_slice` → `lrp`, added to the slice's ŷ).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// Side of the masked convolution's window (`autoregressive`).
+    #[serde(default)]
+    pub kernel_size: Option<usize>,
+    /// Channel groups (`checkerboard`, `channel-conditional`).
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Which positions are anchors (`checkerboard`).
+    #[serde(default)]
+    pub anchor_parity: Parity,
+}
+
+/// The largest autoregressive window accepted.
+pub const MAX_KERNEL: usize = 15;
+/// The most channel groups accepted.
+pub const MAX_GROUPS: usize = 64;
+
 /// One quality point's contract.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Contract {
@@ -166,6 +259,17 @@ pub struct Contract {
     /// Whether this is a demonstration model, not a research result.
     #[serde(default)]
     pub demonstration: bool,
+    /// Channels of y (version 2 context families).
+    #[serde(default)]
+    pub latent_channels: Option<usize>,
+    /// The output names of `h_s`, in order (version 2 context families); every context
+    /// graph takes them all as inputs.
+    #[serde(default)]
+    pub hyper_outputs: Vec<String>,
+    /// The context model (version 2 context families).
+    #[serde(default)]
+    pub context: Option<Context>,
+
     /// BLAKE3 of codec.json and the graphs (filled in when read; part of the cache key).
     #[serde(skip)]
     pub digest: String,
@@ -444,7 +548,12 @@ impl Contract {
         let mut hasher = blake3::Hasher::new();
         hasher.update(&text);
         for role in needed {
-            let file = c.graphs.get(*role).ok_or_else(|| bad(format!("`graphs.{role}` is missing")))?;
+            let file = c.graphs.get(&role).ok_or_else(|| bad(format!("`graphs.{role}` is missing")))?;
+            if Path::new(file).components().any(|p| !matches!(p, std::path::Component::Normal(_))) {
+                return Err(bad(format!(
+                    "`graphs.{role}` = {file:?} must be a file name inside the codec folder"
+                )));
+            }
             let read = std::fs::File::open(dir.join(file)).and_then(|f| std::io::copy(&mut f.take(MAX_GRAPH_BYTES + 1), &mut hasher));
             match read {
                 Err(e) => return Err(bad(format!("graph `{role}` ({file}): {e}"))),
@@ -461,13 +570,123 @@ impl Contract {
         Ok(c)
     }
 
-    /// The graph roles of this family, in coding order.
-    pub fn roles(&self) -> &'static [&'static str] {
-        if self.family == Family::Factorized {
-            &["g_a", "g_s"]
+    /// The graph roles of this contract, in coding order: the transforms, then the
+    /// context graphs of a version-2 family.
+    fn derive_roles(&self) -> Vec<String> {
+        let mut roles: Vec<String> = if self.family == Family::Factorized {
+            vec!["g_a".into(), "g_s".into()]
         } else {
-            &["g_a", "g_s", "h_a", "h_s"]
+            vec!["g_a".into(), "g_s".into(), "h_a".into(), "h_s".into()]
+        };
+        let groups = self.context.as_ref().map_or(&[][..], |c| &c.groups[..]);
+        match self.family {
+            Family::Autoregressive => roles.push("context".into()),
+            Family::Checkerboard => {
+                for k in 0..groups.len() {
+                    roles.push(format!("group{k}_anchor"));
+                    roles.push(format!("group{k}_non_anchor"));
+                }
+            }
+            Family::ChannelConditional => {
+                for (k, g) in groups.iter().enumerate() {
+                    roles.push(format!("group{k}_params"));
+                    if g.lrp {
+                        roles.push(format!("group{k}_lrp"));
+                    }
+                }
+            }
+            _ => {}
         }
+        roles
+    }
+
+    /// The graph roles of this contract, in coding order.
+    pub fn roles(&self) -> Vec<String> {
+        self.derive_roles()
+    }
+
+    /// y's channel count where the contract states it (version 2).
+    pub fn y_channels(&self) -> Option<usize> {
+        self.latent_channels
+    }
+
+    /// Checks the version-2 fields: present exactly for the context families, channel
+    /// groups that split y, supports that name earlier groups, a sane window.
+    fn check_context(&self) -> Result<(), String> {
+        let ctx_family = self.family.has_context();
+        if !ctx_family {
+            if self.context.is_some() || !self.hyper_outputs.is_empty() || self.latent_channels.is_some() {
+                return Err(format!(
+                    "`context`, `hyper_outputs` and `latent_channels` belong to the context families; `{}` has none",
+                    self.family.name()
+                ));
+            }
+            return Ok(());
+        }
+        if self.version < 2 {
+            return Err(format!("family `{}` needs `version` 2", self.family.name()));
+        }
+        let m = self
+            .latent_channels
+            .ok_or_else(|| format!("`latent_channels` is required for family `{}`", self.family.name()))?;
+        if !(1..=MAX_CHANNELS).contains(&m) {
+            return Err(format!("`latent_channels` = {m} is out of range: 1 to {MAX_CHANNELS}"));
+        }
+        if self.hyper_outputs.is_empty() || self.hyper_outputs.len() > 8 {
+            return Err("`hyper_outputs` must name 1 to 8 outputs of h_s".into());
+        }
+        const RESERVED: [&str; 5] = ["support", "y_hat_anchor", "y_hat_slice", "y_crop", "z_hat"];
+        for (i, name) in self.hyper_outputs.iter().enumerate() {
+            if name.is_empty() || RESERVED.contains(&name.as_str()) || self.hyper_outputs[..i].contains(name) {
+                return Err(format!(
+                    "`hyper_outputs[{i}]` = {name:?} must be a distinct name other than {}",
+                    RESERVED.join(", ")
+                ));
+            }
+        }
+        let ctx = self
+            .context
+            .as_ref()
+            .ok_or_else(|| format!("`context` is required for family `{}`", self.family.name()))?;
+        if self.family == Family::Autoregressive {
+            let k = ctx
+                .kernel_size
+                .ok_or("`context.kernel_size` is required for family `autoregressive`")?;
+            if k % 2 == 0 || !(1..=MAX_KERNEL).contains(&k) {
+                return Err(format!("`context.kernel_size` = {k} must be odd, from 1 to {MAX_KERNEL}"));
+            }
+            if !ctx.groups.is_empty() {
+                return Err("`context.groups` is not used by family `autoregressive`".into());
+            }
+            return Ok(());
+        }
+        if ctx.kernel_size.is_some() {
+            return Err(format!("`context.kernel_size` is not used by family `{}`", self.family.name()));
+        }
+        if ctx.groups.is_empty() || ctx.groups.len() > MAX_GROUPS {
+            return Err(format!("`context.groups` must list 1 to {MAX_GROUPS} channel groups"));
+        }
+        let mut total = 0usize;
+        for (k, g) in ctx.groups.iter().enumerate() {
+            if g.channels == 0 {
+                return Err(format!("`context.groups[{k}].channels` must be positive"));
+            }
+            total += g.channels;
+            if let Some(&s) = g.support.iter().find(|&&s| s >= k) {
+                return Err(format!(
+                    "`context.groups[{k}].support` names group {s}: a group's support must be earlier groups"
+                ));
+            }
+            if g.lrp && self.family != Family::ChannelConditional {
+                return Err(format!("`context.groups[{k}].lrp` is for family `channel-conditional` only"));
+            }
+        }
+        if total != m {
+            return Err(format!(
+                "`context.groups` hold {total} channels in all, but `latent_channels` is {m}"
+            ));
+        }
+        Ok(())
     }
 
     /// Checks everything but the graph files: format and version, precision, size
@@ -478,9 +697,9 @@ impl Contract {
         if self.format != "icmbench-learned-codec" {
             return Err(format!("`format` is `{}`, expected `icmbench-learned-codec`", self.format));
         }
-        if self.version != VERSION {
+        if !(1..=VERSION).contains(&self.version) {
             return Err(format!(
-                "`version` {} is not supported (this icmbench reads {VERSION})",
+                "`version` {} is not supported (this icmbench reads 1 to {VERSION})",
                 self.version
             ));
         }
@@ -499,11 +718,13 @@ impl Contract {
                 self.size_multiple, self.family
             ));
         }
-        if let Some(extra) = self.graphs.keys().find(|k| !self.roles().contains(&k.as_str())) {
+        self.check_context()?;
+        let roles = self.derive_roles();
+        if let Some(extra) = self.graphs.keys().find(|k| !roles.contains(k)) {
             return Err(format!(
-                "`graphs.{extra}` is not a graph of the {:?} family (it has {}); icmbench would ignore it",
-                self.family,
-                self.roles().join(", ")
+                "`graphs.{extra}` is not a graph of this `{}` contract (it has {}); icmbench would ignore it",
+                self.family.name(),
+                roles.join(", ")
             ));
         }
         if hyper != self.gaussian_conditional.is_some() {

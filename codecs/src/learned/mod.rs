@@ -4,7 +4,9 @@
 //! |---|---|
 //! | [`contract`] | `codec.json`: family, graphs, entropy tables, size multiple, label |
 //! | [`entropy`] | rANS coding (constriction) driven by the exported integer CDFs; estimated rate |
-//! | [`bitstream`] | the versioned header (size, family, checksum) |
+//! | [`bitstream`] | the versioned header (size, family, codec, checksums) |
+//! | [`context`] | y through a context model: autoregressive, checkerboard, channel-conditional |
+//! | [`file`] | a stream as a file: the image size and padding before the bitstream (`icmbench encode`/`decode`) |
 //! | this file | [`LearnedCodec`]: a folder of quality points, encode and decode |
 //!
 //! Encoding (CompressAI's `compress`, in icmbench): `y = g_a(x)`; factorized: `ŷ` coded
@@ -18,13 +20,19 @@
 //! with hyper-synthesis outputs that differ from the encoder's (another device, another
 //! runtime) is reported as an error, never returned as a wrong image.
 //!
-//! Autoregressive context models (mbt2018, cheng2020) are refused by the contract: their
-//! context model sits inside the sequential entropy-decoding loop.
+//! The context families of contract version 2 (`autoregressive`: mbt2018, cheng2020;
+//! `checkerboard`: Cheng2020AnchorCheckerboard, ELIC; `channel-conditional`: Minnen 2020,
+//! LIC-TCM, SA-ICM) code z the same way, then y step by step through their context graphs
+//! ([`context`]). The header of every stream names the codec (digest) and carries a
+//! checksum of the reconstructed latents as well.
 
 pub mod bitstream;
+pub mod context;
 pub mod contract;
 pub mod entropy;
+pub mod file;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -60,6 +68,16 @@ struct Sessions {
     g_s: Model,
     h_a: Option<Model>,
     h_s: Option<Model>,
+    /// The context graphs of a version-2 family, by role.
+    context: BTreeMap<String, Model>,
+}
+
+impl context::Graphs for Sessions {
+    fn graph(&self, role: &str) -> Result<&Model, CodecError> {
+        self.context
+            .get(role)
+            .ok_or_else(|| lib_err("learned", format!("no `{role}` graph is loaded")))
+    }
 }
 
 /// The result of encoding with the details the harness reports.
@@ -86,6 +104,8 @@ pub struct Decoded {
     pub height: u32,
     /// `x̂` clamped to [0, 1], row-major H×W×3.
     pub pixels: Vec<f32>,
+    /// The reconstructed latents `ŷ` that g_s was given (C×h×w).
+    pub latents: Vec<f32>,
     /// Time in ONNX Runtime.
     pub network: Duration,
     /// Time in entropy decoding and dequantisation.
@@ -99,6 +119,35 @@ fn lib_err(codec: &str, e: impl std::fmt::Display) -> CodecError {
 /// `torch.round` (half to even).
 fn round(v: f32) -> i32 {
     v.round_ties_even() as i32
+}
+
+/// FNV-1a over the bits of the reconstructed latents: the header's exactness check.
+fn latent_checksum(y_hat: &[f32]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for v in y_hat {
+        for b in v.to_bits().to_le_bytes() {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    h
+}
+
+/// The codec id in the header: the first 8 bytes of a contract's digest.
+pub fn codec_id(digest: &str) -> [u8; 8] {
+    let mut id = [0u8; 8];
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = digest
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0);
+    }
+    id
+}
+
+/// A codec id in hex, for messages.
+fn hex_id(id: &[u8; 8]) -> String {
+    id.iter().map(|v| format!("{v:02x}")).collect()
 }
 
 /// FNV-1a over symbols and table indexes: the header's consistency check.
@@ -220,59 +269,110 @@ impl Point {
                 .map_err(|e| format!("{} (graph `{role}`) cannot be loaded: {e}", path.display()))
         };
         let hyper = self.contract.family != Family::Factorized;
+        let mut context = BTreeMap::new();
+        for role in self.contract.roles() {
+            if !["g_a", "g_s", "h_a", "h_s"].contains(&role.as_str()) {
+                let model = load(&role)?;
+                context.insert(role, model);
+            }
+        }
         let sessions = Sessions {
             g_a: load("g_a")?,
             g_s: load("g_s")?,
             h_a: if hyper { Some(load("h_a")?) } else { None },
             h_s: if hyper { Some(load("h_s")?) } else { None },
+            context,
         };
         self.check_graphs(&sessions)?;
         Ok(sessions)
     }
 
-    /// Checks the loaded graphs against the contract: each has exactly its one input and
-    /// its outputs by name (`x` → `y`, `y_hat` → `x_hat`, `y` → `z`, `z_hat` → `scales`
-    /// [, `means`]), all float32 NCHW (rank 4, batch 1 or dynamic), with 3 image channels,
+    /// Checks the loaded graphs against the contract: each has exactly its inputs and its
+    /// outputs by name (`x` → `y`, `y_hat` → `x_hat`, `y` → `z`, `z_hat` → `scales`
+    /// [, `means`] or the contract's `hyper_outputs`, and the context graphs' ports of
+    /// [`context`]), all float32 NCHW (rank 4, batch 1 or dynamic), with 3 image channels,
     /// the EntropyBottleneck's channel count where it applies (y for the factorized family,
-    /// z for hyperpriors) and one channel count for y across graphs, where the files state
-    /// them. Messages name the graph file and the tensor.
+    /// z for hyperpriors), one channel count for y across graphs, and each channel group's
+    /// count on its graphs, where the files state them. Messages name the graph file and the
+    /// tensor.
     fn check_graphs(&self, s: &Sessions) -> Result<(), String> {
         #[derive(Clone, Copy, PartialEq)]
         enum Ch {
             Image,
             Y,
             Z,
+            /// A known count (a channel group's, a support's).
+            Fixed(i64),
+            /// Any count (hyper outputs).
+            Any,
         }
-        let hyper = self.contract.family != Family::Factorized;
-        let eb_channels = self.contract.entropy_bottleneck.channels as i64;
-        let means = self.contract.family == Family::MeanScaleHyperprior;
-        type Ports = &'static [(&'static str, Ch)];
-        let mut graphs: Vec<(&str, &Model, Ports, Ports)> = vec![
-            ("g_a", &s.g_a, &[("x", Ch::Image)], &[("y", Ch::Y)]),
-            ("g_s", &s.g_s, &[("y_hat", Ch::Y)], &[("x_hat", Ch::Image)]),
+        let c = &self.contract;
+        let hyper = c.family != Family::Factorized;
+        let eb_channels = c.entropy_bottleneck.channels as i64;
+        type Ports = Vec<(String, Ch)>;
+        let port = |n: &str, ch: Ch| (n.to_string(), ch);
+        let mut graphs: Vec<(String, &Model, Ports, Ports)> = vec![
+            ("g_a".into(), &s.g_a, vec![port("x", Ch::Image)], vec![port("y", Ch::Y)]),
+            ("g_s".into(), &s.g_s, vec![port("y_hat", Ch::Y)], vec![port("x_hat", Ch::Image)]),
         ];
+        let hyper_ports: Ports = c.hyper_outputs.iter().map(|n| port(n, Ch::Any)).collect();
         if let (Some(h_a), Some(h_s)) = (&s.h_a, &s.h_s) {
-            graphs.push(("h_a", h_a, &[("y", Ch::Y)], &[("z", Ch::Z)]));
-            let outs: Ports = if means {
-                &[("scales", Ch::Y), ("means", Ch::Y)]
-            } else {
-                &[("scales", Ch::Y)]
+            graphs.push(("h_a".into(), h_a, vec![port("y", Ch::Y)], vec![port("z", Ch::Z)]));
+            let outs: Ports = match c.family {
+                Family::MeanScaleHyperprior => vec![port("scales", Ch::Y), port("means", Ch::Y)],
+                Family::ScaleHyperprior => vec![port("scales", Ch::Y)],
+                _ => hyper_ports.clone(),
             };
-            graphs.push(("h_s", h_s, &[("z_hat", Ch::Z)], outs));
+            graphs.push(("h_s".into(), h_s, vec![port("z_hat", Ch::Z)], outs));
         }
-        // y's channel count: the EntropyBottleneck's for the factorized family, else the
-        // first graph that states it.
-        let mut y: Option<(i64, String)> = (!hyper).then(|| (eb_channels, "codec.json's `entropy_bottleneck.channels`".to_string()));
+        let groups = c.context.as_ref().map_or(&[][..], |x| &x.groups[..]);
+        for (role, model) in &s.context {
+            let mut inputs = hyper_ports.clone();
+            let mut outputs = vec![port("scales", Ch::Y), port("means", Ch::Y)];
+            if role == "context" {
+                inputs.push(port("y_crop", Ch::Y));
+            } else if let Some((k, kind)) = role
+                .strip_prefix("group")
+                .and_then(|r| r.split_once('_'))
+                .and_then(|(k, kind)| Some((k.parse::<usize>().ok()?, kind)))
+                && let Some(g) = groups.get(k)
+            {
+                let own = Ch::Fixed(g.channels as i64);
+                let support: usize = g.support.iter().map(|&j| groups.get(j).map_or(0, |x| x.channels)).sum();
+                if support > 0 {
+                    inputs.push(port("support", Ch::Fixed(support as i64)));
+                }
+                outputs = vec![port("scales", own), port("means", own)];
+                match kind {
+                    "non_anchor" => inputs.push(port("y_hat_anchor", own)),
+                    "lrp" => {
+                        inputs.push(port("y_hat_slice", own));
+                        outputs = vec![port("lrp", own)];
+                    }
+                    _ => {}
+                }
+            }
+            graphs.push((role.clone(), model, inputs, outputs));
+        }
+        // y's channel count: the EntropyBottleneck's for the factorized family, the
+        // contract's `latent_channels` for the context families, else the first graph
+        // that states it.
+        let mut y: Option<(i64, String)> = if !hyper {
+            Some((eb_channels, "codec.json's `entropy_bottleneck.channels`".to_string()))
+        } else {
+            c.latent_channels.map(|m| (m as i64, "codec.json's `latent_channels`".to_string()))
+        };
         for (role, model, inputs, outputs) in graphs {
-            let path = self.graph_path(role);
+            let path = self.graph_path(&role);
             let at = |m: String| format!("{} (graph `{role}`): {m}", path.display());
             let names = |t: &[icmbench_models::TensorInfo]| t.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>().join(", ");
             let declared_in = model.inputs();
             let declared_out = model.outputs();
-            let expected_in: Vec<&str> = inputs.iter().map(|(n, _)| *n).collect();
+            let expected_in: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
             if declared_in.len() != inputs.len() || declared_in.iter().any(|i| !expected_in.contains(&i.name.as_str())) {
                 return Err(at(format!(
-                    "the contract gives it the input {}, the graph's inputs are {}",
+                    "the contract gives it the input{} {}, the graph's inputs are {}",
+                    if expected_in.len() == 1 { "" } else { "s" },
                     expected_in.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
                     if declared_in.is_empty() {
                         "none".to_string()
@@ -304,25 +404,27 @@ impl Point {
                 if dims[0] > 1 || dims[0] == 0 {
                     return Err(at(format!("{kind} `{name}` has batch size {}, expected 1 (or dynamic)", dims[0])));
                 }
-                let c = dims[1];
-                if c < 0 {
+                let n = dims[1];
+                if n < 0 {
                     continue;
                 }
                 let (want, source) = match ch {
                     Ch::Image => (Some(3), "RGB".to_string()),
                     Ch::Z => (Some(eb_channels), "codec.json's `entropy_bottleneck.channels`".to_string()),
+                    Ch::Fixed(k) => (Some(*k), "its channel group in codec.json's `context.groups`".to_string()),
+                    Ch::Any => (None, String::new()),
                     Ch::Y => match &y {
-                        Some((n, src)) => (Some(*n), src.clone()),
+                        Some((k, src)) => (Some(*k), src.clone()),
                         None => {
-                            y = Some((c, format!("{} `{name}` of {}", kind, path.display())));
+                            y = Some((n, format!("{} `{name}` of {}", kind, path.display())));
                             (None, String::new())
                         }
                     },
                 };
                 if let Some(w) = want
-                    && w != c
+                    && w != n
                 {
-                    return Err(at(format!("{kind} `{name}` has {c} channels, but {source} gives {w}")));
+                    return Err(at(format!("{kind} `{name}` has {n} channels, but {source} gives {w}")));
                 }
             }
         }
@@ -337,6 +439,31 @@ impl Point {
         let means = if mean { Some(r.remove(1).1) } else { None };
         let (shape, scales) = r.remove(0);
         Ok((scales, means, shape))
+    }
+
+    /// h_s's outputs by the contract's `hyper_outputs` names (context families).
+    fn hyper_outputs(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize]) -> Result<Vec<context::Named>, CodecError> {
+        let h_s = s.h_s.as_ref().ok_or_else(|| lib_err("learned", "h_s missing"))?;
+        let names: Vec<&str> = self.contract.hyper_outputs.iter().map(String::as_str).collect();
+        let out = h_s.run(&[("z_hat", zshape, z_hat)], &names).map_err(|e| lib_err("learned", e))?;
+        Ok(names
+            .iter()
+            .zip(out)
+            .map(|(n, (shape, data))| (n.to_string(), shape, data))
+            .collect())
+    }
+
+    /// The header of a stream of this point.
+    fn header(&self, w: u32, h: u32, checksum: u32, y_hat: &[f32]) -> bitstream::Header {
+        bitstream::Header {
+            family: self.contract.family,
+            quality: self.contract.quality,
+            width: w,
+            height: h,
+            checksum,
+            codec: Some(codec_id(&self.contract.digest)),
+            latents: Some(latent_checksum(y_hat)),
+        }
     }
 
     /// Encodes a padded image (sides multiples of the size multiple).
@@ -360,7 +487,7 @@ impl Point {
         network += t.elapsed();
         let eb = &self.contract.entropy_bottleneck;
         let bound = eb.likelihood_bound;
-        let (bytes, sum, est) = match self.contract.family {
+        let (bytes, sum, est, y_hat) = match self.contract.family {
             Family::Factorized => {
                 let t = Instant::now();
                 let (c, hw) = (yshape[1], yshape[2] * yshape[3]);
@@ -370,9 +497,9 @@ impl Point {
                 let est = entropy::bottleneck_bits(&self.densities, &deq, &ch, bound);
                 let bytes = entropy::encode(&[(&self.bottleneck, &symbols, &ch)]).map_err(|e| lib_err(codec, e))?;
                 entropy_t += t.elapsed();
-                (bytes, checksum(&[(&symbols, &ch)]), est)
+                (bytes, checksum(&[(&symbols, &ch)]), est, deq)
             }
-            _ => {
+            family => {
                 let h_a = s.h_a.as_ref().ok_or_else(|| lib_err(codec, "h_a missing"))?;
                 let t = Instant::now();
                 let (zshape, z) = h_a.run(&[("y", &yshape, &y)], &["z"]).map_err(|e| lib_err(codec, e))?.remove(0);
@@ -382,36 +509,49 @@ impl Point {
                 let zch = channels_of(c, hw);
                 let zsym = bottleneck_symbols(&z, &zch, &eb.medians);
                 let z_hat = bottleneck_values(&zsym, &zch, &eb.medians);
+                let z_bits = entropy::bottleneck_bits(&self.densities, &z_hat, &zch, bound);
                 entropy_t += t.elapsed();
-                let t = Instant::now();
-                let (scales, means, _) = self.hyper_synthesis(&s, &z_hat, &zshape)?;
-                network += t.elapsed();
-                let t = Instant::now();
                 let (gc, gtables) = self.gaussian_parts()?;
-                if scales.len() != y.len() {
-                    return Err(lib_err(codec, format!("h_s gave {} scales for {} latents", scales.len(), y.len())));
-                }
-                let idx = scale_indexes(&scales, &gc.scale_table, gc.scale_bound);
-                let ysym: Vec<i32> = match &means {
-                    Some(mu) => y.iter().zip(mu).map(|(&v, &m)| round(v - m)).collect(),
-                    None => y.iter().map(|&v| round(v)).collect(),
+                let (ysym, idx, y_bits, y_hat) = if family.has_context() {
+                    let t = Instant::now();
+                    let hyper = self.hyper_outputs(&s, &z_hat, &zshape)?;
+                    network += t.elapsed();
+                    let t = Instant::now();
+                    let dims = (yshape[1], yshape[2], yshape[3]);
+                    let (y_hat, coded) = context::code_y(&self.contract, &*s, &hyper, dims, gtables, context::Coder::Encode { y: &y })?;
+                    // The context graphs' time is network time; the rest is entropy coding.
+                    network += coded.network;
+                    entropy_t += t.elapsed().saturating_sub(coded.network);
+                    (coded.symbols, coded.indexes, coded.bits, y_hat)
+                } else {
+                    let t = Instant::now();
+                    let (scales, means, _) = self.hyper_synthesis(&s, &z_hat, &zshape)?;
+                    network += t.elapsed();
+                    let t = Instant::now();
+                    if scales.len() != y.len() {
+                        return Err(lib_err(codec, format!("h_s gave {} scales for {} latents", scales.len(), y.len())));
+                    }
+                    let idx = scale_indexes(&scales, &gc.scale_table, gc.scale_bound);
+                    let ysym: Vec<i32> = match &means {
+                        Some(mu) => y.iter().zip(mu).map(|(&v, &m)| round(v - m)).collect(),
+                        None => y.iter().map(|&v| round(v)).collect(),
+                    };
+                    let residuals: Vec<f32> = ysym.iter().map(|&q| q as f32).collect();
+                    let y_bits = entropy::gaussian_bits(&residuals, &scales, gc.scale_bound, gc.likelihood_bound);
+                    let y_hat: Vec<f32> = match &means {
+                        Some(mu) => ysym.iter().zip(mu).map(|(&q, &m)| q as f32 + m).collect(),
+                        None => residuals,
+                    };
+                    entropy_t += t.elapsed();
+                    (ysym, idx, y_bits, y_hat)
                 };
-                let residuals: Vec<f32> = ysym.iter().map(|&q| q as f32).collect();
-                let est = entropy::bottleneck_bits(&self.densities, &z_hat, &zch, bound)
-                    + entropy::gaussian_bits(&residuals, &scales, gc.scale_bound, gc.likelihood_bound);
+                let t = Instant::now();
                 let bytes = entropy::encode(&[(&self.bottleneck, &zsym, &zch), (gtables, &ysym, &idx)]).map_err(|e| lib_err(codec, e))?;
                 entropy_t += t.elapsed();
-                (bytes, checksum(&[(&zsym, &zch), (&ysym, &idx)]), est)
+                (bytes, checksum(&[(&zsym, &zch), (&ysym, &idx)]), z_bits + y_bits, y_hat)
             }
         };
-        let header = bitstream::Header {
-            family: self.contract.family,
-            quality: self.contract.quality,
-            width: w,
-            height: h,
-            checksum: sum,
-        }
-        .to_bytes();
+        let header = self.header(w, h, sum, &y_hat).to_bytes();
         let header_bytes = header.len();
         let mut bitstream = header;
         bitstream.extend(bytes);
@@ -437,6 +577,21 @@ impl Point {
                 ),
             ));
         }
+        let ours = codec_id(&self.contract.digest);
+        if let Some(id) = header.codec
+            && id != ours
+        {
+            return Err(lib_err(
+                codec,
+                format!(
+                    "the bitstream was written by codec {} (quality {}), not by this one ({}, {}): decode it with the codec that wrote it",
+                    hex_id(&id),
+                    header.quality,
+                    hex_id(&ours),
+                    self.dir.display()
+                ),
+            ));
+        }
         let m = self.contract.size_multiple;
         let (w, h) = (header.width, header.height);
         if w == 0 || h == 0 || !w.is_multiple_of(m) || !h.is_multiple_of(m) {
@@ -459,32 +614,59 @@ impl Point {
                 entropy_t += t.elapsed();
                 (y_hat, c, checksum(&[(&sym, &ch)]))
             }
-            _ => {
+            family => {
                 let (zh, zw) = (yh / 4, yw / 4);
                 let c = eb.channels;
                 let zch = channels_of(c, zh * zw);
                 let zsym = dec.decode(&self.bottleneck, &zch).map_err(|e| lib_err(codec, e))?;
                 let z_hat = bottleneck_values(&zsym, &zch, &eb.medians);
                 entropy_t += t.elapsed();
-                let t = Instant::now();
-                let (scales, means, sshape) = self.hyper_synthesis(&s, &z_hat, &[1, c, zh, zw])?;
-                network += t.elapsed();
-                let t = Instant::now();
                 let (gc, gtables) = self.gaussian_parts()?;
-                let idx = scale_indexes(&scales, &gc.scale_table, gc.scale_bound);
-                let ysym = dec.decode(gtables, &idx).map_err(|e| lib_err(codec, e))?;
-                let y_hat: Vec<f32> = match &means {
-                    Some(mu) => ysym.iter().zip(mu).map(|(&q, &m)| q as f32 + m).collect(),
-                    None => ysym.iter().map(|&q| q as f32).collect(),
-                };
-                entropy_t += t.elapsed();
-                (y_hat, sshape[1], checksum(&[(&zsym, &zch), (&ysym, &idx)]))
+                if family.has_context() {
+                    let t = Instant::now();
+                    let hyper = self.hyper_outputs(&s, &z_hat, &[1, c, zh, zw])?;
+                    network += t.elapsed();
+                    let t = Instant::now();
+                    let yc = self.contract.latent_channels.unwrap_or(0);
+                    let (y_hat, coded) = context::code_y(
+                        &self.contract,
+                        &*s,
+                        &hyper,
+                        (yc, yh, yw),
+                        gtables,
+                        context::Coder::Decode { decoder: &mut dec },
+                    )?;
+                    network += coded.network;
+                    entropy_t += t.elapsed().saturating_sub(coded.network);
+                    (y_hat, yc, checksum(&[(&zsym, &zch), (&coded.symbols, &coded.indexes)]))
+                } else {
+                    let t = Instant::now();
+                    let (scales, means, sshape) = self.hyper_synthesis(&s, &z_hat, &[1, c, zh, zw])?;
+                    network += t.elapsed();
+                    let t = Instant::now();
+                    let idx = scale_indexes(&scales, &gc.scale_table, gc.scale_bound);
+                    let ysym = dec.decode(gtables, &idx).map_err(|e| lib_err(codec, e))?;
+                    let y_hat: Vec<f32> = match &means {
+                        Some(mu) => ysym.iter().zip(mu).map(|(&q, &m)| q as f32 + m).collect(),
+                        None => ysym.iter().map(|&q| q as f32).collect(),
+                    };
+                    entropy_t += t.elapsed();
+                    (y_hat, sshape[1], checksum(&[(&zsym, &zch), (&ysym, &idx)]))
+                }
             }
         };
         if sum != header.checksum || !dec.is_exhausted() {
             return Err(lib_err(
                 codec,
-                "the bitstream does not decode to the encoder's latents (checksum mismatch): the hyper-synthesis on this device or runtime differs from the encoder's, or the data are corrupt",
+                "the bitstream does not decode to the encoder's latents (checksum mismatch): the entropy parameters on this device or runtime differ from the encoder's, or the data are corrupt",
+            ));
+        }
+        if let Some(want) = header.latents
+            && want != latent_checksum(&y_hat)
+        {
+            return Err(lib_err(
+                codec,
+                "the decoded latents differ from the encoder's in their last bits (latent checksum mismatch): the entropy parameters computed here (another device, runtime or thread count) drifted from the encoder's; decode where it was encoded",
             ));
         }
         let t = Instant::now();
@@ -506,6 +688,7 @@ impl Point {
             width: w,
             height: h,
             pixels,
+            latents: y_hat,
             network,
             entropy: entropy_t,
         })
@@ -624,6 +807,25 @@ impl LearnedCodec {
     /// one named in the header.
     pub fn decode_detailed(&self, bits: &[u8]) -> Result<Decoded, CodecError> {
         let header = bitstream::Header::parse(bits).map_err(|e| lib_err("learned", e))?.0;
+        if let Some(id) = header.codec
+            && !self.points.iter().any(|p| codec_id(&p.contract.digest) == id)
+        {
+            let ours: Vec<String> = self
+                .points
+                .iter()
+                .map(|p| format!("quality {} = {}", p.contract.quality, hex_id(&codec_id(&p.contract.digest))))
+                .collect();
+            return Err(lib_err(
+                "learned",
+                format!(
+                    "the bitstream was written by codec {} at quality {}, which is not a quality point of {} ({}): decode it with the codec that wrote it",
+                    hex_id(&id),
+                    header.quality,
+                    self.root.display(),
+                    ours.join(", ")
+                ),
+            ));
+        }
         self.point(header.quality as f64)?.decode(bits, &self.runtime())
     }
 }

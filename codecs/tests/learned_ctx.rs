@@ -1,0 +1,275 @@
+//! Learned codecs with context models against CompressAI 1.2.8: seven randomly
+//! initialised reduced-width models (mbt2018, cheng2020-anchor, cheng2020-attn —
+//! autoregressive; Cheng2020AnchorCheckerboard, Elic2022Official, Elic2022Chandelier —
+//! checkerboard; a Minnen-2020-style channel-conditional model with latent residual
+//! prediction), exported by tools/export/compressai.py, with CompressAI's own
+//! compress/decompress recorded by scripts/make-learned-ctx-fixture.py
+//! (tests/fixtures/learned-ctx/reference.json and README.md there).
+//!
+//! Tolerances (the issue's): decoded latents and x̂ within 1e-4 of CompressAI's; the
+//! entropy-coded bytes within 1 % of CompressAI's strings on the 512×384 crop (the 128×96
+//! crop is printed: there a few words of coder state per string weigh more); the estimated
+//! rate within 0.1 % of CompressAI's −log2 likelihoods of what its compress codes.
+
+use std::path::{Path, PathBuf};
+
+use icmbench_codecs::Codec;
+use icmbench_codecs::learned::LearnedCodec;
+use icmbench_codecs::padding::{Padding, pad_to_multiple};
+use icmbench_models::RuntimeOptions;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..")
+}
+
+fn fixtures() -> PathBuf {
+    root().join("tests/fixtures/learned-ctx")
+}
+
+fn reference_in(dir: &Path) -> Value {
+    let path = dir.join("reference.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("JSON")
+}
+
+fn reference() -> Value {
+    reference_in(&fixtures())
+}
+
+fn crop_of(name: &str, fx: &Value) -> image::RgbImage {
+    let c: Vec<u32> = fx["crops"][name]
+        .as_array()
+        .expect("crop")
+        .iter()
+        .map(|v| v.as_u64().expect("n") as u32)
+        .collect();
+    let src = image::open(root().join("datasets/samples/astronaut.png"))
+        .expect("astronaut")
+        .to_rgb8();
+    image::imageops::crop_imm(&src, c[0], c[1], c[2], c[3]).to_image()
+}
+
+fn codec_at(dir: &Path, threads: usize) -> LearnedCodec {
+    let opts = RuntimeOptions {
+        intra_threads: threads,
+        ..RuntimeOptions::default()
+    };
+    LearnedCodec::open(dir, opts).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+}
+
+fn codec(name: &str, threads: usize) -> LearnedCodec {
+    codec_at(&fixtures().join(name), threads)
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn names(fx: &Value) -> Vec<String> {
+    fx["codecs"].as_object().expect("codecs").keys().cloned().collect()
+}
+
+/// The largest |a − b| over x̂ rows `rows` of the crop (the reference holds those rows).
+fn xhat_diff(dec: &icmbench_codecs::learned::Decoded, padded: (u32, u32, u32), img: (u32, u32), rows: &[u32], want: &[f32]) -> f32 {
+    let (pw, left, top) = padded;
+    let (w, h) = img;
+    assert!(rows.iter().all(|&r| r < h), "rows inside the crop");
+    assert_eq!(want.len(), rows.len() * w as usize * 3, "reference size");
+    let mut worst = 0.0f32;
+    for (i, &y) in rows.iter().enumerate() {
+        for x in 0..w {
+            for ch in 0..3 {
+                let got = dec.pixels[(((y + top) * pw + x + left) * 3 + ch) as usize];
+                let exp = want[(i * w as usize + x as usize) * 3 + ch as usize];
+                worst = worst.max((got - exp).abs());
+            }
+        }
+    }
+    worst
+}
+
+/// Checks every codec of a reference file (`fx`, codec folders under `dir`) against it:
+/// decode(encode(x)) equals the reference's decompress(compress(x)) (ŷ on the 512×384 crop
+/// and the recorded rows of x̂ within 1e-4); the bytes within 1 % of the reference's
+/// strings on the 512×384 crop; the estimate within 0.1 % of the reference's likelihood
+/// bits on every crop. Crops the reference could not code (`error`) are skipped; `rate_only`
+/// crops check bytes and estimate. Returns the families seen.
+fn check_parity(dir: &Path, fx: &Value) -> std::collections::BTreeSet<String> {
+    let mut families = std::collections::BTreeSet::new();
+    for name in names(fx) {
+        let want_all = &fx["codecs"][&name];
+        let c = codec_at(&dir.join(&name), 1);
+        families.insert(want_all["family"].as_str().unwrap().to_string());
+        for (crop, want) in want_all["crops"].as_object().expect("crops") {
+            if want.get("error").is_some() {
+                eprintln!("{name} {crop}: the reference could not code it: {}", want["error"]);
+                continue;
+            }
+            let img = crop_of(crop, fx);
+            let padded = pad_to_multiple(&img, c.size_multiple(), &Padding::default());
+            let (pw, ph) = padded.image.dimensions();
+            assert_eq!(
+                [pw as u64, ph as u64],
+                [want["padded"][0].as_u64().unwrap(), want["padded"][1].as_u64().unwrap()]
+            );
+            let enc = c
+                .encode_detailed(&padded.image, 1.0)
+                .unwrap_or_else(|e| panic!("{name} {crop}: {e}"));
+            let payload = (enc.bitstream.len() - enc.header_bytes) as f64;
+            let theirs: f64 = want["string_bytes"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
+            let est_want = want["estimated_bits"].as_f64().unwrap();
+            let dec = c.decode_detailed(&enc.bitstream).unwrap_or_else(|e| panic!("{name} {crop}: {e}"));
+            let file = |suffix: &str| dir.join(&name).join(format!("{crop}.{suffix}"));
+            let rate_only = want["rate_only"].as_bool().unwrap_or(false);
+            let diff = (!rate_only).then(|| {
+                let rows: Vec<u32> = fx["xhat_rows"][crop]
+                    .as_array()
+                    .expect("xhat_rows")
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as u32)
+                    .collect();
+                xhat_diff(
+                    &dec,
+                    (pw, padded.left, padded.top),
+                    img.dimensions(),
+                    &rows,
+                    &read_f32(&file("xhat-rows.f32")),
+                )
+            });
+            let full = crop == "astronaut-512x384";
+            let yhat = full.then(|| {
+                let yhat_want = read_f32(&file("yhat.f32"));
+                assert_eq!(dec.latents.len(), yhat_want.len(), "{name}: latent count");
+                dec.latents
+                    .iter()
+                    .zip(&yhat_want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max)
+            });
+            eprintln!(
+                "{name} {crop}: payload {payload} B (+{} B header) vs reference {theirs} B ({:+.2} %); estimated {:.1} vs {est_want:.1} bits ({:+.4} %){}{}; encode {:.0}+{:.0} ms, decode {:.0}+{:.0} ms (network+entropy)",
+                enc.header_bytes,
+                100.0 * (payload - theirs) / theirs,
+                enc.estimated_bits,
+                100.0 * (enc.estimated_bits - est_want) / est_want,
+                diff.map(|d| format!("; max |x̂ diff| {d:.2e}")).unwrap_or_default(),
+                yhat.map(|d| format!(", max |ŷ diff| {d:.2e}")).unwrap_or_default(),
+                enc.network.as_secs_f64() * 1e3,
+                enc.entropy.as_secs_f64() * 1e3,
+                dec.network.as_secs_f64() * 1e3,
+                dec.entropy.as_secs_f64() * 1e3,
+            );
+            assert!(
+                (enc.estimated_bits - est_want).abs() <= 1e-3 * est_want,
+                "{name} {crop}: estimate {} vs {est_want}",
+                enc.estimated_bits
+            );
+            if let Some(d) = diff {
+                assert!(d <= 1e-4, "{name} {crop}: x̂ differs by {d}");
+            }
+            if let Some(yd) = yhat {
+                assert!(yd <= 1e-4, "{name} {crop}: ŷ differs by {yd}");
+                assert!(
+                    (payload - theirs).abs() <= 0.01 * theirs,
+                    "{name} {crop}: {payload} vs {theirs} bytes"
+                );
+            }
+        }
+    }
+    families
+}
+
+/// The six CompressAI classes and the channel-conditional test model: every context
+/// family of the contract is covered.
+#[test]
+fn round_trip_rate_and_estimate_match_compressai() {
+    let families = check_parity(&fixtures(), &reference());
+    assert_eq!(
+        families.into_iter().collect::<Vec<_>>(),
+        ["autoregressive", "channel-conditional", "checkerboard"],
+        "every context family has a parity fixture"
+    );
+}
+
+/// LIC-TCM's own structure at reduced width (tests/fixtures/learned-ctx/tcm-reduced, made by
+/// scripts/make-tcm-fixture.py from jmliu206/LIC_TCM's classes): icmbench against TCM's own
+/// compress/decompress.
+#[test]
+fn tcm_matches_its_own_compress() {
+    let dir = fixtures().join("tcm-reduced");
+    let fx = reference_in(&dir);
+    // Its codec folder is the fixture folder itself.
+    let families = check_parity(dir.parent().expect("parent"), &fx);
+    assert_eq!(families.into_iter().collect::<Vec<_>>(), ["channel-conditional"]);
+}
+
+/// The same bytes with 1, 2 and 4 ONNX Runtime threads and on a repeated run; a stream
+/// from one thread count decodes with another to the same image.
+#[test]
+fn bit_exact_across_thread_counts_and_runs() {
+    let fx = reference();
+    let img = crop_of("astronaut-128x96", &fx);
+    for name in names(&fx) {
+        let codecs = [codec(&name, 1), codec(&name, 2), codec(&name, 4)];
+        let padded = pad_to_multiple(&img, codecs[0].size_multiple(), &Padding::default());
+        let (pw, ph) = padded.image.dimensions();
+        let first = codecs[0].encode(&padded.image, 1.0).unwrap();
+        let image = codecs[0].decode(&first, pw, ph).unwrap();
+        for (i, c) in codecs.iter().enumerate() {
+            for _ in 0..2 {
+                assert_eq!(
+                    c.encode(&padded.image, 1.0).unwrap(),
+                    first,
+                    "{name}: bitstream with {} threads",
+                    [1, 2, 4][i]
+                );
+            }
+            assert_eq!(
+                c.decode(&first, pw, ph).unwrap(),
+                image,
+                "{name}: image with {} threads",
+                [1, 2, 4][i]
+            );
+        }
+    }
+}
+
+/// A decoder whose entropy parameters drift in the last bits (here: the last slice's LRP
+/// graph with a bias moved by 1e-6, scripts/make-drift-fixture.py, standing in for another
+/// machine) refuses the stream with the reason, instead of returning a slightly different
+/// image: its symbols still decode, only the latent checksum catches it.
+#[test]
+fn drifted_entropy_parameters_are_refused() {
+    use icmbench_codecs::learned::bitstream::Header;
+    let src = fixtures().join("tcm-reduced");
+    let fx = reference_in(&src);
+    let img = crop_of("astronaut-512x384", &fx);
+    let good = codec_at(&src, 1);
+    let bits = good.encode_detailed(&img, 1.0).unwrap().bitstream;
+    let drifted = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, drifted.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::copy(src.join("drift/group2_lrp.onnx"), drifted.path().join("group2_lrp.onnx")).unwrap();
+    let other = codec_at(drifted.path(), 1);
+    // As written, the stream names the codec that wrote it: the changed folder is another codec.
+    let e = other.decode_detailed(&bits).unwrap_err().to_string();
+    assert!(e.contains("was written by codec"), "{e}");
+    // The same codec computing slightly differently: give the stream the changed folder's id.
+    let (mut header, payload) = Header::parse(&bits).unwrap();
+    header.codec = Some(icmbench_codecs::learned::codec_id(&other.point(1.0).unwrap().contract().digest));
+    let mut moved = header.to_bytes();
+    moved.extend_from_slice(payload);
+    let e = other.decode_detailed(&moved).unwrap_err().to_string();
+    assert!(e.contains("latent checksum mismatch"), "{e}");
+    // The untouched codec decodes the original stream.
+    good.decode_detailed(&bits).unwrap();
+}
