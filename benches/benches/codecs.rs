@@ -66,19 +66,58 @@ fn learned(c: &mut Criterion) {
     learned_parts(c, "learned_demo_768x512", &codec, 2.0);
 }
 
+/// Whole encode and decode of a large codec (a full-size export): criterion times the
+/// whole calls, and the network and entropy-coding parts of the same calls are printed
+/// (one pass, as each call takes seconds).
+fn learned_totals(c: &mut Criterion, group: &str, codec: &LearnedCodec, q: f64) {
+    let img = photo_768x512();
+    let bits = codec.encode_detailed(&img, q).expect("encode").bitstream;
+    let mut group = c.benchmark_group(group);
+    group.sample_size(10);
+    let parts = std::cell::Cell::new((0u32, Duration::ZERO, Duration::ZERO));
+    let add = |n: Duration, e: Duration| {
+        let (k, a, b) = parts.get();
+        parts.set((k + 1, a + n, b + e));
+    };
+    let report = |what: &str| {
+        let (k, n, e) = parts.replace((0, Duration::ZERO, Duration::ZERO));
+        let k = k.max(1);
+        eprintln!(
+            "{what}: network {:.1} ms + entropy {:.1} ms per call (mean of {k})",
+            n.as_secs_f64() * 1e3 / f64::from(k),
+            e.as_secs_f64() * 1e3 / f64::from(k)
+        );
+    };
+    group.bench_function("encode", |b| {
+        b.iter(|| {
+            let e = codec.encode_detailed(&img, q).expect("encode");
+            add(e.network, e.entropy);
+        })
+    });
+    report("encode");
+    group.bench_function("decode", |b| {
+        b.iter(|| {
+            let d = codec.decode_detailed(&bits).expect("decode");
+            add(d.network, d.entropy);
+        })
+    });
+    report("decode");
+    group.finish();
+}
+
 /// The context-model families on one ONNX Runtime thread (as CompressAI's timings in
 /// tests/fixtures/learned-ctx/reference.json were taken with `torch.set_num_threads(1)`):
-/// the reduced-width parity fixtures, and every codec folder under
-/// `$ICMBENCH_BENCH_CODECS` (full-size exports, e.g. from tools/export/compressai.py).
+/// the reduced-width parity fixtures (encode, decode and their parts), and every codec
+/// folder under `$ICMBENCH_BENCH_CODECS` (full-size exports, e.g. from
+/// tools/export/compressai.py; encode and decode, parts printed).
 fn learned_context(c: &mut Criterion) {
     let opts = icmbench_models::RuntimeOptions {
         intra_threads: 1,
         ..Default::default()
     };
-    let mut dirs: Vec<(String, std::path::PathBuf)> = Vec::new();
     let fixtures = icmbench_benches::repo_root().join("tests/fixtures/learned-ctx");
     let extra = std::env::var_os("ICMBENCH_BENCH_CODECS").map(std::path::PathBuf::from);
-    for (prefix, root) in [("fixture", Some(fixtures)), ("full", extra)] {
+    for (full, root) in [(false, Some(fixtures)), (true, extra)] {
         let Some(root) = root else { continue };
         let mut found: Vec<_> = std::fs::read_dir(&root)
             .map(|d| {
@@ -88,15 +127,16 @@ fn learned_context(c: &mut Criterion) {
             })
             .unwrap_or_default();
         found.sort();
-        for p in found {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            dirs.push((format!("learned_{prefix}_{name}_768x512"), p));
+        for dir in found {
+            let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let codec = LearnedCodec::open(&dir, opts).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let q = codec.qualities()[0] as f64;
+            if full {
+                learned_totals(c, &format!("learned_full_{name}_768x512"), &codec, q);
+            } else {
+                learned_parts(c, &format!("learned_fixture_{name}_768x512"), &codec, q);
+            }
         }
-    }
-    for (group, dir) in dirs {
-        let codec = LearnedCodec::open(&dir, opts).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let q = codec.qualities()[0] as f64;
-        learned_parts(c, &group, &codec, q);
     }
 }
 

@@ -171,3 +171,28 @@ fn corrupt_and_mismatched_streams_are_errors() {
     let err = codec("scale-hyperprior", 1).decode(&bits, pw, ph).unwrap_err().to_string();
     assert!(err.contains("was written by codec"), "{err}");
 }
+
+/// A version-1 stream (no codec id, no latent checksum in its header, as icmbench wrote
+/// before contract version 2) still decodes, to the same image.
+#[test]
+fn version_1_streams_still_decode() {
+    use icmbench_codecs::learned::bitstream::Header;
+    let fx = reference();
+    let img = crop_of("astronaut-128x96", &fx);
+    for family in FAMILIES {
+        let c = codec(family, 1);
+        let padded = pad_to_multiple(&img, c.size_multiple(), &Padding::default());
+        let (pw, ph) = padded.image.dimensions();
+        let bits = c.encode(&padded.image, 1.0).unwrap();
+        let (header, payload) = Header::parse(&bits).unwrap();
+        let v1 = Header {
+            codec: None,
+            latents: None,
+            ..header
+        };
+        let mut old = v1.to_bytes();
+        assert_eq!(old[2], 1, "a version-1 header");
+        old.extend_from_slice(payload);
+        assert_eq!(c.decode(&old, pw, ph).unwrap(), c.decode(&bits, pw, ph).unwrap(), "{family}");
+    }
+}

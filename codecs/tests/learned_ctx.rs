@@ -273,3 +273,109 @@ fn drifted_entropy_parameters_are_refused() {
     // The untouched codec decodes the original stream.
     good.decode_detailed(&bits).unwrap();
 }
+
+/// The per-position runner (tensors bound once, inputs written in place) gives exactly what
+/// a plain run gives, input after changing input.
+#[test]
+fn stepper_equals_plain_runs() {
+    let path = fixtures().join("mbt2018/context.onnx");
+    let opts = RuntimeOptions {
+        intra_threads: 1,
+        ..RuntimeOptions::default()
+    };
+    let model = icmbench_models::Model::load("context", &path, &opts).unwrap();
+    // The window and channel counts of the fixture (codec.json: kernel_size 5).
+    let info = model.inputs();
+    let channels = |name: &str| -> usize {
+        let d = info.iter().find(|t| t.name == name).and_then(|t| t.dims.clone()).expect("dims");
+        usize::try_from(d[1]).expect("a fixed channel count")
+    };
+    let (crop, params) = ([1, channels("y_crop"), 5, 5], [1, channels("params"), 1, 1]);
+    let m = crop[1];
+    let out = [1, m, 1, 1];
+    let mut plain = Vec::new();
+    let mut state = 12345u32;
+    let mut next = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 24) as f32 * 8.0 - 4.0
+    };
+    let inputs: Vec<(Vec<f32>, Vec<f32>)> = (0..5)
+        .map(|_| {
+            let a: Vec<f32> = (0..crop.iter().product::<usize>()).map(|_| next()).collect();
+            let b: Vec<f32> = (0..params.iter().product::<usize>()).map(|_| next()).collect();
+            (a, b)
+        })
+        .collect();
+    for (a, b) in &inputs {
+        plain.push(
+            model
+                .run(&[("y_crop", &crop, a), ("params", &params, b)], &["scales", "means"])
+                .unwrap(),
+        );
+    }
+    let mut step = model
+        .stepper(&[("y_crop", &crop), ("params", &params)], &[("scales", &out), ("means", &out)])
+        .unwrap();
+    for ((a, b), want) in inputs.iter().zip(&plain) {
+        step.input(0).copy_from_slice(a);
+        step.input(1).copy_from_slice(b);
+        step.run().unwrap();
+        assert_eq!(step.output(0), want[0].1.as_slice());
+        assert_eq!(step.output(1), want[1].1.as_slice());
+    }
+    assert_ne!(plain[0][0].1, plain[1][0].1, "the inputs change the outputs");
+}
+
+/// A header or a file claiming a huge image is refused before anything is allocated.
+#[test]
+fn huge_claimed_sizes_are_refused() {
+    use icmbench_codecs::learned::bitstream::Header;
+    use icmbench_codecs::learned::file::{decode_image, encode_image};
+    let fx = reference();
+    let c = codec("mbt2018", 1);
+    let img = crop_of("astronaut-128x96", &fx);
+    let made = encode_image(&c, &img, 1.0, &Padding::default()).unwrap();
+    let stream_at = made.bytes.len() - made.encoded.bitstream.len();
+    let (mut header, payload) = Header::parse(&made.encoded.bitstream).unwrap();
+    header.width = 1 << 24;
+    header.height = 1 << 24;
+    let mut forged = header.to_bytes();
+    forged.extend_from_slice(payload);
+    let e = c.decode_detailed(&forged).unwrap_err().to_string();
+    assert!(e.contains("megapixels"), "{e}");
+    // A file whose own size overflows any padding arithmetic.
+    let mut file = b"ICMB\x01".to_vec();
+    file.extend([0xc0, 0xff, 0xff, 0xff, 0x0f, 0xc0, 0xff, 0xff, 0xff, 0x0f, 0]);
+    file.extend_from_slice(&made.bytes[stream_at..]);
+    let e = decode_image(&c, &file).unwrap_err().to_string();
+    assert!(e.contains("megapixels"), "{e}");
+    // Unknown padding flags.
+    let mut flags = made.bytes.clone();
+    flags[stream_at - 1] = 4;
+    let e = decode_image(&c, &flags).unwrap_err().to_string();
+    assert!(e.contains("padding flags"), "{e}");
+}
+
+/// Bitstream files keep the encoder's padding: replicate and bottom-right round-trip to the
+/// image's size and to the pixels the codec gives for that padding.
+#[test]
+fn files_keep_their_padding() {
+    use icmbench_codecs::learned::file::{decode_image, encode_image};
+    use icmbench_codecs::padding::{PadAlign, PadMode, crop};
+    let fx = reference();
+    let c = codec("cheng2020-anchor-checkerboard", 1);
+    let img = image::imageops::crop_imm(&crop_of("astronaut-128x96", &fx), 3, 5, 101, 70).to_image();
+    for mode in [PadMode::Zero, PadMode::Replicate] {
+        for align in [PadAlign::Center, PadAlign::BottomRight] {
+            let padding = Padding { mode, align };
+            let made = encode_image(&c, &img, 1.0, &padding).unwrap();
+            let back = decode_image(&c, &made.bytes).unwrap();
+            assert_eq!(back.padding, padding);
+            assert_eq!(back.image.dimensions(), (101, 70));
+            let padded = pad_to_multiple(&img, 64, &padding);
+            let (pw, ph) = padded.image.dimensions();
+            let direct = crop(c.decode(&made.encoded.bitstream, pw, ph).unwrap(), padded.left, padded.top, 101, 70);
+            assert_eq!(back.image, direct, "{padding:?}");
+        }
+    }
+}

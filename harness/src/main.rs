@@ -377,10 +377,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             json,
             device,
         } => {
-            icmbench_metrics::set_runtime_options(icmbench_models::RuntimeOptions {
-                device: device.parse()?,
-                intra_threads: 0,
-            });
+            icmbench_metrics::set_runtime_options(runtime(&device)?);
             cmd_score(&metric, reference, dist, json)
         }
         Command::Models { action } => cmd_models(action),
@@ -425,10 +422,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             device,
             json,
         } => {
-            let opts = icmbench_models::RuntimeOptions {
-                device: device.parse()?,
-                intra_threads: 0,
-            };
+            let opts = runtime(&device)?;
             let detector =
                 icmbench::task::load_detector(&model, onnx.as_deref(), spec.as_deref(), &opts).map_err(|e| anyhow::anyhow!(e))?;
             cmd_detect(
@@ -455,30 +449,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 mode: parse_choice(&pad_mode, "--pad-mode")?,
                 align: parse_choice(&pad_align, "--pad-align")?,
             };
-            let opts = icmbench_models::RuntimeOptions {
-                device: device.parse()?,
-                intra_threads: 0,
-            };
+            let opts = runtime(&device)?;
             let s = icmbench::coding::encode(&codec, quality, &image, &out, &padding, opts).map_err(|e| anyhow::anyhow!(e))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
-            } else {
-                println!(
-                    "{} → {}: {}x{} (padded {}x{}), quality {}, {} bytes, {:.4} bpp (estimated {:.4}); network {:.0} ms, entropy coding {:.0} ms",
-                    s.image,
-                    s.output,
-                    s.width,
-                    s.height,
-                    s.padded[0],
-                    s.padded[1],
-                    s.quality,
-                    s.bytes,
-                    s.bpp,
-                    s.bpp_estimated,
-                    s.network_ms,
-                    s.entropy_ms
-                );
-            }
+            println!("{}", if json { serde_json::to_string_pretty(&s)? } else { s.line() });
             Ok(ExitCode::SUCCESS)
         }
         Command::Decode {
@@ -488,10 +461,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             device,
             json,
         } => {
-            let opts = icmbench_models::RuntimeOptions {
-                device: device.parse()?,
-                intra_threads: 0,
-            };
+            let opts = runtime(&device)?;
             let s = icmbench::coding::decode(&input, &codec, &out, opts).map_err(|e| anyhow::anyhow!(e))?;
             println!("{}", if json { serde_json::to_string_pretty(&s)? } else { s.line() });
             Ok(ExitCode::SUCCESS)
@@ -1019,4 +989,12 @@ fn cmd_models(action: ModelsAction) -> Result<ExitCode> {
 /// option.
 fn parse_choice<T: serde::de::DeserializeOwned>(value: &str, option: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(value.to_string())).map_err(|e| anyhow::anyhow!("{option} {value}: {e}"))
+}
+
+/// ONNX Runtime options for a `--device` value (cpu, cuda or cuda:N), all cores.
+fn runtime(device: &str) -> Result<icmbench_models::RuntimeOptions> {
+    Ok(icmbench_models::RuntimeOptions {
+        device: device.parse()?,
+        intra_threads: 0,
+    })
 }

@@ -189,6 +189,8 @@ pub fn models_dir() -> PathBuf {
 pub struct Model {
     name: String,
     session: Mutex<Session>,
+    /// Where the session runs (a [`Stepper`] re-binds its inputs each run off the CPU).
+    device: Device,
 }
 
 /// A float32 tensor: shape and row-major data.
@@ -243,6 +245,7 @@ impl Model {
         Ok(Self {
             name: name.to_string(),
             session: Mutex::new(session),
+            device: opts.device,
         })
     }
 
@@ -302,8 +305,12 @@ pub struct Stepper<'a> {
     name: &'a str,
     session: std::sync::MutexGuard<'a, Session>,
     binding: ort::session::IoBinding,
+    input_names: Vec<String>,
     inputs: Vec<ort::value::Tensor<f32>>,
     outputs: Vec<ort::value::Tensor<f32>>,
+    /// Off the CPU ONNX Runtime copies a bound input when it is bound, so the inputs are
+    /// bound again before each run; on the CPU the bound buffers are the session's inputs.
+    rebind: bool,
 }
 
 impl Model {
@@ -336,8 +343,10 @@ impl Model {
             name: &self.name,
             session,
             binding,
+            input_names: inputs.iter().map(|(n, _)| n.to_string()).collect(),
             inputs: made_in,
             outputs: made_out,
+            rebind: self.device != Device::Cpu,
         })
     }
 }
@@ -350,10 +359,16 @@ impl Stepper<'_> {
 
     /// Runs the graph on the current inputs into the bound outputs.
     pub fn run(&mut self) -> Result<(), ModelError> {
-        self.session.run_binding(&self.binding).map(drop).map_err(|e| ModelError::Session {
+        let err = |e: ort::Error| ModelError::Session {
             model: self.name.to_string(),
             message: e.to_string(),
-        })
+        };
+        if self.rebind {
+            for (name, t) in self.input_names.iter().zip(&self.inputs) {
+                self.binding.bind_input(name.as_str(), t).map_err(err)?;
+            }
+        }
+        self.session.run_binding(&self.binding).map(drop).map_err(err)
     }
 
     /// The buffer of output `i` (in the order given) after the last [`Stepper::run`].

@@ -178,20 +178,29 @@ def export(model, family, out_dir, label, quality, extra=None):
             split = family == "mean-scale-hyperprior"
             to_onnx(HyperSynthesis(model.h_s, split), torch.round(z), os.path.join(out_dir, "h_s.onnx"), "z_hat", ["scales", "means"] if split else ["scales"])
             graphs.update({"h_a": "h_a.onnx", "h_s": "h_s.onnx"})
-    manifest = {
+    manifest = manifest_head(1, family, label, quality, multiple)
+    manifest.update({"graphs": graphs, "entropy_bottleneck": entropy_bottleneck_tables(model.entropy_bottleneck)})
+    if hyper:
+        manifest["gaussian_conditional"] = gaussian_conditional_tables(model.gaussian_conditional)
+    return write_manifest(out_dir, manifest, extra)
+
+
+def manifest_head(version, family, label, quality, multiple):
+    """The fields every codec.json starts with, in their order."""
+    return {
         "format": "icmbench-learned-codec",
-        "version": 1,
+        "version": version,
         "family": family,
         "label": label,
         "quality": quality,
         "size_multiple": multiple,
         "input": "RGB float32 NCHW in [0, 1] (8-bit / 255)",
         "precision": 16,
-        "graphs": graphs,
-        "entropy_bottleneck": entropy_bottleneck_tables(model.entropy_bottleneck),
     }
-    if hyper:
-        manifest["gaussian_conditional"] = gaussian_conditional_tables(model.gaussian_conditional)
+
+
+def write_manifest(out_dir, manifest, extra=None):
+    """Adds `extra` and writes `out_dir/codec.json` (compact JSON); returns the manifest."""
     manifest.update(extra or {})
     with open(os.path.join(out_dir, "codec.json"), "w") as fh:
         json.dump(manifest, fh, separators=(",", ":"))
@@ -591,29 +600,20 @@ def export_v2(model, family, out_dir, label, quality, extra=None, check=True, re
             report[role] = check_graph(module, path, feeds)
             print(f"  {os.path.basename(out_dir.rstrip('/'))}/{role}.onnx: max |onnxruntime - torch| = {report[role]:.3g}")
 
-    manifest = {
-        "format": "icmbench-learned-codec",
-        "version": 2,
-        "family": family,
-        "label": label,
-        "quality": quality,
-        "size_multiple": multiple,
-        "input": "RGB float32 NCHW in [0, 1] (8-bit / 255)",
-        "precision": 16,
-        "latent_channels": m,
-        "hyper_outputs": hyper_outputs,
-        "graphs": graphs,
-        "context": context,
-        "entropy_bottleneck": entropy_bottleneck_tables(eb),
-        "gaussian_conditional": _one_gaussian_conditional(model),
-        "source": label,
-        "demonstration": False,
-    }
-    manifest.update(extra or {})
-    with open(os.path.join(out_dir, "codec.json"), "w") as fh:
-        json.dump(manifest, fh, separators=(",", ":"))
-        fh.write("\n")
-    return manifest
+    manifest = manifest_head(2, family, label, quality, multiple)
+    manifest.update(
+        {
+            "latent_channels": m,
+            "hyper_outputs": hyper_outputs,
+            "graphs": graphs,
+            "context": context,
+            "entropy_bottleneck": entropy_bottleneck_tables(eb),
+            "gaussian_conditional": _one_gaussian_conditional(model),
+            "source": label,
+            "demonstration": False,
+        }
+    )
+    return write_manifest(out_dir, manifest, extra)
 
 
 def build_v2_model(name, pretrained=False, quality=None, metric="mse", seed=None, n=None, m=None, groups=None):

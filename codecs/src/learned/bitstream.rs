@@ -60,6 +60,9 @@ fn get_varint(data: &[u8], pos: &mut usize, field: &str) -> Result<u64, String> 
     for shift in (0..64).step_by(7) {
         let b = *data.get(*pos).ok_or_else(|| format!("bitstream header ends inside `{field}`"))?;
         *pos += 1;
+        if shift == 63 && b > 1 {
+            return Err(format!("bitstream header: `{field}` is longer than 64 bits"));
+        }
         v |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
             return Ok(v);
@@ -101,6 +104,12 @@ impl Header {
             ));
         }
         let family = Family::from_code(data[3]).ok_or_else(|| format!("unknown family code {}", data[3]))?;
+        if version < 2 && family.has_context() {
+            return Err(format!(
+                "a version-1 bitstream cannot hold the {} family (a corrupt or forged header)",
+                family.name()
+            ));
+        }
         let mut pos = 4;
         let q = get_varint(data, &mut pos, "quality")?;
         let quality = ((q >> 1) as i64) ^ -((q & 1) as i64);
@@ -176,5 +185,17 @@ mod tests {
         let bytes = v1.to_bytes();
         assert_eq!(bytes[2], 1);
         assert_eq!(Header::parse(&bytes).unwrap().0, v1);
+        // A version-1 header cannot carry a context family (those streams are version 2).
+        let forged = Header {
+            family: Family::Autoregressive,
+            ..v1
+        }
+        .to_bytes();
+        assert!(Header::parse(&forged).unwrap_err().contains("version-1 bitstream cannot hold"));
+        // A varint longer than 64 bits.
+        let mut long = b"IL\x02\x00".to_vec();
+        long.extend([0xff; 9]);
+        long.push(0x02);
+        assert!(Header::parse(&long).unwrap_err().contains("longer than 64 bits"));
     }
 }

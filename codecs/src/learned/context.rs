@@ -22,7 +22,7 @@ use icmbench_models::Model;
 
 use super::contract::{Contract, Family, Gaussian, Parity};
 use super::entropy::{self, Decoder, Tables};
-use super::scale_indexes;
+use super::scale_indexes_into;
 use crate::CodecError;
 
 /// One named float32 tensor: name, shape, data.
@@ -71,7 +71,6 @@ struct Scratch {
     idx: Vec<usize>,
     sym: Vec<i32>,
     res: Vec<f32>,
-    sc: Vec<f32>,
 }
 
 impl Coder<'_> {
@@ -90,19 +89,17 @@ impl Coder<'_> {
         s: &mut Scratch,
     ) -> Result<(), CodecError> {
         s.idx.clear();
-        s.idx.extend(scale_indexes(scales, &gc.scale_table, gc.scale_bound));
+        scale_indexes_into(scales, &gc.scale_table, gc.scale_bound, &mut s.idx);
         s.sym.clear();
         match self {
             Coder::Encode { y } => {
                 s.sym.extend(at.iter().zip(means).map(|(&p, &m)| round(y[p] - m)));
                 s.res.clear();
                 s.res.extend(s.sym.iter().map(|&q| q as f32));
-                s.sc.clear();
-                s.sc.extend_from_slice(scales);
-                coded.bits += entropy::gaussian_bits(&s.res, &s.sc, gc.scale_bound, gc.likelihood_bound);
+                coded.bits += entropy::gaussian_bits(&s.res, scales, gc.scale_bound, gc.likelihood_bound);
             }
             Coder::Decode { decoder } => {
-                s.sym.extend(decoder.decode(tables, &s.idx).map_err(err)?);
+                decoder.decode_into(tables, &s.idx, &mut s.sym).map_err(err)?;
             }
         }
         for ((&p, &q), &m) in at.iter().zip(&s.sym).zip(means) {
@@ -164,6 +161,11 @@ pub fn code_y(
         .ok_or_else(|| err("this family has no gaussian_conditional"))?;
     let ctx = contract.context.as_ref().ok_or_else(|| err("this family has no context"))?;
     let hw = h * w;
+    if let Coder::Encode { y } = &coder
+        && y.len() != m * hw
+    {
+        return Err(err(format!("y has {} values, expected {m}×{h}×{w}", y.len())));
+    }
     for (name, shape, data) in hyper {
         if shape.len() != 4 || shape[0] != 1 || shape[2] != h || shape[3] != w || data.len() != shape[1] * hw {
             return Err(err(format!(
@@ -175,7 +177,7 @@ pub fn code_y(
     let mut coded = Coded::default();
     let mut s = Scratch::default();
     if contract.family == Family::Autoregressive {
-        let k = ctx.kernel_size.unwrap_or(5);
+        let k = ctx.kernel_size.ok_or_else(|| err("`context.kernel_size` is missing"))?;
         autoregressive(graphs, hyper, (m, h, w), k, tables, gc, &mut coder, &mut y_hat, &mut coded, &mut s)?;
         return Ok((y_hat, coded));
     }

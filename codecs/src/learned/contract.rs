@@ -6,7 +6,8 @@
 //! - `family`: `factorized` | `scale-hyperprior` | `mean-scale-hyperprior` (version 1 or 2),
 //!   `autoregressive` | `checkerboard` | `channel-conditional` (version 2; see [`Context`]);
 //! - `label` (λ, quality index, "demonstration model"…), `quality` (the number configs use);
-//! - `size_multiple` (16 factorized, 64 hyperpriors), `input` (RGB in [0, 1]), `precision` (16);
+//! - `size_multiple` (a multiple of 16 for factorized, of 64 for the others: CompressAI's
+//!   models use 16 and 64, LIC-TCM and SA-ICM 128), `input` (RGB in [0, 1]), `precision` (16);
 //! - `graphs`: ONNX files `g_a` (`x` → `y`), `g_s` (`y_hat` → `x_hat`), and for hyperpriors
 //!   `h_a` (`y` → `z`) and `h_s` (`z_hat` → `scales` [, `means`]);
 //! - `entropy_bottleneck`: `quantized_cdf`, `cdf_length`, `offset`, `medians` per channel,
@@ -572,7 +573,7 @@ impl Contract {
 
     /// The graph roles of this contract, in coding order: the transforms, then the
     /// context graphs of a version-2 family.
-    fn derive_roles(&self) -> Vec<String> {
+    pub fn roles(&self) -> Vec<String> {
         let mut roles: Vec<String> = if self.family == Family::Factorized {
             vec!["g_a".into(), "g_s".into()]
         } else {
@@ -598,16 +599,6 @@ impl Contract {
             _ => {}
         }
         roles
-    }
-
-    /// The graph roles of this contract, in coding order.
-    pub fn roles(&self) -> Vec<String> {
-        self.derive_roles()
-    }
-
-    /// y's channel count where the contract states it (version 2).
-    pub fn y_channels(&self) -> Option<usize> {
-        self.latent_channels
     }
 
     /// Checks the version-2 fields: present exactly for the context families, channel
@@ -668,10 +659,13 @@ impl Contract {
         }
         let mut total = 0usize;
         for (k, g) in ctx.groups.iter().enumerate() {
-            if g.channels == 0 {
-                return Err(format!("`context.groups[{k}].channels` must be positive"));
+            if g.channels == 0 || g.channels > m {
+                return Err(format!(
+                    "`context.groups[{k}].channels` = {} is out of range: 1 to `latent_channels` ({m})",
+                    g.channels
+                ));
             }
-            total += g.channels;
+            total = total.saturating_add(g.channels);
             if let Some(&s) = g.support.iter().find(|&&s| s >= k) {
                 return Err(format!(
                     "`context.groups[{k}].support` names group {s}: a group's support must be earlier groups"
@@ -719,7 +713,7 @@ impl Contract {
             ));
         }
         self.check_context()?;
-        let roles = self.derive_roles();
+        let roles = self.roles();
         if let Some(extra) = self.graphs.keys().find(|k| !roles.contains(k)) {
             return Err(format!(
                 "`graphs.{extra}` is not a graph of this `{}` contract (it has {}); icmbench would ignore it",

@@ -191,6 +191,13 @@ impl Decoder {
     /// Decodes one symbol per table index.
     pub fn decode(&mut self, tables: &Tables, indexes: &[usize]) -> Result<Vec<i32>, EntropyError> {
         let mut out = Vec::with_capacity(indexes.len());
+        self.decode_into(tables, indexes, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes one symbol per table index, appending to `out` (no allocation when `out`
+    /// has room: the per-position loop of a context model reuses one buffer).
+    pub fn decode_into(&mut self, tables: &Tables, indexes: &[usize], out: &mut Vec<i32>) -> Result<(), EntropyError> {
         for &index in indexes {
             let model = tables.models.get(index).ok_or(EntropyError::BadIndex(index))?;
             let max = model.support_size() - 1;
@@ -221,7 +228,7 @@ impl Decoder {
             let symbol = value + i64::from(tables.offsets[index]);
             out.push(i32::try_from(symbol).map_err(|_| EntropyError::Corrupt(format!("symbol {symbol} out of range")))?);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Whether everything was consumed (a stream decoded with the tables it was written

@@ -128,6 +128,12 @@ pub fn decode_image(codec: &LearnedCodec, data: &[u8]) -> Result<DecodedFile, Co
     };
     let stream = &data[pos..];
     let header = Header::parse(stream).map_err(bad)?.0;
+    if u64::from(w) * u64::from(h) > super::MAX_DECODE_PIXELS || w > 1 << 20 || h > 1 << 20 {
+        return Err(bad(format!(
+            "the file says {w}x{h}: more than the {} megapixels (or 2^20 pixels a side) a stream may hold",
+            super::MAX_DECODE_PIXELS >> 20
+        )));
+    }
     let m = codec.size_multiple();
     if w == 0 || h == 0 || (round_up(w, m), round_up(h, m)) != (header.width, header.height) {
         return Err(bad(format!(

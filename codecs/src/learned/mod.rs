@@ -89,7 +89,7 @@ pub struct Encoded {
     pub estimated_bits: f64,
     /// Bytes of the header (the rest is entropy-coded data).
     pub header_bytes: usize,
-    /// Time in ONNX Runtime (transforms).
+    /// Time in ONNX Runtime (transforms and context graphs).
     pub network: Duration,
     /// Time in quantisation, table selection and entropy coding.
     pub entropy: Duration,
@@ -171,15 +171,44 @@ fn checksum(parts: &[(&[i32], &[usize])]) -> u32 {
 /// ascending (checked when the contract is read), so that count is a binary search: the
 /// number of entries below the scale.
 pub fn scale_indexes(scales: &[f32], table: &[f64], bound: f64) -> Vec<usize> {
-    let last = table.len().saturating_sub(1);
-    scales
-        .iter()
-        .map(|&s| {
-            let s = f64::from(s.max(bound as f32));
-            table[..last].partition_point(|&t| t < s)
-        })
-        .collect()
+    let mut out = Vec::with_capacity(scales.len());
+    scale_indexes_into(scales, table, bound, &mut out);
+    out
 }
+
+/// [`scale_indexes`] appending to `out` (no allocation when it has room).
+pub fn scale_indexes_into(scales: &[f32], table: &[f64], bound: f64, out: &mut Vec<usize>) {
+    let last = table.len().saturating_sub(1);
+    out.extend(scales.iter().map(|&s| {
+        let s = f64::from(s.max(bound as f32));
+        table[..last].partition_point(|&t| t < s)
+    }));
+}
+
+/// Checks a graph's output: [1, channels (when fixed), h, w] and as many values.
+fn check_shape(role: &str, name: &str, shape: &[usize], len: usize, channels: Option<usize>, h: usize, w: usize) -> Result<(), CodecError> {
+    let ok = shape.len() == 4
+        && shape[0] == 1
+        && channels.is_none_or(|c| shape[1] == c)
+        && shape[2] == h
+        && shape[3] == w
+        && shape.iter().product::<usize>() == len;
+    if ok {
+        Ok(())
+    } else {
+        Err(lib_err(
+            "learned",
+            format!(
+                "graph `{role}` gave `{name}` of shape {shape:?}, expected [1, {}, {h}, {w}]",
+                channels.map_or("C".to_string(), |c| c.to_string())
+            ),
+        ))
+    }
+}
+
+/// The most pixels of a padded image a stream may claim (64 megapixels, the datasets'
+/// default `max_pixels`): a header cannot make the decoder allocate beyond that.
+pub const MAX_DECODE_PIXELS: u64 = 64 << 20;
 
 /// EntropyBottleneck symbols: `round(v − median)` of each value's channel.
 fn bottleneck_symbols(values: &[f32], channel: &[usize], medians: &[f64]) -> Vec<i32> {
@@ -221,7 +250,7 @@ impl Point {
     }
 
     /// Loads every graph of the contract with these options and checks each against it:
-    /// its one input and its outputs by name, float32 NCHW, and the channel counts the
+    /// its inputs and its outputs by name, float32 NCHW, and the channel counts the
     /// contract fixes (3 for images, the EntropyBottleneck's, one count for y across the
     /// graphs). Errors name the graph file and the tensor. The sessions are kept for coding.
     pub fn load_graphs(&self, opts: &RuntimeOptions) -> Result<(), CodecError> {
@@ -486,6 +515,12 @@ impl Point {
             .remove(0);
         network += t.elapsed();
         let eb = &self.contract.entropy_bottleneck;
+        let (yh, yw) = ((h / 16) as usize, (w / 16) as usize);
+        let y_channels = match self.contract.family {
+            Family::Factorized => Some(eb.channels),
+            _ => self.contract.latent_channels,
+        };
+        check_shape("g_a", "y", &yshape, y.len(), y_channels, yh, yw)?;
         let bound = eb.likelihood_bound;
         let (bytes, sum, est, y_hat) = match self.contract.family {
             Family::Factorized => {
@@ -504,6 +539,7 @@ impl Point {
                 let t = Instant::now();
                 let (zshape, z) = h_a.run(&[("y", &yshape, &y)], &["z"]).map_err(|e| lib_err(codec, e))?.remove(0);
                 network += t.elapsed();
+                check_shape("h_a", "z", &zshape, z.len(), Some(eb.channels), yh / 4, yw / 4)?;
                 let t = Instant::now();
                 let (c, hw) = (zshape[1], zshape[2] * zshape[3]);
                 let zch = channels_of(c, hw);
@@ -596,6 +632,15 @@ impl Point {
         let (w, h) = (header.width, header.height);
         if w == 0 || h == 0 || !w.is_multiple_of(m) || !h.is_multiple_of(m) {
             return Err(lib_err(codec, format!("bitstream size {w}x{h} is not a positive multiple of {m}")));
+        }
+        if u64::from(w) * u64::from(h) > MAX_DECODE_PIXELS {
+            return Err(lib_err(
+                codec,
+                format!(
+                    "bitstream size {w}x{h} is more than the {} megapixels a stream may claim",
+                    MAX_DECODE_PIXELS >> 20
+                ),
+            ));
         }
         let s = self.sessions(opts)?;
         let mut network = Duration::ZERO;
