@@ -6,6 +6,7 @@
 //! | [`Device`] | `cpu` or `cuda[:N]`; CUDA never falls back to CPU silently |
 //! | [`runtime_library`] | where `libonnxruntime.so` is found (`ORT_DYLIB_PATH`, at run or build time) |
 //! | [`Model`] | one session per model file, shared by all threads |
+//! | [`Stepper`] | one graph run many times on bound tensors allocated once (a context model's per-position loop) |
 //! | [`Manifest`] | `manifest.toml`: name, file, sha256, source, licence, contract; [`Manifest::verify`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
 //! | [`detect`] | object detectors: contract, preprocessing, YOLOv5/YOLOv8/NanoDet decoding, NMS |
