@@ -3,51 +3,21 @@
 //! tools/export/compressai.py, with CompressAI's own compress/decompress results recorded by
 //! scripts/make-learned-fixture.py (tests/fixtures/learned/reference.json).
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{codec_at, crop_of, read_f32, reference_in, root};
 use icmbench_codecs::Codec;
 use icmbench_codecs::learned::LearnedCodec;
 use icmbench_codecs::padding::{Padding, crop, pad_to_multiple};
-use icmbench_models::RuntimeOptions;
 
 const FAMILIES: [&str; 3] = ["factorized", "scale-hyperprior", "mean-scale-hyperprior"];
 
-fn root() -> PathBuf {
-    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..")
-}
-
 fn reference() -> serde_json::Value {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/learned/reference.json")).expect("reference.json");
-    serde_json::from_str(&text).expect("JSON")
-}
-
-fn crop_of(name: &str, fx: &serde_json::Value) -> image::RgbImage {
-    let c: Vec<u32> = fx["crops"][name]
-        .as_array()
-        .expect("crop")
-        .iter()
-        .map(|v| v.as_u64().expect("n") as u32)
-        .collect();
-    let src = image::open(root().join("datasets/samples/astronaut.png"))
-        .expect("astronaut")
-        .to_rgb8();
-    image::imageops::crop_imm(&src, c[0], c[1], c[2], c[3]).to_image()
+    reference_in(&root().join("tests/fixtures/learned"))
 }
 
 fn codec(family: &str, threads: usize) -> LearnedCodec {
-    let opts = RuntimeOptions {
-        intra_threads: threads,
-        ..RuntimeOptions::default()
-    };
-    LearnedCodec::open(&root().join("tests/fixtures/learned").join(family), opts).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn read_f32(path: &Path) -> Vec<f32> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    codec_at(&root().join("tests/fixtures/learned").join(family), threads)
 }
 
 /// decode(encode(x)) equals CompressAI's decompress(compress(x)) within 1e-4 per value;

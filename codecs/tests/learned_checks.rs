@@ -5,13 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::root;
 use icmbench_codecs::learned::LearnedCodec;
 use icmbench_models::RuntimeOptions;
 use serde_json::{Value, json};
-
-fn root() -> PathBuf {
-    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..")
-}
 
 fn fixture(family: &str) -> PathBuf {
     root().join("tests/fixtures/learned").join(family)
@@ -34,8 +33,9 @@ fn open(dir: &Path) -> Result<LearnedCodec, String> {
     LearnedCodec::open(dir, RuntimeOptions::default()).map_err(|e| e.to_string())
 }
 
-/// Opens a copy of `family` whose codec.json was changed by `edit`; returns the error.
-fn error_with(family: &str, edit: impl FnOnce(&mut Value)) -> String {
+/// Opens a copy of `family` whose codec.json was changed by `edit`; returns the error and
+/// the path of that codec.json.
+fn edited_error(family: &str, edit: impl FnOnce(&mut Value)) -> (String, PathBuf) {
     let dir = copy(family);
     let path = dir.path().join("codec.json");
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -45,14 +45,21 @@ fn error_with(family: &str, edit: impl FnOnce(&mut Value)) -> String {
         Ok(_) => panic!("{family}: accepted"),
         Err(e) => {
             eprintln!("{family}: {e}");
-            assert!(
-                e.contains(&path.display().to_string()),
-                "the error does not name {}: {e}",
-                path.display()
-            );
-            e
+            (e, path)
         }
     }
+}
+
+/// Opens a copy of `family` whose codec.json was changed by `edit`; returns the error,
+/// which must name that codec.json.
+fn error_with(family: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let (e, path) = edited_error(family, edit);
+    assert!(
+        e.contains(&path.display().to_string()),
+        "the error does not name {}: {e}",
+        path.display()
+    );
+    e
 }
 
 /// The committed fixtures and the demonstration codec (CompressAI exports) pass.
@@ -376,12 +383,7 @@ fn context_contracts_are_checked() {
         ),
     ];
     for (edit, want) in graph_cases {
-        let dir = copy(CB);
-        let path = dir.path().join("codec.json");
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        edit(&mut v);
-        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
-        let e = open(dir.path()).err().expect("accepted");
+        let (e, _) = edited_error(CB, *edit);
         assert!(e.contains(want), "expected `{want}` in: {e}");
     }
 }

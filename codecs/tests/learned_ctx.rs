@@ -13,61 +13,25 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::{codec_at, crop_of, read_f32, reference_in, root};
 use icmbench_codecs::Codec;
 use icmbench_codecs::learned::LearnedCodec;
 use icmbench_codecs::padding::{Padding, pad_to_multiple};
 use icmbench_models::RuntimeOptions;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..")
-}
-
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures/learned-ctx")
-}
-
-fn reference_in(dir: &Path) -> Value {
-    let path = dir.join("reference.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("JSON")
 }
 
 fn reference() -> Value {
     reference_in(&fixtures())
 }
 
-fn crop_of(name: &str, fx: &Value) -> image::RgbImage {
-    let c: Vec<u32> = fx["crops"][name]
-        .as_array()
-        .expect("crop")
-        .iter()
-        .map(|v| v.as_u64().expect("n") as u32)
-        .collect();
-    let src = image::open(root().join("datasets/samples/astronaut.png"))
-        .expect("astronaut")
-        .to_rgb8();
-    image::imageops::crop_imm(&src, c[0], c[1], c[2], c[3]).to_image()
-}
-
-fn codec_at(dir: &Path, threads: usize) -> LearnedCodec {
-    let opts = RuntimeOptions {
-        intra_threads: threads,
-        ..RuntimeOptions::default()
-    };
-    LearnedCodec::open(dir, opts).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-}
-
 fn codec(name: &str, threads: usize) -> LearnedCodec {
     codec_at(&fixtures().join(name), threads)
-}
-
-fn read_f32(path: &Path) -> Vec<f32> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
 }
 
 fn names(fx: &Value) -> Vec<String> {

@@ -25,6 +25,20 @@ fn crop(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// `icmbench encode --codec CODEC --quality 1 INPUT BIN --json`, which must succeed.
+fn encode(codec: &std::path::Path, input: &std::path::Path, bin: &std::path::Path) -> std::process::Output {
+    icmbench_ok(&[
+        "encode",
+        "--codec",
+        codec.to_str().unwrap(),
+        "--quality",
+        "1",
+        input.to_str().unwrap(),
+        bin.to_str().unwrap(),
+        "--json",
+    ])
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
@@ -36,16 +50,7 @@ fn encode_then_decode_gives_the_image_back_at_its_size() {
     for codec in CODECS {
         let codec = root().join(codec);
         let (bin, png) = (dir.path().join("x.bin"), dir.path().join("x.png"));
-        let out = icmbench_ok(&[
-            "encode",
-            "--codec",
-            codec.to_str().unwrap(),
-            "--quality",
-            "1",
-            input.to_str().unwrap(),
-            bin.to_str().unwrap(),
-            "--json",
-        ]);
+        let out = encode(&codec, &input, &bin);
         let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let bytes = std::fs::metadata(&bin).unwrap().len();
         assert_eq!(s["bytes"].as_u64(), Some(bytes), "{}", codec.display());
@@ -79,15 +84,7 @@ fn wrong_codec_flipped_byte_and_truncation_are_clear_errors() {
     let (a, b) = (root().join(CODECS[1]), root().join(CODECS[2]));
     let bin = dir.path().join("x.bin");
     let png = dir.path().join("x.png");
-    icmbench_ok(&[
-        "encode",
-        "--codec",
-        a.to_str().unwrap(),
-        "--quality",
-        "1",
-        input.to_str().unwrap(),
-        bin.to_str().unwrap(),
-    ]);
+    encode(&a, &input, &bin);
     let good = std::fs::read(&bin).unwrap();
     let decode = |data: &[u8], codec: &std::path::Path| {
         let f = dir.path().join("y.bin");

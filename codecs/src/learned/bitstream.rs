@@ -43,7 +43,8 @@ pub struct Header {
     pub latents: Option<u32>,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as LEB128.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
@@ -55,7 +56,8 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
-fn get_varint(data: &[u8], pos: &mut usize, field: &str) -> Result<u64, String> {
+/// Reads a LEB128 value at `pos` (at most 64 bits); errors name `field`.
+pub(crate) fn get_varint(data: &[u8], pos: &mut usize, field: &str) -> Result<u64, String> {
     let mut v: u64 = 0;
     for shift in (0..64).step_by(7) {
         let b = *data.get(*pos).ok_or_else(|| format!("bitstream header ends inside `{field}`"))?;

@@ -22,19 +22,14 @@ use icmbench_models::Model;
 
 use super::contract::{Contract, Family, Gaussian, Parity};
 use super::entropy::{self, Decoder, Tables};
-use super::scale_indexes_into;
+use super::{lib_err, round, scale_indexes_into};
 use crate::CodecError;
 
 /// One named float32 tensor: name, shape, data.
 pub type Named = (String, Vec<usize>, Vec<f32>);
 
 fn err(message: impl std::fmt::Display) -> CodecError {
-    CodecError::library("learned", message)
-}
-
-/// `torch.round` (half to even).
-fn round(v: f32) -> i32 {
-    v.round_ties_even() as i32
+    lib_err("learned", message)
 }
 
 /// The encoding or the decoding side of the Gaussian conditional, with what it coded.
@@ -211,12 +206,10 @@ pub fn code_y(
                     ((r + col) % 2 == 0) == (ctx.anchor_parity == Parity::Even)
                 };
                 for (pass, role) in [(true, format!("group{k}_anchor")), (false, format!("group{k}_non_anchor"))] {
-                    let y_hat_anchor: Vec<f32>;
                     let mut inp = inputs.clone();
                     if !pass {
                         // Non-anchors are still zero in ŷ: the group's slice is the anchors.
-                        y_hat_anchor = y_hat[lo..lo + len].to_vec();
-                        inp.push(("y_hat_anchor", &shape, &y_hat_anchor));
+                        inp.push(("y_hat_anchor", &shape, &y_hat[lo..lo + len]));
                     }
                     let out = run(graphs, &role, &inp, &["scales", "means"], len, &mut coded)?;
                     at.clear();
@@ -236,9 +229,8 @@ pub fn code_y(
                 at.extend(lo..lo + len);
                 coder.code(tables, gc, &at, &out[0], &out[1], &mut y_hat, &mut coded, &mut s)?;
                 if g.lrp {
-                    let slice = y_hat[lo..lo + len].to_vec();
                     let mut inp = inputs.clone();
-                    inp.push(("y_hat_slice", &shape, &slice));
+                    inp.push(("y_hat_slice", &shape, &y_hat[lo..lo + len]));
                     let lrp = run(graphs, &format!("group{k}_lrp"), &inp, &["lrp"], len, &mut coded)?;
                     for (v, d) in y_hat[lo..lo + len].iter_mut().zip(&lrp[0]) {
                         *v += d;

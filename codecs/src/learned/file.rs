@@ -14,7 +14,7 @@
 use image::RgbImage;
 
 use super::LearnedCodec;
-use super::bitstream::Header;
+use super::bitstream::{Header, get_varint, put_varint};
 use crate::CodecError;
 use crate::padding::{PadAlign, PadMode, Padding, crop, pad_to_multiple, placement, round_up};
 
@@ -26,27 +26,10 @@ fn bad(message: impl std::fmt::Display) -> CodecError {
     CodecError::library("learned", message)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(data: &[u8], pos: &mut usize, field: &str) -> Result<u32, CodecError> {
-    let mut v: u64 = 0;
-    for shift in (0..35).step_by(7) {
-        let b = *data
-            .get(*pos)
-            .ok_or_else(|| bad(format!("the file ends inside its header (`{field}`)")))?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return u32::try_from(v).map_err(|_| bad(format!("`{field}` = {v} is too large")));
-        }
-    }
-    Err(bad(format!("`{field}` is longer than 32 bits")))
+/// A LEB128 size field of the file header, as a `u32`.
+fn get_size(data: &[u8], pos: &mut usize, field: &str) -> Result<u32, CodecError> {
+    let v = get_varint(data, pos, field).map_err(|e| bad(format!("the file header: {e}")))?;
+    u32::try_from(v).map_err(|_| bad(format!("`{field}` = {v} is too large")))
 }
 
 /// What [`encode_image`] made.
@@ -115,8 +98,8 @@ pub fn decode_image(codec: &LearnedCodec, data: &[u8]) -> Result<DecodedFile, Co
         )));
     }
     let mut pos = 5;
-    let w = get_varint(data, &mut pos, "width")?;
-    let h = get_varint(data, &mut pos, "height")?;
+    let w = get_size(data, &mut pos, "width")?;
+    let h = get_size(data, &mut pos, "height")?;
     let flags = *data.get(pos).ok_or_else(|| bad("the file ends inside its header (`padding`)"))?;
     pos += 1;
     if flags > 3 {

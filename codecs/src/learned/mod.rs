@@ -460,26 +460,31 @@ impl Point {
         Ok(())
     }
 
-    fn hyper_synthesis(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize]) -> Result<HyperOutput, CodecError> {
+    /// h_s's outputs of these names, in order.
+    fn run_h_s(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize], names: &[&str]) -> Result<Vec<context::Named>, CodecError> {
         let h_s = s.h_s.as_ref().ok_or_else(|| lib_err("learned", "h_s missing"))?;
-        let mean = self.contract.family == Family::MeanScaleHyperprior;
-        let outs: &[&str] = if mean { &["scales", "means"] } else { &["scales"] };
-        let mut r = h_s.run(&[("z_hat", zshape, z_hat)], outs).map_err(|e| lib_err("learned", e))?;
-        let means = if mean { Some(r.remove(1).1) } else { None };
-        let (shape, scales) = r.remove(0);
-        Ok((scales, means, shape))
-    }
-
-    /// h_s's outputs by the contract's `hyper_outputs` names (context families).
-    fn hyper_outputs(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize]) -> Result<Vec<context::Named>, CodecError> {
-        let h_s = s.h_s.as_ref().ok_or_else(|| lib_err("learned", "h_s missing"))?;
-        let names: Vec<&str> = self.contract.hyper_outputs.iter().map(String::as_str).collect();
-        let out = h_s.run(&[("z_hat", zshape, z_hat)], &names).map_err(|e| lib_err("learned", e))?;
+        let out = h_s.run(&[("z_hat", zshape, z_hat)], names).map_err(|e| lib_err("learned", e))?;
         Ok(names
             .iter()
             .zip(out)
             .map(|(n, (shape, data))| (n.to_string(), shape, data))
             .collect())
+    }
+
+    /// The hyperprior families' h_s: scales, means (mean-scale family), and the scales' shape.
+    fn hyper_synthesis(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize]) -> Result<HyperOutput, CodecError> {
+        let mean = self.contract.family == Family::MeanScaleHyperprior;
+        let names: &[&str] = if mean { &["scales", "means"] } else { &["scales"] };
+        let mut r = self.run_h_s(s, z_hat, zshape, names)?;
+        let means = if mean { Some(r.remove(1).2) } else { None };
+        let (_, shape, scales) = r.remove(0);
+        Ok((scales, means, shape))
+    }
+
+    /// The context families' h_s: its outputs by the contract's `hyper_outputs` names.
+    fn hyper_outputs(&self, s: &Sessions, z_hat: &[f32], zshape: &[usize]) -> Result<Vec<context::Named>, CodecError> {
+        let names: Vec<&str> = self.contract.hyper_outputs.iter().map(String::as_str).collect();
+        self.run_h_s(s, z_hat, zshape, &names)
     }
 
     /// The header of a stream of this point.
