@@ -31,6 +31,46 @@ pub enum PadAlign {
     BottomRight,
 }
 
+/// A padding option value that is not one of its choices.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}`: expected {choices}")]
+pub struct PaddingChoiceError {
+    /// The value given.
+    pub value: String,
+    /// The accepted values.
+    pub choices: &'static str,
+}
+
+impl std::str::FromStr for PadMode {
+    type Err = PaddingChoiceError;
+
+    fn from_str(s: &str) -> Result<Self, PaddingChoiceError> {
+        match s {
+            "zero" => Ok(Self::Zero),
+            "replicate" => Ok(Self::Replicate),
+            _ => Err(PaddingChoiceError {
+                value: s.to_string(),
+                choices: "`zero` or `replicate`",
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for PadAlign {
+    type Err = PaddingChoiceError;
+
+    fn from_str(s: &str) -> Result<Self, PaddingChoiceError> {
+        match s {
+            "center" => Ok(Self::Center),
+            "bottom-right" => Ok(Self::BottomRight),
+            _ => Err(PaddingChoiceError {
+                value: s.to_string(),
+                choices: "`center` or `bottom-right`",
+            }),
+        }
+    }
+}
+
 /// A padding policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

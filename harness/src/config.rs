@@ -43,7 +43,7 @@ use icmbench_datasets::degrade::Degradation;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::restoration::RestorerConfig;
+use crate::tasks::restoration::RestorerConfig;
 
 /// A configuration error with its location.
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +190,7 @@ pub struct RunConfig {
     /// Codecs.
     pub codecs: Vec<Spanned<CodecConfig>>,
     /// A machine task run on every decoded image (detection, SA-ICM protocol).
-    pub task: Option<crate::task::TaskConfig>,
+    pub task: Option<crate::tasks::detection::TaskConfig>,
 }
 
 /// A codec ready to run.
@@ -225,7 +225,7 @@ pub struct Plan {
     pub codecs: Vec<PreparedCodec>,
     /// The task, with paths resolved (its detector is loaded when the run starts, on the
     /// run's device).
-    pub task: Option<crate::task::TaskConfig>,
+    pub task: Option<crate::tasks::detection::TaskConfig>,
 }
 
 /// Removes `.` and `name/..` pairs without touching the file system, so that messages show
@@ -340,7 +340,11 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
             path: normalize(&base.join(&d.path)),
             annotations: d.annotations.as_ref().map(|a| normalize(&base.join(a))),
             target: d.target.as_ref().map(|a| normalize(&base.join(a))),
-            restorer: d.restorer.as_ref().map(|r| r.resolved(&base)),
+            restorer: d.restorer.as_ref().map(|r| RestorerConfig {
+                onnx: r.onnx.as_ref().map(|p| normalize(&base.join(p))),
+                spec: r.spec.as_ref().map(|p| normalize(&base.join(p))),
+                ..r.clone()
+            }),
             ..d
         });
     }
@@ -403,7 +407,7 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
             if t.onnx.is_some() != t.spec.is_some() {
                 return Err(at(path, text, None, "[task]: give both `onnx` and `spec`, or neither"));
             }
-            if t.ground_truth == crate::task::GroundTruth::Coco
+            if t.ground_truth == crate::tasks::detection::GroundTruth::Coco
                 && let Some(d) = datasets.iter().find(|d| d.annotations.is_none())
             {
                 return Err(at(
@@ -413,7 +417,7 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
                     format!("[task] ground_truth = \"coco\" needs `annotations` in dataset `{}`", d.name),
                 ));
             }
-            Some(crate::task::TaskConfig {
+            Some(crate::tasks::detection::TaskConfig {
                 onnx: t.onnx.as_ref().map(|p| normalize(&base.join(p))),
                 spec: t.spec.as_ref().map(|p| normalize(&base.join(p))),
                 ..t
@@ -554,7 +558,7 @@ fn build_codec(c: &CodecConfig, base: &Path, runtime: icmbench_models::RuntimeOp
         }
     };
     let id = c.id.clone().or_else(|| c.preset.clone()).unwrap_or_else(|| kind_name.to_string());
-    if crate::restoration::is_reference(&id) {
+    if crate::tasks::restoration::is_reference(&id) {
         return Err(format!(
             "codec id `{id}` is reserved for the low-level reference rows; choose another `id`"
         ));
@@ -655,6 +659,27 @@ fn external_spec(c: &CodecConfig) -> Result<ExternalSpec, String> {
         spec.version_command = Some(v.clone());
     }
     Ok(spec)
+}
+
+/// What each codec can tell is wrong without running (a missing program, a bad file), as
+/// `codec `id`: problem` lines; empty when nothing is.
+pub fn preflight(plan: &Plan) -> Vec<String> {
+    plan.codecs
+        .iter()
+        .flat_map(|c| c.codec.preflight().into_iter().map(move |p| format!("codec `{}`: {p}", c.id)))
+        .collect()
+}
+
+/// The size of a plan in words: datasets, codecs, quality points and metrics.
+pub fn describe(plan: &Plan) -> String {
+    let points: usize = plan.codecs.iter().map(|c| c.qualities.len()).sum();
+    format!(
+        "{} datasets, {} codecs, {} quality points, {} metrics",
+        plan.datasets.len(),
+        plan.codecs.len(),
+        points,
+        plan.metrics.len()
+    )
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //! Parquet result tables, and CompressAI result JSON files, as aggregated points.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use icmbench_models::textfile::{TEXT_CAP, read_text_capped};
 use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats, aggregate};
+use icmbench_reports::bd::Curve;
 use icmbench_reports::compressai::CompressaiResults;
 use icmbench_reports::results::{ResultRow, read_parquet};
 
@@ -109,7 +111,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
     };
     // Dataset-level task metrics (mAP) from the stored detections and each folder's ground truth.
     for (folder, range) in &folders {
-        for problem in crate::task::add_task_metrics(&mut inputs.points, &inputs.rows[range.clone()], folder) {
+        for problem in crate::tasks::detection::add_task_metrics(&mut inputs.points, &inputs.rows[range.clone()], folder) {
             tracing::warn!("{problem}");
         }
     }
@@ -185,4 +187,81 @@ pub fn to_compressai(
             )
         })
         .collect()
+}
+
+/// What [`write_compressai`] wrote.
+#[derive(Debug, Default)]
+pub struct Exported {
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// Dataset and codec names that were sanitised to become file names.
+    pub warnings: Vec<String>,
+}
+
+/// Writes `out/<dataset>/<codec>.json`, one CompressAI result file per dataset and codec.
+/// Names from results tables become path parts only through
+/// [`icmbench_reports::paths::path_part`]: nothing is written outside `out`.
+pub fn write_compressai(inputs: &Inputs, bpp: icmbench_reports::aggregate::BppConvention, out: &Path) -> Result<Exported, ReportError> {
+    use icmbench_reports::paths::{path_part, sanitised_warnings};
+    let versions: BTreeMap<String, String> = inputs.rows.iter().map(|r| (r.codec.clone(), r.codec_version.clone())).collect();
+    let files = to_compressai(&inputs.points, bpp, &versions);
+    let mut done = Exported {
+        warnings: sanitised_warnings("dataset", files.iter().map(|(d, _)| d.as_str())),
+        ..Default::default()
+    };
+    done.warnings
+        .extend(sanitised_warnings("codec", files.iter().map(|(_, f)| f.name.as_str())));
+    for (dataset, file) in files {
+        let path = out
+            .join(path_part(&dataset).as_ref())
+            .join(format!("{}.json", path_part(&file.name)));
+        file.write(&path)?;
+        done.files.push(path);
+    }
+    Ok(done)
+}
+
+/// Whether a curve file's metric is lower-is-better by its name: only for CompressAI JSON
+/// files, whose metric is named (a `rate,metric` CSV says nothing of its metric).
+pub fn stored_direction(path: &Path, metric: &str) -> bool {
+    is_json(path) && icmbench_metrics::lower_is_better(metric)
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+}
+
+/// Reads a curve for `icmbench bd`: a CSV with header `rate,metric` (a UTF-8 byte-order
+/// mark is dropped), or `metric` of a CompressAI JSON result file. Errors name the file and
+/// line.
+pub fn read_curve(path: &Path, metric: &str) -> Result<Curve, ReportError> {
+    if is_json(path) {
+        return CompressaiResults::read(path)?.curve(metric, path);
+    }
+    let text = read_text_capped(path, TEXT_CAP)?;
+    let bad = |line: usize, message: String| ReportError::Schema {
+        path: format!("{}:{line}", path.display()),
+        message,
+    };
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .map(|(_, l)| l.split(',').map(|h| h.trim().to_ascii_lowercase()).collect())
+        .unwrap_or_default();
+    if header != ["rate", "metric"] {
+        // Debug-quoted, so invisible characters show.
+        return Err(bad(1, format!("the header must be `rate,metric`, found {:?}", header.join(","))));
+    }
+    let (mut rate, mut value) = (Vec::new(), Vec::new());
+    for (i, line) in lines {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != 2 {
+            return Err(bad(i + 1, format!("expected 2 fields (rate,metric), found {}", fields.len())));
+        }
+        let parse = |s: &str, what: &str| s.parse::<f64>().map_err(|_| bad(i + 1, format!("{what} `{s}` is not a number")));
+        rate.push(parse(fields[0], "rate")?);
+        value.push(parse(fields[1], "metric")?);
+    }
+    let label = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    Ok(Curve::new(label, rate, value))
 }

@@ -1,24 +1,33 @@
 //! The icmbench harness: configuration, planning, running and the result store. The
-//! `icmbench` binary (`main.rs`) only parses the command line and calls into here.
+//! `icmbench` binary (`main.rs`, with `cli.rs` and one file per subcommand under
+//! `commands/`) only parses the command line and calls into here.
 //!
 //! | module | what lives there |
 //! |---|---|
 //! | [`config`] | the TOML run configuration, its validation, located errors |
-//! | [`coding`] | `encode` / `decode`: one image through a learned codec to a bitstream file and back |
-//! | [`run`] | running a plan in parallel with progress, resuming, failure rows |
-//! | [`store`] | the files of an output folder (Parquet, CSV, journal, run metadata) |
-//! | [`print`] | human-readable and JSON output of summaries and scores |
-//! | [`inputs`] | reading output folders, Parquet tables and CompressAI JSON as aggregated points |
+//! | [`run`] | the run driver over plain row steps: plan (the matrix), row, meta, summary |
+//! | [`tasks`] | machine task models as optional row stages: detection (SA-ICM), restoration (LL-ICM) |
+//! | [`store`] | the files of an output folder (Parquet, CSV, journal, run metadata, lock) |
+//! | [`inputs`] | reading output folders, Parquet tables, CompressAI JSON and curve files |
 //! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
-//! | [`restoration`] | low-level tasks (LL-ICM): restorers, enhanced images, reference rows |
-//! | [`task`] | machine tasks in a run: detections per row, ground truths, mAP per point |
+//! | [`coding`] | `encode` / `decode`: one image through a learned codec to a bitstream file and back |
+//! | [`scoring`] | `score`: one metric on one image pair |
+//! | [`print`] | human-readable and JSON output of run summaries, scores and mAP |
+//! | [`listing`] | what `list` and `models` print |
+//!
+//! Vocabulary (also in the README's glossary): a **row** is one result, for one slot
+//! (dataset, image, codec, quality); a **job** is the work that makes one row; a **task**
+//! is a machine task model (a detector, a restorer); a **stage** is an optional step of a
+//! row that runs a task on the decoded image; a **reference row** is a row without a codec
+//! (the task on the uncompressed input, or the degraded input alone).
 
 pub mod coding;
 pub mod config;
 pub mod inputs;
+pub mod listing;
 pub mod print;
 pub mod reporting;
-pub mod restoration;
 pub mod run;
+pub mod scoring;
 pub mod store;
-pub mod task;
+pub mod tasks;

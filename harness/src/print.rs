@@ -1,10 +1,15 @@
 //! Printing results for people (aligned tables with the metric conventions) and for
-//! programs (`--json`).
+//! programs (`--json`): the run summary, failures, `score` and `eval-map`.
 
 use std::fmt::Write;
+use std::path::Path;
 
+use icmbench_metrics::coco::{FileEvaluation, IouType, STAT_NAMES};
 use icmbench_reports::aggregate::Point;
 use icmbench_reports::results::ResultRow;
+use serde_json::{Value, json};
+
+use crate::run::RunOutcome;
 
 pub use icmbench_reports::report::fmt_value;
 
@@ -103,6 +108,70 @@ pub fn failure_line(r: &ResultRow) -> String {
 /// One line per failed row.
 pub fn failure_lines(failures: &[&ResultRow]) -> String {
     failures.iter().map(|r| failure_line(r) + "\n").collect()
+}
+
+/// The `--json` output of `icmbench run`: the output folder, row counts, one summary per
+/// point and every failed row.
+pub fn run_json(output: &Path, outcome: &RunOutcome, lines: &[Point]) -> Value {
+    let summary: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            json!({
+                "dataset": l.dataset, "codec": l.codec, "quality": l.quality, "ok": l.ok, "failed": l.failed,
+                "bpp_mean": l.bpp_mean, "bpp_total": l.bpp_total, "bpp_estimated": l.bpp_estimated,
+                "metrics": l.metrics.iter().map(|(k, v)| (k.clone(), json_number(v.mean))).collect::<serde_json::Map<_, _>>(),
+            })
+        })
+        .collect();
+    let failures: Vec<_> = outcome
+        .failures()
+        .iter()
+        .map(|r| json!({"dataset": r.dataset, "image": r.image, "codec": r.codec, "quality": r.quality, "error": r.error}))
+        .collect();
+    json!({
+        "output": output.display().to_string(),
+        "rows": outcome.rows.len(), "computed": outcome.computed, "reused": outcome.reused,
+        "summary": summary,
+        "failures": failures,
+    })
+}
+
+/// The `--json` output of `icmbench score`; an infinite value (identical images) is `null`
+/// with a note.
+pub fn score_json(metric: &str, value: f64) -> Value {
+    let mut out = json!({"metric": metric, "value": json_number(value)});
+    if value.is_infinite() {
+        out["note"] = json!("infinite: the images are identical");
+    }
+    out
+}
+
+/// The `--json` output of `icmbench eval-map`: the 12 statistics with their names.
+pub fn eval_map_json(e: &FileEvaluation, iou: IouType) -> Value {
+    let values: Vec<Value> = e.stats.iter().map(|&v| json_number(v)).collect();
+    json!({ "stats": values, "iou_type": iou_name(iou), "names": STAT_NAMES, "warnings": e.warnings })
+}
+
+/// The text output of `icmbench eval-map`: one statistic per line, then the protocol.
+pub fn eval_map_text(e: &FileEvaluation, iou: IouType) -> String {
+    let mut out = String::new();
+    for (name, v) in STAT_NAMES.iter().zip(e.stats) {
+        let _ = writeln!(out, "{name:<12} {v:.6}");
+    }
+    let _ = writeln!(
+        out,
+        "COCO protocol (pycocotools COCOeval via hotcoco), iou type {}; -1 = no ground truth for that statistic",
+        iou_name(iou)
+    );
+    out
+}
+
+/// `bbox` or `segm`, as given on the command line.
+fn iou_name(iou: IouType) -> &'static str {
+    match iou {
+        IouType::Segm => "segm",
+        _ => "bbox",
+    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,75 @@ use icmbench_reports::results::{write_json, write_text};
 
 use crate::inputs::Inputs;
 
-/// Output formats of `icmbench report`.
-pub const FORMATS: &[&str] = &["md", "csv", "tex", "json", "html", "svg", "png"];
+/// An output format of `icmbench report` (all of them) and `icmbench plot` (the figures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `report.md`.
+    Md,
+    /// `bd.csv`, `points.csv` and, for low-level tasks, `ll-icm.csv`.
+    Csv,
+    /// `report.tex`.
+    Tex,
+    /// `report.json`.
+    Json,
+    /// `report.html`.
+    Html,
+    /// SVG figures.
+    Svg,
+    /// PNG figures.
+    Png,
+}
+
+/// Every format, in the order of `--format`'s default.
+pub const FORMATS: &[Format] = &[
+    Format::Md,
+    Format::Csv,
+    Format::Tex,
+    Format::Json,
+    Format::Html,
+    Format::Svg,
+    Format::Png,
+];
+
+/// The figure formats (what `icmbench plot` writes).
+pub const FIGURE_FORMATS: &[Format] = &[Format::Svg, Format::Png];
+
+impl Format {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Md => "md",
+            Format::Csv => "csv",
+            Format::Tex => "tex",
+            Format::Json => "json",
+            Format::Html => "html",
+            Format::Svg => "svg",
+            Format::Png => "png",
+        }
+    }
+
+    /// The names of `formats`, comma-separated.
+    pub fn names(formats: &[Format]) -> String {
+        formats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// A format name that is not one of [`FORMATS`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format `{0}`; formats: {formats}", formats = Format::names(FORMATS))]
+pub struct FormatError(pub String);
+
+impl std::str::FromStr for Format {
+    type Err = FormatError;
+
+    fn from_str(s: &str) -> Result<Self, FormatError> {
+        FORMATS
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| FormatError(s.to_string()))
+    }
+}
 
 /// Reads a file of an output folder that the HTML report embeds (`run.json`, the config
 /// copy): a regular file in the folder (a link is not followed) of at most [`icmbench_models::textfile::CONFIG_CAP`]
@@ -78,11 +145,11 @@ pub fn write_figures(
     report: &Report,
     dir: &Path,
     plot: &PlotOptions,
-    formats: &[String],
+    formats: &[Format],
     keep_panels: bool,
 ) -> Result<Figures, ReportError> {
-    let want_svg = formats.iter().any(|f| f == "svg");
-    let want_png = formats.iter().any(|f| f == "png");
+    let want_svg = formats.contains(&Format::Svg);
+    let want_png = formats.contains(&Format::Png);
     // Every dataset's charts, drawn once: one per metric.
     let all: Vec<Vec<Chart>> = report.datasets.iter().map(|d| charts(d, plot)).collect();
     // (name for the HTML report, file stem, charts, whether it is a multi-panel figure
@@ -174,11 +241,11 @@ pub fn write_report(
     inputs: &Inputs,
     opts: &ReportOptions,
     plot: &PlotOptions,
-    formats: &[String],
+    formats: &[Format],
     dir: &Path,
 ) -> Result<Written, ReportError> {
     let report = build_report(inputs, opts)?;
-    let has = |f: &str| formats.iter().any(|x| x == f);
+    let has = |f: Format| formats.contains(&f);
     let mut written = Vec::new();
     let mut emit = |name: &str, text: &str| -> Result<(), ReportError> {
         let p = dir.join(name);
@@ -186,27 +253,27 @@ pub fn write_report(
         written.push(p);
         Ok(())
     };
-    if has("md") {
+    if has(Format::Md) {
         emit("report.md", &icmbench_reports::lowlevel::report_markdown(&report))?;
     }
-    if has("csv") {
+    if has(Format::Csv) {
         if !icmbench_reports::lowlevel::tasks(&report).is_empty() {
             emit("ll-icm.csv", &icmbench_reports::lowlevel::csv(&report))?;
         }
         emit("bd.csv", &bd_csv(&report))?;
         emit("points.csv", &points_csv(&inputs.points))?;
     }
-    if has("tex") {
+    if has(Format::Tex) {
         emit("report.tex", &latex(&report))?;
     }
-    if has("json") {
+    if has(Format::Json) {
         let p = dir.join("report.json");
         write_json(&p, &report)?;
         written.push(p);
     }
-    let figures = write_figures(&report, &dir.join("figures"), plot, formats, has("html"))?;
+    let figures = write_figures(&report, &dir.join("figures"), plot, formats, has(Format::Html))?;
     written.extend(figures.files);
-    if has("html") {
+    if has(Format::Html) {
         let failures = inputs.rows.iter().filter(|r| !r.is_ok()).map(crate::print::failure_line).collect();
         let extras = HtmlExtras {
             title: "icmbench report".into(),
@@ -224,4 +291,17 @@ pub fn write_report(
         files: written,
         warnings: figures.warnings,
     })
+}
+
+/// Canonical names for registered metrics (aliases resolved); other names (imported
+/// results) are kept as given.
+pub fn canonical_metrics(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|m| {
+            icmbench_metrics::canonical_name(m)
+                .map(str::to_string)
+                .unwrap_or_else(|_| m.clone())
+        })
+        .collect()
 }

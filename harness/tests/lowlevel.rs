@@ -7,8 +7,8 @@ use common::{icmbench, icmbench_ok};
 use std::path::{Path, PathBuf};
 
 use icmbench::config;
-use icmbench::restoration::{REF_DEGRADED, REF_UNCOMPRESSED};
 use icmbench::run::{RunOptions, run};
+use icmbench::tasks::restoration::{REF_DEGRADED, REF_UNCOMPRESSED};
 use icmbench_datasets::degrade::Degradation;
 use icmbench_datasets::lowlevel::{synthetic, to_target_size};
 use icmbench_datasets::{ImageEntry, Preprocess};

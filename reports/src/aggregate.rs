@@ -25,6 +25,19 @@ pub enum BppConvention {
     Total,
 }
 
+/// A `--bpp` value that is neither `mean` nor `total`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the bpp convention must be `mean` or `total`, got `{0}`")]
+pub struct BppConventionError(pub String);
+
+impl std::str::FromStr for BppConvention {
+    type Err = BppConventionError;
+
+    fn from_str(s: &str) -> Result<Self, BppConventionError> {
+        Self::parse(s).ok_or_else(|| BppConventionError(s.to_string()))
+    }
+}
+
 impl BppConvention {
     /// Parses `mean` or `total`.
     pub fn parse(s: &str) -> Option<Self> {

@@ -31,6 +31,14 @@ pub enum Method {
     Cubic,
 }
 
+impl std::str::FromStr for Method {
+    type Err = BdError;
+
+    fn from_str(s: &str) -> Result<Self, BdError> {
+        Self::parse(s)
+    }
+}
+
 impl Method {
     /// Parses `pchip`, `akima` or `cubic`.
     pub fn parse(s: &str) -> Result<Self, BdError> {

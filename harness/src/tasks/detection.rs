@@ -7,12 +7,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use icmbench_datasets::{ImageEntry, Preprocess, load_image};
 use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91, Detection, Detector, DetectorSpec};
+use icmbench_models::textfile::{DATA_JSON_CAP, read_text_capped};
+use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats};
-use icmbench_reports::results::ResultRow;
-use serde::Deserialize;
+use icmbench_reports::results::{ResultRow, write_json, write_text};
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Folder of ground-truth files in an output folder.
@@ -55,25 +60,101 @@ fn default_pseudo() -> f64 {
     0.3
 }
 
-/// A prepared task.
-pub struct TaskPlan {
+/// Why a detection task could not be prepared or its ground truths written.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The detector or a ground truth could not be prepared.
+    #[error("task: {0}")]
+    Setup(String),
+    /// A ground-truth file could not be written.
+    #[error(transparent)]
+    Store(#[from] ReportError),
+}
+
+/// Detections on an uncompressed image: dataset index, image id, width, height, boxes.
+type Uncompressed = (usize, String, u32, u32, Vec<Detection>);
+
+/// The detection stage of a run: the detector runs on every scored image (its boxes go
+/// into the row), and, for a pseudo ground truth, on every uncompressed image too.
+pub struct DetectionStage {
     /// The detector, shared by all workers.
     pub detector: Arc<Detector>,
     /// Ground-truth source.
     pub ground_truth: GroundTruth,
     /// Pseudo ground-truth threshold.
     pub pseudo_threshold: f64,
+    /// Detections on the uncompressed images (pseudo ground truth only).
+    uncompressed: Mutex<Vec<Uncompressed>>,
 }
 
-impl TaskPlan {
+impl DetectionStage {
     /// Builds the detector of a validated `[task]` (paths already resolved; session created
     /// here, on `opts`' device).
-    pub fn new(c: &TaskConfig, opts: &icmbench_models::RuntimeOptions) -> Result<Self, String> {
+    pub fn new(c: &TaskConfig, opts: &icmbench_models::RuntimeOptions) -> Result<Self, TaskError> {
         Ok(Self {
-            detector: Arc::new(load_detector(&c.model, c.onnx.as_deref(), c.spec.as_deref(), opts)?),
+            detector: Arc::new(load_detector(&c.model, c.onnx.as_deref(), c.spec.as_deref(), opts).map_err(TaskError::Setup)?),
             ground_truth: c.ground_truth,
             pseudo_threshold: c.pseudo_threshold,
+            uncompressed: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Sees an uncompressed image before its rows: with a pseudo ground truth, its
+    /// detections become the ground truth of the image (`dataset` is the dataset's index).
+    pub fn see_uncompressed(&self, dataset: usize, entry: &ImageEntry, img: &RgbImage) {
+        if self.ground_truth != GroundTruth::Pseudo {
+            return;
+        }
+        match self.detector.detect(img) {
+            Ok(d) => {
+                if let Ok(mut u) = self.uncompressed.lock() {
+                    u.push((dataset, entry.id.clone(), img.width(), img.height(), d));
+                }
+            }
+            Err(e) => tracing::warn!("{}: detection on the uncompressed image: {e}", entry.path.display()),
+        }
+    }
+
+    /// The detections of a scored image, as stored in its row.
+    pub fn detect(&self, img: &RgbImage) -> Result<String, String> {
+        self.detector
+            .detect(img)
+            .map(|d| detections_json(&d))
+            .map_err(|e| format!("detection: {e}"))
+    }
+
+    /// Writes `ground_truth/<dataset>.json` into `output` for every dataset (name, COCO
+    /// annotations): the pseudo ground truth from the uncompressed images, or a copy of the
+    /// dataset's annotations.
+    pub fn write_ground_truths<'a>(
+        self,
+        output: &Path,
+        datasets: impl Iterator<Item = (&'a str, Option<&'a Path>)>,
+    ) -> Result<(), TaskError> {
+        let dir = output.join(GT_DIR);
+        let mut uncompressed = self.uncompressed.into_inner().unwrap_or_default();
+        uncompressed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        for (di, (name, annotations)) in datasets.enumerate() {
+            let path = dir.join(format!("{name}.json"));
+            match self.ground_truth {
+                GroundTruth::Pseudo => {
+                    let images: Vec<_> = uncompressed
+                        .iter()
+                        .filter(|u| u.0 == di)
+                        .enumerate()
+                        .map(|(i, u)| (i as u64 + 1, u.1.clone(), u.2, u.3, u.4.clone()))
+                        .collect();
+                    let doc = pseudo_ground_truth(&images, self.pseudo_threshold, self.detector.name());
+                    write_json(&path, &doc)?;
+                }
+                GroundTruth::Coco => {
+                    let src = annotations.ok_or_else(|| TaskError::Setup(format!("dataset `{name}` has no annotations")))?;
+                    let text = read_text_capped(src, DATA_JSON_CAP).map_err(|e| TaskError::Setup(e.to_string()))?;
+                    write_text(&path, &text)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -87,37 +168,15 @@ pub fn load_detector(
 ) -> Result<Detector, String> {
     match (onnx, spec) {
         (Some(onnx), Some(spec)) => {
-            let (loaded, s, _) = load_export::<DetectorSpec>(onnx, spec, opts)?;
+            let (loaded, s, _) = super::load_export::<DetectorSpec>(onnx, spec, opts)?;
             Ok(Detector::new(loaded, s))
         }
-        (None, None) if model == "nanodet" => Ok(Detector::new(load_manifest_model(model, opts)?.0, DetectorSpec::nanodet())),
+        (None, None) if model == "nanodet" => Ok(Detector::new(super::load_manifest_model(model, opts)?.0, DetectorSpec::nanodet())),
         (None, None) => Err(format!(
             "detector `{model}` has no built-in contract; use nanodet, or give your ONNX export and its contract (onnx + spec)"
         )),
         _ => Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
     }
-}
-
-/// Loads your ONNX export and its contract (TOML, parsed as `S`): the model, the contract and
-/// the contract's text. Errors name the file.
-pub fn load_export<S: serde::de::DeserializeOwned>(
-    onnx: &Path,
-    contract: &Path,
-    opts: &icmbench_models::RuntimeOptions,
-) -> Result<(icmbench_models::Model, S, String), String> {
-    let text = icmbench_models::textfile::read_text_capped(contract, icmbench_models::textfile::TEXT_CAP).map_err(|e| e.to_string())?;
-    let spec: S = toml::from_str(&text).map_err(|e| format!("{}: {}", contract.display(), e.message()))?;
-    let model = icmbench_models::Model::load(&onnx.display().to_string(), onnx, opts).map_err(|e| e.to_string())?;
-    Ok((model, spec, text))
-}
-
-/// Loads a model of the shipped manifest from the models folder, with its SHA-256.
-pub fn load_manifest_model(name: &str, opts: &icmbench_models::RuntimeOptions) -> Result<(icmbench_models::Model, String), String> {
-    let manifest = icmbench_models::Manifest::shipped().map_err(|e| e.to_string())?;
-    let model = manifest
-        .load(name, &icmbench_models::models_dir(), opts)
-        .map_err(|e| e.to_string())?;
-    Ok((model, manifest.get(name).map(|m| m.sha256.clone()).unwrap_or_default()))
 }
 
 /// Names of the two dataset-level metrics for a ground-truth kind.
@@ -288,4 +347,133 @@ pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path)
         }
     }
     problems
+}
+
+/// What `icmbench detect` is asked to do: the image folder, the results file, and
+/// optionally a ground truth (for image ids and categories) and a pseudo ground truth to
+/// write.
+pub struct DetectRequest<'a> {
+    /// Image folder.
+    pub images: &'a Path,
+    /// Results file to write.
+    pub out: &'a Path,
+    /// COCO ground truth whose image ids and categories the results use.
+    pub gt: Option<&'a Path>,
+    /// Where to write a pseudo ground truth.
+    pub pseudo_gt: Option<&'a Path>,
+    /// Score threshold of pseudo ground-truth boxes.
+    pub pseudo_threshold: f64,
+}
+
+/// The summary of `icmbench detect` (its `--json` output).
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectSummary {
+    /// Images detected.
+    pub images: usize,
+    /// Images that could not be read.
+    pub failed: usize,
+    /// Detections written.
+    pub detections: usize,
+    /// Wall time.
+    pub seconds: f64,
+    /// Throughput.
+    pub images_per_second: f64,
+    /// The results file.
+    pub out: String,
+}
+
+impl DetectSummary {
+    /// The one-line summary printed without `--json`.
+    pub fn line(&self, pseudo_gt: Option<&Path>) -> String {
+        format!(
+            "{} images, {} detections ({:.2} images/s) -> {}{}",
+            self.images,
+            self.detections,
+            self.images_per_second,
+            self.out,
+            pseudo_gt
+                .map(|p| format!(", pseudo ground truth -> {}", p.display()))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// What [`detect_folder`] did: the summary, and one line per image skipped or unreadable.
+pub struct DetectOutcome {
+    /// The summary.
+    pub summary: DetectSummary,
+    /// Images skipped (not in the ground truth) or unreadable, one line each.
+    pub problems: Vec<String>,
+}
+
+/// Runs a detector over every image of a folder (sorted order) and writes the COCO results
+/// file, and the pseudo ground truth when asked. Image ids and categories are the ground
+/// truth's (by file name, by category name), else 1, 2, ... in sorted order and COCO's ids.
+pub fn detect_folder(detector: &Detector, r: &DetectRequest) -> Result<DetectOutcome, DetectFolderError> {
+    let entries = icmbench_datasets::scan_folder(r.images)?;
+    let truth =
+        r.gt.map(GroundTruthFile::read)
+            .transpose()
+            .map_err(DetectFolderError::GroundTruth)?;
+    let start = Instant::now();
+    let (mut results, mut seen, mut problems, mut failures) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
+    for (i, e) in entries.iter().enumerate() {
+        let image_id = match &truth {
+            Some(t) => match t.image_id(&e.id) {
+                Some(id) => id,
+                None => {
+                    problems.push(format!("{}: not in the ground truth's images; skipped", e.path.display()));
+                    continue;
+                }
+            },
+            None => i as u64 + 1,
+        };
+        let img = match load_image(e, &Preprocess::default()) {
+            Ok(i) => i.image,
+            Err(err) => {
+                problems.push(err.to_string());
+                failures += 1;
+                continue;
+            }
+        };
+        let dets = detector.detect(&img)?;
+        let mapped = dets.iter().filter_map(|d| match &truth {
+            Some(t) => t.map_category(*d),
+            None => Some(*d),
+        });
+        results.extend(mapped.map(|m| json!({"image_id": image_id, "category_id": m.category_id, "bbox": m.bbox, "score": m.score})));
+        seen.push((image_id, e.id.clone(), img.width(), img.height(), dets));
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    write_json(r.out, &serde_json::Value::Array(results.clone()))?;
+    if let Some(p) = r.pseudo_gt {
+        write_json(p, &pseudo_ground_truth(&seen, r.pseudo_threshold, detector.name()))?;
+    }
+    let n = entries.len() - failures;
+    let summary = DetectSummary {
+        images: n,
+        failed: failures,
+        detections: results.len(),
+        seconds,
+        images_per_second: n as f64 / seconds,
+        out: r.out.display().to_string(),
+    };
+    Ok(DetectOutcome { summary, problems })
+}
+
+/// Why `icmbench detect` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectFolderError {
+    /// The image folder could not be listed.
+    #[error(transparent)]
+    Folder(#[from] icmbench_datasets::DatasetError),
+    /// The ground truth could not be read.
+    #[error("{0}")]
+    GroundTruth(String),
+    /// The detector failed.
+    #[error(transparent)]
+    Model(#[from] icmbench_models::ModelError),
+    /// A file could not be written.
+    #[error(transparent)]
+    Store(#[from] ReportError),
 }

@@ -7,14 +7,14 @@
 //! ([`REF_UNCOMPRESSED`]) and the degraded input without any task ([`REF_DEGRADED`],
 //! brought to the target's size by bicubic resampling when they differ).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use icmbench_datasets::lowlevel::to_target_size;
 use icmbench_models::RuntimeOptions;
 use icmbench_models::restore::{BUILTIN_RESTORERS, Restorer, RestorerSpec};
 
-use crate::task::{load_export, load_manifest_model};
-pub use icmbench_reports::lowlevel::{REF_DEGRADED, REF_UNCOMPRESSED, REFERENCE_KIND, is_reference};
+use super::{load_export, load_manifest_model};
+pub use icmbench_reports::lowlevel::{REF_DEGRADED, REF_UNCOMPRESSED, REFERENCE_KIND, Reference, is_reference};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
@@ -71,15 +71,6 @@ impl RestorerConfig {
         }
         Ok(())
     }
-
-    /// The same with `onnx` and `spec` relative to `base`.
-    pub fn resolved(&self, base: &Path) -> Self {
-        Self {
-            onnx: self.onnx.as_ref().map(|p| crate::config::normalize(&base.join(p))),
-            spec: self.spec.as_ref().map(|p| crate::config::normalize(&base.join(p))),
-            ..self.clone()
-        }
-    }
 }
 
 /// A dataset's low-level task, ready to run.
@@ -132,6 +123,15 @@ impl LowLevel {
             overlap: c.overlap,
             identity: format!("{identity} tile {} overlap {}", c.tile, c.overlap),
         })
+    }
+
+    /// The image a reference row scores: the restorer's output on the uncompressed degraded
+    /// `input`, or `input` itself brought to the target's size.
+    pub fn reference(&self, r: Reference, input: &RgbImage, target: &RgbImage) -> Result<RgbImage, String> {
+        match r {
+            Reference::TaskOnUncompressed => self.enhance(input, target),
+            Reference::DegradedInput => Ok(to_target_size(input, target)),
+        }
     }
 
     /// The enhanced image of `input` (a decoded or uncompressed degraded image), which must

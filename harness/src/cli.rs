@@ -1,0 +1,350 @@
+//! The command line, parsed once into typed values: every subcommand's arguments, with
+//! methods, bpp conventions, IoU types, devices, padding and formats as their library types
+//! (parsed by their `FromStr`), so the commands never look at a raw string again.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use icmbench::reporting::Format;
+use icmbench_codecs::padding::{PadAlign, PadMode};
+use icmbench_metrics::coco::IouType;
+use icmbench_models::Device;
+use icmbench_reports::aggregate::BppConvention;
+use icmbench_reports::bd::{DEFAULT_MIN_OVERLAP, Method};
+
+/// Benchmark and evaluation harness for Image Coding for Machines.
+#[derive(Parser)]
+#[command(name = "icmbench", version, about)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug); ICMBENCH_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a benchmark described by a TOML config; resumes from earlier results.
+    Run(RunArgs),
+    /// Score one image pair with one metric.
+    Score(ScoreArgs),
+    /// The ONNX models: list the manifest, or verify the built files' SHA-256.
+    Models {
+        /// What to do.
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+    /// List codecs, external presets and metrics with their conventions.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Encode one image with a learned codec into a bitstream file (see `decode`).
+    Encode(EncodeArgs),
+    /// Decode a bitstream file written by `encode` into a PNG image.
+    Decode(DecodeArgs),
+    /// Check a config without running it.
+    Check {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Paper-style tables (BD-rate vs an anchor, per-quality), figures and an HTML report.
+    Report(ReportArgs),
+    /// Rate–quality figures (one chart per metric and a multi-panel figure per dataset).
+    Plot(PlotArgs),
+    /// Bjøntegaard delta between two curves: CSV files with header `rate,metric`, or
+    /// CompressAI result JSON files (with --metric).
+    Bd(BdArgs),
+    /// Write results as CompressAI result JSON files (one per dataset and codec).
+    ExportCompressai(ExportArgs),
+    /// Run a detector over a folder of images and write COCO results (and optionally a
+    /// pseudo ground truth from its confident boxes).
+    Detect(DetectArgs),
+    /// COCO mAP of a detection results file against a ground truth (pycocotools' 12 statistics).
+    EvalMap(EvalMapArgs),
+}
+
+/// `icmbench run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The config file.
+    pub config: PathBuf,
+    /// Worker threads (default: the config's `jobs`, else all cores).
+    #[arg(long)]
+    pub jobs: Option<NonZeroUsize>,
+    /// Keep decoded images as DIR/<codec>/q<quality>/<image>.png.
+    #[arg(long, value_name = "DIR")]
+    pub save_reconstructions: Option<PathBuf>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Where ONNX models run: cpu, cuda or cuda:N (overrides the config's `device`).
+    #[arg(long)]
+    pub device: Option<Device>,
+}
+
+/// `icmbench score`.
+#[derive(Args)]
+pub struct ScoreArgs {
+    /// Metric name (see `icmbench list`).
+    #[arg(long)]
+    pub metric: String,
+    /// Reference image (full-reference metrics only).
+    #[arg(long = "ref", value_name = "REF")]
+    pub reference: Option<PathBuf>,
+    /// Distorted image.
+    #[arg(long, value_name = "DIST")]
+    pub dist: PathBuf,
+    /// Print `{"metric": NAME, "value": x}`.
+    #[arg(long)]
+    pub json: bool,
+    /// Where ONNX models run: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+}
+
+/// `icmbench models …`.
+#[derive(Subcommand)]
+pub enum ModelsAction {
+    /// Name, file, source package, licence and contract of every model.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that every model file is built and has its manifest SHA-256 (exit 2 if not).
+    Verify {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `icmbench encode`.
+#[derive(Args)]
+pub struct EncodeArgs {
+    /// The learned codec: a folder of quality points (or one point).
+    #[arg(long)]
+    pub codec: PathBuf,
+    /// The quality point (a `quality` number of its codec.json files).
+    #[arg(long)]
+    pub quality: f64,
+    /// The image.
+    pub image: PathBuf,
+    /// The bitstream file to write.
+    pub out: PathBuf,
+    /// Padding fill: zero (CompressAI) or replicate.
+    #[arg(long, default_value = "zero")]
+    pub pad_mode: PadMode,
+    /// Padding placement: center (CompressAI, SA-ICM) or bottom-right.
+    #[arg(long, default_value = "center")]
+    pub pad_align: PadAlign,
+    /// Where ONNX models run: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `icmbench decode`.
+#[derive(Args)]
+pub struct DecodeArgs {
+    /// The bitstream file.
+    pub input: PathBuf,
+    /// The learned codec that wrote it.
+    #[arg(long)]
+    pub codec: PathBuf,
+    /// The PNG image to write.
+    pub out: PathBuf,
+    /// Where ONNX models run: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `icmbench report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Output folders, .parquet tables, or CompressAI .json result files.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Anchor codec (default: the first codec of each dataset).
+    #[arg(long)]
+    pub anchor: Option<String>,
+    /// BD and figure options.
+    #[command(flatten)]
+    pub curves: CurveArgs,
+    /// Comma-separated formats: md, csv, tex, json, html, svg, png.
+    #[arg(long, value_delimiter = ',', default_value = "md,csv,tex,json,html,svg,png")]
+    pub format: Vec<Format>,
+    /// Output folder (default: `report/` inside the first results folder, else `report/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options shared by `report` for BD computations and figures.
+#[derive(Args)]
+pub struct CurveArgs {
+    /// Interpolation: pchip (default), akima, cubic.
+    #[arg(long, default_value = "pchip")]
+    pub method: Method,
+    /// bpp convention of tables and figures: mean (CompressAI) or total (CompressAI-Vision).
+    #[arg(long, default_value = "mean")]
+    pub bpp: BppConvention,
+    /// Fit non-monotone curves isotonically instead of reporting them as abnormal.
+    #[arg(long)]
+    pub monotone_fit: bool,
+    /// Minimum overlap of two curves' ranges for a BD value, 0-1.
+    #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP, value_parser = parse_min_overlap)]
+    pub min_overlap: f64,
+    /// Only these metrics (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    /// Show MS-SSIM as -10 log10(1 - MS-SSIM) dB in figures.
+    #[arg(long)]
+    pub msssim_db: bool,
+}
+
+/// `icmbench plot`.
+#[derive(Args)]
+pub struct PlotArgs {
+    /// Output folders, .parquet tables, or CompressAI .json result files.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Comma-separated formats: svg, png.
+    #[arg(long, value_delimiter = ',', default_value = "svg,png")]
+    pub format: Vec<Format>,
+    /// bpp on the x axis: mean (of per-image bpp, CompressAI) or total (bits / pixels).
+    #[arg(long, default_value = "mean")]
+    pub bpp: BppConvention,
+    /// Show MS-SSIM as -10 log10(1 - MS-SSIM) dB.
+    #[arg(long)]
+    pub msssim_db: bool,
+    /// Only these metrics (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    /// Output folder (default: `figures/` inside the first results folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `icmbench bd`.
+#[derive(Args)]
+pub struct BdArgs {
+    /// Anchor curve.
+    #[arg(long)]
+    pub anchor: PathBuf,
+    /// Test curve.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Metric to read from CompressAI JSON files.
+    #[arg(long, default_value = "psnr-rgb")]
+    pub metric: String,
+    /// Interpolation: pchip (default, as the bjontegaard package), akima, cubic (VCEG-M33).
+    #[arg(long, default_value = "pchip")]
+    pub method: Method,
+    /// The metric is lower-is-better (LPIPS, NIQE...). Known metric names set it by themselves.
+    #[arg(long)]
+    pub lower_is_better: bool,
+    /// Replace non-monotone curves by their isotonic fit instead of failing.
+    #[arg(long)]
+    pub monotone_fit: bool,
+    /// Minimum overlap of the two ranges, 0-1.
+    #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP, value_parser = parse_min_overlap)]
+    pub min_overlap: f64,
+    /// Print `{"bd_rate": percent, "bd_metric": metric units}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `icmbench export-compressai`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Output folders or .parquet tables.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Output folder; files are `<out>/<dataset>/<codec>.json`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// bpp convention: mean (CompressAI) or total.
+    #[arg(long, default_value = "mean")]
+    pub bpp: BppConvention,
+}
+
+/// `icmbench detect`.
+#[derive(Args)]
+pub struct DetectArgs {
+    /// Image folder.
+    pub images: PathBuf,
+    /// Results file to write: `[{image_id, category_id, bbox, score}, ...]`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Detector from the model manifest.
+    #[arg(long, default_value = "nanodet")]
+    pub model: String,
+    /// Your own ONNX detector (with --spec) instead of a manifest model.
+    #[arg(long, requires = "spec")]
+    pub onnx: Option<PathBuf>,
+    /// Its contract as TOML (input, size, resize, mean, std, family; see README, SA-ICM).
+    #[arg(long, requires = "onnx")]
+    pub spec: Option<PathBuf>,
+    /// COCO ground truth whose image ids (matched by file name) the results use;
+    /// without it images are numbered 1, 2, ... in sorted order.
+    #[arg(long)]
+    pub gt: Option<PathBuf>,
+    /// Also write a pseudo ground truth (boxes with score >= --pseudo-threshold) here.
+    #[arg(long, value_name = "FILE")]
+    pub pseudo_gt: Option<PathBuf>,
+    /// Score threshold of pseudo ground-truth boxes.
+    #[arg(long, default_value_t = 0.3)]
+    pub pseudo_threshold: f64,
+    /// Where the detector runs: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+    /// Print a JSON summary (images, detections, images per second).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `icmbench eval-map`.
+#[derive(Args)]
+pub struct EvalMapArgs {
+    /// Ground truth: COCO instances JSON.
+    #[arg(long)]
+    pub gt: PathBuf,
+    /// Results: `[{image_id, category_id, bbox|segmentation, score}, ...]`.
+    #[arg(long)]
+    pub dt: PathBuf,
+    /// bbox or segm.
+    #[arg(long, default_value = "bbox", value_parser = parse_iou_type)]
+    pub iou_type: IouType,
+    /// Print `{"stats": [12 numbers]}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--min-overlap`: a finite number from 0 to 1 (NaN and negative values are refused
+/// when the arguments are parsed).
+fn parse_min_overlap(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+    icmbench_reports::bd::check_min_overlap(v).map_err(|e| e.to_string())
+}
+
+/// `--iou-type`: the IoU types icmbench evaluates (`bbox`, `segm`), not every one hotcoco knows.
+fn parse_iou_type(s: &str) -> Result<IouType, String> {
+    icmbench_metrics::coco::parse_iou_type(s).map_err(|e| e.to_string())
+}

@@ -1,0 +1,42 @@
+//! `icmbench run CONFIG`: runs the plan, prints the per-point summary (or JSON), and exits
+//! with 2 when rows failed.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use icmbench::print::{failure_lines, run_json, summary_table};
+use icmbench::run::{RunOptions, run as run_plan, summarise};
+use icmbench::{config, store};
+
+use super::{exit_code, print_json, warn_all};
+use crate::cli::RunArgs;
+
+/// Runs the command.
+pub fn run(a: RunArgs) -> Result<ExitCode> {
+    let plan = config::load(&a.config)?;
+    let opts = RunOptions {
+        jobs: a.jobs.map(|n| n.get()),
+        save_reconstructions: a.save_reconstructions,
+        progress: !a.quiet && !a.json,
+        device: a.device,
+    };
+    let outcome = run_plan(&plan, &opts)?;
+    let summary = summarise(&plan, &outcome)?;
+    warn_all(&summary.warnings);
+    let failures = outcome.failures();
+    if a.json {
+        print_json(&run_json(&plan.output, &outcome, &summary.lines))?;
+    } else {
+        print!("{}", summary_table(&summary.lines, &summary.metrics));
+        println!(
+            "\n{} rows ({} computed, {} reused from earlier runs), {} failed. Results: {}",
+            outcome.rows.len(),
+            outcome.computed,
+            outcome.reused,
+            failures.len(),
+            plan.output.join(store::PARQUET).display()
+        );
+        eprint!("{}", failure_lines(&failures));
+    }
+    Ok(exit_code(failures.is_empty()))
+}

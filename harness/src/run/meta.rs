@@ -1,0 +1,112 @@
+//! `run.json`: what the last run of an output folder was (config, versions, metrics with
+//! their conventions, codecs, datasets with their degradations and restorers, counts), and
+//! the copy of its config beside it.
+
+use std::path::Path;
+
+use icmbench_reports::ReportError;
+use icmbench_reports::results::ResultRow;
+use serde::Serialize;
+
+use super::plan::DatasetJobs;
+use crate::config::Plan;
+use crate::store::Store;
+
+#[derive(Serialize)]
+struct RunMeta<'a> {
+    config: String,
+    icmbench_version: &'static str,
+    finished_unix_s: u64,
+    metrics: Vec<MetricMeta>,
+    codecs: Vec<CodecMeta<'a>>,
+    datasets: Vec<DatasetMeta<'a>>,
+    padding: icmbench_codecs::padding::Padding,
+    rows: usize,
+    computed: usize,
+    failed: usize,
+}
+
+#[derive(Serialize)]
+struct MetricMeta {
+    name: &'static str,
+    higher_is_better: bool,
+    convention: &'static str,
+}
+
+/// A dataset as run: its folders, degradation and low-level task model.
+#[derive(Serialize)]
+struct DatasetMeta<'a> {
+    name: &'a str,
+    path: &'a Path,
+    target: Option<&'a Path>,
+    degradation: Option<String>,
+    seed: Option<u64>,
+    restorer: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CodecMeta<'a> {
+    id: &'a str,
+    kind: String,
+    version: String,
+    size_multiple: u32,
+    qualities: &'a [f64],
+}
+
+/// Writes `run.json` (what this run was) and the copy of its config into the output folder.
+pub(crate) fn write_meta(
+    store: &Store,
+    plan: &Plan,
+    matrix: &[DatasetJobs],
+    rows: &[ResultRow],
+    computed: usize,
+) -> Result<(), ReportError> {
+    let meta = RunMeta {
+        config: plan.config_path.display().to_string(),
+        icmbench_version: env!("CARGO_PKG_VERSION"),
+        finished_unix_s: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        metrics: plan
+            .metrics
+            .iter()
+            .filter_map(|m| icmbench_metrics::info(m).ok())
+            .map(|m| MetricMeta {
+                name: m.name,
+                higher_is_better: m.higher_is_better,
+                convention: m.convention,
+            })
+            .collect(),
+        codecs: plan
+            .codecs
+            .iter()
+            .map(|c| CodecMeta {
+                id: &c.id,
+                kind: c.codec.kind().to_string(),
+                version: c.codec.version(),
+                size_multiple: c.codec.size_multiple(),
+                qualities: &c.qualities,
+            })
+            .collect(),
+        datasets: plan
+            .datasets
+            .iter()
+            .zip(matrix)
+            .map(|(d, m)| DatasetMeta {
+                name: &d.name,
+                path: &d.path,
+                target: d.target.as_deref(),
+                degradation: d.degradation.as_ref().map(|x| format!("{x:?}")),
+                seed: d.degradation.as_ref().map(|_| d.seed.unwrap_or(0)),
+                restorer: m.lowlevel.as_ref().map(|l| l.identity.as_str()),
+            })
+            .collect(),
+        padding: plan.padding,
+        rows: rows.len(),
+        computed,
+        failed: rows.iter().filter(|r| !r.is_ok()).count(),
+    };
+    icmbench_reports::results::write_text(&store.path(crate::store::CONFIG_COPY), &plan.config_text)?;
+    icmbench_reports::results::write_json(&store.path(crate::store::RUN_META), &meta)
+}

@@ -1,0 +1,420 @@
+//! Running a plan, the stateful driver over the plain row steps of [`row`]: every image is
+//! read once and shared by all its jobs (codec points, reference rows); jobs run in
+//! parallel on a rayon pool; finished rows go to the journal at once; rows already in the
+//! store (same image content, codec id, codec version, quality, and all requested metrics
+//! present) are reused, not recomputed.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`plan`] | the matrix: each dataset's images, restorer and jobs |
+//! | [`row`] | one row: pad → encode → decode → crop → stages → score → save |
+//! | [`meta`] | `run.json` |
+//! | [`summary`] | the per-point summary printed after a run (with mAP per point) |
+//! | this file | the driver: lock, cache, journal, thread pool, progress, final table |
+
+mod meta;
+mod plan;
+pub mod row;
+pub mod summary;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use icmbench_datasets::{DatasetError, ImageEntry};
+use icmbench_metrics::Metric;
+use icmbench_reports::ReportError;
+use icmbench_reports::results::{Journal, ResultRow, RowId, RowKey};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::config::Plan;
+use crate::store::Store;
+use crate::tasks::detection::DetectionStage;
+use crate::tasks::restoration::LowLevel;
+use plan::{DatasetJobs, Job, Loaded, Source};
+use row::RowContext;
+pub use row::reconstruction_path;
+pub use summary::{Summary, summarise};
+
+/// Errors that stop a run (row-level failures never do).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A dataset folder could not be listed.
+    #[error("dataset `{name}`: {error}")]
+    Dataset {
+        /// Dataset name.
+        name: String,
+        /// The error (in the message, not a separate source, so it prints once).
+        error: icmbench_datasets::DatasetError,
+    },
+    /// The degraded and ideal folders of a paired dataset do not match.
+    #[error("dataset `{name}`: {error}")]
+    Pairs {
+        /// Dataset name.
+        name: String,
+        /// The error (in the message, not a separate source, so it prints once).
+        error: icmbench_datasets::paired::PairError,
+    },
+    /// A dataset's restorer could not be loaded.
+    #[error("dataset `{name}`: {message}")]
+    Restorer {
+        /// Dataset name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The result store could not be read or written (the OS error says why: a full disk,
+    /// permissions...). Rows already in the journal are kept for the next run.
+    #[error(transparent)]
+    Store(#[from] ReportError),
+    /// Two rows of this run share one (dataset, image, codec, quality) slot; nothing is
+    /// stored (the journal keeps the rows).
+    #[error("two rows of this run fill one slot ({0}); nothing was merged or dropped, the journal keeps both")]
+    DuplicateSlot(String),
+    /// Another run holds the output folder.
+    #[error(transparent)]
+    Lock(#[from] crate::store::LockError),
+    /// A metric name is not in the registry.
+    #[error(transparent)]
+    Metric(#[from] icmbench_metrics::MetricError),
+    /// The task's detector or ground truth could not be prepared or written.
+    #[error(transparent)]
+    Task(#[from] crate::tasks::detection::TaskError),
+    /// The thread pool could not be built.
+    #[error("cannot start {jobs} worker threads: {message}")]
+    Pool {
+        /// Requested threads.
+        jobs: usize,
+        /// The error.
+        message: String,
+    },
+}
+
+/// Options of one run that are not part of the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Worker threads (overrides the config).
+    pub jobs: Option<usize>,
+    /// Folder to keep decoded images in.
+    pub save_reconstructions: Option<PathBuf>,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// ONNX Runtime device (overrides the config).
+    pub device: Option<icmbench_models::Device>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The rows of this plan, in plan order (dataset, image, codec, quality).
+    pub rows: Vec<ResultRow>,
+    /// Rows computed in this run.
+    pub computed: usize,
+    /// Rows reused from the store.
+    pub reused: usize,
+}
+
+impl RunOutcome {
+    /// The failed rows of this plan.
+    pub fn failures(&self) -> Vec<&ResultRow> {
+        self.rows.iter().filter(|r| !r.is_ok()).collect()
+    }
+}
+
+/// Most worker threads a run uses, as a multiple of the machine's cores: more only adds
+/// memory (each job holds its images and metric planes) and process ids.
+pub const MAX_JOBS_PER_CORE: usize = 4;
+
+/// The worker threads a run uses: the request (or all cores), capped at
+/// [`MAX_JOBS_PER_CORE`] × cores with a warning.
+pub fn effective_jobs(requested: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cap = cores * MAX_JOBS_PER_CORE;
+    match requested {
+        Some(n) if n > cap => {
+            tracing::warn!("{n} jobs asked for, but this machine has {cores} cores: using {cap} ({MAX_JOBS_PER_CORE} per core)");
+            cap
+        }
+        Some(n) => n.max(1),
+        None => cores,
+    }
+}
+
+/// A row with its place in plan order (dataset, image, codec, quality) and whether it was
+/// computed in this run.
+struct Produced {
+    order: (usize, usize, usize, usize),
+    row: ResultRow,
+    computed: bool,
+}
+
+/// Runs the plan, writing results into its output folder (which it locks for the whole
+/// run: one writer per folder).
+pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let store = Store::new(&plan.output);
+    let _lock = store.lock()?;
+    let runtime = resolve_runtime(plan, opts);
+    let detect = plan.task.as_ref().map(|t| DetectionStage::new(t, &runtime)).transpose()?;
+    let metrics: Vec<Box<dyn Metric>> = plan
+        .metrics
+        .iter()
+        .map(|m| icmbench_metrics::by_name(m))
+        .collect::<Result<_, _>>()?;
+    let matrix = plan::matrix(plan, &runtime)?;
+    let previous = store.load()?;
+    let done: HashMap<RowKey, &ResultRow> = previous.iter().filter(|r| r.is_ok()).map(|r| (r.key(), r)).collect();
+    let journal = JournalSink::new(store.journal()?);
+    let total: usize = matrix.iter().map(|d| d.sources.len() * d.jobs.len()).sum();
+    let bar = progress_bar(opts.progress, total as u64);
+    let pool = thread_pool(effective_jobs(opts.jobs.or(plan.jobs)))?;
+    let worker = Worker {
+        ctx: RowContext {
+            metrics: &metrics,
+            padding: &plan.padding,
+            detect: detect.as_ref(),
+            save: opts.save_reconstructions.as_deref(),
+        },
+        done: &done,
+        journal: &journal,
+        bar: &bar,
+    };
+    let mut produced = pool.install(|| worker.all_rows(&matrix));
+    bar.finish_and_clear();
+    journal.into_result()?;
+    produced.sort_by_key(|p| p.order);
+    let computed = produced.iter().filter(|p| p.computed).count();
+    let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
+    store.finish(&final_table(&rows, previous)?)?;
+    meta::write_meta(&store, plan, &matrix, &rows, computed)?;
+    write_ground_truths(detect, plan)?;
+    Ok(RunOutcome {
+        reused: rows.len() - computed,
+        computed,
+        rows,
+    })
+}
+
+/// The run's ONNX Runtime options: the config's, with `--device` over them. Learned codecs
+/// get them too.
+fn resolve_runtime(plan: &Plan, opts: &RunOptions) -> icmbench_models::RuntimeOptions {
+    let mut runtime = plan.runtime;
+    if let Some(d) = opts.device {
+        runtime.device = d;
+    }
+    icmbench_metrics::set_runtime_options(runtime);
+    for c in &plan.codecs {
+        c.codec.set_runtime_options(runtime);
+    }
+    runtime
+}
+
+/// The ground truths of a detection run (`ground_truth/<dataset>.json`).
+fn write_ground_truths(detect: Option<DetectionStage>, plan: &Plan) -> Result<(), RunError> {
+    let Some(stage) = detect else { return Ok(()) };
+    let datasets = plan.datasets.iter().map(|d| (d.name.as_str(), d.annotations.as_deref()));
+    Ok(stage.write_ground_truths(&plan.output, datasets)?)
+}
+
+fn progress_bar(show: bool, total: u64) -> ProgressBar {
+    let bar = if show { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({eta} left) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn thread_pool(jobs: usize) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| RunError::Pool {
+            jobs,
+            message: e.to_string(),
+        })
+}
+
+/// The journal shared by the workers. When a row cannot be written, the OS error is kept,
+/// and the remaining jobs are skipped: nothing computed after could be kept.
+struct JournalSink {
+    journal: Mutex<Journal>,
+    error: Mutex<Option<ReportError>>,
+    stop: AtomicBool,
+}
+
+impl JournalSink {
+    fn new(journal: Journal) -> Self {
+        Self {
+            journal: Mutex::new(journal),
+            error: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the journal failed.
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Appends a finished row (nothing once the journal failed).
+    fn append(&self, row: &ResultRow) {
+        if let Ok(mut j) = self.journal.lock()
+            && !self.stopped()
+            && let Err(e) = j.append(row)
+        {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Ok(mut slot) = self.error.lock() {
+                slot.get_or_insert(e);
+            }
+        }
+    }
+
+    /// The first write error, if any.
+    fn into_result(self) -> Result<(), ReportError> {
+        match self.error.into_inner().unwrap_or(None) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the workers share: the row context, the reusable rows, the journal and the
+/// progress bar.
+struct Worker<'a> {
+    ctx: RowContext<'a>,
+    done: &'a HashMap<RowKey, &'a ResultRow>,
+    journal: &'a JournalSink,
+    bar: &'a ProgressBar,
+}
+
+impl Worker<'_> {
+    /// Every row of the matrix, images in parallel and, within an image, jobs in parallel.
+    fn all_rows(&self, matrix: &[DatasetJobs]) -> Vec<Produced> {
+        let images: Vec<(usize, &Source)> = matrix
+            .iter()
+            .enumerate()
+            .flat_map(|(di, d)| d.sources.iter().map(move |s| (di, s)))
+            .collect();
+        images
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(ii, (di, source))| self.image_rows(&matrix[*di], (*di, ii), source))
+            .collect()
+    }
+
+    /// The rows of one image: loaded once, seen by the detection stage uncompressed, then
+    /// every job of its dataset.
+    fn image_rows(&self, d: &DatasetJobs, (di, ii): (usize, usize), source: &Source) -> Vec<Produced> {
+        if self.journal.stopped() {
+            // The journal failed: load and compute nothing more.
+            return Vec::new();
+        }
+        let entry = source.entry();
+        let ll = d.lowlevel.as_ref();
+        let loaded = source.load(ll.map(|l| l.identity.as_str()));
+        match (&loaded, self.ctx.detect) {
+            (Err(e), _) => tracing::warn!("{e}"),
+            (Ok(l), Some(stage)) => stage.see_uncompressed(di, entry, &l.img.image),
+            (Ok(_), None) => {}
+        }
+        d.jobs
+            .par_iter()
+            .map(|job| {
+                let (row, computed) = self.row(&d.name, entry, &loaded, job, ll);
+                Produced {
+                    order: (di, ii, job.codec_index, job.quality_index),
+                    row,
+                    computed,
+                }
+            })
+            .collect()
+    }
+
+    /// The row of one job: reused from the store when it holds everything asked for, else
+    /// computed and journaled. The flag says whether it was computed.
+    fn row(
+        &self,
+        dataset: &str,
+        entry: &ImageEntry,
+        loaded: &Result<Loaded, DatasetError>,
+        job: &Job,
+        ll: Option<&LowLevel>,
+    ) -> (ResultRow, bool) {
+        if self.journal.stopped() {
+            // The journal failed: nothing computed now could be kept, so compute nothing.
+            return (
+                row::failed_row(dataset, entry, job, "not run: the journal could not be written".into()),
+                false,
+            );
+        }
+        let row = match loaded {
+            Err(e) => row::failed_row(dataset, entry, job, e.to_string()),
+            Ok(l) => {
+                if let Some(prev) = self.reusable(l, job) {
+                    self.bar.inc(1);
+                    return (self.reused(prev, dataset, entry), false);
+                }
+                row::compute(&self.ctx, dataset, l, job, ll)
+            }
+        };
+        tracing::debug!("computed {dataset}/{} {} q={}: {}", row.image, row.codec, row.quality, row.status);
+        self.journal.append(&row);
+        if !row.is_ok() {
+            self.bar.suspend(|| {
+                tracing::warn!(
+                    "{dataset}/{} {} q={}: {}",
+                    row.image,
+                    row.codec,
+                    row.quality,
+                    row.error.as_deref().unwrap_or("")
+                );
+            });
+        }
+        self.bar.inc(1);
+        (row, true)
+    }
+
+    /// A stored row of the same key holding every metric of this run (and detections when
+    /// the run has a detection stage).
+    fn reusable(&self, l: &Loaded, job: &Job) -> Option<&ResultRow> {
+        let key = RowKey::new(l.hash_for(job), job.id(), &job.version(), job.quality());
+        self.done
+            .get(&key)
+            .filter(|p| self.ctx.metrics.iter().all(|m| p.metrics.contains_key(m.name())))
+            .filter(|p| self.ctx.detect.is_none() || p.detections.is_some())
+            .copied()
+    }
+
+    /// A reused row in this run's slot, with only this run's metrics.
+    fn reused(&self, prev: &ResultRow, dataset: &str, entry: &ImageEntry) -> ResultRow {
+        let mut row = prev.clone();
+        row.dataset = dataset.to_string();
+        row.image = entry.id.clone();
+        row.metrics.retain(|k, _| self.ctx.metrics.iter().any(|m| m.name() == k));
+        row
+    }
+}
+
+/// The table a run stores: every row of this plan (one per slot: a plan never fills a slot
+/// twice), then the earlier rows of slots this plan did not touch. A slot this plan filled
+/// drops its earlier row (another codec version, restorer, seed...), so reports never
+/// average the two; rows of different slots are all kept, even with identical pixels.
+///
+/// A plan that produced two rows for one slot (which config validation rules out: unique
+/// dataset names, image ids, codec ids and qualities) is an error, never a silent merge.
+pub fn final_table(rows: &[ResultRow], previous: Vec<ResultRow>) -> Result<Vec<ResultRow>, RunError> {
+    let mut filled: HashSet<RowId> = HashSet::with_capacity(rows.len());
+    for r in rows {
+        if !filled.insert(r.id()) {
+            return Err(RunError::DuplicateSlot(format!(
+                "{}/{} {} q={}",
+                r.dataset, r.image, r.codec, r.quality
+            )));
+        }
+    }
+    let mut all = rows.to_vec();
+    all.extend(previous.into_iter().filter(|r| !filled.contains(&r.id())));
+    Ok(all)
+}

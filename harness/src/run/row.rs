@@ -1,0 +1,169 @@
+//! One row, step by step, as plain functions: load → pad → encode → decode → crop → the
+//! optional stages (a low-level dataset's restorer; the run's detector) → score → save. A
+//! reference row skips the codec steps. Nothing here knows about the journal, the cache or
+//! threads: the driver ([`super`]) calls [`compute`] for the rows it needs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use icmbench_codecs::Codec;
+use icmbench_codecs::padding::{Padding, crop, pad_to_multiple};
+use icmbench_datasets::ImageEntry;
+use icmbench_metrics::Metric;
+use icmbench_reports::results::{ResultRow, STATUS_FAILED, STATUS_OK};
+use image::RgbImage;
+
+use super::plan::{Job, JobKind, Loaded};
+use crate::tasks::detection::DetectionStage;
+use crate::tasks::restoration::LowLevel;
+
+/// What every row of a run shares: the metrics, the padding policy, the detection stage
+/// and where decoded images are kept.
+pub(crate) struct RowContext<'a> {
+    /// The run's metrics.
+    pub metrics: &'a [Box<dyn Metric>],
+    /// Padding for codecs that need size multiples.
+    pub padding: &'a Padding,
+    /// The detection stage, when the run has a `[task]`.
+    pub detect: Option<&'a DetectionStage>,
+    /// `--save-reconstructions`.
+    pub save: Option<&'a Path>,
+}
+
+/// Computes the row of one job on a loaded image; `restore` is the dataset's restoration
+/// stage (low-level datasets). Every failure becomes a failed row, never an error.
+pub(crate) fn compute(ctx: &RowContext, dataset: &str, l: &Loaded, job: &Job, restore: Option<&LowLevel>) -> ResultRow {
+    let img = &l.img;
+    let (w, h) = img.image.dimensions();
+    let mut row = ResultRow {
+        image_hash: l.hash_for(job).to_string(),
+        width: w,
+        height: h,
+        conversion: img.conversion.clone(),
+        preprocess: img.preprocess.clone(),
+        ..blank_row(dataset, &img.id, job)
+    };
+    let scored = match (&job.kind, restore, &l.target) {
+        (JobKind::Reference(r), Some(ll), Some(target)) => ll.reference(*r, &img.image, target).map(|out| (target, out)),
+        // Reference rows exist only for low-level samples.
+        (JobKind::Reference(_), ..) => Err("a reference row without a low-level sample".to_string()),
+        (JobKind::Coded { codec, quality }, ..) => {
+            code(&mut row, &img.image, codec.codec.as_ref(), *quality, ctx.padding).and_then(|recon| match (restore, &l.target) {
+                (Some(ll), Some(target)) => ll.enhance(&recon, target).map(|out| (target, out)),
+                _ => Ok((&img.image, recon)),
+            })
+        }
+    };
+    match scored {
+        Ok((reference, out)) => score(ctx, row, reference, out),
+        Err(e) => fail(row, e),
+    }
+}
+
+/// Pads, encodes, decodes and crops back: the decoded image, with the rate and the times
+/// filled into `row` (bpp counts the source pixels, not the padded ones).
+fn code(row: &mut ResultRow, img: &RgbImage, codec: &dyn Codec, quality: f64, padding: &Padding) -> Result<RgbImage, String> {
+    let (w, h) = img.dimensions();
+    let padded = pad_to_multiple(img, codec.size_multiple(), padding);
+    let (pw, ph) = padded.image.dimensions();
+    let start = Instant::now();
+    let (bits, estimated_bits) = codec
+        .encode_with_estimate(&padded.image, quality)
+        .map_err(|e| format!("encode: {e}"))?;
+    row.encode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
+    row.bytes = Some(bits.len() as u64);
+    let pixels = f64::from(w) * f64::from(h);
+    row.bpp = Some(bits.len() as f64 * 8.0 / pixels);
+    row.bpp_estimated = estimated_bits.map(|b| b / pixels);
+    let start = Instant::now();
+    let decoded = codec.decode(&bits, pw, ph).map_err(|e| format!("decode: {e}"))?;
+    row.decode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
+    Ok(crop(decoded, padded.left, padded.top, w, h))
+}
+
+/// Fills the metrics (against `reference`), the detections and the saved image of a row
+/// from the image that is scored: the decoded image, or a low-level task's output.
+fn score(ctx: &RowContext, mut row: ResultRow, reference: &RgbImage, out: RgbImage) -> ResultRow {
+    let mut errors = Vec::new();
+    for m in ctx.metrics {
+        match m.compute(reference, &out) {
+            Ok(v) => {
+                row.metrics.insert(m.name().to_string(), v);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if let Some(stage) = ctx.detect {
+        match stage.detect(&out) {
+            Ok(d) => row.detections = Some(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(dir) = ctx.save {
+        let path = reconstruction_path(dir, &row.dataset, &row.codec, row.quality, &row.image);
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .map_err(|e| e.to_string())
+            .and_then(|()| out.save(&path).map_err(|e| e.to_string()));
+        if let Err(e) = saved {
+            errors.push(format!("saving reconstruction {}: {e}", path.display()));
+        }
+    }
+    if errors.is_empty() { row } else { fail(row, errors.join("; ")) }
+}
+
+/// The failed row of an image that could not be read (or of a job not run).
+pub(crate) fn failed_row(dataset: &str, entry: &ImageEntry, job: &Job, error: String) -> ResultRow {
+    let row = ResultRow {
+        image_hash: format!("unreadable:{dataset}/{}", entry.id),
+        ..blank_row(dataset, &entry.id, job)
+    };
+    fail(row, error)
+}
+
+/// The row of a job before anything is known of its image: its slot and codec, status
+/// `ok`, no values.
+fn blank_row(dataset: &str, image: &str, job: &Job) -> ResultRow {
+    ResultRow {
+        dataset: dataset.to_string(),
+        image: image.to_string(),
+        image_hash: String::new(),
+        width: 0,
+        height: 0,
+        conversion: String::new(),
+        preprocess: String::new(),
+        codec: job.id().to_string(),
+        codec_kind: job.kind_name(),
+        codec_version: job.version(),
+        quality: job.quality(),
+        status: STATUS_OK.into(),
+        error: None,
+        bytes: None,
+        bpp: None,
+        bpp_estimated: None,
+        encode_ms: None,
+        decode_ms: None,
+        metrics: BTreeMap::new(),
+        detections: None,
+    }
+}
+
+fn fail(mut row: ResultRow, error: String) -> ResultRow {
+    row.status = STATUS_FAILED.into();
+    row.error = Some(error);
+    row
+}
+
+/// Where `--save-reconstructions` puts a scored image (decoded, or a low-level task's
+/// output): `DIR/<dataset>/<codec>/q<quality>/<image id>.png`. The image id keeps its own
+/// extension (`x.jpg` → `x.jpg.png`), so two sources never share a file. Dataset names and
+/// codec ids are checked by the config; image ids are paths relative to the dataset
+/// folder, without `..`.
+pub fn reconstruction_path(dir: &Path, dataset: &str, codec: &str, quality: f64, image_id: &str) -> PathBuf {
+    dir.join(dataset)
+        .join(codec)
+        .join(format!("q{}", icmbench_codecs::external::format_quality(quality)))
+        .join(format!("{image_id}.png"))
+}

@@ -1,0 +1,166 @@
+//! Guards the layout (crude greps over the source text, as hotcoco's `tests/architecture.rs`
+//! does): crates depend on lower crates only; `main.rs` stays a thin dispatcher without
+//! loops; no function in the harness is longer than [`MAX_FN_LINES`]; metric names are
+//! spelled only in the metric catalogue; the run driver has no `match` on a feature.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `.rs` files under a folder, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A file's text without its unit tests (everything from `#[cfg(test)]` on) and without
+/// comment lines.
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The workspace crates from the bottom up, each with the crates it may use.
+const LAYERS: &[(&str, &str, &[&str])] = &[
+    ("models", "icmbench_models", &[]),
+    ("datasets", "icmbench_datasets", &["icmbench_models"]),
+    ("codecs", "icmbench_codecs", &["icmbench_models", "icmbench_datasets"]),
+    ("metrics", "icmbench_metrics", &["icmbench_models", "icmbench_datasets"]),
+    (
+        "reports",
+        "icmbench_reports",
+        &["icmbench_models", "icmbench_datasets", "icmbench_metrics"],
+    ),
+];
+
+/// Every crate of the workspace by its Rust name.
+const CRATES: &[&str] = &[
+    "icmbench_models",
+    "icmbench_datasets",
+    "icmbench_codecs",
+    "icmbench_metrics",
+    "icmbench_reports",
+    "icmbench::",
+];
+
+#[test]
+fn lower_crates_never_use_higher_ones() {
+    let mut found = Vec::new();
+    for (folder, own, allowed) in LAYERS {
+        for file in rust_files(&root().join(folder).join("src")) {
+            let text = code(&file);
+            for other in CRATES.iter().filter(|c| *c != own && !allowed.contains(c)) {
+                if text.contains(other) {
+                    found.push(format!("{} uses {other}", file.display()));
+                }
+            }
+        }
+        let manifest = std::fs::read_to_string(root().join(folder).join("Cargo.toml")).unwrap();
+        let deps = manifest.split("[dev-dependencies]").next().unwrap_or_default();
+        for other in CRATES.iter().filter(|c| *c != own && !allowed.contains(c)) {
+            let package = other.trim_end_matches("::").replace('_', "-");
+            if deps.lines().any(|l| l.trim_start().starts_with(&format!("{package}."))) {
+                found.push(format!("{folder}/Cargo.toml depends on {package}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "a lower crate uses a higher one:\n{}", found.join("\n"));
+}
+
+/// The most lines a function of the harness may have (signature to closing brace).
+const MAX_FN_LINES: usize = 80;
+
+/// (file, first line, name, length) of every function in `text`, found by its `fn` line
+/// and the closing brace at the same indentation (as rustfmt writes them).
+fn functions(text: &str) -> Vec<(usize, String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        let indent = line.len() - t.len();
+        let is_fn = ["fn ", "pub fn ", "pub(crate) fn ", "const fn ", "pub const fn "]
+            .iter()
+            .any(|p| t.starts_with(p));
+        if !is_fn || t.ends_with(';') {
+            continue;
+        }
+        let close = format!("{}}}", " ".repeat(indent));
+        if let Some(end) = lines[i..].iter().position(|l| *l == close) {
+            let name = t.split('(').next().unwrap_or(t).to_string();
+            out.push((i + 1, name, end + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn harness_functions_fit_on_a_screen() {
+    let mut long = Vec::new();
+    for file in rust_files(&root().join("harness/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (line, name, len) in functions(&text) {
+            if len > MAX_FN_LINES {
+                long.push(format!("{}:{line}: {name} has {len} lines", file.display()));
+            }
+        }
+    }
+    assert!(long.is_empty(), "functions longer than {MAX_FN_LINES} lines:\n{}", long.join("\n"));
+}
+
+#[test]
+fn the_function_finder_finds_functions() {
+    let text = "fn a() {\n    x;\n}\n\nimpl T {\n    pub fn b(\n        y: u8,\n    ) {\n        z;\n    }\n}\n";
+    let found = functions(text);
+    assert_eq!(found, [(1, "fn a".to_string(), 3), (6, "pub fn b".to_string(), 5)]);
+}
+
+#[test]
+fn main_only_parses_and_dispatches() {
+    let main = std::fs::read_to_string(root().join("harness/src/main.rs")).unwrap();
+    assert!(main.lines().count() < 200, "main.rs has {} lines", main.lines().count());
+    let text = code(&root().join("harness/src/main.rs"));
+    for word in ["for ", "while ", "loop {", ".iter()", "load_image", "scan_folder", "json!"] {
+        assert!(
+            !text.contains(word),
+            "main.rs holds `{word}`: loops, parsers and JSON builders belong in the library"
+        );
+    }
+    // Commands turn arguments into library calls: no command reads a folder of images or
+    // builds JSON by hand.
+    for file in rust_files(&root().join("harness/src/commands")) {
+        let text = code(&file);
+        for word in ["load_image", "scan_folder", "for (i, e) in", ".lines()"] {
+            assert!(!text.contains(word), "{} holds `{word}`", file.display());
+        }
+    }
+}
+
+#[test]
+fn the_run_driver_has_no_feature_match() {
+    let driver = code(&root().join("harness/src/run/mod.rs"));
+    for word in ["JobKind::", "GroundTruth::", "Reference::", "REF_", "is_lowlevel"] {
+        assert!(
+            !driver.contains(word),
+            "run/mod.rs holds `{word}`: features live in their stages and row steps"
+        );
+    }
+}

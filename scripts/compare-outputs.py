@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Checks that two icmbench output folders hold the same results.
+
+Usage: scripts/compare-outputs.py BEFORE AFTER
+
+BEFORE and AFTER are output folders of the same config (e.g. `results/demo` of two builds,
+each after `icmbench run` and `icmbench report`). Compared:
+
+- `results.csv`: the same columns and the same rows in the same order, every cell equal,
+  except the timing columns (`encode_ms`, `decode_ms`), which differ from run to run;
+- `report/points.csv`: the same way (its `encode_ms` and `decode_ms` are mean times);
+- `report/report.md`, `report/bd.csv` and `report/ll-icm.csv` (where present in BEFORE):
+  byte for byte.
+
+Exit status 0 when everything matches, 1 with one line per difference otherwise. Used to
+show that a restructuring changed no result (issue 14): run `make demo` and `make ll-icm`
+before and after, keep a copy of the first outputs, and compare.
+"""
+
+import csv
+import sys
+from pathlib import Path
+
+TIMING = {"encode_ms", "decode_ms"}
+TABLES = ["results.csv", "report/points.csv"]
+REPORT_FILES = ["report/report.md", "report/bd.csv", "report/ll-icm.csv"]
+MAX_SHOWN = 20
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise SystemExit(f"{path}: empty file")
+    return rows[0], rows[1:]
+
+
+def compare_table(before, after, name):
+    """Cell by cell, the timing columns aside."""
+    if not (before / name).exists():
+        return []
+    if not (after / name).exists():
+        return [f"{name}: missing in {after}"]
+    problems = []
+    h1, r1 = read_csv(before / name)
+    h2, r2 = read_csv(after / name)
+    if h1 != h2:
+        return [f"{name}: columns differ:\n  before {h1}\n  after  {h2}"]
+    if len(r1) != len(r2):
+        problems.append(f"{name}: {len(r1)} rows before, {len(r2)} after")
+    keep = [i for i, column in enumerate(h1) if column not in TIMING]
+    for n, (a, b) in enumerate(zip(r1, r2), start=2):
+        for i in keep:
+            if a[i] != b[i]:
+                problems.append(f"{name}:{n}: column `{h1[i]}`: {a[i]!r} -> {b[i]!r}")
+    return problems
+
+
+def compare_bytes(before, after, name):
+    a, b = before / name, after / name
+    if not a.exists():
+        return []
+    if not b.exists():
+        return [f"{name}: missing in {after}"]
+    ta, tb = a.read_bytes(), b.read_bytes()
+    if ta == tb:
+        return []
+    la, lb = ta.decode("utf-8", "replace").splitlines(), tb.decode("utf-8", "replace").splitlines()
+    for n, (x, y) in enumerate(zip(la, lb), start=1):
+        if x != y:
+            return [f"{name}:{n}: differs:\n  before {x}\n  after  {y}"]
+    return [f"{name}: {len(la)} lines before, {len(lb)} after"]
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    before, after = Path(argv[1]), Path(argv[2])
+    problems = []
+    for name in TABLES:
+        problems += compare_table(before, after, name)
+    for name in REPORT_FILES:
+        problems += compare_bytes(before, after, name)
+    for p in problems[:MAX_SHOWN]:
+        print(p)
+    if len(problems) > MAX_SHOWN:
+        print(f"... and {len(problems) - MAX_SHOWN} more")
+    if problems:
+        return 1
+    rows = len(read_csv(before / "results.csv")[1])
+    print(f"same results: {rows} rows (timing columns aside) and the report files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
