@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use criterion::{Criterion, criterion_group, criterion_main};
 use icmbench_reports::aggregate::aggregate;
 use icmbench_reports::bd::{BdOptions, Curve, Method, bd};
-use icmbench_reports::results::{ResultRow, STATUS_OK};
+use icmbench_reports::store::{ResultRow, Status};
 
 fn bd_methods(c: &mut Criterion) {
     // bjontegaard's example_usage.py test case 3 (six points).
@@ -51,7 +51,7 @@ fn rows() -> Vec<ResultRow> {
                         codec_kind: "jpeg".into(),
                         codec_version: "v".into(),
                         quality: f64::from(q),
-                        status: STATUS_OK.into(),
+                        status: Status::Ok,
                         error: None,
                         bytes: Some(10_000 + u64::from(q) * 1000),
                         bpp: Some((10_000.0 + f64::from(q) * 1000.0) * 8.0 / (768.0 * 512.0)),

@@ -104,7 +104,7 @@ fn open(codec: &Path, opts: RuntimeOptions) -> Result<LearnedCodec, String> {
 
 /// Writes `bytes` to `path` atomically (temporary sibling, then rename).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    icmbench_reports::results::write_atomic(path, |f| {
+    icmbench_reports::store::write_atomic(path, |f| {
         use std::io::Write;
         f.write_all(bytes).map_err(|e| icmbench_reports::ReportError::Io {
             path: path.display().to_string(),

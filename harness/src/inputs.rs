@@ -9,9 +9,9 @@ use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats, aggregate};
 use icmbench_reports::bd::Curve;
 use icmbench_reports::compressai::CompressaiResults;
-use icmbench_reports::results::{ResultRow, read_parquet};
+use icmbench_reports::store::{ResultRow, read_parquet};
 
-use crate::store::{PARQUET, RUN_META, Store};
+use icmbench_reports::store::{PARQUET, RUN_META, Store};
 
 /// Everything read from the inputs.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +76,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
     let mut folders: Vec<(PathBuf, std::ops::Range<usize>)> = Vec::new();
     for path in paths {
         if path.is_dir() {
-            if !path.join(PARQUET).exists() && !path.join(crate::store::JOURNAL).exists() {
+            if !path.join(PARQUET).exists() && !path.join(icmbench_reports::store::JOURNAL).exists() {
                 return Err(ReportError::Schema {
                     path: path.display().to_string(),
                     message: format!("no {PARQUET} here: not an icmbench output folder"),
@@ -90,7 +90,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
             {
                 // The copy of the config that the run keeps in its folder; the path that
                 // run.json names is never followed.
-                inputs.config = crate::reporting::read_embedded(&path.join(crate::store::CONFIG_COPY));
+                inputs.config = crate::reporting::read_embedded(&path.join(icmbench_reports::store::CONFIG_COPY));
                 inputs.run_meta = Some(meta);
             }
         } else if path.extension().is_some_and(|e| e == "json") {

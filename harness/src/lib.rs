@@ -7,7 +7,6 @@
 //! | [`config`] | the TOML run configuration, its validation, located errors |
 //! | [`run`] | the run driver over plain row steps: plan (the matrix), row, meta, summary |
 //! | [`tasks`] | machine task models as optional row stages: detection (SA-ICM), restoration (LL-ICM) |
-//! | [`store`] | the files of an output folder (Parquet, CSV, journal, run metadata, lock) |
 //! | [`inputs`] | reading output folders, Parquet tables, CompressAI JSON and curve files |
 //! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
 //! | [`coding`] | `encode` / `decode`: one image through a learned codec to a bitstream file and back |
@@ -29,5 +28,4 @@ pub mod print;
 pub mod reporting;
 pub mod run;
 pub mod scoring;
-pub mod store;
 pub mod tasks;

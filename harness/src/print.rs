@@ -6,7 +6,7 @@ use std::path::Path;
 
 use icmbench_metrics::coco::{FileEvaluation, IouType, STAT_NAMES};
 use icmbench_reports::aggregate::Point;
-use icmbench_reports::results::ResultRow;
+use icmbench_reports::store::ResultRow;
 use serde_json::{Value, json};
 
 use crate::run::RunOutcome;

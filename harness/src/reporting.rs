@@ -7,7 +7,7 @@ use icmbench_reports::html::{HtmlExtras, html};
 use icmbench_reports::paths::{path_part, sanitised_warnings};
 use icmbench_reports::plot::{Chart, PlotOptions, charts, png, svg};
 use icmbench_reports::report::{DatasetReport, Report, ReportOptions, bd_csv, build, latex, points_csv};
-use icmbench_reports::results::{write_json, write_text};
+use icmbench_reports::store::{write_json, write_text};
 
 use crate::inputs::Inputs;
 

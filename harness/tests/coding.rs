@@ -158,7 +158,7 @@ fn context_codecs_in_a_run() {
     )
     .unwrap();
     icmbench_ok(&["run", cfg.to_str().unwrap(), "--json", "--quiet"]);
-    let rows = icmbench_reports::results::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
+    let rows = icmbench_reports::store::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
     let learned: Vec<_> = rows.iter().filter(|r| r.codec == "ar" || r.codec == "cc").collect();
     assert_eq!(learned.len(), 2, "{rows:?}");
     for r in learned {

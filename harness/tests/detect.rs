@@ -280,7 +280,7 @@ fn detection_task_in_a_run() {
                 ))
                 .is_file()
         );
-        let rows = icmbench_reports::results::read_parquet(&results.join("results.parquet")).unwrap();
+        let rows = icmbench_reports::store::read_parquet(&results.join("results.parquet")).unwrap();
         assert!(rows.iter().all(|r| r.detections.is_some()));
         let md = String::from_utf8_lossy(&common::icmbench(&["report", results.to_str().unwrap()]).stdout).to_string();
         assert!(md.contains(metric), "{md}");

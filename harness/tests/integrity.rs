@@ -12,8 +12,8 @@ use std::process::Command;
 
 use icmbench::config;
 use icmbench::run::{RunOptions, run};
-use icmbench::store::{CONFIG_COPY, JOURNAL, LOCK, PARQUET, Store};
-use icmbench_reports::results::{Journal, ResultRow, read_parquet};
+use icmbench_reports::store::{CONFIG_COPY, JOURNAL, LOCK, PARQUET, Store};
+use icmbench_reports::store::{Journal, ResultRow, read_parquet};
 use serde_json::Value;
 
 fn samples() -> PathBuf {

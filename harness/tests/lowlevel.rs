@@ -12,7 +12,7 @@ use icmbench::tasks::restoration::{REF_DEGRADED, REF_UNCOMPRESSED};
 use icmbench_datasets::degrade::Degradation;
 use icmbench_datasets::lowlevel::{synthetic, to_target_size};
 use icmbench_datasets::{ImageEntry, Preprocess};
-use icmbench_reports::results::ResultRow;
+use icmbench_reports::store::ResultRow;
 
 fn photos(dir: &Path) -> PathBuf {
     let data = dir.join("data");
@@ -103,7 +103,7 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
     std::fs::write(&cfg, sr_config("{ model = \"esrgan-slim-x4\", tile = 48, overlap = 12 }")).unwrap();
     let tiled = run(&config::load(&cfg).unwrap(), &opts()).unwrap();
     assert_eq!((tiled.computed, tiled.reused), (8, 2));
-    let stored = icmbench_reports::results::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
+    let stored = icmbench_reports::store::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
     assert_eq!(stored.len(), 10);
 
     // The report: the LL-ICM summary table and one figure per metric, panels per task.

@@ -190,7 +190,7 @@ fn learned_codec_run_reports_actual_and_estimated_rate() {
     )
     .unwrap();
     icmbench_ok(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]);
-    let rows = icmbench_reports::results::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
+    let rows = icmbench_reports::store::read_parquet(&dir.path().join("out/results.parquet")).unwrap();
     let learned: Vec<_> = rows.iter().filter(|r| r.codec == "msh").collect();
     assert_eq!(learned.len(), 2);
     for r in &learned {

@@ -8,7 +8,7 @@ use common::{icmbench, icmbench_ok, root};
 
 use std::path::{Path, PathBuf};
 
-use icmbench_reports::results::{ResultRow, write_parquet};
+use icmbench_reports::store::{ResultRow, write_parquet};
 
 /// A finished row of `dataset`/`codec` at quality `q`.
 fn row(dataset: &str, codec: &str, q: f64, bpp: f64, psnr: f64) -> ResultRow {

@@ -9,8 +9,8 @@ use std::process::Command;
 
 use icmbench::config;
 use icmbench::run::{RunOptions, run};
-use icmbench::store::{CSV, JOURNAL, PARQUET, Store};
-use icmbench_reports::results::{Journal, read_parquet};
+use icmbench_reports::store::{CSV, JOURNAL, PARQUET, Store};
+use icmbench_reports::store::{Journal, read_parquet};
 
 fn samples() -> PathBuf {
     icmbench_datasets::samples_dir()

@@ -12,7 +12,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ReportError;
-use crate::results::{FIXED_COLUMNS, ResultRow, STATUS_OK, to_dataframe};
+use crate::store::{ResultRow, STATUS_OK, metric_columns, to_dataframe};
 
 /// Which bpp a table or plot uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -101,15 +101,6 @@ pub struct Point {
     pub decode_ms: Option<f64>,
     /// Per-metric statistics.
     pub metrics: BTreeMap<String, Stats>,
-}
-
-/// Metric columns of a result table (every column that is not a fixed one), in order.
-pub fn metric_columns(df: &DataFrame) -> Vec<String> {
-    df.get_column_names()
-        .into_iter()
-        .map(|s| s.to_string())
-        .filter(|s| !FIXED_COLUMNS.contains(&s.as_str()))
-        .collect()
 }
 
 /// The aggregation as a Polars lazy query over a result table.
@@ -217,7 +208,7 @@ fn points_from(df: &DataFrame, metrics: &[String]) -> PolarsResult<Vec<Point>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::STATUS_FAILED;
+    use crate::store::Status;
 
     fn row(codec: &str, q: f64, w: u32, bytes: u64, psnr: f64, ok: bool) -> ResultRow {
         ResultRow {
@@ -232,7 +223,7 @@ mod tests {
             codec_kind: codec.into(),
             codec_version: "v".into(),
             quality: q,
-            status: if ok { STATUS_OK } else { STATUS_FAILED }.into(),
+            status: if ok { Status::Ok } else { Status::Failed },
             error: None,
             bytes: Some(bytes),
             bpp: Some(bytes as f64 * 8.0 / (f64::from(w) * 10.0)),

@@ -36,7 +36,7 @@ impl CompressaiResults {
 
     /// Writes the file (atomically).
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
-        crate::results::write_json(path, self)
+        crate::store::write_json(path, self)
     }
 
     /// The (bpp, metric) curve, labelled with the codec name.

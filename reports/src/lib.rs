@@ -10,7 +10,7 @@
 //! | [`plot`] | rate–quality charts and multi-panel figures with plotters (SVG, PNG; embedded DejaVu Sans) |
 //! | [`html`] | the self-contained HTML report |
 //! | [`paths`] | names that become file names: refused ([`paths::check_path_part`]) or sanitised ([`paths::path_part`]) |
-//! | [`results`] | the tidy result row, its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal |
+//! | [`store`] | the result store: the row (slot, cache key, status, detections), its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal, the output-folder layout and its lock |
 
 pub mod aggregate;
 pub mod bd;
@@ -20,7 +20,7 @@ pub mod lowlevel;
 pub mod paths;
 pub mod plot;
 pub mod report;
-pub mod results;
+pub mod store;
 
 /// Errors from reading or writing results; each names the file.
 #[derive(Debug, thiserror::Error)]

@@ -8,41 +8,13 @@ use std::fmt::Write;
 
 use crate::report::{DatasetReport, Report, fmt_value};
 
-/// Codec kind of reference rows in results.
-pub const REFERENCE_KIND: &str = "reference";
+pub use crate::store::{REFERENCE_KIND, Reference, is_reference};
+
 /// Reference row: the task model on the uncompressed degraded input.
 pub const REF_UNCOMPRESSED: &str = Reference::TaskOnUncompressed.name();
 /// Reference row: the degraded input without any task (bicubic-resized to the target's
 /// size when they differ).
 pub const REF_DEGRADED: &str = Reference::DegradedInput.name();
-
-/// A reference row of a low-level sample: a row with no codec, stored with codec kind
-/// [`REFERENCE_KIND`] and its name in the codec column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reference {
-    /// The task model on the uncompressed degraded input.
-    TaskOnUncompressed,
-    /// The degraded input without any task.
-    DegradedInput,
-}
-
-impl Reference {
-    /// Both, in the order of tables and plans.
-    pub const ALL: [Reference; 2] = [Reference::TaskOnUncompressed, Reference::DegradedInput];
-
-    /// The name in results (the codec column).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Reference::TaskOnUncompressed => "task-on-uncompressed",
-            Reference::DegradedInput => "degraded-input",
-        }
-    }
-}
-
-/// Whether a codec id is a reference row rather than a codec.
-pub fn is_reference(codec: &str) -> bool {
-    Reference::ALL.iter().any(|r| r.name() == codec)
-}
 
 /// The low-level tasks of a report (datasets with reference rows), in report order.
 pub fn tasks(r: &Report) -> Vec<&DatasetReport> {

@@ -147,7 +147,7 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
         let pts: Vec<Point> = points.iter().filter(|p| p.dataset == dataset).cloned().collect();
         let (references, codecs): (Vec<String>, Vec<String>) = unique(pts.iter().map(|p| p.codec.as_str()))
             .into_iter()
-            .partition(|c| crate::lowlevel::is_reference(c));
+            .partition(|c| crate::store::is_reference(c));
         if codecs.is_empty() {
             // Only reference rows (every codec row of a low-level task failed): no curves.
             continue;

@@ -4,9 +4,10 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use icmbench::config;
 use icmbench::print::{failure_lines, run_json, summary_table};
 use icmbench::run::{RunOptions, run as run_plan, summarise};
-use icmbench::{config, store};
+use icmbench_reports::store;
 
 use super::{exit_code, print_json, warn_all};
 use crate::cli::RunArgs;

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use icmbench_reports::ReportError;
-use icmbench_reports::results::ResultRow;
+use icmbench_reports::store::ResultRow;
 use serde::Serialize;
 
 use super::plan::DatasetJobs;
 use crate::config::Plan;
-use crate::store::Store;
+use icmbench_reports::store::Store;
 
 #[derive(Serialize)]
 struct RunMeta<'a> {
@@ -107,6 +107,6 @@ pub(crate) fn write_meta(
         computed,
         failed: rows.iter().filter(|r| !r.is_ok()).count(),
     };
-    icmbench_reports::results::write_text(&store.path(crate::store::CONFIG_COPY), &plan.config_text)?;
-    icmbench_reports::results::write_json(&store.path(crate::store::RUN_META), &meta)
+    icmbench_reports::store::write_text(&store.path(icmbench_reports::store::CONFIG_COPY), &plan.config_text)?;
+    icmbench_reports::store::write_json(&store.path(icmbench_reports::store::RUN_META), &meta)
 }

@@ -25,14 +25,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use icmbench_datasets::{DatasetError, ImageEntry};
 use icmbench_metrics::Metric;
 use icmbench_reports::ReportError;
-use icmbench_reports::results::{Journal, ResultRow, RowId, RowKey};
+use icmbench_reports::store::{Journal, ResultRow, RowId, RowKey};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::Plan;
-use crate::store::Store;
 use crate::tasks::detection::DetectionStage;
 use crate::tasks::restoration::LowLevel;
+use icmbench_reports::store::Store;
 use plan::{DatasetJobs, Job, Loaded, Source};
 use row::RowContext;
 pub use row::reconstruction_path;
@@ -75,7 +75,7 @@ pub enum RunError {
     DuplicateSlot(String),
     /// Another run holds the output folder.
     #[error(transparent)]
-    Lock(#[from] crate::store::LockError),
+    Lock(#[from] icmbench_reports::store::LockError),
     /// A metric name is not in the registry.
     #[error(transparent)]
     Metric(#[from] icmbench_metrics::MetricError),

@@ -11,7 +11,7 @@ use icmbench_codecs::Codec;
 use icmbench_codecs::padding::{Padding, crop, pad_to_multiple};
 use icmbench_datasets::ImageEntry;
 use icmbench_metrics::Metric;
-use icmbench_reports::results::{ResultRow, STATUS_FAILED, STATUS_OK};
+use icmbench_reports::store::{ResultRow, Status};
 use image::RgbImage;
 
 use super::plan::{Job, JobKind, Loaded};
@@ -138,7 +138,7 @@ fn blank_row(dataset: &str, image: &str, job: &Job) -> ResultRow {
         codec_kind: job.kind_name(),
         codec_version: job.version(),
         quality: job.quality(),
-        status: STATUS_OK.into(),
+        status: Status::Ok,
         error: None,
         bytes: None,
         bpp: None,
@@ -151,7 +151,7 @@ fn blank_row(dataset: &str, image: &str, job: &Job) -> ResultRow {
 }
 
 fn fail(mut row: ResultRow, error: String) -> ResultRow {
-    row.status = STATUS_FAILED.into();
+    row.status = Status::Failed;
     row.error = Some(error);
     row
 }

@@ -15,13 +15,12 @@ use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91, Detection, Detector, D
 use icmbench_models::textfile::{DATA_JSON_CAP, read_text_capped};
 use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats};
-use icmbench_reports::results::{ResultRow, write_json, write_text};
+use icmbench_reports::store::{ResultRow, write_json, write_text};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Folder of ground-truth files in an output folder.
-pub const GT_DIR: &str = "ground_truth";
+use icmbench_reports::store::GT_DIR;
 
 /// Where the ground truth comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -116,11 +115,8 @@ impl DetectionStage {
     }
 
     /// The detections of a scored image, as stored in its row.
-    pub fn detect(&self, img: &RgbImage) -> Result<String, String> {
-        self.detector
-            .detect(img)
-            .map(|d| detections_json(&d))
-            .map_err(|e| format!("detection: {e}"))
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, String> {
+        self.detector.detect(img).map_err(|e| format!("detection: {e}"))
     }
 
     /// Writes `ground_truth/<dataset>.json` into `output` for every dataset (name, COCO
@@ -185,11 +181,6 @@ pub fn metric_names(gt: GroundTruth) -> [&'static str; 2] {
         GroundTruth::Coco => ["map", "map50"],
         GroundTruth::Pseudo => ["map_vs_uncompressed", "map50_vs_uncompressed"],
     }
-}
-
-/// Detections as the JSON stored in a row.
-pub fn detections_json(d: &[Detection]) -> String {
-    serde_json::to_string(d).unwrap_or_else(|_| "[]".into())
 }
 
 /// Marks a pseudo ground truth: its `info.description` starts with this.
@@ -318,10 +309,8 @@ pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path)
                 problems.push(format!("{dataset}/{}: not in {}", r.image, path.display()));
                 continue;
             };
-            match serde_json::from_str::<Vec<Detection>>(r.detections.as_deref().unwrap_or("[]")) {
-                Ok(d) => dets.extend(d.into_iter().filter_map(|d| Some((id, gt.map_category(d)?)))),
-                Err(e) => problems.push(format!("{dataset}/{} {codec}: stored detections: {e}", r.image)),
-            }
+            let stored = r.detections.iter().flatten();
+            dets.extend(stored.filter_map(|d| Some((id, gt.map_category(*d)?))));
         }
         let quality = f64::from_bits(q);
         let label = format!("{dataset}/{codec} q{quality}");

@@ -1,4 +1,8 @@
-//! The result table: one tidy row per (image, codec, quality).
+//! The result store: the result row, its identity and cache key, its status, the tidy
+//! table (Parquet, CSV), the journal, atomic writes, and the output-folder layout
+//! ([`layout`]): everything that is written to or read from an output folder.
+//!
+//! One tidy row per (dataset, image, codec, quality).
 //!
 //! Columns, in order: `dataset`, `image`, `image_hash`, `width`, `height`, `conversion`,
 //! `preprocess`, `codec`, `codec_kind`, `codec_version`, `quality`, `status` (`ok` or
@@ -21,11 +25,79 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ReportError;
+use icmbench_models::detect::Detection;
 
-/// Status of a successful row.
-pub const STATUS_OK: &str = "ok";
-/// Status of a failed row.
-pub const STATUS_FAILED: &str = "failed";
+pub mod layout;
+
+pub use layout::{CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock, PARQUET, RUN_META, Store};
+
+/// Status of a successful row, as stored.
+pub const STATUS_OK: &str = Status::Ok.as_str();
+/// Status of a failed row, as stored.
+pub const STATUS_FAILED: &str = Status::Failed.as_str();
+
+/// Whether a row finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Finished without error.
+    Ok,
+    /// Failed; the row's `error` says why.
+    Failed,
+}
+
+impl Status {
+    /// The text in the `status` column.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// The status stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Status::Ok, Status::Failed].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Codec kind of reference rows in results.
+pub const REFERENCE_KIND: &str = "reference";
+
+/// A reference row of a low-level sample: a row with no codec, stored with codec kind
+/// [`REFERENCE_KIND`] and its name in the codec column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reference {
+    /// The task model on the uncompressed degraded input.
+    TaskOnUncompressed,
+    /// The degraded input without any task (bicubic-resized to the target's size when they
+    /// differ).
+    DegradedInput,
+}
+
+impl Reference {
+    /// Both, in the order of tables and plans.
+    pub const ALL: [Reference; 2] = [Reference::TaskOnUncompressed, Reference::DegradedInput];
+
+    /// The name in results (the codec column).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Reference::TaskOnUncompressed => "task-on-uncompressed",
+            Reference::DegradedInput => "degraded-input",
+        }
+    }
+}
+
+/// Whether a codec id in results is a reference row rather than a codec.
+pub fn is_reference(codec: &str) -> bool {
+    Reference::ALL.iter().any(|r| r.name() == codec)
+}
 
 /// One result row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,7 +125,7 @@ pub struct ResultRow {
     /// Quality parameter.
     pub quality: f64,
     /// `ok` or `failed`.
-    pub status: String,
+    pub status: Status,
     /// Error text of a failed row.
     pub error: Option<String>,
     /// Bitstream length in bytes.
@@ -70,16 +142,17 @@ pub struct ResultRow {
     /// Metric values by metric name.
     #[serde(with = "nonfinite_map")]
     pub metrics: BTreeMap<String, f64>,
-    /// Task output of the decoded image, as JSON (detections: `[{bbox, score,
-    /// category_id}]` in source pixels), when the run has a task.
-    #[serde(default)]
-    pub detections: Option<String>,
+    /// The detection task's output on the scored image (boxes in source pixels), when the
+    /// run has a detection task. Stored as JSON text (`[{bbox, score, category_id}]`) in
+    /// every file; typed in memory.
+    #[serde(default, with = "detections_text")]
+    pub detections: Option<Vec<Detection>>,
 }
 
 impl ResultRow {
     /// Whether the row finished without error.
     pub fn is_ok(&self) -> bool {
-        self.status == STATUS_OK
+        self.status == Status::Ok
     }
 
     /// The cache key: image content, codec id, codec version and quality. Used to reuse a
@@ -194,6 +267,40 @@ mod nonfinite_map {
     }
 }
 
+/// Detections as the JSON text every file stores (the journal, Parquet and CSV): the same
+/// text whether written by this version or an earlier one.
+mod detections_text {
+    use icmbench_models::detect::Detection;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Vec<Detection>>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&super::detections_json(d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Detection>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| serde_json::from_str(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Detections as stored: a JSON array of `{bbox, score, category_id}`.
+pub fn detections_json(d: &[Detection]) -> String {
+    serde_json::to_string(d).unwrap_or_else(|_| "[]".into())
+}
+
+/// The metric columns of a result table: every column that is not a fixed one.
+pub fn metric_columns(df: &DataFrame) -> Vec<String> {
+    df.get_column_names()
+        .into_iter()
+        .map(|s| s.to_string())
+        .filter(|s| !FIXED_COLUMNS.contains(&s.as_str()))
+        .collect()
+}
+
 /// The columns every result table has, before the metric columns.
 pub const FIXED_COLUMNS: &[&str] = &[
     "dataset",
@@ -246,7 +353,7 @@ pub fn to_dataframe(rows: &[ResultRow]) -> Result<DataFrame, PolarsError> {
         Column::new("codec_kind".into(), strs(|r| &r.codec_kind)),
         Column::new("codec_version".into(), strs(|r| &r.codec_version)),
         Column::new("quality".into(), rows.iter().map(|r| r.quality).collect::<Vec<f64>>()),
-        Column::new("status".into(), strs(|r| &r.status)),
+        Column::new("status".into(), strs(|r| r.status.as_str())),
         Column::new(
             "error".into(),
             rows.iter().map(|r| r.error.as_deref()).collect::<Vec<Option<&str>>>(),
@@ -261,7 +368,9 @@ pub fn to_dataframe(rows: &[ResultRow]) -> Result<DataFrame, PolarsError> {
         Column::new("decode_ms".into(), rows.iter().map(|r| r.decode_ms).collect::<Vec<Option<f64>>>()),
         Column::new(
             "detections".into(),
-            rows.iter().map(|r| r.detections.as_deref()).collect::<Vec<Option<&str>>>(),
+            rows.iter()
+                .map(|r| r.detections.as_deref().map(detections_json))
+                .collect::<Vec<Option<String>>>(),
         ),
     ];
     let names: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
@@ -320,9 +429,29 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
     } else {
         vec![None; n]
     };
-    let metric_names = crate::aggregate::metric_columns(df);
+    let metric_names = metric_columns(df);
     let metric_values: Vec<Vec<Option<f64>>> = metric_names.iter().map(|m| float(m)).collect::<Result<_, _>>()?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    // Row numbers as in the CSV file (its header is line 1).
+    let status = status
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let t = t.as_deref().unwrap_or_default();
+            Status::parse(t).ok_or_else(|| schema_err(format!("row {}: status `{t}` is neither `ok` nor `failed`", i + 2)))
+        })
+        .collect::<Result<Vec<Status>, _>>()?;
+    let detections = detections
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.as_deref()
+                .map(|t| {
+                    serde_json::from_str::<Vec<Detection>>(t).map_err(|e| schema_err(format!("row {}: stored detections: {e}", i + 2)))
+                })
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((0..n)
         .map(|i| ResultRow {
             dataset: s(&dataset[i]),
@@ -336,7 +465,7 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
             codec_kind: s(&codec_kind[i]),
             codec_version: s(&codec_version[i]),
             quality: quality[i].unwrap_or(f64::NAN),
-            status: s(&status[i]),
+            status: status[i],
             error: error[i].clone(),
             bytes: bytes[i].map(|b| b as u64),
             bpp: bpp[i],
@@ -623,7 +752,7 @@ mod tests {
             codec_kind: codec.into(),
             codec_version: "v1".into(),
             quality: q,
-            status: STATUS_OK.into(),
+            status: Status::Ok,
             error: None,
             bytes: Some(10),
             bpp_estimated: None,
@@ -639,7 +768,7 @@ mod tests {
     fn parquet_and_csv_round_trip_with_infinity_and_failures() {
         let dir = tempfile::tempdir().unwrap();
         let mut failed = row("webp", 5.0, 0.0);
-        failed.status = STATUS_FAILED.into();
+        failed.status = Status::Failed;
         failed.error = Some("boom".into());
         failed.bytes = None;
         failed.metrics.clear();

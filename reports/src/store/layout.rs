@@ -1,4 +1,4 @@
-//! The result store of one output folder: `results.parquet` and `results.csv` (replaced
+//! The layout of one output folder: `results.parquet` and `results.csv` (replaced
 //! atomically at the end of a run), `journal.jsonl` (rows appended as they finish, so an
 //! interrupted run resumes from it), `run.json` (what the last run was), `config.toml` (a
 //! copy of the config the last run was given) and `.lock` (the advisory lock that keeps one
@@ -13,8 +13,8 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use icmbench_reports::ReportError;
-use icmbench_reports::results::{self, Journal, ResultRow};
+use crate::ReportError;
+use crate::store::{self as results, Journal, ResultRow};
 
 /// File names inside an output folder.
 pub const PARQUET: &str = "results.parquet";
@@ -28,6 +28,8 @@ pub const RUN_META: &str = "run.json";
 pub const CONFIG_COPY: &str = "config.toml";
 /// The advisory lock file: one writer per output folder.
 pub const LOCK: &str = ".lock";
+/// Folder of ground-truth files (detection tasks): `ground_truth/<dataset>.json`.
+pub const GT_DIR: &str = "ground_truth";
 
 /// One output folder.
 #[derive(Debug, Clone)]
