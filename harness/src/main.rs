@@ -376,10 +376,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             dist,
             json,
             device,
-        } => {
-            icmbench_metrics::set_runtime_options(runtime(&device)?);
-            cmd_score(&metric, reference, dist, json)
-        }
+        } => cmd_score(&metric, reference, dist, json, &runtime(&device)?),
         Command::Models { action } => cmd_models(action),
         Command::List { json } => cmd_list(json),
         Command::Report {
@@ -585,7 +582,7 @@ fn cmd_eval_map(gt: &Path, dt: &Path, iou_type: &str, json: bool) -> Result<Exit
         let values: Vec<serde_json::Value> = stats.iter().map(|&v| json_number(v)).collect();
         println!(
             "{}",
-            serde_json::to_string(&json!({ "stats": values, "iou_type": iou_type, "names": coco::STAT_NAMES, "warnings": warnings }))?
+            serde_json::to_string(&json!({ "stats": values, "iou_type": iou_type, "names": *coco::STAT_NAMES, "warnings": warnings }))?
         );
     } else {
         for (name, v) in coco::STAT_NAMES.iter().zip(stats) {
@@ -663,7 +660,13 @@ fn cmd_run(
     })
 }
 
-fn cmd_score(metric: &str, reference: Option<PathBuf>, dist: PathBuf, json: bool) -> Result<ExitCode> {
+fn cmd_score(
+    metric: &str,
+    reference: Option<PathBuf>,
+    dist: PathBuf,
+    json: bool,
+    runtime: &icmbench_models::RuntimeOptions,
+) -> Result<ExitCode> {
     let info = icmbench_metrics::info(metric)?;
     let load = |path: PathBuf| {
         let entry = ImageEntry {
@@ -678,7 +681,7 @@ fn cmd_score(metric: &str, reference: Option<PathBuf>, dist: PathBuf, json: bool
         (None, false) => bail!("{} compares with a reference: give --ref and --dist", info.name),
         (r, _) => r,
     };
-    let m = icmbench_metrics::by_name(metric)?;
+    let m = icmbench_metrics::by_name(metric, runtime)?;
     let b = load(dist)?;
     let value = match reference {
         Some(r) => {
@@ -707,10 +710,7 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
         .iter()
         .filter_map(|k| icmbench_codecs::builtin(k).map(|c| (k.to_string(), c.version())))
         .collect();
-    let metrics: Vec<_> = icmbench_metrics::METRICS
-        .iter()
-        .filter_map(|m| icmbench_metrics::info(m).ok())
-        .collect();
+    let metrics: Vec<_> = icmbench_metrics::catalogue::per_image().collect();
     let presets = icmbench_codecs::external::PRESETS;
     let restorers = icmbench_models::restore::BUILTIN_RESTORERS;
     let degradations = icmbench_datasets::degrade::KINDS;
@@ -720,7 +720,7 @@ fn cmd_list(json: bool) -> Result<ExitCode> {
             "external_presets": presets,
             "restorers": restorers,
             "degradations": degradations,
-            "metrics": metrics.iter().map(|m| json!({"name": m.name, "higher_is_better": m.higher_is_better, "convention": m.convention})).collect::<Vec<_>>(),
+            "metrics": metrics.iter().map(|m| json!({"name": m.name, "higher_is_better": m.higher_is_better(), "convention": m.convention})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

@@ -73,16 +73,8 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
         out.push_str("bpp(est.): learned codecs' estimated rate, -log2 of the likelihoods of the coded latents (mean of per-image values); the actual bpp counts the real bitstream.\n");
     }
     for m in metrics {
-        if let Ok(metric) = icmbench_metrics::info(m) {
+        if let Some(metric) = icmbench_metrics::catalogue::find(m) {
             let _ = writeln!(out, "{m}: {}", metric.convention);
-        } else if m.starts_with("map") {
-            let gt = if m.ends_with("_vs_uncompressed") {
-                "pseudo ground truth: the detector's confident boxes on the uncompressed images (mAP vs uncompressed)"
-            } else {
-                "the dataset's COCO annotations"
-            };
-            let what = if m.starts_with("map50") { "AP@.5" } else { "AP@[.5:.95]" };
-            let _ = writeln!(out, "{m}: COCO {what} over the dataset (pycocotools protocol via hotcoco), {gt}");
         }
     }
     out

@@ -249,7 +249,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     if let Some(d) = opts.device {
         runtime.device = d;
     }
-    icmbench_metrics::set_runtime_options(runtime);
     for c in &plan.codecs {
         c.codec.set_runtime_options(runtime);
     }
@@ -261,7 +260,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
         .iter()
-        .map(|m| icmbench_metrics::by_name(m))
+        .map(|m| icmbench_metrics::by_name(m, &runtime))
         .collect::<Result<_, _>>()?;
     let mut images: Vec<(usize, String, Source)> = Vec::new();
     let mut lowlevel: Vec<Option<LowLevel>> = Vec::new();
@@ -773,7 +772,7 @@ fn write_meta(store: &Store, plan: &Plan, lowlevel: &[Option<LowLevel>], rows: &
             .filter_map(|m| icmbench_metrics::info(m).ok())
             .map(|m| MetricMeta {
                 name: m.name,
-                higher_is_better: m.higher_is_better,
+                higher_is_better: m.higher_is_better(),
                 convention: m.convention,
             })
             .collect(),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use icmbench_metrics::catalogue;
 use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91, Detection, Detector, DetectorSpec};
 use icmbench_reports::aggregate::{Point, Stats};
 use icmbench_reports::results::ResultRow;
@@ -123,8 +124,8 @@ pub fn load_manifest_model(name: &str, opts: &icmbench_models::RuntimeOptions) -
 /// Names of the two dataset-level metrics for a ground-truth kind.
 pub fn metric_names(gt: GroundTruth) -> [&'static str; 2] {
     match gt {
-        GroundTruth::Coco => ["map", "map50"],
-        GroundTruth::Pseudo => ["map_vs_uncompressed", "map50_vs_uncompressed"],
+        GroundTruth::Coco => [catalogue::MAP.name, catalogue::MAP50.name],
+        GroundTruth::Pseudo => [catalogue::MAP_VS_UNCOMPRESSED.name, catalogue::MAP50_VS_UNCOMPRESSED.name],
     }
 }
 
