@@ -9,9 +9,9 @@ fn metrics(c: &mut Criterion) {
     let reference = photo_768x512();
     let dist = distorted(&reference);
     let mut group = c.benchmark_group("metric_768x512");
-    for name in icmbench_metrics::METRICS {
+    for name in icmbench_metrics::catalogue::per_image().map(|d| d.name) {
         // Metrics whose model is exported by the user (MUSIQ) may be absent.
-        let m = match icmbench_metrics::by_name(name) {
+        let m = match icmbench_metrics::by_name(name, &icmbench_models::RuntimeOptions::default()) {
             Ok(m) => m,
             Err(e @ icmbench_metrics::MetricError::Unavailable { .. }) if name.starts_with("musiq") => {
                 eprintln!("skipping {name}: {e}");
@@ -19,7 +19,7 @@ fn metrics(c: &mut Criterion) {
             }
             Err(e) => panic!("{name}: {e}"),
         };
-        group.bench_function(*name, |b| b.iter(|| m.compute(&reference, &dist).expect("metric")));
+        group.bench_function(name, |b| b.iter(|| m.compute(&reference, &dist).expect("metric")));
     }
     group.finish();
 }
@@ -54,7 +54,7 @@ fn lpips(c: &mut Criterion) {
 /// metric with the `musiq-random` model (the true architecture; timings equal a real export's).
 fn musiq(c: &mut Criterion) {
     let img = photo_768x512();
-    let m = icmbench_metrics::musiq::Musiq::load("musiq-random", &icmbench_models::RuntimeOptions::default())
+    let m = icmbench_metrics::musiq::Musiq::load("musiq-random", "musiq-random", &icmbench_models::RuntimeOptions::default())
         .expect("musiq-random model (make models)");
     let mut group = c.benchmark_group("musiq_768x512");
     group.sample_size(10);

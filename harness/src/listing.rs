@@ -59,12 +59,10 @@ pub fn catalogue() -> Catalogue {
         external_presets: icmbench_codecs::external::PRESETS,
         restorers: icmbench_models::restore::BUILTIN_RESTORERS,
         degradations: icmbench_datasets::degrade::KINDS,
-        metrics: icmbench_metrics::METRICS
-            .iter()
-            .filter_map(|m| icmbench_metrics::info(m).ok())
+        metrics: icmbench_metrics::catalogue::per_image()
             .map(|m| MetricListing {
                 name: m.name,
-                higher_is_better: m.higher_is_better,
+                higher_is_better: m.higher_is_better(),
                 convention: m.convention,
             })
             .collect(),

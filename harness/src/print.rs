@@ -78,16 +78,8 @@ pub fn summary_table(lines: &[Point], metrics: &[String]) -> String {
         out.push_str("bpp(est.): learned codecs' estimated rate, -log2 of the likelihoods of the coded latents (mean of per-image values); the actual bpp counts the real bitstream.\n");
     }
     for m in metrics {
-        if let Ok(metric) = icmbench_metrics::info(m) {
+        if let Some(metric) = icmbench_metrics::catalogue::find(m) {
             let _ = writeln!(out, "{m}: {}", metric.convention);
-        } else if m.starts_with("map") {
-            let gt = if m.ends_with("_vs_uncompressed") {
-                "pseudo ground truth: the detector's confident boxes on the uncompressed images (mAP vs uncompressed)"
-            } else {
-                "the dataset's COCO annotations"
-            };
-            let what = if m.starts_with("map50") { "AP@.5" } else { "AP@[.5:.95]" };
-            let _ = writeln!(out, "{m}: COCO {what} over the dataset (pycocotools protocol via hotcoco), {gt}");
         }
     }
     out
@@ -149,7 +141,7 @@ pub fn score_json(metric: &str, value: f64) -> Value {
 /// The `--json` output of `icmbench eval-map`: the 12 statistics with their names.
 pub fn eval_map_json(e: &FileEvaluation, iou: IouType) -> Value {
     let values: Vec<Value> = e.stats.iter().map(|&v| json_number(v)).collect();
-    json!({ "stats": values, "iou_type": iou_name(iou), "names": STAT_NAMES, "warnings": e.warnings })
+    json!({ "stats": values, "iou_type": iou_name(iou), "names": *STAT_NAMES, "warnings": e.warnings })
 }
 
 /// The text output of `icmbench eval-map`: one statistic per line, then the protocol.

@@ -102,8 +102,8 @@ pub fn read_embedded(path: &Path) -> Option<String> {
     }
 }
 
-/// Builds the report with each metric's direction from the metric registry. Without an
-/// explicit metric list, metrics appear in registry order (PSNR, SSIM, MS-SSIM...), then
+/// Builds the report with each metric's direction from the metric catalogue. Without an
+/// explicit metric list, metrics appear in catalogue order (PSNR, SSIM, MS-SSIM...), then
 /// any others by name.
 pub fn build_report(inputs: &Inputs, opts: &ReportOptions) -> Result<Report, ReportError> {
     let mut opts = opts.clone();
@@ -111,7 +111,9 @@ pub fn build_report(inputs: &Inputs, opts: &ReportOptions) -> Result<Report, Rep
         let mut present: Vec<String> = inputs.points.iter().flat_map(|p| p.metrics.keys().cloned()).collect();
         present.sort_by_key(|m| {
             (
-                icmbench_metrics::METRICS.iter().position(|r| r == m).unwrap_or(usize::MAX),
+                icmbench_metrics::catalogue::per_image()
+                    .position(|d| d.name == m)
+                    .unwrap_or(usize::MAX),
                 m.clone(),
             )
         });

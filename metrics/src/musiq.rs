@@ -160,20 +160,11 @@ pub struct Musiq {
     name: &'static str,
 }
 
-/// The manifest entry of each MUSIQ metric name.
-pub const MODELS: &[(&str, &str)] = &[
-    ("musiq", "musiq-koniq"),
-    ("musiq-spaq", "musiq-spaq"),
-    ("musiq-paq2piq", "musiq-paq2piq"),
-    ("musiq-ava", "musiq-ava"),
-];
-
 impl Musiq {
-    /// Loads the model of a MUSIQ metric (`musiq` = KonIQ-10k, `musiq-spaq`,
-    /// `musiq-paq2piq`, `musiq-ava`) or a manifest entry directly (`musiq-random`, for
-    /// tests). Without the exported file the error says how to export it.
-    pub fn load(name: &'static str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
-        let entry = MODELS.iter().find(|(m, _)| *m == name).map_or(name, |(_, e)| *e);
+    /// Loads the model of manifest entry `entry` as the metric `name` (the catalogue's
+    /// `musiq` is entry `musiq-koniq`; `musiq-random` is the tests' model). Without the
+    /// exported file the error says how to export it.
+    pub fn load(name: &'static str, entry: &str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
         let unavailable = |reason: String| MetricError::Unavailable {
             metric: name.to_string(),
             reason,
@@ -216,18 +207,6 @@ impl Musiq {
 impl Metric for Musiq {
     fn name(&self) -> &'static str {
         self.name
-    }
-
-    fn higher_is_better(&self) -> bool {
-        true
-    }
-
-    fn needs_reference(&self) -> bool {
-        false
-    }
-
-    fn convention(&self) -> &'static str {
-        crate::MUSIQ_CONVENTION
     }
 
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

@@ -14,9 +14,6 @@ use image::RgbImage;
 use crate::nss::{self, Edge, Flat};
 use crate::{Metric, MetricError};
 
-/// Convention of `niqe`.
-pub const NIQE_CONVENTION: &str = "NIQE (no-reference, lower is better) as BasicSR calculate_niqe with its pristine parameters (basicsr 1.4.2): MATLAB rgb2gray rounded, 96x96 blocks, two scales (MATLAB imresize 0.5, antialiased)";
-
 /// The NIQE metric with its parameters loaded.
 pub struct Niqe {
     params: NiqeParams,
@@ -39,18 +36,6 @@ impl Niqe {
 impl Metric for Niqe {
     fn name(&self) -> &'static str {
         "niqe"
-    }
-
-    fn higher_is_better(&self) -> bool {
-        false
-    }
-
-    fn needs_reference(&self) -> bool {
-        false
-    }
-
-    fn convention(&self) -> &'static str {
-        NIQE_CONVENTION
     }
 
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

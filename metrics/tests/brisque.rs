@@ -16,7 +16,8 @@ fn fixture(column: &str) -> Vec<f64> {
 
 fn scores() -> Vec<f64> {
     let m = Brisque::load().unwrap_or_else(|e| panic!("{e}"));
-    assert!(!m.needs_reference() && !m.higher_is_better());
+    let def = icmbench_metrics::info("brisque").unwrap();
+    assert!(!def.needs_reference && !def.higher_is_better());
     IMAGES
         .iter()
         .map(|name| m.compute(&image::RgbImage::new(1, 1), &load("dist_dir", name)).unwrap())

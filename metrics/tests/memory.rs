@@ -44,7 +44,7 @@ fn image(w: u32, h: u32, seed: u32) -> image::RgbImage {
 
 /// Peak heap bytes above the baseline while `metric` scores the pair.
 fn peak_bytes(metric: &str, a: &image::RgbImage, b: &image::RgbImage) -> usize {
-    let m = icmbench_metrics::by_name(metric).unwrap();
+    let m = icmbench_metrics::by_name(metric, &Default::default()).unwrap();
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
     let v = m.compute(a, b).unwrap();

@@ -66,7 +66,10 @@ fn want(case: &Case, tool: &str, metric: &str) -> f64 {
 }
 
 fn compute(metric: &str, case: &Case) -> f64 {
-    by_name(metric).unwrap().compute(&case.reference, &case.distorted).unwrap()
+    by_name(metric, &Default::default())
+        .unwrap()
+        .compute(&case.reference, &case.distorted)
+        .unwrap()
 }
 
 /// Whether some side is odd at one of the four poolings (i.e. not a multiple of 16).

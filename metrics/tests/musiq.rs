@@ -72,7 +72,7 @@ fn preprocessing_matches_pyiqa() {
 #[test]
 fn musiq_with_fixed_random_weights_matches_pyiqa() {
     let fx = fixture();
-    let m = Musiq::load("musiq-random", &RuntimeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let m = Musiq::load("musiq-random", "musiq-random", &RuntimeOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     for (name, entry) in fx["inputs"].as_object().expect("inputs") {
         let want = entry["score"].as_f64().expect("score");
         let got = m.score(&input(entry)).unwrap();

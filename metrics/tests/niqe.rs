@@ -12,7 +12,8 @@ use icmbench_metrics::niqe::Niqe;
 #[test]
 fn niqe_matches_pyiqa_within_one_percent() {
     let m = Niqe::load().unwrap_or_else(|e| panic!("{e}"));
-    assert!(!m.needs_reference() && !m.higher_is_better());
+    let def = icmbench_metrics::info("niqe").unwrap();
+    assert!(!def.needs_reference && !def.higher_is_better());
     for (name, want) in IMAGES.iter().zip(reference("niqe")) {
         let img = load("dist_dir", name);
         // No-reference: the first argument is ignored.

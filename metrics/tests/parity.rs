@@ -14,7 +14,7 @@ fn check(metric: &str, tolerance: f64) {
 
 /// `metric` against the reference values stored under `key`.
 fn check_against(metric: &str, key: &str, tolerance: f64) {
-    let m = by_name(metric).unwrap();
+    let m = by_name(metric, &Default::default()).unwrap();
     let expected = reference(key);
     for (name, want) in IMAGES.iter().zip(expected) {
         let got = m.compute(&load("ref_dir", name), &load("dist_dir", name)).unwrap();
@@ -58,9 +58,12 @@ fn ms_ssim_rgb_both_conventions_match_tensorflow_on_even_sizes() {
 #[test]
 fn identical_images() {
     let img = load("ref_dir", "I04");
-    assert_eq!(by_name("psnr").unwrap().compute(&img, &img).unwrap(), f64::INFINITY);
+    assert_eq!(
+        by_name("psnr", &Default::default()).unwrap().compute(&img, &img).unwrap(),
+        f64::INFINITY
+    );
     for m in ["ssim-grey", "ms-ssim-rgb", "ms-ssim-grey", "ms-ssim-rgb-tf"] {
-        let v = by_name(m).unwrap().compute(&img, &img).unwrap();
+        let v = by_name(m, &Default::default()).unwrap().compute(&img, &img).unwrap();
         assert!((v - 1.0).abs() < 1e-12, "{m}: {v}");
     }
 }
@@ -70,6 +73,10 @@ fn identical_images() {
 fn ms_ssim_too_small_is_an_error() {
     let img = load("ref_dir", "I04");
     let small = image::imageops::crop_imm(&img, 0, 0, 300, 150).to_image();
-    let err = by_name("ms-ssim").unwrap().compute(&small, &small).unwrap_err().to_string();
+    let err = by_name("ms-ssim", &Default::default())
+        .unwrap()
+        .compute(&small, &small)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("300x150") && err.contains("161x161"), "{err}");
 }

@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use icmbench_metrics::catalogue::find;
+
 use crate::ReportError;
 use crate::aggregate::BppConvention;
 use crate::report::{DatasetReport, curve, unit};
@@ -91,30 +93,30 @@ pub struct PlotOptions {
     pub msssim_db: bool,
 }
 
-/// The y label of a metric (`lower_is_better` adds "(lower is better)" to unitless ones).
+/// The y label of a metric: the catalogue's fixed label (mAP), or the name with its unit
+/// (`lower_is_better` adds "(lower is better)" to unitless ones), or, with `msssim_db`,
+/// the dB view of metrics that have one (MS-SSIM).
 pub fn y_label(metric: &str, msssim_db: bool, lower_is_better: bool) -> String {
-    let better = if crate::report::unit(metric).is_empty() && lower_is_better {
+    if let Some(label) = find(metric).and_then(|d| d.axis_label) {
+        return label.to_string();
+    }
+    let better = if unit(metric).is_empty() && lower_is_better {
         " (lower is better)"
     } else {
         ""
     };
-    let task = match metric {
-        "map_vs_uncompressed" => Some("mAP@[.5:.95] vs uncompressed (pseudo ground truth)"),
-        "map50_vs_uncompressed" => Some("mAP@.5 vs uncompressed (pseudo ground truth)"),
-        "map" => Some("mAP@[.5:.95] (COCO)"),
-        "map50" => Some("mAP@.5 (COCO)"),
-        _ => None,
-    };
-    if let Some(label) = task {
-        return label.to_string();
-    }
-    if msssim_db && metric.starts_with("ms-ssim") {
+    if msssim_db && db_view(metric) {
         format!("{metric} in dB: -10 log10(1 - x)")
     } else if unit(metric).is_empty() {
         format!("{metric}{better}")
     } else {
         format!("{metric} ({})", unit(metric))
     }
+}
+
+/// Whether the catalogue shows this metric in dB as −10·log10(1 − x) (MS-SSIM).
+fn db_view(metric: &str) -> bool {
+    find(metric).is_some_and(|d| d.db_view)
 }
 
 /// One chart per metric for a dataset.
@@ -128,7 +130,7 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
         .zip(&d.lower_is_better)
         .map(|(metric, &lower_is_better)| {
             let y_of = |y: f64| {
-                if opts.msssim_db && metric.starts_with("ms-ssim") {
+                if opts.msssim_db && db_view(metric) {
                     -10.0 * (1.0 - y).log10()
                 } else {
                     y

@@ -74,7 +74,7 @@ pub(crate) fn write_meta(
             .filter_map(|m| icmbench_metrics::info(m).ok())
             .map(|m| MetricMeta {
                 name: m.name,
-                higher_is_better: m.higher_is_better,
+                higher_is_better: m.higher_is_better(),
                 convention: m.convention,
             })
             .collect(),

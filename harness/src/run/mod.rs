@@ -160,7 +160,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
         .iter()
-        .map(|m| icmbench_metrics::by_name(m))
+        .map(|m| icmbench_metrics::by_name(m, &runtime))
         .collect::<Result<_, _>>()?;
     let matrix = plan::matrix(plan, &runtime)?;
     let previous = store.load()?;
@@ -203,7 +203,6 @@ fn resolve_runtime(plan: &Plan, opts: &RunOptions) -> icmbench_models::RuntimeOp
     if let Some(d) = opts.device {
         runtime.device = d;
     }
-    icmbench_metrics::set_runtime_options(runtime);
     for c in &plan.codecs {
         c.codec.set_runtime_options(runtime);
     }

