@@ -703,9 +703,10 @@ fn cmd_score(metric: &str, reference: Option<PathBuf>, dist: PathBuf, json: bool
 }
 
 fn cmd_list(json: bool) -> Result<ExitCode> {
-    let codecs: Vec<(String, String)> = icmbench_codecs::BUILTIN_KINDS
+    // The kinds that build without settings (the in-process ones).
+    let codecs: Vec<(String, String)> = icmbench_codecs::registry::KINDS
         .iter()
-        .filter_map(|k| icmbench_codecs::builtin(k).map(|c| (k.to_string(), c.version())))
+        .filter_map(|k| k.build_default().ok().map(|c| (k.name.to_string(), c.version())))
         .collect();
     let metrics: Vec<_> = icmbench_metrics::METRICS
         .iter()
