@@ -14,7 +14,10 @@ fn codecs(c: &mut Criterion) {
     let mut group = c.benchmark_group("codec_768x512_encode_decode");
     group.sample_size(10);
     for (kind, quality) in [("jpeg", 75.0), ("webp", 75.0), ("avif", 60.0), ("png", 0.0)] {
-        let codec = icmbench_codecs::builtin(kind).expect("builtin codec");
+        let codec = icmbench_codecs::registry::find(kind)
+            .expect("a codec kind")
+            .build_default()
+            .expect("in-process codec");
         group.bench_function(format!("{kind}_q{quality}"), |b| {
             b.iter(|| {
                 let bits = codec.encode(&img, quality).expect("encode");

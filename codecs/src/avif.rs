@@ -12,7 +12,9 @@ use std::io::Cursor;
 use dav1d::{PixelLayout, PlanarImageComponent};
 use image::{Rgb, RgbImage};
 use ravif::{Encoder, Img, RGB8};
+use serde::Deserialize;
 
+use crate::registry::{BuildContext, BuildError, Built, CodecSettings};
 use crate::{Codec, CodecError, check_range, check_size, yuv};
 
 /// Version of `ravif` this codec is built with (rav1e 0.8).
@@ -27,7 +29,33 @@ pub struct Avif {
 
 impl Default for Avif {
     fn default() -> Self {
+        Self {
+            speed: AvifSettings::default().speed,
+        }
+    }
+}
+
+/// The settings of `kind = "avif"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AvifSettings {
+    /// rav1e speed preset, 1 (slowest) to 10 (fastest); default 6.
+    pub speed: u8,
+}
+
+impl Default for AvifSettings {
+    fn default() -> Self {
         Self { speed: 6 }
+    }
+}
+
+impl CodecSettings for AvifSettings {
+    fn build(self, _ctx: &BuildContext<'_>) -> Result<Built, BuildError> {
+        let speed = self.speed;
+        if !(1..=10).contains(&speed) {
+            return Err(BuildError::Invalid(format!("avif `speed` must be 1 to 10, got {speed}")));
+        }
+        Ok(Built::new(Avif { speed }))
     }
 }
 

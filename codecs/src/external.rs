@@ -15,6 +15,9 @@
 //! version is asked for (when a run starts), and [`External::missing_programs`] checks the
 //! programs without running them (`icmbench check`).
 //!
+//! [`ExternalSettings`] is `kind = "external"` in a run configuration: a preset or both
+//! templates, with the other fields laid over them ([`ExternalSettings::spec`]).
+//!
 //! [`preset`] gives ready specs for the tools users typically have: `cjxl` (libjxl),
 //! `avifenc` (libavif), `bpg` (bpgenc/bpgdec), `heif` (libheif), `vtm` (VVC reference
 //! software, through raw YUV 4:4:4 files as CompressAI does).
@@ -30,6 +33,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use wait_timeout::ChildExt;
 
+use crate::registry::{BuildContext, BuildError, Built, CodecSettings};
 use crate::{Codec, CodecError, check_range, check_size, yuv};
 
 /// File format of the image files exchanged with a tool.
@@ -103,7 +107,7 @@ pub fn preset(name: &str) -> Option<ExternalSpec> {
         bitstream_ext: ext.to_string(),
         size_multiple: 1,
         quality_range: Some(range),
-        timeout: Duration::from_secs(300),
+        timeout: DEFAULT_TIMEOUT,
         vars: BTreeMap::new(),
         version_command: Some(strings(version)),
     };
@@ -195,6 +199,145 @@ pub fn preset(name: &str) -> Option<ExternalSpec> {
         _ => return None,
     };
     Some(spec)
+}
+
+/// Time limit per command when neither the preset nor `timeout_s` sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The range of `timeout_s`: a millisecond to a day.
+pub const TIMEOUT_RANGE_S: (f64, f64) = (0.001, 86_400.0);
+
+/// The settings of `kind = "external"`: a preset or both templates, and overrides of the
+/// preset's fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExternalSettings {
+    /// Preset name (one of [`PRESETS`]).
+    pub preset: Option<String>,
+    /// Encoder program and argument templates.
+    pub encode: Option<Vec<String>>,
+    /// Decoder program and argument templates.
+    pub decode: Option<Vec<String>>,
+    /// Replaces the encoder program (of the preset or of `encode`).
+    pub encoder: Option<String>,
+    /// Replaces the decoder program.
+    pub decoder: Option<String>,
+    /// Format of the image given to the encoder (default PNG).
+    pub input_format: Option<FileFormat>,
+    /// Format of the image the decoder writes (default PNG).
+    pub output_format: Option<FileFormat>,
+    /// Bitstream file extension (default `bin`).
+    pub bitstream_ext: Option<String>,
+    /// Width/height multiple the tool needs (default 1).
+    pub size_multiple: Option<u32>,
+    /// Time limit per command, seconds, within [`TIMEOUT_RANGE_S`] (default
+    /// [`DEFAULT_TIMEOUT`]).
+    pub timeout_s: Option<f64>,
+    /// Extra template variables (added to the preset's).
+    pub vars: Option<BTreeMap<String, String>>,
+    /// Command printing the tool's version.
+    pub version_command: Option<Vec<String>>,
+}
+
+impl ExternalSettings {
+    /// The spec: the preset (or the templates, named `id` or `external`) with the other
+    /// settings laid over it. Errors name the setting and what is accepted.
+    pub fn spec(&self, id: Option<&str>) -> Result<ExternalSpec, String> {
+        let mut spec = match &self.preset {
+            Some(name) => preset(name).ok_or_else(|| format!("unknown preset `{name}`; presets: {}", PRESETS.join(", ")))?,
+            None => {
+                let (Some(encode), Some(decode)) = (&self.encode, &self.decode) else {
+                    return Err(format!(
+                        "an external codec needs `preset` (one of {}) or both `encode` and `decode` templates",
+                        PRESETS.join(", ")
+                    ));
+                };
+                ExternalSpec {
+                    name: id.unwrap_or("external").to_string(),
+                    encode: encode.clone(),
+                    decode: decode.clone(),
+                    input_format: FileFormat::Png,
+                    output_format: FileFormat::Png,
+                    bitstream_ext: "bin".into(),
+                    size_multiple: 1,
+                    quality_range: None,
+                    timeout: DEFAULT_TIMEOUT,
+                    vars: BTreeMap::new(),
+                    version_command: None,
+                }
+            }
+        };
+        if self.preset.is_some() {
+            if let Some(e) = &self.encode {
+                spec.encode = e.clone();
+            }
+            if let Some(d) = &self.decode {
+                spec.decode = d.clone();
+            }
+        }
+        // An empty template is left for `External::new` to refuse.
+        if let Some(p) = &self.encoder {
+            if let Some(program) = spec.encode.first_mut() {
+                *program = p.clone();
+            }
+            if let Some(v) = spec.version_command.as_mut().and_then(|v| v.first_mut()) {
+                *v = p.clone();
+            }
+        }
+        if let (Some(p), Some(program)) = (&self.decoder, spec.decode.first_mut()) {
+            *program = p.clone();
+        }
+        if let Some(f) = self.input_format {
+            spec.input_format = f;
+        }
+        if let Some(f) = self.output_format {
+            spec.output_format = f;
+        }
+        if let Some(e) = &self.bitstream_ext {
+            spec.bitstream_ext = e.clone();
+        }
+        if let Some(m) = self.size_multiple {
+            if m == 0 {
+                return Err("`size_multiple` must be at least 1".into());
+            }
+            spec.size_multiple = m;
+        }
+        if let Some(t) = self.timeout_s {
+            spec.timeout = timeout(t)?;
+        }
+        if let Some(v) = &self.vars {
+            spec.vars.extend(v.clone());
+        }
+        if let Some(v) = &self.version_command {
+            spec.version_command = Some(v.clone());
+        }
+        Ok(spec)
+    }
+}
+
+impl CodecSettings for ExternalSettings {
+    fn build(self, ctx: &BuildContext<'_>) -> Result<Built, BuildError> {
+        let spec = self.spec(ctx.id).map_err(BuildError::Invalid)?;
+        Ok(Built {
+            codec: Box::new(External::new(spec)?),
+            default_id: self.preset,
+        })
+    }
+}
+
+/// `timeout_s` as a duration, or an error naming the field and the accepted range.
+fn timeout(t: f64) -> Result<Duration, String> {
+    let (lo, hi) = TIMEOUT_RANGE_S;
+    let shown = if t.is_finite() && t != 0.0 && !(1e-4..1e9).contains(&t.abs()) {
+        format!("{t:e}")
+    } else {
+        format!("{t}")
+    };
+    let bad = || format!("`timeout_s` must be a number of seconds from {lo} to {hi} (one day), got {shown}");
+    if !(t.is_finite() && (lo..=hi).contains(&t)) {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(t).map_err(|_| bad())
 }
 
 /// Placeholders used in one template, in order of appearance.
@@ -794,6 +937,42 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(ended(pid), "the wrapper's child {pid} still runs after the timeout");
+    }
+
+    fn settings(text: &str) -> ExternalSettings {
+        toml::from_str(text).unwrap()
+    }
+
+    /// Settings lay over the preset; without one, both templates are needed.
+    #[test]
+    fn settings_compose_over_the_preset() {
+        let s = settings("preset = 'vtm'\nencoder = '/opt/EncoderApp'\nvars = { cfg = 'a.cfg' }\ntimeout_s = 2.5");
+        let spec = s.spec(Some("mine")).unwrap();
+        assert_eq!(spec.name, "vtm");
+        assert_eq!(spec.encode[0], "/opt/EncoderApp");
+        assert_eq!(spec.version_command.as_ref().unwrap()[0], "/opt/EncoderApp");
+        assert_eq!(spec.decode[0], "DecoderApp");
+        assert_eq!((spec.size_multiple, spec.timeout), (8, Duration::from_millis(2500)));
+        assert_eq!(spec.vars["cfg"], "a.cfg");
+        let own = settings("encode = ['a', '{output}']\ndecode = ['b', '{output}']\nsize_multiple = 4");
+        let spec = own.spec(Some("mine")).unwrap();
+        assert_eq!((spec.name.as_str(), spec.size_multiple, spec.timeout), ("mine", 4, DEFAULT_TIMEOUT));
+        assert_eq!(own.spec(None).unwrap().name, "external");
+        let e = settings("encode = ['a']").spec(None).unwrap_err();
+        assert!(e.contains("needs `preset` (one of cjxl,"), "{e}");
+        let e = settings("preset = 'x264'").spec(None).unwrap_err();
+        assert_eq!(e, "unknown preset `x264`; presets: cjxl, avifenc, bpg, heif, vtm");
+        assert!(
+            settings("preset = 'cjxl'\nsize_multiple = 0")
+                .spec(None)
+                .unwrap_err()
+                .contains("at least 1")
+        );
+        let e = settings("preset = 'cjxl'\ntimeout_s = 1e300").spec(None).unwrap_err();
+        assert!(e.ends_with("from 0.001 to 86400 (one day), got 1e300"), "{e}");
+        // An empty template with a program override is refused, not a panic.
+        let empty = settings("encode = []\ndecode = ['b', '{output}']\nencoder = 'x'");
+        assert!(External::new(empty.spec(None).unwrap()).is_err());
     }
 
     #[test]

@@ -6,21 +6,39 @@
 //! integer DCT. Decoding uses the accurate DCT and fancy upsampling, as Pillow does.
 
 use image::RgbImage;
+use serde::Deserialize;
 use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
 
+use crate::registry::{BuildContext, BuildError, Built, CodecSettings};
 use crate::{Codec, CodecError, check_range, check_size};
 
 /// Version of the libjpeg-turbo sources bundled by `turbojpeg-sys` 1.2.0.
 pub const LIBJPEG_TURBO_VERSION: &str = "3.1.0";
 
-/// Chroma subsampling of the JPEG codec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Chroma subsampling of the JPEG codec; `"420"` or `"444"` in a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum Chroma {
     /// 4:2:0 (Pillow's default for quality < 95 too).
     #[default]
+    #[serde(rename = "420")]
     S420,
     /// 4:4:4.
+    #[serde(rename = "444")]
     S444,
+}
+
+/// The settings of `kind = "jpeg"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JpegSettings {
+    /// Chroma subsampling: `"420"` (default, as Pillow) or `"444"`.
+    pub chroma: Chroma,
+}
+
+impl CodecSettings for JpegSettings {
+    fn build(self, _ctx: &BuildContext<'_>) -> Result<Built, BuildError> {
+        Ok(Built::new(Jpeg { chroma: self.chroma }))
+    }
 }
 
 /// The JPEG codec.

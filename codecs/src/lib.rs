@@ -8,6 +8,7 @@
 //! | [`png`] | lossless PNG, a pipeline check (PSNR is infinite) |
 //! | [`external`] | codecs run as external commands from argument templates, and their presets |
 //! | [`learned`] | learned codecs as ONNX graphs + exported entropy tables, real bitstreams |
+//! | [`registry`] | the list of codec kinds: name, description, settings fields, builder |
 //! | [`yuv`] | RGB ↔ planar YCbCr conversions for raw-YUV tools (VTM) |
 //! | [`padding`] | padding to a size multiple before coding and cropping after |
 //!
@@ -22,6 +23,7 @@ pub mod jpeg;
 pub mod learned;
 pub mod padding;
 pub mod png;
+pub mod registry;
 pub mod webp;
 pub mod yuv;
 
@@ -176,20 +178,6 @@ pub(crate) fn check_size(codec: &str, img: &RgbImage, width: u32, height: u32) -
         })
     }
 }
-
-/// Builds an in-process codec by kind: `jpeg`, `webp`, `avif`, `png`.
-pub fn builtin(kind: &str) -> Option<Box<dyn Codec>> {
-    match kind {
-        "jpeg" => Some(Box::new(jpeg::Jpeg::default())),
-        "webp" => Some(Box::new(webp::Webp)),
-        "avif" => Some(Box::new(avif::Avif::default())),
-        "png" => Some(Box::new(png::Png)),
-        _ => None,
-    }
-}
-
-/// Kinds accepted by [`builtin`].
-pub const BUILTIN_KINDS: &[&str] = &["jpeg", "webp", "avif", "png"];
 
 #[cfg(test)]
 pub(crate) mod test_util {

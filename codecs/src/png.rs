@@ -5,11 +5,23 @@ use std::io::Cursor;
 
 use image::{ImageEncoder, RgbImage, codecs::png::PngEncoder};
 
+use crate::registry::{BuildContext, BuildError, Built, CodecSettings};
 use crate::{Codec, CodecError, check_size};
 
 /// Lossless PNG. The quality value is ignored (any finite number is accepted).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Png;
+
+/// The settings of `kind = "png"`: none.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PngSettings {}
+
+impl CodecSettings for PngSettings {
+    fn build(self, _ctx: &BuildContext<'_>) -> Result<Built, BuildError> {
+        Ok(Built::new(Png))
+    }
+}
 
 impl Codec for Png {
     fn kind(&self) -> &str {

@@ -4,11 +4,23 @@
 
 use image::RgbImage;
 
+use crate::registry::{BuildContext, BuildError, Built, CodecSettings};
 use crate::{Codec, CodecError, check_range, check_size};
 
 /// The lossy WebP codec. Quality is libwebp's quality factor, 0–100.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Webp;
+
+/// The settings of `kind = "webp"`: none.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebpSettings {}
+
+impl CodecSettings for WebpSettings {
+    fn build(self, _ctx: &BuildContext<'_>) -> Result<Built, BuildError> {
+        Ok(Built::new(Webp))
+    }
+}
 
 /// libwebp's encoder version as `major.minor.revision`.
 pub fn libwebp_version() -> String {

@@ -21,7 +21,7 @@ fn check(kind: &str, section: &str, byte_tolerance: f64, psnr_tolerance: f64) {
     let root = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..");
     let text = std::fs::read_to_string(root.join("tests/fixtures/pillow.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let codec = icmbench_codecs::builtin(kind).unwrap();
+    let codec = icmbench_codecs::registry::find(kind).unwrap().build_default().unwrap();
     let images = json[section].as_object().unwrap();
     assert!(!images.is_empty());
     for (name, rows) in images {

@@ -26,18 +26,22 @@
 //! restorer = { model = "esrgan-slim-x4", tile = 128, overlap = 16 }
 //!
 //! [[codecs]]
-//! kind = "jpeg"                    # jpeg | webp | avif | png | external | learned
+//! kind = "jpeg"                    # a kind of `icmbench_codecs::registry::KINDS`
 //! qualities = [10, 30, 50, 70, 90]
+//! chroma = "444"                   # the other keys are the kind's own settings
 //! ```
+//!
+//! A `[[codecs]]` table is composed here, not interpreted: `kind`, `id` and `qualities`
+//! belong to the configuration, the other keys go to the kind's builder in
+//! `icmbench_codecs::registry`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use icmbench_codecs::external::{self, ExternalSpec, FileFormat};
+use icmbench_codecs::Codec;
 use icmbench_codecs::padding::Padding;
-use icmbench_codecs::{Codec, jpeg};
+use icmbench_codecs::registry::{self, BuildContext};
 use icmbench_datasets::Fit;
 use icmbench_datasets::degrade::Degradation;
 use serde::Deserialize;
@@ -53,35 +57,6 @@ pub struct ConfigError {
     pub location: String,
     /// What is wrong and what is accepted.
     pub message: String,
-}
-
-/// Codec kinds accepted in `[[codecs]]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CodecKind {
-    /// JPEG (libjpeg-turbo).
-    Jpeg,
-    /// Lossy WebP (libwebp).
-    Webp,
-    /// AVIF (rav1e + dav1d).
-    Avif,
-    /// Lossless PNG.
-    Png,
-    /// An external command.
-    External,
-    /// A learned codec exported to icmbench's contract (ONNX graphs + entropy tables).
-    Learned,
-}
-
-/// JPEG chroma subsampling in the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum ChromaOption {
-    /// 4:2:0.
-    #[serde(rename = "420")]
-    S420,
-    /// 4:4:4.
-    #[serde(rename = "444")]
-    S444,
 }
 
 /// One `[[datasets]]` table.
@@ -125,47 +100,18 @@ impl DatasetConfig {
     }
 }
 
-/// One `[[codecs]]` table. Fields after `qualities` apply to some kinds only.
+/// One `[[codecs]]` table: its kind, id and qualities, and the kind's own settings.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CodecConfig {
-    /// Codec kind.
-    pub kind: CodecKind,
+    /// Codec kind, a name in [`registry::KINDS`].
+    pub kind: Spanned<String>,
     /// Id in results (default: the kind, or the preset name for external codecs).
     pub id: Option<String>,
     /// Quality ladder.
     pub qualities: Spanned<Vec<f64>>,
-    /// avif: rav1e speed 1–10 (default 6).
-    pub speed: Option<u8>,
-    /// jpeg: "420" (default) or "444".
-    pub chroma: Option<ChromaOption>,
-    /// external: preset name.
-    pub preset: Option<String>,
-    /// external: encoder program and argument templates.
-    pub encode: Option<Vec<String>>,
-    /// external: decoder program and argument templates.
-    pub decode: Option<Vec<String>>,
-    /// external: replaces the encoder program of the preset.
-    pub encoder: Option<String>,
-    /// external: replaces the decoder program of the preset.
-    pub decoder: Option<String>,
-    /// external: format of the image given to the encoder.
-    pub input_format: Option<FileFormat>,
-    /// external: format of the image the decoder writes.
-    pub output_format: Option<FileFormat>,
-    /// external: bitstream file extension.
-    pub bitstream_ext: Option<String>,
-    /// external: width/height multiple the tool needs.
-    pub size_multiple: Option<u32>,
-    /// external: time limit per command, seconds.
-    pub timeout_s: Option<f64>,
-    /// external: extra template variables.
-    pub vars: Option<BTreeMap<String, String>>,
-    /// external: command printing the tool's version.
-    pub version_command: Option<Vec<String>>,
-    /// learned: folder of the codec (its `codec.json`, or subfolders with one per quality
-    /// point), relative to the config file.
-    pub path: Option<PathBuf>,
+    /// The other keys: the kind's settings, handed to its builder.
+    #[serde(flatten)]
+    pub settings: toml::Table,
 }
 
 /// The whole configuration file.
@@ -267,9 +213,20 @@ fn at(path: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<St
     }
 }
 
-/// Parses a configuration text (`path` is used for messages and relative paths).
+/// Parses a configuration text (`path` is used for messages and relative paths). Each
+/// codec's kind and settings are checked here too, from the span-preserving document, so
+/// that an unknown setting or a wrong type is located at its key or value.
 pub fn parse(path: &Path, text: &str) -> Result<RunConfig, ConfigError> {
-    toml::from_str::<RunConfig>(text).map_err(|e| at(path, text, e.span(), e.message().trim().to_string()))
+    let located = |e: toml::de::Error| at(path, text, e.span(), e.message().trim().to_string());
+    let doc = toml::de::DeTable::parse(text).map_err(located)?;
+    let cfg = RunConfig::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(located)?;
+    let tables = doc.get_ref().get("codecs").and_then(|v| v.get_ref().as_array());
+    for (c, table) in cfg.codecs.iter().zip(tables.into_iter().flat_map(|a| a.iter())) {
+        let c = c.get_ref();
+        let kind = registry::find(c.kind.get_ref()).map_err(|e| at(path, text, Some(c.kind.span()), e.to_string()))?;
+        kind.check(table, |k| c.settings.contains_key(k)).map_err(located)?;
+    }
+    Ok(cfg)
 }
 
 /// Reads, parses and validates a configuration file.
@@ -495,69 +452,17 @@ fn check_lowlevel(d: &DatasetConfig) -> Result<(), String> {
 }
 
 fn build_codec(c: &CodecConfig, base: &Path, runtime: icmbench_models::RuntimeOptions) -> Result<PreparedCodec, String> {
-    let kind_name = match c.kind {
-        CodecKind::Jpeg => "jpeg",
-        CodecKind::Webp => "webp",
-        CodecKind::Avif => "avif",
-        CodecKind::Png => "png",
-        CodecKind::External => "external",
-        CodecKind::Learned => "learned",
+    let kind = registry::find(c.kind.get_ref()).map_err(|e| e.to_string())?;
+    if let Some(message) = c.settings.keys().find_map(|k| registry::misplaced(kind, k)) {
+        return Err(message);
+    }
+    let ctx = BuildContext {
+        folder: base,
+        runtime,
+        id: c.id.as_deref(),
     };
-    let external_only = [
-        ("preset", c.preset.is_some()),
-        ("encode", c.encode.is_some()),
-        ("decode", c.decode.is_some()),
-        ("encoder", c.encoder.is_some()),
-        ("decoder", c.decoder.is_some()),
-        ("input_format", c.input_format.is_some()),
-        ("output_format", c.output_format.is_some()),
-        ("bitstream_ext", c.bitstream_ext.is_some()),
-        ("size_multiple", c.size_multiple.is_some()),
-        ("timeout_s", c.timeout_s.is_some()),
-        ("vars", c.vars.is_some()),
-        ("version_command", c.version_command.is_some()),
-    ];
-    let misplaced = |field: &str, allowed: &str| format!("codec kind `{kind_name}` does not take `{field}` (only {allowed} does)");
-    if c.kind != CodecKind::External
-        && let Some((field, _)) = external_only.iter().find(|(_, set)| *set)
-    {
-        return Err(misplaced(field, "kind = \"external\""));
-    }
-    if c.kind != CodecKind::Avif && c.speed.is_some() {
-        return Err(misplaced("speed", "kind = \"avif\""));
-    }
-    if c.kind != CodecKind::Jpeg && c.chroma.is_some() {
-        return Err(misplaced("chroma", "kind = \"jpeg\""));
-    }
-    if c.kind != CodecKind::Learned && c.path.is_some() {
-        return Err(misplaced("path", "kind = \"learned\""));
-    }
-    let codec: Box<dyn Codec> = match c.kind {
-        CodecKind::Jpeg => Box::new(jpeg::Jpeg {
-            chroma: match c.chroma {
-                Some(ChromaOption::S444) => jpeg::Chroma::S444,
-                _ => jpeg::Chroma::S420,
-            },
-        }),
-        CodecKind::Avif => {
-            let speed = c.speed.unwrap_or(6);
-            if !(1..=10).contains(&speed) {
-                return Err(format!("avif `speed` must be 1 to 10, got {speed}"));
-            }
-            Box::new(icmbench_codecs::avif::Avif { speed })
-        }
-        CodecKind::Webp | CodecKind::Png => icmbench_codecs::builtin(kind_name).ok_or_else(|| format!("unknown codec kind {kind_name}"))?,
-        CodecKind::External => Box::new(external::External::new(external_spec(c)?).map_err(|e| e.to_string())?),
-        CodecKind::Learned => {
-            let rel = c
-                .path
-                .as_ref()
-                .ok_or("a learned codec needs `path` (its folder of codec.json quality points)")?;
-            let dir = normalize(&base.join(rel));
-            Box::new(icmbench_codecs::learned::LearnedCodec::open(&dir, runtime).map_err(|e| e.to_string())?)
-        }
-    };
-    let id = c.id.clone().or_else(|| c.preset.clone()).unwrap_or_else(|| kind_name.to_string());
+    let built = kind.build(&c.settings, &ctx).map_err(|e| e.to_string())?;
+    let id = c.id.clone().or(built.default_id).unwrap_or_else(|| kind.name.to_string());
     if crate::tasks::restoration::is_reference(&id) {
         return Err(format!(
             "codec id `{id}` is reserved for the low-level reference rows; choose another `id`"
@@ -566,99 +471,9 @@ fn build_codec(c: &CodecConfig, base: &Path, runtime: icmbench_models::RuntimeOp
     check_name("codec id", &id)?;
     Ok(PreparedCodec {
         id,
-        codec,
+        codec: built.codec,
         qualities: c.qualities.get_ref().clone(),
     })
-}
-
-/// The range of an external codec's `timeout_s`: a millisecond to a day.
-pub const TIMEOUT_RANGE_S: (f64, f64) = (0.001, 86_400.0);
-
-/// An external codec's `timeout_s` as a duration, or an error naming the field and the
-/// accepted range.
-fn timeout(t: f64) -> Result<Duration, String> {
-    let (lo, hi) = TIMEOUT_RANGE_S;
-    let shown = if t.is_finite() && t != 0.0 && !(1e-4..1e9).contains(&t.abs()) {
-        format!("{t:e}")
-    } else {
-        format!("{t}")
-    };
-    let bad = || format!("`timeout_s` must be a number of seconds from {lo} to {hi} (one day), got {shown}");
-    if !(t.is_finite() && (lo..=hi).contains(&t)) {
-        return Err(bad());
-    }
-    Duration::try_from_secs_f64(t).map_err(|_| bad())
-}
-
-fn external_spec(c: &CodecConfig) -> Result<ExternalSpec, String> {
-    let mut spec = match &c.preset {
-        Some(name) => {
-            external::preset(name).ok_or_else(|| format!("unknown preset `{name}`; presets: {}", external::PRESETS.join(", ")))?
-        }
-        None => {
-            let (Some(encode), Some(decode)) = (&c.encode, &c.decode) else {
-                return Err(format!(
-                    "an external codec needs `preset` (one of {}) or both `encode` and `decode` templates",
-                    external::PRESETS.join(", ")
-                ));
-            };
-            ExternalSpec {
-                name: c.id.clone().unwrap_or_else(|| "external".into()),
-                encode: encode.clone(),
-                decode: decode.clone(),
-                input_format: FileFormat::Png,
-                output_format: FileFormat::Png,
-                bitstream_ext: "bin".into(),
-                size_multiple: 1,
-                quality_range: None,
-                timeout: Duration::from_secs(300),
-                vars: BTreeMap::new(),
-                version_command: None,
-            }
-        }
-    };
-    if c.preset.is_some() {
-        if let Some(e) = &c.encode {
-            spec.encode = e.clone();
-        }
-        if let Some(d) = &c.decode {
-            spec.decode = d.clone();
-        }
-    }
-    if let Some(p) = &c.encoder {
-        spec.encode[0] = p.clone();
-        if let Some(v) = spec.version_command.as_mut().and_then(|v| v.first_mut()) {
-            *v = p.clone();
-        }
-    }
-    if let Some(p) = &c.decoder {
-        spec.decode[0] = p.clone();
-    }
-    if let Some(f) = c.input_format {
-        spec.input_format = f;
-    }
-    if let Some(f) = c.output_format {
-        spec.output_format = f;
-    }
-    if let Some(e) = &c.bitstream_ext {
-        spec.bitstream_ext = e.clone();
-    }
-    if let Some(m) = c.size_multiple {
-        if m == 0 {
-            return Err("`size_multiple` must be at least 1".into());
-        }
-        spec.size_multiple = m;
-    }
-    if let Some(t) = c.timeout_s {
-        spec.timeout = timeout(t)?;
-    }
-    if let Some(v) = &c.vars {
-        spec.vars.extend(v.clone());
-    }
-    if let Some(v) = &c.version_command {
-        spec.version_command = Some(v.clone());
-    }
-    Ok(spec)
 }
 
 /// What each codec can tell is wrong without running (a missing program, a bad file), as

@@ -47,11 +47,11 @@ pub struct Catalogue {
 /// What this build knows.
 pub fn catalogue() -> Catalogue {
     Catalogue {
-        codecs: icmbench_codecs::BUILTIN_KINDS
+        codecs: icmbench_codecs::registry::KINDS
             .iter()
             .filter_map(|k| {
-                icmbench_codecs::builtin(k).map(|c| CodecListing {
-                    kind: k.to_string(),
+                k.build_default().ok().map(|c| CodecListing {
+                    kind: k.name.to_string(),
                     version: c.version(),
                 })
             })

@@ -7,7 +7,7 @@
 //! | [`bitstream`] | the versioned header (size, family, codec, checksums) |
 //! | [`context`] | y through a context model: autoregressive, checkerboard, channel-conditional |
 //! | [`file`] | a stream as a file: the image size and padding before the bitstream (`icmbench encode`/`decode`) |
-//! | this file | [`LearnedCodec`]: a folder of quality points, encode and decode |
+//! | this file | [`LearnedCodec`]: a folder of quality points, encode and decode; [`LearnedSettings`] |
 //!
 //! Encoding (CompressAI's `compress`, in icmbench): `y = g_a(x)`; factorized: `ŷ` coded
 //! with the EntropyBottleneck (symbols `round(y − median)`, one table per channel);
@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use icmbench_models::{Model, RuntimeOptions};
 use image::RgbImage;
 
+use crate::registry::{BuildContext, BuildError, Built, CodecSettings};
 use crate::{Codec, CodecError};
 use contract::{Contract, Family};
 use entropy::{DensityModel, Tables};
@@ -759,6 +760,24 @@ pub fn to_nchw(image: &RgbImage) -> Vec<f32> {
 pub fn to_rgb8(d: &Decoded) -> RgbImage {
     let data = d.pixels.iter().map(|&v| (v * 255.0).round() as u8).collect();
     RgbImage::from_raw(d.width, d.height, data).unwrap_or_else(|| RgbImage::new(d.width, d.height))
+}
+
+/// The settings of `kind = "learned"`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearnedSettings {
+    /// Folder of the codec (its `codec.json`, or subfolders with one per quality point),
+    /// relative to the configuration's folder. Required.
+    pub path: Option<PathBuf>,
+}
+
+impl CodecSettings for LearnedSettings {
+    fn build(self, ctx: &BuildContext<'_>) -> Result<Built, BuildError> {
+        let rel = self
+            .path
+            .ok_or_else(|| BuildError::Invalid("a learned codec needs `path` (its folder of codec.json quality points)".into()))?;
+        Ok(Built::new(LearnedCodec::open(&ctx.resolve(&rel), ctx.runtime)?))
+    }
 }
 
 /// A learned codec: one or more quality points found under a folder (the folder itself
