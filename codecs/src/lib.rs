@@ -145,9 +145,6 @@ pub trait Codec: Send + Sync {
         Ok((self.encode(image, quality)?, None))
     }
 
-    /// Sets where model-based codecs run (device, intra-op threads) before their first use;
-    /// other codecs ignore it.
-    fn set_runtime_options(&self, _opts: icmbench_models::RuntimeOptions) {}
     /// Decodes a bitstream of a `width`×`height` image to 8-bit RGB.
     fn decode(&self, bitstream: &[u8], width: u32, height: u32) -> Result<RgbImage, CodecError>;
 }

@@ -252,7 +252,7 @@ pub struct BdArgs {
     #[arg(long)]
     pub test: PathBuf,
     /// Metric to read from CompressAI JSON files.
-    #[arg(long, default_value = "psnr-rgb")]
+    #[arg(long, default_value = icmbench_metrics::catalogue::DEFAULT_CURVE_METRIC)]
     pub metric: String,
     /// Interpolation: pchip (default, as the bjontegaard package), akima, cubic (VCEG-M33).
     #[arg(long, default_value = "pchip")]

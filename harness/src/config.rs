@@ -47,6 +47,7 @@ use icmbench_datasets::degrade::Degradation;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::tasks::detection::{GroundTruth, TaskConfig};
 use crate::tasks::restoration::RestorerConfig;
 
 /// A configuration error with its location.
@@ -136,7 +137,7 @@ pub struct RunConfig {
     /// Codecs.
     pub codecs: Vec<Spanned<CodecConfig>>,
     /// A machine task run on every decoded image (detection, SA-ICM protocol).
-    pub task: Option<crate::tasks::detection::TaskConfig>,
+    pub task: Option<TaskConfig>,
 }
 
 /// A codec ready to run.
@@ -171,7 +172,7 @@ pub struct Plan {
     pub codecs: Vec<PreparedCodec>,
     /// The task, with paths resolved (its detector is loaded when the run starts, on the
     /// run's device).
-    pub task: Option<crate::tasks::detection::TaskConfig>,
+    pub task: Option<TaskConfig>,
 }
 
 /// Removes `.` and `name/..` pairs without touching the file system, so that messages show
@@ -229,159 +230,46 @@ pub fn parse(path: &Path, text: &str) -> Result<RunConfig, ConfigError> {
     Ok(cfg)
 }
 
+/// What the command line sets over a config, resolved once when the plan is built (the
+/// device then reaches every model and codec as they are built).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// Where ONNX models run (`--device`), over the config's `device`.
+    pub device: Option<icmbench_models::Device>,
+}
+
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
+    load_with(path, &Overrides::default())
+}
+
+/// Reads, parses and validates a configuration file, with command-line overrides.
+pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Plan, ConfigError> {
     let text = icmbench_models::textfile::read_text_capped(path, icmbench_models::textfile::CONFIG_CAP).map_err(|e| ConfigError {
         location: path.display().to_string(),
         message: format!("{e}; a config file is a few kilobytes"),
     })?;
     let cfg = parse(path, &text)?;
-    validate(path, &text, cfg)
+    validate_with(path, &text, cfg, overrides)
 }
 
 /// Checks names and values against the registries and builds the codecs.
 pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigError> {
+    validate_with(path, text, cfg, &Overrides::default())
+}
+
+/// [`validate`] with command-line overrides.
+pub fn validate_with(path: &Path, text: &str, cfg: RunConfig, overrides: &Overrides) -> Result<Plan, ConfigError> {
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut metrics = Vec::new();
-    for m in &cfg.metrics {
-        let canon = icmbench_metrics::canonical_name(m.get_ref()).map_err(|e| at(path, text, Some(m.span()), e.to_string()))?;
-        if !metrics.contains(&canon.to_string()) {
-            metrics.push(canon.to_string());
-        }
-    }
-    let device = match &cfg.device {
-        Some(d) => d
-            .get_ref()
-            .parse::<icmbench_models::Device>()
-            .map_err(|e| at(path, text, Some(d.span()), e.to_string()))?,
-        None => icmbench_models::Device::Cpu,
-    };
-    let runtime = icmbench_models::RuntimeOptions {
-        device,
-        intra_threads: cfg.intra_threads.unwrap_or(0),
-    };
+    let at = |span: Option<Range<usize>>, message: String| at(path, text, span, message);
+    let metrics = canonical_metrics(&cfg.metrics, &at)?;
+    let runtime = runtime(&cfg, overrides, &at)?;
     if cfg.jobs == Some(0) {
-        return Err(at(path, text, None, "`jobs` must be at least 1"));
+        return Err(at(None, "`jobs` must be at least 1".into()));
     }
-    if cfg.datasets.is_empty() {
-        return Err(at(path, text, None, "no [[datasets]]: add at least one"));
-    }
-    let mut names = BTreeSet::new();
-    let mut datasets = Vec::new();
-    for d in cfg.datasets {
-        check_name("dataset name", &d.name).map_err(|m| at(path, text, None, m))?;
-        if d.name.starts_with("ll-icm") {
-            return Err(at(
-                path,
-                text,
-                None,
-                format!(
-                    "dataset name `{}`: names must not start with `ll-icm` (the LL-ICM summary figures use that prefix)",
-                    d.name
-                ),
-            ));
-        }
-        if !names.insert(d.name.clone()) {
-            return Err(at(path, text, None, format!("dataset name `{}` is used twice", d.name)));
-        }
-        if d.max_side == Some(0) || d.limit == Some(0) || d.max_pixels == Some(0) {
-            return Err(at(
-                path,
-                text,
-                None,
-                format!("dataset `{}`: `max_side`, `limit` and `max_pixels` must be at least 1", d.name),
-            ));
-        }
-        check_lowlevel(&d).map_err(|m| at(path, text, None, format!("dataset `{}`: {m}", d.name)))?;
-        datasets.push(DatasetConfig {
-            path: normalize(&base.join(&d.path)),
-            annotations: d.annotations.as_ref().map(|a| normalize(&base.join(a))),
-            target: d.target.as_ref().map(|a| normalize(&base.join(a))),
-            restorer: d.restorer.as_ref().map(|r| RestorerConfig {
-                onnx: r.onnx.as_ref().map(|p| normalize(&base.join(p))),
-                spec: r.spec.as_ref().map(|p| normalize(&base.join(p))),
-                ..r.clone()
-            }),
-            ..d
-        });
-    }
-    if cfg.codecs.is_empty() {
-        return Err(at(path, text, None, "no [[codecs]]: add at least one"));
-    }
-    let mut ids = BTreeSet::new();
-    let mut codecs = Vec::new();
-    for c in &cfg.codecs {
-        let span = c.span();
-        let prepared = build_codec(c.get_ref(), &base, runtime).map_err(|m| at(path, text, Some(span.clone()), m))?;
-        if let Some(q) = repeated(&prepared.qualities) {
-            return Err(at(
-                path,
-                text,
-                Some(c.get_ref().qualities.span()),
-                format!(
-                    "codec `{}`: quality {q} is listed twice; each quality point is one row per image",
-                    prepared.id
-                ),
-            ));
-        }
-        if !ids.insert(prepared.id.clone()) {
-            return Err(at(
-                path,
-                text,
-                Some(span),
-                format!("codec id `{}` is used twice; give one of them another `id`", prepared.id),
-            ));
-        }
-        for q in &prepared.qualities {
-            prepared
-                .codec
-                .check_quality(*q)
-                .map_err(|e| at(path, text, Some(c.get_ref().qualities.span()), e.to_string()))?;
-        }
-        if prepared.qualities.is_empty() {
-            return Err(at(path, text, Some(c.get_ref().qualities.span()), "`qualities` is empty"));
-        }
-        codecs.push(prepared);
-    }
-    let task = match cfg.task {
-        Some(_) if datasets.iter().any(DatasetConfig::is_lowlevel) => {
-            return Err(at(
-                path,
-                text,
-                None,
-                "[task] (detection) and low-level datasets (`degradation` or `target`) cannot share a run; use two configs",
-            ));
-        }
-        Some(t) => {
-            if t.kind != "detection" {
-                return Err(at(
-                    path,
-                    text,
-                    None,
-                    format!("[task] kind `{}` is not supported; use `detection`", t.kind),
-                ));
-            }
-            if t.onnx.is_some() != t.spec.is_some() {
-                return Err(at(path, text, None, "[task]: give both `onnx` and `spec`, or neither"));
-            }
-            if t.ground_truth == crate::tasks::detection::GroundTruth::Coco
-                && let Some(d) = datasets.iter().find(|d| d.annotations.is_none())
-            {
-                return Err(at(
-                    path,
-                    text,
-                    None,
-                    format!("[task] ground_truth = \"coco\" needs `annotations` in dataset `{}`", d.name),
-                ));
-            }
-            Some(crate::tasks::detection::TaskConfig {
-                onnx: t.onnx.as_ref().map(|p| normalize(&base.join(p))),
-                spec: t.spec.as_ref().map(|p| normalize(&base.join(p))),
-                ..t
-            })
-        }
-        None => None,
-    };
+    let datasets = datasets(&cfg.datasets, &base).map_err(|m| at(None, m))?;
+    let codecs = codecs(&cfg.codecs, &base, runtime, &at)?;
+    let task = task(cfg.task.as_ref(), &datasets, &base).map_err(|m| at(None, m))?;
     Ok(Plan {
         config_path: path.to_path_buf(),
         config_text: text.to_string(),
@@ -394,6 +282,148 @@ pub fn validate(path: &Path, text: &str, cfg: RunConfig) -> Result<Plan, ConfigE
         codecs,
         task,
     })
+}
+
+/// A located error, for the helpers of [`validate_with`].
+type At<'a> = dyn Fn(Option<Range<usize>>, String) -> ConfigError + 'a;
+
+/// The canonical metric names, each once, in config order.
+fn canonical_metrics(names: &[Spanned<String>], at: &At) -> Result<Vec<String>, ConfigError> {
+    let mut metrics = Vec::new();
+    for m in names {
+        let canon = icmbench_metrics::canonical_name(m.get_ref()).map_err(|e| at(Some(m.span()), e.to_string()))?;
+        if !metrics.contains(&canon.to_string()) {
+            metrics.push(canon.to_string());
+        }
+    }
+    Ok(metrics)
+}
+
+/// The run's ONNX Runtime options: the config's device (or `--device`) and threads.
+fn runtime(cfg: &RunConfig, overrides: &Overrides, at: &At) -> Result<icmbench_models::RuntimeOptions, ConfigError> {
+    let device = match (&overrides.device, &cfg.device) {
+        (Some(d), _) => *d,
+        (None, Some(d)) => d
+            .get_ref()
+            .parse::<icmbench_models::Device>()
+            .map_err(|e| at(Some(d.span()), e.to_string()))?,
+        (None, None) => icmbench_models::Device::Cpu,
+    };
+    Ok(icmbench_models::RuntimeOptions {
+        device,
+        intra_threads: cfg.intra_threads.unwrap_or(0),
+    })
+}
+
+/// The datasets, checked, with their paths resolved against the config's folder.
+fn datasets(list: &[DatasetConfig], base: &Path) -> Result<Vec<DatasetConfig>, String> {
+    if list.is_empty() {
+        return Err("no [[datasets]]: add at least one".into());
+    }
+    let mut names = BTreeSet::new();
+    let mut datasets = Vec::new();
+    for d in list {
+        check_name("dataset name", &d.name)?;
+        if d.name.starts_with("ll-icm") {
+            return Err(format!(
+                "dataset name `{}`: names must not start with `ll-icm` (the LL-ICM summary figures use that prefix)",
+                d.name
+            ));
+        }
+        if !names.insert(d.name.clone()) {
+            return Err(format!("dataset name `{}` is used twice", d.name));
+        }
+        if d.max_side == Some(0) || d.limit == Some(0) || d.max_pixels == Some(0) {
+            return Err(format!(
+                "dataset `{}`: `max_side`, `limit` and `max_pixels` must be at least 1",
+                d.name
+            ));
+        }
+        check_lowlevel(d).map_err(|m| format!("dataset `{}`: {m}", d.name))?;
+        let resolve = |p: &PathBuf| normalize(&base.join(p));
+        datasets.push(DatasetConfig {
+            path: resolve(&d.path),
+            annotations: d.annotations.as_ref().map(resolve),
+            target: d.target.as_ref().map(resolve),
+            restorer: d.restorer.as_ref().map(|r| RestorerConfig {
+                onnx: r.onnx.as_ref().map(resolve),
+                spec: r.spec.as_ref().map(resolve),
+                ..r.clone()
+            }),
+            ..d.clone()
+        });
+    }
+    Ok(datasets)
+}
+
+/// The codecs, built (learned codecs' graphs loaded and checked), with unique ids and
+/// valid, distinct qualities.
+fn codecs(
+    list: &[Spanned<CodecConfig>],
+    base: &Path,
+    runtime: icmbench_models::RuntimeOptions,
+    at: &At,
+) -> Result<Vec<PreparedCodec>, ConfigError> {
+    if list.is_empty() {
+        return Err(at(None, "no [[codecs]]: add at least one".into()));
+    }
+    let mut ids = BTreeSet::new();
+    let mut codecs = Vec::new();
+    for c in list {
+        let span = c.span();
+        let qualities = Some(c.get_ref().qualities.span());
+        let prepared = build_codec(c.get_ref(), base, runtime).map_err(|m| at(Some(span.clone()), m))?;
+        if let Some(q) = repeated(&prepared.qualities) {
+            return Err(at(
+                qualities,
+                format!(
+                    "codec `{}`: quality {q} is listed twice; each quality point is one row per image",
+                    prepared.id
+                ),
+            ));
+        }
+        if !ids.insert(prepared.id.clone()) {
+            return Err(at(
+                Some(span),
+                format!("codec id `{}` is used twice; give one of them another `id`", prepared.id),
+            ));
+        }
+        for q in &prepared.qualities {
+            prepared.codec.check_quality(*q).map_err(|e| at(qualities.clone(), e.to_string()))?;
+        }
+        if prepared.qualities.is_empty() {
+            return Err(at(qualities, "`qualities` is empty".into()));
+        }
+        codecs.push(prepared);
+    }
+    Ok(codecs)
+}
+
+/// The `[task]`, checked against the datasets, with its paths resolved.
+fn task(t: Option<&TaskConfig>, datasets: &[DatasetConfig], base: &Path) -> Result<Option<TaskConfig>, String> {
+    let Some(t) = t else { return Ok(None) };
+    if datasets.iter().any(DatasetConfig::is_lowlevel) {
+        return Err("[task] (detection) and low-level datasets (`degradation` or `target`) cannot share a run; use two configs".into());
+    }
+    if t.kind != "detection" {
+        return Err(format!("[task] kind `{}` is not supported; use `detection`", t.kind));
+    }
+    if t.onnx.is_some() != t.spec.is_some() {
+        return Err("[task]: give both `onnx` and `spec`, or neither".into());
+    }
+    if t.ground_truth == GroundTruth::Coco
+        && let Some(d) = datasets.iter().find(|d| d.annotations.is_none())
+    {
+        return Err(format!(
+            "[task] ground_truth = \"coco\" needs `annotations` in dataset `{}`",
+            d.name
+        ));
+    }
+    Ok(Some(TaskConfig {
+        onnx: t.onnx.as_ref().map(|p| normalize(&base.join(p))),
+        spec: t.spec.as_ref().map(|p| normalize(&base.join(p))),
+        ..t.clone()
+    }))
 }
 
 /// Longest dataset name or codec id: they become folder and file names.

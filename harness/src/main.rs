@@ -65,13 +65,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 /// The error and its causes, each cause once: library errors often show their source in
 /// their own message already, so a cause already in the text is not repeated.
 fn error_message(e: &anyhow::Error) -> String {
-    let mut msg = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !msg.contains(&c) {
-            msg.push_str(": ");
-            msg.push_str(&c);
-        }
-    }
-    msg
+    e.chain()
+        .skip(1)
+        .map(|c| c.to_string())
+        .fold(e.to_string(), |msg, c| if msg.contains(&c) { msg } else { format!("{msg}: {c}") })
 }

@@ -152,36 +152,7 @@ pub fn write_figures(
 ) -> Result<Figures, ReportError> {
     let want_svg = formats.contains(&Format::Svg);
     let want_png = formats.contains(&Format::Png);
-    // Every dataset's charts, drawn once: one per metric.
-    let all: Vec<Vec<Chart>> = report.datasets.iter().map(|d| charts(d, plot)).collect();
-    // (name for the HTML report, file stem, charts, whether it is a multi-panel figure
-    // the HTML report embeds).
-    let mut jobs: Vec<(String, String, Vec<Chart>, bool)> = Vec::new();
-    // LL-ICM: one figure per metric with one rate–perception panel per task.
-    let tasks: Vec<(&DatasetReport, &Vec<Chart>)> = report
-        .datasets
-        .iter()
-        .zip(&all)
-        .filter(|(d, _)| icmbench_reports::lowlevel::is_task(d))
-        .collect();
-    let metrics = icmbench_reports::report::unique(tasks.iter().flat_map(|(d, _)| d.metrics.iter().map(String::as_str)));
-    for m in &metrics {
-        let panels = tasks
-            .iter()
-            .filter_map(|(d, c)| d.metrics.iter().position(|x| x == m).map(|i| c[i].clone()))
-            .collect();
-        jobs.push((format!("ll-icm-{m}"), format!("ll-icm-{}", path_part(m)), panels, true));
-    }
-    for (d, charts) in report.datasets.iter().zip(all) {
-        let stem = path_part(&d.dataset);
-        jobs.push((d.dataset.clone(), stem.to_string(), charts.clone(), true));
-        jobs.extend(
-            d.metrics
-                .iter()
-                .zip(charts)
-                .map(|(m, c)| (String::new(), format!("{stem}-{}", path_part(m)), vec![c], false)),
-        );
-    }
+    let list = figure_list(report, plot);
     let mut out = Figures {
         warnings: sanitised_warnings("dataset", report.datasets.iter().map(|d| d.dataset.as_str())),
         ..Default::default()
@@ -194,7 +165,7 @@ pub fn write_figures(
     // with metric `b-c`; a received dataset named `ll-icm-psnr-rgb`): a stem already used
     // gets a numbered suffix and a warning, never overwrites another figure.
     let mut used = std::collections::HashSet::new();
-    for (name, mut stem, set, panel) in jobs {
+    for (name, mut stem, set, panel) in list {
         if !used.insert(stem.clone()) {
             let first = stem.clone();
             let mut n = 2;
@@ -223,6 +194,41 @@ pub fn write_figures(
         }
     }
     Ok(out)
+}
+
+/// The figures of a report: (name for the HTML report, file stem, charts, whether it is a
+/// multi-panel figure the HTML report embeds). LL-ICM figures first, then each dataset's
+/// multi-panel figure and its single charts.
+fn figure_list(report: &Report, plot: &PlotOptions) -> Vec<(String, String, Vec<Chart>, bool)> {
+    // Every dataset's charts, drawn once: one per metric.
+    let all: Vec<Vec<Chart>> = report.datasets.iter().map(|d| charts(d, plot)).collect();
+    let mut list: Vec<(String, String, Vec<Chart>, bool)> = Vec::new();
+    // LL-ICM: one figure per metric with one rate–perception panel per task.
+    let tasks: Vec<(&DatasetReport, &Vec<Chart>)> = report
+        .datasets
+        .iter()
+        .zip(&all)
+        .filter(|(d, _)| icmbench_reports::lowlevel::is_task(d))
+        .collect();
+    let metrics = icmbench_reports::report::unique(tasks.iter().flat_map(|(d, _)| d.metrics.iter().map(String::as_str)));
+    for m in &metrics {
+        let panels = tasks
+            .iter()
+            .filter_map(|(d, c)| d.metrics.iter().position(|x| x == m).map(|i| c[i].clone()))
+            .collect();
+        list.push((format!("ll-icm-{m}"), format!("ll-icm-{}", path_part(m)), panels, true));
+    }
+    for (d, charts) in report.datasets.iter().zip(all) {
+        let stem = path_part(&d.dataset);
+        list.push((d.dataset.clone(), stem.to_string(), charts.clone(), true));
+        list.extend(
+            d.metrics
+                .iter()
+                .zip(charts)
+                .map(|(m, c)| (String::new(), format!("{stem}-{}", path_part(m)), vec![c], false)),
+        );
+    }
+    list
 }
 
 /// What [`write_report`] wrote.

@@ -164,3 +164,34 @@ fn the_run_driver_has_no_feature_match() {
         );
     }
 }
+
+#[test]
+fn metric_names_are_spelled_only_in_the_catalogue() {
+    let catalogue = root().join("metrics/src/catalogue.rs");
+    let names: Vec<&str> = icmbench_metrics::catalogue::CATALOGUE
+        .iter()
+        .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
+        .collect();
+    let mut found = Vec::new();
+    for folder in ["models", "datasets", "codecs", "metrics", "reports", "harness"] {
+        for file in rust_files(&root().join(folder).join("src")) {
+            if file.ends_with("catalogue.rs") && file.starts_with(root().join("metrics")) {
+                continue;
+            }
+            let text = code(&file);
+            for name in &names {
+                // LPIPS's ONNX graph names its output tensor `lpips`: a tensor, not a metric.
+                let tensor = file.ends_with("metrics/src/lpips.rs") && *name == "lpips";
+                if !tensor && text.contains(&format!("\"{name}\"")) {
+                    found.push(format!("{}: \"{name}\"", file.display()));
+                }
+            }
+        }
+    }
+    assert!(catalogue.is_file());
+    assert!(
+        found.is_empty(),
+        "metric names spelled outside metrics/src/catalogue.rs (read them from the catalogue):\n{}",
+        found.join("\n")
+    );
+}

@@ -21,6 +21,9 @@ use image::RgbImage;
 use crate::nss::{self, Edge, Flat};
 use crate::{Metric, MetricError};
 
+/// The metric's name, from the catalogue.
+const NAME: &str = crate::catalogue::BRISQUE.name;
+
 /// The SVR model and feature ranges of the BRISQUE release.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct BrisqueModel {
@@ -46,7 +49,7 @@ pub struct Brisque {
 impl Brisque {
     /// Loads the model (`brisque-live` in the model manifest) from the models folder.
     pub fn load() -> Result<Self, MetricError> {
-        let model: BrisqueModel = crate::load_parameters("brisque", "brisque-live")?;
+        let model: BrisqueModel = crate::load_parameters(NAME, "brisque-live")?;
         let ok = model.range_min.len() == 36
             && model.range_max.len() == 36
             && !model.sv.is_empty()
@@ -54,7 +57,7 @@ impl Brisque {
             && model.sv.iter().all(|v| v.len() == 36);
         if !ok {
             return Err(MetricError::Unavailable {
-                metric: "brisque".into(),
+                metric: NAME.into(),
                 reason: "brisque-live model: expected 36 ranges and support vectors of 36 features".into(),
             });
         }
@@ -64,7 +67,7 @@ impl Brisque {
 
 impl Metric for Brisque {
     fn name(&self) -> &'static str {
-        "brisque"
+        NAME
     }
 
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
@@ -118,7 +121,7 @@ pub fn predict(features: &[f64], model: &BrisqueModel) -> f64 {
 pub fn brisque(img: &RgbImage, model: &BrisqueModel) -> Result<f64, MetricError> {
     if img.width() < 16 || img.height() < 16 {
         return Err(MetricError::TooSmall {
-            metric: "brisque".into(),
+            metric: NAME.into(),
             width: img.width(),
             height: img.height(),
             reason: "BRISQUE needs at least 16x16 pixels".into(),
@@ -127,7 +130,7 @@ pub fn brisque(img: &RgbImage, model: &BrisqueModel) -> Result<f64, MetricError>
     let f = features(img);
     if f.iter().any(|v| !v.is_finite()) {
         return Err(MetricError::Undefined {
-            metric: "brisque".into(),
+            metric: NAME.into(),
             reason: "features are not finite (a flat image has no contrast to normalise)".into(),
         });
     }

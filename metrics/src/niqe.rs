@@ -14,6 +14,9 @@ use image::RgbImage;
 use crate::nss::{self, Edge, Flat};
 use crate::{Metric, MetricError};
 
+/// The metric's name, from the catalogue.
+const NAME: &str = crate::catalogue::NIQE.name;
+
 /// The NIQE metric with its parameters loaded.
 pub struct Niqe {
     params: NiqeParams,
@@ -22,10 +25,10 @@ pub struct Niqe {
 impl Niqe {
     /// Loads the parameters (`niqe-basicsr` in the model manifest) from the models folder.
     pub fn load() -> Result<Self, MetricError> {
-        let params: NiqeParams = crate::load_parameters("niqe", "niqe-basicsr")?;
+        let params: NiqeParams = crate::load_parameters(NAME, "niqe-basicsr")?;
         if params.mu_pris_param.len() != 36 || params.cov_pris_param.len() != 36 || params.gaussian_window.len() != 7 {
             return Err(MetricError::Unavailable {
-                metric: "niqe".into(),
+                metric: NAME.into(),
                 reason: "niqe-basicsr parameters: expected mu 36, cov 36x36, window 7x7".into(),
             });
         }
@@ -35,7 +38,7 @@ impl Niqe {
 
 impl Metric for Niqe {
     fn name(&self) -> &'static str {
-        "niqe"
+        NAME
     }
 
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
@@ -129,7 +132,7 @@ pub fn niqe(img: &RgbImage, params: &NiqeParams) -> Result<f64, MetricError> {
     let (nbw, nbh) = (w0 / BLOCK, h0 / BLOCK);
     if nbw == 0 || nbh == 0 || nbw * nbh < 2 {
         return Err(MetricError::TooSmall {
-            metric: "niqe".into(),
+            metric: NAME.into(),
             width: img.width(),
             height: img.height(),
             reason: "NIQE needs at least two 96x96 blocks (e.g. 192x96)".into(),

@@ -786,13 +786,15 @@ impl CodecSettings for LearnedSettings {
 pub struct LearnedCodec {
     root: PathBuf,
     points: Vec<Point>,
-    opts: std::sync::RwLock<RuntimeOptions>,
+    opts: RuntimeOptions,
 }
 
 impl LearnedCodec {
     /// Opens every quality point under `root`: reads and range-checks each `codec.json`,
-    /// then loads every graph with `opts` and checks it against the contract (errors name
-    /// the file), so a broken codec is refused before any image is coded.
+    /// then loads every graph on the CPU (with `opts`' threads) and checks it against the
+    /// contract (errors name the file), so a broken codec is refused before any image is
+    /// coded. Coding runs on `opts`' device: off the CPU, its sessions are created at the
+    /// first image, and a device that cannot run them fails that image's row.
     pub fn open(root: &Path, opts: RuntimeOptions) -> Result<Self, CodecError> {
         let io = |e: std::io::Error| CodecError::Io {
             context: format!("reading learned codec folder {}", root.display()),
@@ -833,19 +835,23 @@ impl LearnedCodec {
                 ));
             }
         }
+        let check = RuntimeOptions {
+            device: icmbench_models::Device::Cpu,
+            ..opts
+        };
         for p in &points {
-            p.load_graphs(&opts)?;
+            p.load_graphs(&check)?;
         }
         Ok(Self {
             root: root.to_path_buf(),
             points,
-            opts: std::sync::RwLock::new(opts),
+            opts,
         })
     }
 
-    /// Where its sessions run (set before the first encode or decode).
+    /// Where its sessions run.
     pub fn runtime(&self) -> RuntimeOptions {
-        self.opts.read().map(|o| *o).unwrap_or_default()
+        self.opts
     }
 
     /// The quality numbers available, ascending.
@@ -928,12 +934,6 @@ impl Codec for LearnedCodec {
 
     fn encode(&self, image: &RgbImage, quality: f64) -> Result<Vec<u8>, CodecError> {
         Ok(self.encode_detailed(image, quality)?.bitstream)
-    }
-
-    fn set_runtime_options(&self, opts: RuntimeOptions) {
-        if let Ok(mut o) = self.opts.write() {
-            *o = opts;
-        }
     }
 
     fn encode_with_estimate(&self, image: &RgbImage, quality: f64) -> Result<(Vec<u8>, Option<f64>), CodecError> {

@@ -14,12 +14,11 @@ use crate::cli::RunArgs;
 
 /// Runs the command.
 pub fn run(a: RunArgs) -> Result<ExitCode> {
-    let plan = config::load(&a.config)?;
+    let plan = config::load_with(&a.config, &config::Overrides { device: a.device })?;
     let opts = RunOptions {
         jobs: a.jobs.map(|n| n.get()),
         save_reconstructions: a.save_reconstructions,
         progress: !a.quiet && !a.json,
-        device: a.device,
     };
     let outcome = run_plan(&plan, &opts)?;
     let summary = summarise(&plan, &outcome)?;

@@ -101,8 +101,6 @@ pub struct RunOptions {
     pub save_reconstructions: Option<PathBuf>,
     /// Show a progress bar.
     pub progress: bool,
-    /// ONNX Runtime device (overrides the config).
-    pub device: Option<icmbench_models::Device>,
 }
 
 /// What a run did.
@@ -155,7 +153,7 @@ struct Produced {
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let store = Store::new(&plan.output);
     let _lock = store.lock()?;
-    let runtime = resolve_runtime(plan, opts);
+    let runtime = plan.runtime;
     let detect = plan.task.as_ref().map(|t| DetectionStage::new(t, &runtime)).transpose()?;
     let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
@@ -194,19 +192,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         computed,
         rows,
     })
-}
-
-/// The run's ONNX Runtime options: the config's, with `--device` over them. Learned codecs
-/// get them too.
-fn resolve_runtime(plan: &Plan, opts: &RunOptions) -> icmbench_models::RuntimeOptions {
-    let mut runtime = plan.runtime;
-    if let Some(d) = opts.device {
-        runtime.device = d;
-    }
-    for c in &plan.codecs {
-        c.codec.set_runtime_options(runtime);
-    }
-    runtime
 }
 
 /// The ground truths of a detection run (`ground_truth/<dataset>.json`).
