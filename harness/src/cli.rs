@@ -77,7 +77,8 @@ pub struct RunArgs {
     /// Worker threads (default: the config's `jobs`, else all cores).
     #[arg(long)]
     pub jobs: Option<NonZeroUsize>,
-    /// Keep decoded images as DIR/<codec>/q<quality>/<image>.png.
+    /// Keep scored images (decoded, or a low-level task's output) as
+    /// DIR/<dataset>/<codec>/q<quality>/<image>.png.
     #[arg(long, value_name = "DIR")]
     pub save_reconstructions: Option<PathBuf>,
     /// Print the summary as JSON on stdout.
