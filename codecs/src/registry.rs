@@ -11,7 +11,7 @@
 //! and the driver holds a list.)
 
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use icmbench_models::RuntimeOptions;
 use serde::de::{self, DeserializeOwned, Visitor};
@@ -37,18 +37,7 @@ impl BuildContext<'_> {
     /// `.` and `name/..` removed without touching the file system, so that messages show
     /// `models/codec` rather than `examples/../models/codec`.
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        let joined = self.folder.join(path);
-        let mut out: Vec<Component> = Vec::new();
-        for c in joined.components() {
-            match c {
-                Component::CurDir => {}
-                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                    out.pop();
-                }
-                other => out.push(other),
-            }
-        }
-        if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+        icmbench_models::paths::normalize(&self.folder.join(path))
     }
 }
 

@@ -175,22 +175,7 @@ pub struct Plan {
     pub task: Option<TaskConfig>,
 }
 
-/// Removes `.` and `name/..` pairs without touching the file system, so that messages show
-/// `results/demo` rather than `examples/../results/demo`.
-pub fn normalize(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out: Vec<Component> = Vec::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
-}
+pub use icmbench_models::paths::normalize;
 
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -665,13 +650,6 @@ qualities = [30]
         let e = err(&GOOD.replace("kind = \"jpeg\"", "kind = \"jpeg\"\nid = \"degraded-input\""));
         assert!(e.contains("reserved"), "{e}");
         assert!(err(&GOOD.replace("name = \"s\"", "name = \"ll-icm\"")).contains("prefix"));
-    }
-
-    #[test]
-    fn paths_are_normalised() {
-        assert_eq!(normalize(Path::new("examples/../results/./demo")), Path::new("results/demo"));
-        assert_eq!(normalize(Path::new("../x")), Path::new("../x"));
-        assert_eq!(normalize(Path::new("a/..")), Path::new("."));
     }
 
     #[test]

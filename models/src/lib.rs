@@ -11,9 +11,11 @@
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
 //! | [`detect`] | object detectors: contract, preprocessing, YOLOv5/YOLOv8/NanoDet decoding, NMS |
 //! | [`restore`] | restoration models (LL-ICM): contract, tiling with overlap |
+//! | [`paths`] | paths from configs resolved lexically ([`paths::normalize`]) |
 //! | [`textfile`] | reading text and JSON inputs with a size cap ([`textfile::read_text_capped`]) |
 
 pub mod detect;
+pub mod paths;
 pub mod restore;
 pub mod textfile;
 
