@@ -208,4 +208,28 @@ mod tests {
             }
         }
     }
+
+    /// The command line's `--pad-mode` and `--pad-align` parse the config's spellings, and a
+    /// wrong value names itself and the choices.
+    #[test]
+    fn padding_choices_parse_like_the_config() {
+        assert_eq!("replicate".parse::<PadMode>(), Ok(PadMode::Replicate));
+        assert_eq!("bottom-right".parse::<PadAlign>(), Ok(PadAlign::BottomRight));
+        for (mode, align) in [("zero", "center"), ("replicate", "bottom-right")] {
+            let from_toml: Padding = toml::from_str(&format!("mode = \"{mode}\"\nalign = \"{align}\"")).unwrap();
+            assert_eq!(
+                (mode.parse::<PadMode>(), align.parse::<PadAlign>()),
+                (Ok(from_toml.mode), Ok(from_toml.align))
+            );
+        }
+        let e = "Zero".parse::<PadMode>().unwrap_err().to_string();
+        assert!(e.contains("`Zero`") && e.contains("`zero` or `replicate`"), "{e}");
+        assert!(
+            "centre"
+                .parse::<PadAlign>()
+                .unwrap_err()
+                .to_string()
+                .contains("`center` or `bottom-right`")
+        );
+    }
 }

@@ -657,4 +657,18 @@ qualities = [30]
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
     }
+
+    /// `--device` is resolved once, over the config's `device`, when the plan is built.
+    #[test]
+    fn the_device_override_wins() {
+        let path = Path::new("cfg/run.toml");
+        let text = GOOD.replace("output = \"out\"", "output = \"out\"\ndevice = \"cuda:1\"");
+        let plan = validate(path, &text, parse(path, &text).unwrap()).unwrap();
+        assert_eq!(plan.runtime.device, icmbench_models::Device::Cuda(1));
+        let cpu = Overrides {
+            device: Some(icmbench_models::Device::Cpu),
+        };
+        let plan = validate_with(path, &text, parse(path, &text).unwrap(), &cpu).unwrap();
+        assert_eq!(plan.runtime.device, icmbench_models::Device::Cpu);
+    }
 }

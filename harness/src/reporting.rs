@@ -313,3 +313,19 @@ pub fn canonical_metrics(names: &[String]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every format parses from its name; an unknown one names itself and the formats.
+    #[test]
+    fn formats_parse_by_name() {
+        for f in FORMATS {
+            assert_eq!(f.name().parse::<Format>(), Ok(*f));
+        }
+        let e = "docx".parse::<Format>().unwrap_err().to_string();
+        assert_eq!(e, "unknown format `docx`; formats: md, csv, tex, json, html, svg, png");
+        assert!(FIGURE_FORMATS.iter().all(|f| FORMATS.contains(f)));
+    }
+}

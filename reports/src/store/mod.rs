@@ -910,4 +910,40 @@ mod tests {
         let err = Journal::read(&p).unwrap_err().to_string();
         assert!(err.contains("j.jsonl:1"), "{err}");
     }
+
+    /// Detections are typed in memory and stored as JSON text: a journal line written before
+    /// they were typed (a string field) still reads, and a row writes the same line again.
+    #[test]
+    fn detections_are_stored_as_text_and_read_typed() {
+        let mut r = row("jpeg", 50.0, 30.0);
+        r.detections = Some(vec![Detection {
+            bbox: [1.5, 2.0, 10.25, 4.0],
+            score: 0.75,
+            category_id: 3,
+        }]);
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(
+            line.contains(r#""detections":"[{\"bbox\":[1.5,2.0,10.25,4.0],\"score\":0.75,\"category_id\":3}]""#),
+            "{line}"
+        );
+        let back: ResultRow = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(serde_json::to_string(&back).unwrap(), line);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.parquet");
+        write_parquet(&p, std::slice::from_ref(&r)).unwrap();
+        assert_eq!(read_parquet(&p).unwrap(), vec![r]);
+    }
+
+    /// A status other than `ok` or `failed` in a table is an error naming the file and row,
+    /// not a row silently counted as failed.
+    #[test]
+    fn unknown_status_is_named() {
+        let mut df = to_dataframe(&[row("jpeg", 50.0, 30.0)]).unwrap();
+        df.replace("status", Column::new("status".into(), ["done"])).unwrap();
+        let e = from_dataframe(&df, Path::new("t.parquet")).unwrap_err().to_string();
+        assert!(e.contains("t.parquet") && e.contains("row 2") && e.contains("`done`"), "{e}");
+        assert_eq!(Status::parse("failed"), Some(Status::Failed));
+        assert_eq!(Status::Ok.to_string(), STATUS_OK);
+    }
 }
