@@ -6,6 +6,9 @@
 //! machine. The decoder accepts exactly what this encoder writes (4:4:4, 8 or 10 bit) and
 //! converts back with the same matrix; other AVIF files are for the `avifenc`/`avifdec`
 //! external preset.
+//!
+//! Settings of `kind = "avif"` ([`AvifSettings`]): `speed`, rav1e's speed preset from 1
+//! (slowest) to 10 (fastest), default 6.
 
 use std::io::Cursor;
 

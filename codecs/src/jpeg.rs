@@ -4,6 +4,9 @@
 //! published JPEG curves: libjpeg quality scaling of the standard tables (`jpeg_set_quality`),
 //! 4:2:0 chroma subsampling, baseline, standard (non-optimised) Huffman tables, the accurate
 //! integer DCT. Decoding uses the accurate DCT and fancy upsampling, as Pillow does.
+//!
+//! Settings of `kind = "jpeg"` ([`JpegSettings`]): `chroma`, `"420"` (the default above) or
+//! `"444"` ([`Chroma`]).
 
 use image::RgbImage;
 use serde::Deserialize;

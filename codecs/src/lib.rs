@@ -1,4 +1,5 @@
-//! Codecs for icmbench: the [`Codec`] trait and its implementations.
+//! Codecs for icmbench: the [`Codec`] trait, its implementations, and the registry of codec
+//! kinds, each with its settings and builder.
 //!
 //! | module | what lives there |
 //! |---|---|
@@ -8,9 +9,10 @@
 //! | [`png`] | lossless PNG, a pipeline check (PSNR is infinite) |
 //! | [`external`] | codecs run as external commands from argument templates, and their presets |
 //! | [`learned`] | learned codecs as ONNX graphs + exported entropy tables, real bitstreams |
-//! | [`registry`] | the list of codec kinds: name, description, settings fields, builder |
+//! | [`registry`] | the list of codec kinds ([`registry::KINDS`]): name, description, settings fields, builder; what a configuration's `[[codecs]]` table is handed to |
 //! | [`yuv`] | RGB ↔ planar YCbCr conversions for raw-YUV tools (VTM) |
 //! | [`padding`] | padding to a size multiple before coding and cropping after |
+//! | this file | the [`Codec`] trait, [`CodecError`], [`check_range`] for quality values |
 //!
 //! The rate of a coded image is always the length of the bitstream the codec returns, in
 //! bytes, times 8, over the pixel count of the *source* image (before any padding). For the

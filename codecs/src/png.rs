@@ -1,5 +1,6 @@
 //! Lossless PNG (the `png` crate through `image`): a pipeline check where every
-//! reconstruction equals its source and PSNR is infinite.
+//! reconstruction equals its source and PSNR is infinite. `kind = "png"` has no settings
+//! ([`PngSettings`]).
 
 use std::io::Cursor;
 

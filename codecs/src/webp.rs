@@ -1,6 +1,6 @@
 //! Lossy WebP through libwebp (bundled by `libwebp-sys`), via its simple encoding API
 //! (`WebPEncodeRGB`: default configuration, method 4), the same path Pillow's
-//! `save(..., "WEBP", quality=q)` takes.
+//! `save(..., "WEBP", quality=q)` takes. `kind = "webp"` has no settings ([`WebpSettings`]).
 
 use image::RgbImage;
 

@@ -1,4 +1,6 @@
-//! Dataset loaders for icmbench.
+//! Dataset inputs for icmbench: image folders scanned, and each image read one way
+//! (decoded, converted to 8-bit RGB, preprocessed, hashed); the low-level (LL-ICM) samples
+//! built from them; and the `f64` plane filters shared with the metrics.
 //!
 //! | item | what it does |
 //! |---|---|
@@ -6,7 +8,9 @@
 //! | [`load_image`] | reads one image, converts it to 8-bit RGB and records how, applies [`Preprocess`] |
 //! | [`decode_image`] | decodes one file after checking its size from the header ([`DEFAULT_MAX_PIXELS`]); JPEG through libjpeg-turbo, whose warnings are errors |
 //! | [`to_rgb8`] | the one place where grey, alpha and 16-bit inputs become 8-bit RGB |
-//! | [`content_hash`] | the pixel-content hash that keys cached results |
+//! | [`preprocess`] | the optional size limit applied after loading (`max_side`: downscale or centre crop, [`Fit`]), recorded in [`LoadedImage`] |
+//! | [`id_part`] | one part of an image id from a file or folder name, non-UTF-8 bytes escaped so that distinct names give distinct ids |
+//! | [`content_hash`] | the pixel-content hash that keys cached results ([`combine_hashes`] for inputs of several parts) |
 //! | [`samples_dir`] | the bundled default photos (`datasets/samples/`, see its `PROVENANCE.md`) |
 //! | [`paired`] | paired low-level datasets (degraded input, ideal target) matched by file name |
 //! | [`planes`] | `f64` planes and their filters, once for the workspace: RGB split/merge, correlation with edge rules, Gaussian kernels, MATLAB `imresize` |

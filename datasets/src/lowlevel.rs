@@ -5,7 +5,7 @@
 //! A synthetic sample is the clean image after [`Preprocess`], cropped at the top left to a
 //! multiple of the factor for `downscale` (so that ×factor super-resolution gives back the
 //! target's size, BasicSR's `mod_crop`), then degraded with the seed
-//! [`image_seed`](crate::degrade::image_seed)`(seed, image id)`. The sample's hash covers
+//! [`image_seed`]`(seed, image id)`. The sample's hash covers
 //! the input and the target, so cached results are reused only for the same pair.
 
 use image::RgbImage;

@@ -3,7 +3,9 @@
 //!
 //! Statistics, in pycocotools' order: AP@[.5:.95], AP@.5, AP@.75, AP small, AP medium,
 //! AP large (maxDets 100), AR@1, AR@10, AR@100, AR small, AR medium, AR large; −1 where a
-//! statistic has no ground truth (as pycocotools).
+//! statistic has no ground truth (as pycocotools). Their names ([`STAT_NAMES`]) are derived
+//! from hotcoco's own metric definitions. Results are evaluated from files
+//! ([`evaluate_files`]) or from a detector's output in memory ([`evaluate_detections`]).
 //!
 //! **Inputs are validated** ([`evaluate_files`]), so that a wrong file is an error and not
 //! a plausible number: the ground truth is a COCO instances object with at least one

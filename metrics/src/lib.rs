@@ -1,5 +1,7 @@
-//! Full-reference image quality metrics for icmbench, with the conventions of the
-//! reference implementations they are tested against.
+//! Metrics for icmbench, with the conventions of the reference implementations they are
+//! tested against: full-reference image quality (PSNR, SSIM, MS-SSIM, LPIPS), no-reference
+//! image quality (NIQE, BRISQUE, MUSIQ) and, over a dataset, COCO mAP. Every metric is
+//! declared once, in the [`catalogue`].
 //!
 //! | module | what lives there |
 //! |---|---|
@@ -13,11 +15,12 @@
 //! | [`coco`] | COCO mAP (the 12 pycocotools statistics) through the `hotcoco` crate |
 //! | [`musiq`] | MUSIQ (no-reference): pyiqa's multi-scale patches in Rust, the transformer in ONNX |
 //! | [`catalogue`] | the one list of metric definitions ([`catalogue::CATALOGUE`]): names, aliases, direction, level, unit, axis label, convention, builder; the mAP entries included |
-//! | this file | the [`Metric`] trait, look-ups over the catalogue ([`info`], [`canonical_name`], [`by_name`]) |
+//! | this file | the [`Metric`] trait, [`MetricError`], look-ups over the catalogue ([`info`], [`canonical_name`], [`by_name`], which builds a metric with the caller's runtime options) |
 //!
-//! Every computation is a free function over plain `f64` planes; the metric objects the
-//! catalogue builds only pick the colour conversion and the function. All metrics take 8-bit
-//! RGB images ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
+//! Every computation is a free function over plain `f64` planes (LPIPS and MUSIQ run an
+//! ONNX model on inputs prepared in Rust); the metric objects the catalogue builds only pick
+//! the colour conversion and the function. All per-image metrics take 8-bit RGB images
+//! ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
 
 pub mod brisque;
 pub mod catalogue;

@@ -11,7 +11,7 @@
 //! the scale id (0, 1, 2) and a mask bit; the two resized scales padded with zero tokens
 //! (mask 0) to ⌈224/32⌉² = 49 and ⌈384/32⌉² = 144 tokens; all patches of the original.
 //! The model (`tools/models/build_musiq.py`, contract in models/manifest.toml) takes
-//! `patches` [N, L, 3075] and returns `score` [N].
+//! `patches` `[N, L, 3075]` and returns `score` `[N]`.
 
 use icmbench_models::{Manifest, Model, ModelError, RuntimeOptions, models_dir};
 use image::RgbImage;

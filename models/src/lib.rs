@@ -1,13 +1,15 @@
 //! ONNX models for icmbench: the ONNX Runtime environment (loaded dynamically), sessions
-//! on CPU or CUDA, and the model manifest.
+//! on CPU or CUDA, the model manifest, and the two kinds of machine task model the harness
+//! runs on decoded images: object detectors and LL-ICM restoration models.
 //!
 //! | item | what it does |
 //! |---|---|
 //! | [`Device`] | `cpu` or `cuda[:N]`; CUDA never falls back to CPU silently |
+//! | [`RuntimeOptions`] | device and intra-op threads, resolved once by the caller and passed to every load (no global setting) |
 //! | [`runtime_library`] | where `libonnxruntime.so` is found (`ORT_DYLIB_PATH`, at run or build time) |
-//! | [`Model`] | one session per model file, shared by all threads |
+//! | [`Model`] | one session per model file, shared by all threads; its inputs and outputs ([`TensorInfo`]) |
 //! | [`Stepper`] | one graph run many times on bound tensors allocated once (a context model's per-position loop) |
-//! | [`Manifest`] | `manifest.toml`: name, file, sha256, source, licence, contract; [`Manifest::verify`] |
+//! | [`Manifest`] | `manifest.toml` ([`MANIFEST`]): name, file, sha256, source, licence, contract; [`Manifest::verify`], [`Manifest::load`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
 //! | [`detect`] | object detectors: contract, preprocessing, YOLOv5/YOLOv8/NanoDet decoding, NMS |
 //! | [`restore`] | restoration models (LL-ICM): contract, tiling with overlap |

@@ -1,16 +1,19 @@
-//! Results and reports for icmbench.
+//! Results and reports for icmbench: the result store (everything written to or read from
+//! an output folder) and what is made from stored rows: aggregates, Bjøntegaard deltas,
+//! tables, figures and the HTML report. A metric's direction, unit and axis label come from
+//! the catalogue of icmbench-metrics; nothing here parses a metric's name.
 //!
 //! | module | what lives there |
 //! |---|---|
 //! | [`aggregate`] | Polars (lazy) aggregation per (dataset, codec, quality): counts, both bpp conventions, mean/median/std |
 //! | [`bd`] | Bjøntegaard deltas (pchip, Akima, cubic) equal to the `bjontegaard` package |
 //! | [`compressai`] | CompressAI result JSON files: import as curves, export from results |
-//! | [`lowlevel`] | the LL-ICM summary: rows = codecs, columns = task × metric, reference rows |
+//! | [`lowlevel`] | the LL-ICM summary: rows = codecs, columns = task × metric, and the reference rows' values |
 //! | [`report`] | BD tables and per-quality tables: Markdown, LaTeX (booktabs), CSV, JSON |
 //! | [`plot`] | rate–quality charts and multi-panel figures with plotters (SVG, PNG; embedded DejaVu Sans) |
 //! | [`html`] | the self-contained HTML report |
 //! | [`paths`] | names that become file names: refused ([`paths::check_path_part`]) or sanitised ([`paths::path_part`]) |
-//! | [`store`] | the result store: the row (slot, cache key, status, detections), its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal, the output-folder layout and its lock |
+//! | [`store`] | the result store: the row ([`store::ResultRow`]: slot, cache key, [`store::Status`], detections), reference rows ([`store::Reference`]), its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal, the output-folder layout and its lock ([`store::layout`]) |
 
 pub mod aggregate;
 pub mod bd;

@@ -108,11 +108,11 @@ pub struct Bottleneck {
     pub medians: Vec<f64>,
     /// Widths of the density model's hidden layers.
     pub filters: Vec<usize>,
-    /// Per layer [channels][out][in].
+    /// Per layer, of shape `[channels][out][in]`.
     pub matrices: Vec<Vec<Vec<Vec<f64>>>>,
-    /// Per layer [channels][out][1].
+    /// Per layer, of shape `[channels][out][1]`.
     pub biases: Vec<Vec<Vec<Vec<f64>>>>,
-    /// Per hidden layer [channels][out][1].
+    /// Per hidden layer, of shape `[channels][out][1]`.
     pub factors: Vec<Vec<Vec<Vec<f64>>>>,
     /// Lower bound of the likelihoods.
     pub likelihood_bound: f64,
@@ -159,7 +159,7 @@ impl Bottleneck {
 /// The GaussianConditional tables.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Gaussian {
-    /// Increasing scales; table `i` is N(0, scale_table[i]).
+    /// Increasing scales; table `i` is `N(0, scale_table[i])`.
     pub scale_table: Vec<f64>,
     /// Per table the CDF.
     pub quantized_cdf: Vec<Vec<u32>>,

@@ -6,7 +6,7 @@
 //! | [`entropy`] | rANS coding (constriction) driven by the exported integer CDFs; estimated rate |
 //! | [`bitstream`] | the versioned header (size, family, codec, checksums) |
 //! | [`context`] | y through a context model: autoregressive, checkerboard, channel-conditional |
-//! | [`file`] | a stream as a file: the image size and padding before the bitstream (`icmbench encode`/`decode`) |
+//! | [`file`](mod@file) | a stream as a file: the image size and padding before the bitstream (`icmbench encode`/`decode`) |
 //! | this file | [`LearnedCodec`]: a folder of quality points, encode and decode; [`LearnedSettings`] |
 //!
 //! Encoding (CompressAI's `compress`, in icmbench): `y = g_a(x)`; factorized: `ŷ` coded

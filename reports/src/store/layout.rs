@@ -1,8 +1,9 @@
 //! The layout of one output folder: `results.parquet` and `results.csv` (replaced
 //! atomically at the end of a run), `journal.jsonl` (rows appended as they finish, so an
 //! interrupted run resumes from it), `run.json` (what the last run was), `config.toml` (a
-//! copy of the config the last run was given) and `.lock` (the advisory lock that keeps one
-//! writer per folder).
+//! copy of the config the last run was given), `ground_truth/` (the ground truths of
+//! detection tasks) and `.lock` (the advisory lock that keeps one writer per folder,
+//! [`OutputLock`]).
 //!
 //! Rows are identified by their slot, (dataset, image, codec, quality)
 //! ([`ResultRow::id`]): a later row of a slot replaces an earlier one, and rows of different
@@ -14,11 +15,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::ReportError;
-use crate::store::{self as results, Journal, ResultRow};
+use crate::store::{self, Journal, ResultRow};
 
-/// File names inside an output folder.
+/// The result table in Parquet (what [`Store::load`] reads, with the journal).
 pub const PARQUET: &str = "results.parquet";
-/// CSV copy of the table.
+/// CSV copy of the result table.
 pub const CSV: &str = "results.csv";
 /// Append-only journal of finished rows.
 pub const JOURNAL: &str = "journal.jsonl";
@@ -164,12 +165,12 @@ impl Store {
     pub fn load(&self) -> Result<Vec<ResultRow>, ReportError> {
         let parquet = self.path(PARQUET);
         let mut rows = if parquet.exists() {
-            results::read_parquet(&parquet)?
+            store::read_parquet(&parquet)?
         } else {
             Vec::new()
         };
         rows.extend(Journal::read(&self.path(JOURNAL))?);
-        Ok(results::last_per_slot(rows))
+        Ok(store::last_per_slot(rows))
     }
 
     /// Opens the journal for appending (healing a torn tail first).
@@ -179,8 +180,8 @@ impl Store {
 
     /// Writes the final table (Parquet, CSV) atomically, then empties the journal.
     pub fn finish(&self, rows: &[ResultRow]) -> Result<(), ReportError> {
-        results::write_parquet(&self.path(PARQUET), rows)?;
-        results::write_csv(&self.path(CSV), rows)?;
-        results::write_atomic(&self.path(JOURNAL), |_| Ok(()))
+        store::write_parquet(&self.path(PARQUET), rows)?;
+        store::write_csv(&self.path(CSV), rows)?;
+        store::write_atomic(&self.path(JOURNAL), |_| Ok(()))
     }
 }

@@ -1,16 +1,20 @@
-//! The result store: the result row, its identity and cache key, its status, the tidy
-//! table (Parquet, CSV), the journal, atomic writes, and the output-folder layout
-//! ([`layout`]): everything that is written to or read from an output folder.
+//! The result store: the result row, its identity and cache key, its status, reference
+//! rows, the tidy table (Parquet, CSV), the journal, atomic writes, and the output-folder
+//! layout with its lock ([`layout`]): everything that is written to or read from an output
+//! folder.
 //!
-//! One tidy row per (dataset, image, codec, quality).
+//! One tidy row per (dataset, image, codec, quality); a reference row ([`Reference`]) has a
+//! reference's name in place of a codec.
 //!
 //! Columns, in order: `dataset`, `image`, `image_hash`, `width`, `height`, `conversion`,
 //! `preprocess`, `codec`, `codec_kind`, `codec_version`, `quality`, `status` (`ok` or
-//! `failed`), `error`, `bytes`, `bpp`, `bpp_estimated`, `encode_ms`, `decode_ms`, then one
-//! `Float64` column per metric (named as the metric, e.g. `psnr-rgb`), sorted by name. `bpp`
-//! is `bytes × 8 / (width × height)` of the source image; `bpp_estimated` (learned codecs
-//! only) is −log2 of the likelihoods of the coded latents over the same pixel count. Infinite PSNR (lossless) is stored as
-//! `inf` in Parquet and CSV.
+//! `failed`), `error`, `bytes`, `bpp`, `bpp_estimated`, `encode_ms`, `decode_ms`,
+//! `detections` ([`FIXED_COLUMNS`]), then one `Float64` column per metric (named as the
+//! metric, e.g. `psnr-rgb`), sorted by name. `bpp` is `bytes × 8 / (width × height)` of the
+//! source image; `bpp_estimated` (learned codecs only) is −log2 of the likelihoods of the
+//! coded latents over the same pixel count.
+//! `detections` (rows of a run with a detection task) holds the boxes as JSON text, typed
+//! in memory. Infinite PSNR (lossless) is stored as `inf` in Parquet and CSV.
 //!
 //! Files are replaced atomically (written beside, synced, renamed). Rows finished during a
 //! run are appended to a JSON-lines journal first, so an interrupted run loses only the
@@ -118,7 +122,8 @@ pub struct ResultRow {
     pub preprocess: String,
     /// Codec id from the config.
     pub codec: String,
-    /// Codec kind (`jpeg`, `webp`, `avif`, `png`, `external`).
+    /// Codec kind (`jpeg`, `webp`, `avif`, `png`, `external`, `learned`), or
+    /// [`REFERENCE_KIND`] for a reference row.
     pub codec_kind: String,
     /// Codec library version and settings.
     pub codec_version: String,
