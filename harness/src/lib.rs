@@ -11,7 +11,7 @@
 //! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
 //! | [`coding`] | `encode` / `decode`: one image through a learned codec to a bitstream file and back |
 //! | [`scoring`] | `score`: one metric on one image pair |
-//! | [`print`] | human-readable and JSON output of run summaries, scores and mAP |
+//! | [`print`](mod@print) | human-readable and JSON output of run summaries, scores and mAP |
 //! | [`listing`] | what `list` and `models` print |
 //!
 //! Vocabulary (also in the README's glossary): a **row** is one result, for one slot

@@ -6,9 +6,9 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | [`plan`] | the matrix: each dataset's images, restorer and jobs |
+//! | `plan` | the matrix: each dataset's images, restorer and jobs |
 //! | [`row`] | one row: pad → encode → decode → crop → stages → score → save |
-//! | [`meta`] | `run.json` |
+//! | `meta` | `run.json` |
 //! | [`summary`] | the per-point summary printed after a run (with mAP per point) |
 //! | this file | the driver: lock, cache, journal, thread pool, progress, final table |
 

@@ -1,7 +1,7 @@
 //! One row, step by step, as plain functions: load → pad → encode → decode → crop → the
 //! optional stages (a low-level dataset's restorer; the run's detector) → score → save. A
 //! reference row skips the codec steps. Nothing here knows about the journal, the cache or
-//! threads: the driver ([`super`]) calls [`compute`] for the rows it needs.
+//! threads: the driver ([`super`]) calls `compute` for the rows it needs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
