@@ -18,7 +18,7 @@
 //! fit = "downscale"                # downscale | center-crop
 //! max_pixels = 64_000_000          # larger images (from the header) are failed rows; default 64 MP
 //!
-//! [[datasets]]                     # a low-level task (LL-ICM): see `restoration`
+//! [[datasets]]                     # a low-level dataset (LL-ICM): see `tasks::restoration`
 //! name = "sr-x4"
 //! path = "../datasets/samples"     # clean images; or degraded ones with `target = "ideal/"`
 //! degradation = { kind = "downscale", factor = 4 }
@@ -160,7 +160,8 @@ pub struct Plan {
     pub output: PathBuf,
     /// Worker threads.
     pub jobs: Option<usize>,
-    /// ONNX Runtime device and threads for model-based metrics.
+    /// ONNX Runtime device and threads, for everything the run builds: model-based metrics,
+    /// learned codecs, restorers and the detector.
     pub runtime: icmbench_models::RuntimeOptions,
     /// Canonical metric names.
     pub metrics: Vec<String>,
@@ -286,14 +287,15 @@ fn canonical_metrics(names: &[Spanned<String>], at: &At) -> Result<Vec<String>, 
 
 /// The run's ONNX Runtime options: the config's device (or `--device`) and threads.
 fn runtime(cfg: &RunConfig, overrides: &Overrides, at: &At) -> Result<icmbench_models::RuntimeOptions, ConfigError> {
-    let device = match (&overrides.device, &cfg.device) {
-        (Some(d), _) => *d,
-        (None, Some(d)) => d
+    // The config's own value is checked even when `--device` replaces it.
+    let configured = match &cfg.device {
+        Some(d) => d
             .get_ref()
             .parse::<icmbench_models::Device>()
             .map_err(|e| at(Some(d.span()), e.to_string()))?,
-        (None, None) => icmbench_models::Device::Cpu,
+        None => icmbench_models::Device::Cpu,
     };
+    let device = overrides.device.unwrap_or(configured);
     Ok(icmbench_models::RuntimeOptions {
         device,
         intra_threads: cfg.intra_threads.unwrap_or(0),

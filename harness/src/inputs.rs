@@ -258,7 +258,10 @@ pub fn read_curve(path: &Path, metric: &str) -> Result<Curve, ReportError> {
         if fields.len() != 2 {
             return Err(bad(i + 1, format!("expected 2 fields (rate,metric), found {}", fields.len())));
         }
-        let parse = |s: &str, what: &str| s.parse::<f64>().map_err(|_| bad(i + 1, format!("{what} `{s}` is not a number")));
+        let parse = |s: &str, what: &str| {
+            s.parse::<f64>()
+                .map_err(|e| bad(i + 1, format!("{what} `{s}` is not a number: {e}")))
+        };
         rate.push(parse(fields[0], "rate")?);
         value.push(parse(fields[1], "metric")?);
     }

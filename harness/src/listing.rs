@@ -21,12 +21,12 @@ pub struct CodecListing {
 /// A metric with its direction and convention.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricListing {
-    /// Canonical name.
-    pub name: &'static str,
-    /// Whether larger is better.
-    pub higher_is_better: bool,
     /// The convention.
     pub convention: &'static str,
+    /// Whether larger is better.
+    pub higher_is_better: bool,
+    /// Canonical name.
+    pub name: &'static str,
 }
 
 /// Everything `icmbench list` shows (its `--json` output).
@@ -34,14 +34,14 @@ pub struct MetricListing {
 pub struct Catalogue {
     /// Built-in codec kinds that need no settings.
     pub codecs: Vec<CodecListing>,
-    /// External codec presets.
-    pub external_presets: &'static [&'static str],
-    /// Restorers with a built-in contract.
-    pub restorers: &'static [&'static str],
     /// Degradation kinds.
     pub degradations: &'static [&'static str],
+    /// External codec presets.
+    pub external_presets: &'static [&'static str],
     /// Metrics.
     pub metrics: Vec<MetricListing>,
+    /// Restorers with a built-in contract.
+    pub restorers: &'static [&'static str],
 }
 
 /// What this build knows.

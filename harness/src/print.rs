@@ -138,6 +138,11 @@ pub fn score_json(metric: &str, value: f64) -> Value {
     out
 }
 
+/// The `--json` output of `icmbench bd`: the BD-rate in percent and the BD-metric.
+pub fn bd_json(r: &icmbench_reports::bd::BdResult) -> Value {
+    json!({"bd_rate": r.bd_rate, "bd_metric": r.bd_metric})
+}
+
 /// The `--json` output of `icmbench eval-map`: the 12 statistics with their names.
 pub fn eval_map_json(e: &FileEvaluation, iou: IouType) -> Value {
     let values: Vec<Value> = e.stats.iter().map(|&v| json_number(v)).collect();

@@ -28,11 +28,11 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// A file's text without its unit tests (everything from `#[cfg(test)]` on) and without
-/// comment lines.
+/// A file's text without its unit tests (everything from `#[cfg(test)] mod tests` on) and
+/// without comment lines.
 fn code(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
     text.lines()
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
@@ -74,16 +74,53 @@ fn lower_crates_never_use_higher_ones() {
                 }
             }
         }
-        let manifest = std::fs::read_to_string(root().join(folder).join("Cargo.toml")).unwrap();
-        let deps = manifest.split("[dev-dependencies]").next().unwrap_or_default();
-        for other in CRATES.iter().filter(|c| *c != own && !allowed.contains(c)) {
-            let package = other.trim_end_matches("::").replace('_', "-");
-            if deps.lines().any(|l| l.trim_start().starts_with(&format!("{package}."))) {
+        for package in dependencies(&root().join(folder).join("Cargo.toml")) {
+            let other = package.replace('-', "_");
+            let allowed_package = other == *own || allowed.contains(&other.as_str());
+            if package.starts_with("icmbench") && !allowed_package {
                 found.push(format!("{folder}/Cargo.toml depends on {package}"));
             }
         }
     }
     assert!(found.is_empty(), "a lower crate uses a higher one:\n{}", found.join("\n"));
+}
+
+/// The packages a crate depends on outside its tests: every `dependencies` and
+/// `build-dependencies` table (target-specific ones too), by key and by `package = ...`.
+fn dependencies(manifest: &Path) -> Vec<String> {
+    let doc: toml::Table = toml::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    for (key, value) in &doc {
+        match (key.as_str(), value.as_table()) {
+            ("dependencies" | "build-dependencies", Some(t)) => tables.push(t),
+            ("target", Some(targets)) => {
+                for t in targets.values().filter_map(toml::Value::as_table) {
+                    for name in ["dependencies", "build-dependencies"] {
+                        tables.extend(t.get(name).and_then(toml::Value::as_table));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .map(|(key, spec)| spec.get("package").and_then(toml::Value::as_str).unwrap_or(key).to_string())
+        .collect()
+}
+
+#[test]
+fn the_dependency_reader_sees_renames_and_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("Cargo.toml");
+    std::fs::write(
+        &manifest,
+        "[dependencies]\nreports = { package = \"icmbench-reports\", path = \"../reports\" }\n\
+         [target.'cfg(unix)'.dependencies]\nicmbench-codecs = { path = \"../codecs\" }\n[dev-dependencies]\nicmbench = { path = \"..\" }\n",
+    )
+    .unwrap();
+    assert_eq!(dependencies(&manifest), ["icmbench-reports", "icmbench-codecs"]);
 }
 
 /// The most lines a function of the harness may have (signature to closing brace).
@@ -97,15 +134,19 @@ fn functions(text: &str) -> Vec<(usize, String, usize)> {
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim_start();
         let indent = line.len() - t.len();
-        let is_fn = ["fn ", "pub fn ", "pub(crate) fn ", "const fn ", "pub const fn "]
-            .iter()
-            .any(|p| t.starts_with(p));
+        // Qualifiers before `fn`: any visibility, `const`, `async`, `unsafe`, `extern`.
+        let is_fn = t.split_once("fn ").is_some_and(|(before, _)| {
+            before
+                .split_whitespace()
+                .all(|w| w.starts_with("pub") || w.ends_with(')') || ["const", "async", "unsafe", "extern", "\"C\""].contains(&w))
+        });
         if !is_fn || t.ends_with(';') {
             continue;
         }
         let close = format!("{}}}", " ".repeat(indent));
         if let Some(end) = lines[i..].iter().position(|l| *l == close) {
-            let name = t.split('(').next().unwrap_or(t).to_string();
+            let (qualifiers, rest) = t.split_once("fn ").unwrap_or_default();
+            let name = format!("{qualifiers}fn {}", rest.split(['(', '<']).next().unwrap_or(rest));
             out.push((i + 1, name, end + 1));
         }
     }
@@ -128,9 +169,16 @@ fn harness_functions_fit_on_a_screen() {
 
 #[test]
 fn the_function_finder_finds_functions() {
-    let text = "fn a() {\n    x;\n}\n\nimpl T {\n    pub fn b(\n        y: u8,\n    ) {\n        z;\n    }\n}\n";
+    let text = "fn a() {\n    x;\n}\n\nimpl T {\n    pub fn b(\n        y: u8,\n    ) {\n        z;\n    }\n    pub(in crate::x) async fn c() {\n    }\n    let f = 1;\n}\n";
     let found = functions(text);
-    assert_eq!(found, [(1, "fn a".to_string(), 3), (6, "pub fn b".to_string(), 5)]);
+    assert_eq!(
+        found,
+        [
+            (1, "fn a".to_string(), 3),
+            (6, "pub fn b".to_string(), 5),
+            (11, "pub(in crate::x) async fn c".to_string(), 2)
+        ]
+    );
 }
 
 #[test]
@@ -148,7 +196,7 @@ fn main_only_parses_and_dispatches() {
     // builds JSON by hand.
     for file in rust_files(&root().join("harness/src/commands")) {
         let text = code(&file);
-        for word in ["load_image", "scan_folder", "for (i, e) in", ".lines()"] {
+        for word in ["load_image", "scan_folder", "for (i, e) in", ".lines()", "json!"] {
             assert!(!text.contains(word), "{} holds `{word}`", file.display());
         }
     }
@@ -173,12 +221,22 @@ fn metric_names_are_spelled_only_in_the_catalogue() {
         .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
         .collect();
     let mut found = Vec::new();
-    for folder in ["models", "datasets", "codecs", "metrics", "reports", "harness"] {
-        for file in rust_files(&root().join(folder).join("src")) {
+    // Benches, like tests, choose the metrics they measure by name.
+    let folders = [
+        "models/src",
+        "datasets/src",
+        "codecs/src",
+        "metrics/src",
+        "reports/src",
+        "harness/src",
+    ];
+    for folder in folders {
+        for file in rust_files(&root().join(folder)) {
             if file.ends_with("catalogue.rs") && file.starts_with(root().join("metrics")) {
                 continue;
             }
-            let text = code(&file);
+            // Names are matched as the catalogue matches them: in any case.
+            let text = code(&file).to_ascii_lowercase();
             for name in &names {
                 // LPIPS's ONNX graph names its output tensor `lpips`: a tensor, not a metric.
                 let tensor = file.ends_with("metrics/src/lpips.rs") && *name == "lpips";

@@ -326,9 +326,49 @@ pub fn lower_is_better(name: &str) -> bool {
     }
 }
 
+/// Families of metrics icmbench does not compute but may meet in imported results, by the
+/// start of their name: (prefix, unit, whether the MS-SSIM dB view applies). An imported
+/// `psnr-y` is in dB; an imported `ms-ssim-y` can be shown in dB.
+pub const WELL_KNOWN_FAMILIES: &[(&str, &str, bool)] = &[("psnr", "dB", false), ("ms-ssim", "", true)];
+
+/// The family of a name the catalogue does not know, if any.
+fn family(name: &str) -> Option<&'static (&'static str, &'static str, bool)> {
+    let lower = name.trim().to_ascii_lowercase();
+    WELL_KNOWN_FAMILIES.iter().find(|(prefix, ..)| lower.starts_with(prefix))
+}
+
+/// A metric's unit (`dB` or empty): the catalogue's for its names and aliases, its family's
+/// ([`WELL_KNOWN_FAMILIES`]) for imported names.
+pub fn unit(name: &str) -> &'static str {
+    match find(name) {
+        Some(d) => d.unit,
+        None => family(name).map_or("", |f| f.1),
+    }
+}
+
+/// Whether a metric can be shown as −10·log10(1 − x) dB (MS-SSIM): the catalogue's answer
+/// for its names and aliases, its family's for imported names.
+pub fn db_view(name: &str) -> bool {
+    match find(name) {
+        Some(d) => d.db_view,
+        None => family(name).is_some_and(|f| f.2),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Imported names keep the unit and dB view their family had before the catalogue.
+    #[test]
+    fn imported_families_keep_units() {
+        assert_eq!(unit("psnr-rgb"), "dB");
+        assert_eq!(unit("psnr-y"), "dB");
+        assert_eq!(unit("PSNR-YUV"), "dB");
+        assert_eq!(unit("lpips"), "");
+        assert_eq!(unit("vmaf"), "");
+        assert!(db_view("ms-ssim-y") && db_view("msssim") && !db_view("ssim-grey") && !db_view("psnr-y"));
+    }
 
     #[test]
     fn every_name_and_alias_once_and_resolving_to_itself() {

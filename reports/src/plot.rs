@@ -116,7 +116,7 @@ pub fn y_label(metric: &str, msssim_db: bool, lower_is_better: bool) -> String {
 
 /// Whether the catalogue shows this metric in dB as −10·log10(1 − x) (MS-SSIM).
 fn db_view(metric: &str) -> bool {
-    find(metric).is_some_and(|d| d.db_view)
+    icmbench_metrics::catalogue::db_view(metric)
 }
 
 /// One chart per metric for a dataset.

@@ -242,7 +242,7 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
 /// Unit of a metric for labels, from the metric catalogue (dB for PSNR); empty for unitless
 /// metrics and names the catalogue does not hold.
 pub fn unit(metric: &str) -> &'static str {
-    icmbench_metrics::catalogue::find(metric).map_or("", |d| d.unit)
+    icmbench_metrics::catalogue::unit(metric)
 }
 
 fn fmt_metric_delta(v: f64, metric: &str) -> String {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use icmbench::inputs::{read_curve, stored_direction};
+use icmbench::print::bd_json;
 use icmbench_reports::bd::{BdOptions, bd};
 
 use super::warn_all;
@@ -22,7 +23,7 @@ pub fn run(a: BdArgs) -> Result<ExitCode> {
     let r = bd(&anchor, &test, &opts)?;
     warn_all(&r.warnings);
     if a.json {
-        println!("{}", serde_json::json!({"bd_rate": r.bd_rate, "bd_metric": r.bd_metric}));
+        println!("{}", bd_json(&r));
     } else {
         println!("BD-rate {:+.4} % ({}; negative = test saves rate)", r.bd_rate, opts.method.name());
         println!("BD-metric {:+.6} (test - anchor, metric units)", r.bd_metric);

@@ -76,7 +76,7 @@ pub enum RunError {
     /// Another run holds the output folder.
     #[error(transparent)]
     Lock(#[from] icmbench_reports::store::LockError),
-    /// A metric name is not in the registry.
+    /// A metric name is not in the catalogue, or a metric could not be built.
     #[error(transparent)]
     Metric(#[from] icmbench_metrics::MetricError),
     /// The task's detector or ground truth could not be prepared or written.

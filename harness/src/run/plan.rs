@@ -6,7 +6,7 @@ use icmbench_datasets::degrade::Degradation;
 use icmbench_datasets::paired::Pair;
 use icmbench_datasets::{DatasetError, ImageEntry, LoadedImage, Preprocess};
 use icmbench_models::RuntimeOptions;
-use icmbench_reports::lowlevel::{REFERENCE_KIND, Reference};
+use icmbench_reports::store::{REFERENCE_KIND, Reference};
 use image::RgbImage;
 
 use super::RunError;

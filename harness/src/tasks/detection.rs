@@ -358,18 +358,18 @@ pub struct DetectRequest<'a> {
 /// The summary of `icmbench detect` (its `--json` output).
 #[derive(Debug, Clone, Serialize)]
 pub struct DetectSummary {
-    /// Images detected.
-    pub images: usize,
-    /// Images that could not be read.
-    pub failed: usize,
     /// Detections written.
     pub detections: usize,
-    /// Wall time.
-    pub seconds: f64,
+    /// Images that could not be read.
+    pub failed: usize,
+    /// Images detected.
+    pub images: usize,
     /// Throughput.
     pub images_per_second: f64,
     /// The results file.
     pub out: String,
+    /// Wall time.
+    pub seconds: f64,
 }
 
 impl DetectSummary {

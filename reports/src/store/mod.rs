@@ -37,8 +37,6 @@ pub use layout::{CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock,
 
 /// Status of a successful row, as stored.
 pub const STATUS_OK: &str = Status::Ok.as_str();
-/// Status of a failed row, as stored.
-pub const STATUS_FAILED: &str = Status::Failed.as_str();
 
 /// Whether a row finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -285,10 +283,14 @@ mod detections_text {
         }
     }
 
+    /// Text that is not a list of detections (a NaN box written as `null`) loses its
+    /// detections with a warning, not its row.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Detection>>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|t| serde_json::from_str(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        Ok(Option::<String>::deserialize(d)?.and_then(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| tracing::warn!("stored detections dropped: {e}"))
+                .ok()
+        }))
     }
 }
 
@@ -437,26 +439,27 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
     let metric_names = metric_columns(df);
     let metric_values: Vec<Vec<Option<f64>>> = metric_names.iter().map(|m| float(m)).collect::<Result<_, _>>()?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    // Row numbers as in the CSV file (its header is line 1).
+    // Rows are numbered from 1, in table order.
     let status = status
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let t = t.as_deref().unwrap_or_default();
-            Status::parse(t).ok_or_else(|| schema_err(format!("row {}: status `{t}` is neither `ok` nor `failed`", i + 2)))
+            Status::parse(t).ok_or_else(|| schema_err(format!("row {}: status `{t}` is neither `ok` nor `failed`", i + 1)))
         })
         .collect::<Result<Vec<Status>, _>>()?;
-    let detections = detections
+    // A detections cell that does not parse loses its detections, with a warning, not the
+    // table: the row's mAP contribution is missing, and a run computes the row again.
+    let detections: Vec<Option<Vec<Detection>>> = detections
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            t.as_deref()
-                .map(|t| {
-                    serde_json::from_str::<Vec<Detection>>(t).map_err(|e| schema_err(format!("row {}: stored detections: {e}", i + 2)))
-                })
-                .transpose()
+            let parsed = serde_json::from_str::<Vec<Detection>>(t.as_deref()?);
+            parsed
+                .map_err(|e| tracing::warn!("{}: row {}: stored detections dropped: {e}", path.display(), i + 1))
+                .ok()
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     Ok((0..n)
         .map(|i| ResultRow {
             dataset: s(&dataset[i]),
@@ -947,8 +950,23 @@ mod tests {
         let mut df = to_dataframe(&[row("jpeg", 50.0, 30.0)]).unwrap();
         df.replace("status", Column::new("status".into(), ["done"])).unwrap();
         let e = from_dataframe(&df, Path::new("t.parquet")).unwrap_err().to_string();
-        assert!(e.contains("t.parquet") && e.contains("row 2") && e.contains("`done`"), "{e}");
+        assert!(e.contains("t.parquet") && e.contains("row 1") && e.contains("`done`"), "{e}");
         assert_eq!(Status::parse("failed"), Some(Status::Failed));
         assert_eq!(Status::Ok.to_string(), STATUS_OK);
+    }
+
+    /// A detections cell that does not parse (a NaN box written as `null`) drops those
+    /// detections, not the table.
+    #[test]
+    fn a_bad_detections_cell_drops_only_its_detections() {
+        let mut df = to_dataframe(&[row("jpeg", 50.0, 30.0)]).unwrap();
+        df.replace(
+            "detections",
+            Column::new("detections".into(), [r#"[{"bbox":[null,1,2,3],"score":0.5,"category_id":1}]"#]),
+        )
+        .unwrap();
+        let rows = from_dataframe(&df, Path::new("t.parquet")).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].detections, None);
     }
 }
