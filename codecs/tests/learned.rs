@@ -24,6 +24,14 @@ fn codec(family: &str, threads: usize) -> LearnedCodec {
 /// the entropy-coded bytes are within 1 % of CompressAI's strings on the 512x384 crop
 /// (the smaller crops are printed: a few words of coder state weigh more there); the
 /// estimated rate equals CompressAI's −log2 likelihoods within 0.1 %.
+/// The image padded as CompressAI pads (zeros, centred) and coded at quality 1: the
+/// bitstream and the padded size.
+fn encode_padded(c: &LearnedCodec, img: &image::RgbImage) -> (Vec<u8>, u32, u32) {
+    let padded = pad_to_multiple(img, c.size_multiple(), &Padding::default());
+    let (pw, ph) = padded.image.dimensions();
+    (c.encode(&padded.image, 1.0).unwrap(), pw, ph)
+}
+
 #[test]
 fn round_trip_rate_and_estimate_match_compressai() {
     let fx = reference();
@@ -117,9 +125,7 @@ fn corrupt_and_mismatched_streams_are_errors() {
     let img = crop_of("astronaut-128x96", &fx);
     for family in FAMILIES {
         let c = codec(family, 1);
-        let padded = pad_to_multiple(&img, c.size_multiple(), &Padding::default());
-        let (pw, ph) = padded.image.dimensions();
-        let bits = c.encode(&padded.image, 1.0).unwrap();
+        let (bits, pw, ph) = encode_padded(&c, &img);
         let mut flipped = bits.clone();
         let last = flipped.len() - 5;
         flipped[last] ^= 0x5a;
@@ -151,9 +157,7 @@ fn version_1_streams_still_decode() {
     let img = crop_of("astronaut-128x96", &fx);
     for family in FAMILIES {
         let c = codec(family, 1);
-        let padded = pad_to_multiple(&img, c.size_multiple(), &Padding::default());
-        let (pw, ph) = padded.image.dimensions();
-        let bits = c.encode(&padded.image, 1.0).unwrap();
+        let (bits, pw, ph) = encode_padded(&c, &img);
         let (header, payload) = Header::parse(&bits).unwrap();
         let v1 = Header {
             codec: None,

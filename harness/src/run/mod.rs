@@ -363,7 +363,7 @@ impl Worker<'_> {
     /// A stored row of the same key holding every metric of this run (and detections when
     /// the run has a detection stage).
     fn reusable(&self, l: &Loaded, job: &Job) -> Option<&ResultRow> {
-        let key = RowKey::new(l.hash_for(job), job.id(), &job.version(), job.quality());
+        let key = RowKey::new(l.hash_for(job), job.id(), &job.version, job.quality());
         self.done
             .get(&key)
             .filter(|p| self.ctx.metrics.iter().all(|m| p.metrics.contains_key(m.name())))

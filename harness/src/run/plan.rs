@@ -34,6 +34,8 @@ pub(crate) struct Job<'a> {
     pub quality_index: usize,
     /// What it makes.
     pub kind: JobKind<'a>,
+    /// The codec version column, asked of the codec once per job (not once per row).
+    pub version: String,
 }
 
 impl Job<'_> {
@@ -50,14 +52,6 @@ impl Job<'_> {
         match &self.kind {
             JobKind::Coded { codec, .. } => codec.codec.kind().to_string(),
             JobKind::Reference(_) => REFERENCE_KIND.to_string(),
-        }
-    }
-
-    /// The codec version column.
-    pub fn version(&self) -> String {
-        match &self.kind {
-            JobKind::Coded { codec, .. } => codec.codec.version(),
-            JobKind::Reference(_) => REFERENCE_VERSION.to_string(),
         }
     }
 
@@ -147,10 +141,12 @@ pub(crate) struct DatasetJobs<'a> {
 /// The codec points of a plan, in plan order.
 fn coded_jobs(plan: &Plan) -> impl Iterator<Item = Job<'_>> {
     plan.codecs.iter().enumerate().flat_map(|(ci, c)| {
+        let version = c.codec.version();
         c.qualities.iter().enumerate().map(move |(qi, q)| Job {
             codec_index: ci,
             quality_index: qi,
             kind: JobKind::Coded { codec: c, quality: *q },
+            version: version.clone(),
         })
     })
 }
@@ -167,6 +163,7 @@ fn reference_jobs<'a>(plan: &Plan, lowlevel: Option<&LowLevel>) -> Vec<Job<'a>> 
             codec_index: plan.codecs.len() + i,
             quality_index: 0,
             kind: JobKind::Reference(r),
+            version: REFERENCE_VERSION.to_string(),
         })
         .collect()
 }

@@ -136,7 +136,7 @@ fn blank_row(dataset: &str, image: &str, job: &Job) -> ResultRow {
         preprocess: String::new(),
         codec: job.id().to_string(),
         codec_kind: job.kind_name(),
-        codec_version: job.version(),
+        codec_version: job.version.clone(),
         quality: job.quality(),
         status: Status::Ok,
         error: None,

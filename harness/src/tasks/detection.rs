@@ -435,7 +435,8 @@ pub fn detect_folder(detector: &Detector, r: &DetectRequest) -> Result<DetectOut
         seen.push((image_id, e.id.clone(), img.width(), img.height(), dets));
     }
     let seconds = start.elapsed().as_secs_f64();
-    write_json(r.out, &serde_json::Value::Array(results.clone()))?;
+    let detections = results.len();
+    write_json(r.out, &serde_json::Value::Array(results))?;
     if let Some(p) = r.pseudo_gt {
         write_json(p, &pseudo_ground_truth(&seen, r.pseudo_threshold, detector.name()))?;
     }
@@ -443,7 +444,7 @@ pub fn detect_folder(detector: &Detector, r: &DetectRequest) -> Result<DetectOut
     let summary = DetectSummary {
         images: n,
         failed: failures,
-        detections: results.len(),
+        detections,
         seconds,
         images_per_second: n as f64 / seconds,
         out: r.out.display().to_string(),
