@@ -7,21 +7,24 @@ BEFORE and AFTER are output folders of the same config (e.g. `results/demo` of t
 each after `icmbench run` and `icmbench report`). Compared:
 
 - `results.csv`: the same columns and the same rows in the same order, every cell equal,
-  except the timing columns (`encode_ms`, `decode_ms`), which differ from run to run;
+  except the timing columns (`encode_ms`, `decode_ms`) and `provenance` (host, job ids,
+  start and end times), which differ from run to run (a folder written before the
+  `provenance` column existed compares equal with one written after);
 - `report/points.csv`: the same way (its `encode_ms` and `decode_ms` are mean times);
 - `report/report.md`, `report/bd.csv` and `report/ll-icm.csv` (where present in BEFORE):
   byte for byte.
 
 Exit status 0 when everything matches, 1 with one line per difference otherwise. Used to
 show that a restructuring changed no result (issue 14): run `make demo` and `make ll-icm`
-before and after, keep a copy of the first outputs, and compare.
+before and after, keep a copy of the first outputs, and compare; and that a sharded run
+merged with `icmbench merge` equals an unsharded one (issue 15).
 """
 
 import csv
 import sys
 from pathlib import Path
 
-TIMING = {"encode_ms", "decode_ms"}
+TIMING = {"encode_ms", "decode_ms", "provenance"}
 TABLES = ["results.csv", "report/points.csv"]
 REPORT_FILES = ["report/report.md", "report/bd.csv", "report/ll-icm.csv"]
 MAX_SHOWN = 20
@@ -44,15 +47,17 @@ def compare_table(before, after, name):
     problems = []
     h1, r1 = read_csv(before / name)
     h2, r2 = read_csv(after / name)
-    if h1 != h2:
-        return [f"{name}: columns differ:\n  before {h1}\n  after  {h2}"]
+    c1 = [c for c in h1 if c not in TIMING]
+    c2 = [c for c in h2 if c not in TIMING]
+    if c1 != c2:
+        return [f"{name}: columns differ:\n  before {c1}\n  after  {c2}"]
     if len(r1) != len(r2):
         problems.append(f"{name}: {len(r1)} rows before, {len(r2)} after")
-    keep = [i for i, column in enumerate(h1) if column not in TIMING]
     for n, (a, b) in enumerate(zip(r1, r2), start=2):
-        for i in keep:
-            if a[i] != b[i]:
-                problems.append(f"{name}:{n}: column `{h1[i]}`: {a[i]!r} -> {b[i]!r}")
+        for column in c1:
+            x, y = a[h1.index(column)], b[h2.index(column)]
+            if x != y:
+                problems.append(f"{name}:{n}: column `{column}`: {x!r} -> {y!r}")
     return problems
 
 

@@ -65,6 +65,7 @@ fn rows() -> Vec<ResultRow> {
                             ("ms-ssim-rgb".to_string(), 0.95 + x / 1000.0),
                         ]),
                         detections: None,
+                        provenance: None,
                     });
                 }
             }

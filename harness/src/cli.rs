@@ -6,6 +6,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use icmbench::cluster::ShardSpec;
 use icmbench::reporting::Format;
 use icmbench_codecs::padding::{PadAlign, PadMode};
 use icmbench_metrics::coco::IouType;
@@ -67,6 +68,62 @@ pub enum Command {
     Detect(DetectArgs),
     /// COCO mAP of a detection results file against a ground truth (pycocotools' 12 statistics).
     EvalMap(EvalMapArgs),
+    /// Merge the shards of an output folder (`run --shard`) into its result store.
+    Merge(MergeArgs),
+    /// Write (and optionally submit) a Slurm job array that runs a config in shards, and a
+    /// merge-and-report job that runs after it.
+    Slurm(SlurmArgs),
+}
+
+/// `icmbench merge`.
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The output folder (the config's `output`), holding `shards/K-of-N/`.
+    pub out: PathBuf,
+    /// Merge even when shards are missing or unfinished; every table then says the
+    /// results are partial.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Print what was merged as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `icmbench slurm`.
+#[derive(Args)]
+pub struct SlurmArgs {
+    /// The config file.
+    pub config: PathBuf,
+    /// Number of shards (array tasks).
+    #[arg(long)]
+    pub shards: NonZeroUsize,
+    /// Run at most M array tasks at once (`--array=0-N%M`).
+    #[arg(long, value_name = "M")]
+    pub throttle: Option<NonZeroUsize>,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// CPUs per array task (also the run's worker threads).
+    #[arg(long)]
+    pub cpus_per_task: Option<u32>,
+    /// GPUs per array task; with any, the shards run with `--device cuda`.
+    #[arg(long)]
+    pub gpus_per_task: Option<u32>,
+    /// Memory per array task (Slurm's syntax, e.g. 16G).
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Time limit of each job (Slurm's syntax, e.g. 02:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Anchor codec of the report the merge job writes.
+    #[arg(long)]
+    pub anchor: Option<String>,
+    /// Submit both jobs with sbatch (the merge job depends on the array: afterok).
+    #[arg(long)]
+    pub submit: bool,
+    /// Print the scripts' paths and commands (and job ids) as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `icmbench run`.
@@ -90,6 +147,11 @@ pub struct RunArgs {
     /// Where ONNX models run: cpu, cuda or cuda:N (overrides the config's `device`).
     #[arg(long)]
     pub device: Option<Device>,
+    /// Run one shard of the images into `OUTPUT/shards/K-of-N/` (K from 0): `K/N`, or `env`
+    /// (K and N from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT), or `env/N` (K from
+    /// SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or HQ_TASK_ID). Merge with `icmbench merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<ShardSpec>,
 }
 
 /// `icmbench score`.

@@ -24,6 +24,9 @@ pub struct Inputs {
     pub run_meta: Option<String>,
     /// The copy of the run's TOML config in the first output folder (`config.toml`), if any.
     pub config: Option<String>,
+    /// Why the results are partial: output folders merged from unfinished shards
+    /// (`merge --allow-partial`), one note per such folder.
+    pub partial: Option<String>,
 }
 
 /// CompressAI columns that are not quality metrics.
@@ -84,6 +87,11 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
             }
             let start = inputs.rows.len();
             inputs.rows.extend(Store::new(path).load()?);
+            let note = crate::reporting::read_embedded(&path.join(RUN_META)).and_then(|m| crate::merge::partial_note(&m));
+            if let Some(note) = note {
+                let text = format!("{}: {note}", path.display());
+                inputs.partial = Some(inputs.partial.map_or(text.clone(), |p| format!("{p}; {text}")));
+            }
             folders.push((path.clone(), start..inputs.rows.len()));
             if inputs.run_meta.is_none()
                 && let Some(meta) = crate::reporting::read_embedded(&path.join(RUN_META))

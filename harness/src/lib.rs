@@ -5,6 +5,8 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`config`] | the TOML run configuration, its validation, located errors |
+//! | [`cluster`] | shards from `--shard` or a cluster engine's environment, provenance, sbatch scripts |
+//! | [`merge`](mod@merge) | `merge`: the shards of an output folder into its result store |
 //! | [`run`] | the run driver over plain row steps: plan (the matrix), row, meta, summary |
 //! | [`tasks`] | machine task models as optional row stages: detection (SA-ICM), restoration (LL-ICM) |
 //! | [`inputs`] | reading output folders, Parquet tables, CompressAI JSON and curve files |
@@ -20,10 +22,12 @@
 //! row that runs a task on the decoded image; a **reference row** is a row without a codec
 //! (the task on the uncompressed input, or the degraded input alone).
 
+pub mod cluster;
 pub mod coding;
 pub mod config;
 pub mod inputs;
 pub mod listing;
+pub mod merge;
 pub mod print;
 pub mod reporting;
 pub mod run;

@@ -59,6 +59,8 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::ExportCompressai(a) => commands::export::run(a),
         Command::Detect(a) => commands::detect::run(a),
         Command::EvalMap(a) => commands::eval_map::run(a),
+        Command::Merge(a) => commands::merge::run(a),
+        Command::Slurm(a) => commands::slurm::run(a),
     }
 }
 

@@ -120,7 +120,9 @@ pub fn build_report(inputs: &Inputs, opts: &ReportOptions) -> Result<Report, Rep
         present.dedup();
         opts.metrics = Some(present);
     }
-    build(&inputs.points, &opts, &icmbench_metrics::lower_is_better)
+    let mut report = build(&inputs.points, &opts, &icmbench_metrics::lower_is_better)?;
+    report.partial = inputs.partial.clone();
+    Ok(report)
 }
 
 /// Figures written by [`write_figures`], and each dataset's multi-panel figure as SVG
@@ -255,9 +257,14 @@ pub fn write_report(
     let report = build_report(inputs, opts)?;
     let has = |f: Format| formats.contains(&f);
     let mut written = Vec::new();
+    // Every table of partial results says so.
+    let mark = |name: &str, text: &str| match &report.partial {
+        Some(note) => icmbench_reports::report::mark_partial(name, text, note),
+        None => text.to_string(),
+    };
     let mut emit = |name: &str, text: &str| -> Result<(), ReportError> {
         let p = dir.join(name);
-        write_text(&p, text)?;
+        write_text(&p, &mark(name, text))?;
         written.push(p);
         Ok(())
     };
@@ -291,7 +298,7 @@ pub fn write_report(
             failures,
         };
         let p = dir.join("report.html");
-        write_text(&p, &html(&report, &extras))?;
+        write_text(&p, &mark("report.html", &html(&report, &extras)))?;
         written.push(p);
     }
     Ok(Written {

@@ -232,6 +232,7 @@ mod tests {
             decode_ms: Some(1.0),
             metrics: [("psnr-rgb".to_string(), psnr)].into_iter().collect(),
             detections: None,
+            provenance: None,
         }
     }
 

@@ -106,6 +106,9 @@ pub struct Report {
     pub bpp: BppConvention,
     /// Per dataset.
     pub datasets: Vec<DatasetReport>,
+    /// Why the results are partial (a merge of unfinished shards), said above every table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
 }
 
 /// Distinct strings in order of first appearance.
@@ -236,6 +239,7 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
         method: opts.method,
         bpp: opts.bpp,
         datasets,
+        partial: None,
     })
 }
 
@@ -593,6 +597,46 @@ pub fn points_csv(points: &[Point]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// A table file with every table marked as holding partial results (`note` says why):
+/// Markdown (a quoted line before each table), HTML (a paragraph before each `<table>`),
+/// LaTeX (a line in each table's float) and CSV (a `partial` column, when no field spans
+/// lines). `name` is the file's name, which says its kind; other files are returned as
+/// they are.
+pub fn mark_partial(name: &str, text: &str, note: &str) -> String {
+    let ext = name.rsplit('.').next().unwrap_or_default();
+    match ext {
+        "md" => {
+            let mut out = String::new();
+            let mut previous_in_table = false;
+            for line in text.lines() {
+                let in_table = line.starts_with('|');
+                if in_table && !previous_in_table {
+                    let _ = writeln!(out, "> **{note}**\n");
+                }
+                previous_in_table = in_table;
+                out.push_str(line);
+                out.push('\n');
+            }
+            format!("> **{note}**\n\n{out}")
+        }
+        "html" => text.replace("<table>", &format!("<p class=\"partial\"><strong>{}</strong></p>\n<table>", html_escape(note))),
+        "tex" => text.replace("\\centering\n", &format!("\\centering\n\\textbf{{{}}}\\\\\n", tex_escape(note))),
+        "csv" if text.lines().all(|l| l.matches('"').count() % 2 == 0) => {
+            let mut lines = text.lines();
+            let mut out = lines.next().map(|h| format!("{h},partial\n")).unwrap_or_default();
+            for line in lines {
+                let _ = writeln!(out, "{line},{}", csv_field(note));
+            }
+            out
+        }
+        _ => text.to_string(),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]

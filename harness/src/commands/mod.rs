@@ -16,6 +16,8 @@
 //! | `eval_map.rs` | `eval-map` |
 //! | `models.rs` | `models list`, `models verify` |
 //! | `list.rs` | `list` |
+//! | `merge.rs` | `merge` |
+//! | `slurm.rs` | `slurm` |
 
 pub mod bd;
 pub mod check;
@@ -24,11 +26,13 @@ pub mod detect;
 pub mod eval_map;
 pub mod export;
 pub mod list;
+pub mod merge;
 pub mod models;
 pub mod plot;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod slurm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

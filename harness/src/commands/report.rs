@@ -32,7 +32,11 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     if a.json {
         print_json(&report)?;
     } else {
-        print!("{}", icmbench_reports::lowlevel::report_markdown(&report));
+        let text = icmbench_reports::lowlevel::report_markdown(&report);
+        match &report.partial {
+            Some(note) => print!("{}", icmbench_reports::report::mark_partial("report.md", &text, note)),
+            None => print!("{text}"),
+        }
         eprintln!("wrote {} files to {}", files.len(), dir.display());
     }
     Ok(ExitCode::SUCCESS)

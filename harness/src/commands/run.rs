@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use icmbench::config;
+use icmbench::{cluster, config};
 use icmbench::print::{failure_lines, run_json, summary_table};
 use icmbench::run::{RunOptions, run as run_plan, summarise};
 use icmbench_reports::store;
@@ -15,17 +15,19 @@ use crate::cli::RunArgs;
 /// Runs the command.
 pub fn run(a: RunArgs) -> Result<ExitCode> {
     let plan = config::load_with(&a.config, &config::Overrides { device: a.device })?;
+    let shard = a.shard.map(|s| cluster::resolve_shard(s, cluster::process_env)).transpose()?;
     let opts = RunOptions {
         jobs: a.jobs.map(|n| n.get()),
         save_reconstructions: a.save_reconstructions,
         progress: !a.quiet && !a.json,
+        shard,
     };
     let outcome = run_plan(&plan, &opts)?;
     let summary = summarise(&plan, &outcome)?;
     warn_all(&summary.warnings);
     let failures = outcome.failures();
     if a.json {
-        print_json(&run_json(&plan.output, &outcome, &summary.lines))?;
+        print_json(&run_json(&outcome.store, &outcome, &summary.lines))?;
     } else {
         print!("{}", summary_table(&summary.lines, &summary.metrics));
         println!(
@@ -34,8 +36,11 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             outcome.computed,
             outcome.reused,
             failures.len(),
-            plan.output.join(store::PARQUET).display()
+            outcome.store.join(store::PARQUET).display()
         );
+        if let Some(s) = outcome.shard {
+            println!("Shard {s}: dataset-level metrics (mAP) come after `icmbench merge {}`.", plan.output.display());
+        }
         eprint!("{}", failure_lines(&failures));
     }
     Ok(exit_code(failures.is_empty()))

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use icmbench_reports::ReportError;
 use icmbench_reports::store::ResultRow;
+use icmbench_reports::store::shard::Shard;
 use serde::Serialize;
 
 use super::plan::DatasetJobs;
@@ -24,6 +25,9 @@ struct RunMeta<'a> {
     rows: usize,
     computed: usize,
     failed: usize,
+    /// The shard this run was (`None`: the whole plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<Shard>,
 }
 
 #[derive(Serialize)]
@@ -60,6 +64,7 @@ pub(crate) fn write_meta(
     matrix: &[DatasetJobs],
     rows: &[ResultRow],
     computed: usize,
+    shard: Option<Shard>,
 ) -> Result<(), ReportError> {
     let meta = RunMeta {
         config: plan.config_path.display().to_string(),
@@ -106,6 +111,7 @@ pub(crate) fn write_meta(
         rows: rows.len(),
         computed,
         failed: rows.iter().filter(|r| !r.is_ok()).count(),
+        shard,
     };
     icmbench_reports::store::write_text(&store.path(icmbench_reports::store::CONFIG_COPY), &plan.config_text)?;
     icmbench_reports::store::write_json(&store.path(icmbench_reports::store::RUN_META), &meta)

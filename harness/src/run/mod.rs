@@ -9,11 +9,13 @@
 //! | `plan` | the matrix: each dataset's images, restorer and jobs |
 //! | [`row`] | one row: pad → encode → decode → crop → stages → score → save |
 //! | `meta` | `run.json` |
+//! | `sharding` | `shard.json` of a shard's store (`--shard K/N`) |
 //! | [`summary`] | the per-point summary printed after a run (with mAP per point) |
 //! | this file | the driver: lock, cache, journal, thread pool, progress, final table |
 
 mod meta;
 mod plan;
+mod sharding;
 pub mod row;
 pub mod summary;
 
@@ -25,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use icmbench_datasets::{DatasetError, ImageEntry};
 use icmbench_metrics::Metric;
 use icmbench_reports::ReportError;
+use icmbench_reports::store::shard::{Provenance, Shard};
 use icmbench_reports::store::{Journal, ResultRow, RowId, RowKey};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -101,6 +104,8 @@ pub struct RunOptions {
     pub save_reconstructions: Option<PathBuf>,
     /// Show a progress bar.
     pub progress: bool,
+    /// Run only this shard of the images, into its own store (`shards/K-of-N/`).
+    pub shard: Option<Shard>,
 }
 
 /// What a run did.
@@ -112,6 +117,10 @@ pub struct RunOutcome {
     pub computed: usize,
     /// Rows reused from the store.
     pub reused: usize,
+    /// The shard run (`None`: the whole plan).
+    pub shard: Option<Shard>,
+    /// The store written: the output folder, or the shard's store in it.
+    pub store: PathBuf,
 }
 
 impl RunOutcome {
@@ -151,7 +160,7 @@ struct Produced {
 /// Runs the plan, writing results into its output folder (which it locks for the whole
 /// run: one writer per folder).
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
-    let store = Store::new(&plan.output);
+    let store = Store::new(&opts.shard.map_or_else(|| plan.output.clone(), |s| s.dir(&plan.output)));
     let _lock = store.lock()?;
     let runtime = plan.runtime;
     let detect = plan.task.as_ref().map(|t| DetectionStage::new(t, &runtime)).transpose()?;
@@ -160,7 +169,12 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         .iter()
         .map(|m| icmbench_metrics::by_name(m, &runtime))
         .collect::<Result<_, _>>()?;
-    let matrix = plan::matrix(plan, &runtime)?;
+    let mut matrix = plan::matrix(plan, &runtime)?;
+    let origin = crate::cluster::provenance(crate::cluster::process_env);
+    let shard = opts
+        .shard
+        .map(|s| sharding::ShardRun::start(&store, s, plan::keep_shard(&mut matrix, s), &origin, &plan.config_text))
+        .transpose()?;
     let previous = store.load()?;
     let done: HashMap<RowKey, &ResultRow> = previous.iter().filter(|r| r.is_ok()).map(|r| (r.key(), r)).collect();
     let journal = JournalSink::new(store.journal()?);
@@ -177,6 +191,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         done: &done,
         journal: &journal,
         bar: &bar,
+        origin: &origin,
     };
     let mut produced = pool.install(|| worker.all_rows(&matrix));
     bar.finish_and_clear();
@@ -185,20 +200,25 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let computed = produced.iter().filter(|p| p.computed).count();
     let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
     store.finish(&final_table(&rows, previous)?)?;
-    meta::write_meta(&store, plan, &matrix, &rows, computed)?;
-    write_ground_truths(detect, plan)?;
+    meta::write_meta(&store, plan, &matrix, &rows, computed, opts.shard)?;
+    write_ground_truths(detect, plan, &store)?;
+    if let Some(s) = shard {
+        s.finish(&rows)?;
+    }
     Ok(RunOutcome {
         reused: rows.len() - computed,
         computed,
         rows,
+        shard: opts.shard,
+        store: store.dir().to_path_buf(),
     })
 }
 
-/// The ground truths of a detection run (`ground_truth/<dataset>.json`).
-fn write_ground_truths(detect: Option<DetectionStage>, plan: &Plan) -> Result<(), RunError> {
+/// The ground truths of a detection run (`ground_truth/<dataset>.json` in its store).
+fn write_ground_truths(detect: Option<DetectionStage>, plan: &Plan, store: &Store) -> Result<(), RunError> {
     let Some(stage) = detect else { return Ok(()) };
     let datasets = plan.datasets.iter().map(|d| (d.name.as_str(), d.annotations.as_deref()));
-    Ok(stage.write_ground_truths(&plan.output, datasets)?)
+    Ok(stage.write_ground_truths(store.dir(), datasets)?)
 }
 
 fn progress_bar(show: bool, total: u64) -> ProgressBar {
@@ -271,6 +291,8 @@ struct Worker<'a> {
     done: &'a HashMap<RowKey, &'a ResultRow>,
     journal: &'a JournalSink,
     bar: &'a ProgressBar,
+    /// This process's provenance, stamped with each computed row's start and end.
+    origin: &'a Provenance,
 }
 
 impl Worker<'_> {
@@ -333,7 +355,8 @@ impl Worker<'_> {
                 false,
             );
         }
-        let row = match loaded {
+        let started = crate::cluster::now_utc();
+        let mut row = match loaded {
             Err(e) => row::failed_row(dataset, entry, job, e.to_string()),
             Ok(l) => {
                 if let Some(prev) = self.reusable(l, job) {
@@ -343,6 +366,11 @@ impl Worker<'_> {
                 row::compute(&self.ctx, dataset, l, job, ll)
             }
         };
+        row.provenance = Some(Provenance {
+            started,
+            finished: crate::cluster::now_utc(),
+            ..self.origin.clone()
+        });
         tracing::debug!("computed {dataset}/{} {} q={}: {}", row.image, row.codec, row.quality, row.status);
         self.journal.append(&row);
         if !row.is_ok() {

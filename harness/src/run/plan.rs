@@ -6,6 +6,7 @@ use icmbench_datasets::degrade::Degradation;
 use icmbench_datasets::paired::Pair;
 use icmbench_datasets::{DatasetError, ImageEntry, LoadedImage, Preprocess};
 use icmbench_models::RuntimeOptions;
+use icmbench_reports::store::shard::{Shard, ShardImage, partition};
 use icmbench_reports::store::{REFERENCE_KIND, Reference};
 use image::RgbImage;
 
@@ -102,6 +103,19 @@ impl Source {
             Source::Plain(e, _) | Source::Synthetic(e, ..) => e,
             Source::Paired(p, _) => &p.input,
         }
+    }
+
+    /// The content key that places the image in a shard: the BLAKE3 hash of its file (the
+    /// degraded input of a pair, the clean file of a synthetic sample). A file that cannot
+    /// be read gets a key from its name, and its rows fail in whichever shard it lands.
+    pub fn content_key(&self, dataset: &str) -> String {
+        let path = &self.entry().path;
+        let hashed = std::fs::File::open(path).and_then(|f| {
+            let mut h = blake3::Hasher::new();
+            h.update_reader(f)?;
+            Ok(h.finalize().to_hex().to_string())
+        });
+        hashed.unwrap_or_else(|_| icmbench_datasets::combine_hashes(&["unreadable", dataset, &self.entry().id]))
     }
 
     /// Loads the image; a low-level sample's hash also covers its restorer (`identity`).
@@ -225,4 +239,34 @@ pub(crate) fn matrix<'a>(plan: &'a Plan, runtime: &RuntimeOptions) -> Result<Vec
             })
         })
         .collect()
+}
+
+/// Keeps only `shard`'s images in the matrix ([`partition`] over every image of every
+/// dataset, by content) and returns them with their place in the whole run.
+pub(crate) fn keep_shard(matrix: &mut [DatasetJobs], shard: Shard) -> Vec<ShardImage> {
+    let keys: Vec<String> = matrix
+        .iter()
+        .flat_map(|d| d.sources.iter().map(|s| s.content_key(&d.name)))
+        .collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut mine = partition(&refs, shard).into_iter().peekable();
+    let mut images = Vec::new();
+    let mut offset = 0;
+    for (di, d) in matrix.iter_mut().enumerate() {
+        let all = std::mem::take(&mut d.sources);
+        let end = offset + all.len();
+        for (position, source) in all.into_iter().enumerate() {
+            if mine.next_if_eq(&(offset + position)).is_some() {
+                images.push(ShardImage {
+                    dataset_index: di,
+                    dataset: d.name.clone(),
+                    position,
+                    image: source.entry().id.clone(),
+                });
+                d.sources.push(source);
+            }
+        }
+        offset = end;
+    }
+    images
 }

@@ -147,6 +147,7 @@ fn blank_row(dataset: &str, image: &str, job: &Job) -> ResultRow {
         decode_ms: None,
         metrics: BTreeMap::new(),
         detections: None,
+        provenance: None,
     }
 }
 

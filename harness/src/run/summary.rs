@@ -1,6 +1,6 @@
 //! The summary of a finished run: one aggregated point per (dataset, codec, quality), with
-//! the dataset-level task metrics (mAP) computed from the stored detections, and the metric
-//! columns to show.
+//! the dataset-level task metrics (mAP) computed from the stored detections (not in a shard:
+//! those come after `icmbench merge`), and the metric columns to show.
 
 use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, aggregate};
@@ -23,10 +23,14 @@ pub struct Summary {
 /// Aggregates a run's rows into its summary.
 pub fn summarise(plan: &Plan, outcome: &RunOutcome) -> Result<Summary, ReportError> {
     let mut lines = aggregate(&outcome.rows)?;
-    let warnings = add_task_metrics(&mut lines, &outcome.rows, &plan.output);
     let mut metrics = plan.metrics.clone();
-    if let Some(t) = &plan.task {
-        metrics.extend(metric_names(t.ground_truth).map(String::from));
-    }
+    // A shard holds part of each dataset: dataset-level metrics wait for `icmbench merge`.
+    let warnings = match (&plan.task, outcome.shard) {
+        (Some(t), None) => {
+            metrics.extend(metric_names(t.ground_truth).map(String::from));
+            add_task_metrics(&mut lines, &outcome.rows, &outcome.store)
+        }
+        _ => Vec::new(),
+    };
     Ok(Summary { lines, metrics, warnings })
 }

@@ -216,6 +216,56 @@ pub fn pseudo_ground_truth(images: &[PseudoImage], threshold: f64, detector: &st
     })
 }
 
+/// The pseudo ground truths of a dataset's shards as one, exactly as an unsharded run writes
+/// it: images by file name, numbered from 1, each with its boxes in their order. `None`
+/// when they are the dataset's own annotations (no pseudo ground truth); an error when
+/// some are and some are not, or a file is not a COCO instances document.
+pub fn merge_pseudo_ground_truths(texts: &[String]) -> Result<Option<serde_json::Value>, String> {
+    use serde_json::Value;
+    let docs = texts
+        .iter()
+        .map(|t| serde_json::from_str::<Value>(t).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<Value>, String>>()?;
+    let pseudo = |d: &Value| {
+        d.pointer("/info/description")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with(PSEUDO_MARK))
+    };
+    match docs.iter().filter(|d| pseudo(d)).count() {
+        0 => return Ok(None),
+        n if n < docs.len() => return Err("some shards hold a pseudo ground truth, others the dataset's annotations".into()),
+        _ => {}
+    }
+    let list = |d: &Value, key: &str| d.get(key).and_then(Value::as_array).cloned().ok_or(format!("no `{key}` list"));
+    let mut images: BTreeMap<String, (Value, Vec<Value>)> = BTreeMap::new();
+    for d in &docs {
+        let mut boxes: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for a in list(d, "annotations")? {
+            boxes.entry(a.get("image_id").and_then(Value::as_u64).ok_or("an annotation without image_id")?).or_default().push(a);
+        }
+        for im in list(d, "images")? {
+            let file = im.get("file_name").and_then(Value::as_str).ok_or("an image without file_name")?.to_string();
+            let id = im.get("id").and_then(Value::as_u64).ok_or("an image without id")?;
+            images.entry(file).or_insert((im, boxes.remove(&id).unwrap_or_default()));
+        }
+    }
+    let (mut imgs, mut anns) = (Vec::new(), Vec::new());
+    for (i, (mut im, boxes)) in images.into_values().enumerate() {
+        let id = i as u64 + 1;
+        im["id"] = json!(id);
+        for mut a in boxes {
+            a["id"] = json!(anns.len() + 1);
+            a["image_id"] = json!(id);
+            anns.push(a);
+        }
+        imgs.push(im);
+    }
+    let mut doc = docs[0].clone();
+    doc["images"] = Value::Array(imgs);
+    doc["annotations"] = Value::Array(anns);
+    Ok(Some(doc))
+}
+
 /// A ground truth loaded once: kind, file name → image id, detector category (COCO's
 /// 91-id numbering) → its category, and the COCO object the evaluation uses.
 pub struct GroundTruthFile {

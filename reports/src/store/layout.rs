@@ -74,14 +74,19 @@ impl Drop for OutputLock {
     }
 }
 
-/// Who this process is, as written into a lock file.
-fn holder_text() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+/// This machine's host name (`unknown host` when it cannot be read).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown host".into());
+        .unwrap_or_else(|| "unknown host".into())
+}
+
+/// Who this process is, as written into a lock file.
+fn holder_text() -> String {
+    let host = host_name();
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

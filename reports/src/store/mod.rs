@@ -9,12 +9,13 @@
 //! Columns, in order: `dataset`, `image`, `image_hash`, `width`, `height`, `conversion`,
 //! `preprocess`, `codec`, `codec_kind`, `codec_version`, `quality`, `status` (`ok` or
 //! `failed`), `error`, `bytes`, `bpp`, `bpp_estimated`, `encode_ms`, `decode_ms`,
-//! `detections` ([`FIXED_COLUMNS`]), then one `Float64` column per metric (named as the
+//! `detections`, `provenance` ([`FIXED_COLUMNS`]), then one `Float64` column per metric (named as the
 //! metric, e.g. `psnr-rgb`), sorted by name. `bpp` is `bytes × 8 / (width × height)` of the
 //! source image; `bpp_estimated` (learned codecs only) is −log2 of the likelihoods of the
 //! coded latents over the same pixel count.
 //! `detections` (rows of a run with a detection task) holds the boxes as JSON text, typed
-//! in memory. Infinite PSNR (lossless) is stored as `inf` in Parquet and CSV.
+//! in memory; `provenance` (where and when the row was computed: host, Slurm job and array
+//! ids, icmbench version and git commit, start and end) likewise. Infinite PSNR (lossless) is stored as `inf` in Parquet and CSV.
 //!
 //! Files are replaced atomically (written beside, synced, renamed). Rows finished during a
 //! run are appended to a JSON-lines journal first, so an interrupted run loses only the
@@ -32,8 +33,10 @@ use crate::ReportError;
 use icmbench_models::detect::Detection;
 
 pub mod layout;
+pub mod shard;
 
-pub use layout::{CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock, PARQUET, RUN_META, Store};
+pub use layout::{CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock, PARQUET, RUN_META, Store, host_name};
+pub use shard::{SHARD_META, SHARDS_DIR};
 
 /// Status of a successful row, as stored.
 pub const STATUS_OK: &str = Status::Ok.as_str();
@@ -150,6 +153,10 @@ pub struct ResultRow {
     /// every file; typed in memory.
     #[serde(default, with = "detections_text")]
     pub detections: Option<Vec<Detection>>,
+    /// Where and when the row was computed (host, Slurm ids, icmbench version and commit,
+    /// start and end), as JSON text in every file; `None` in tables written before.
+    #[serde(default, with = "provenance_text")]
+    pub provenance: Option<shard::Provenance>,
 }
 
 impl ResultRow {
@@ -294,6 +301,33 @@ mod detections_text {
     }
 }
 
+/// Provenance as the JSON text every file stores.
+mod provenance_text {
+    use super::shard::Provenance;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &Option<Provenance>, s: S) -> Result<S::Ok, S::Error> {
+        match p {
+            Some(p) => s.serialize_some(&super::provenance_json(p)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Text that is not a provenance record loses the record with a warning, not its row.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Provenance>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.and_then(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| tracing::warn!("stored provenance dropped: {e}"))
+                .ok()
+        }))
+    }
+}
+
+/// Provenance as stored: a JSON object.
+pub fn provenance_json(p: &shard::Provenance) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
+}
+
 /// Detections as stored: a JSON array of `{bbox, score, category_id}`.
 pub fn detections_json(d: &[Detection]) -> String {
     serde_json::to_string(d).unwrap_or_else(|_| "[]".into())
@@ -329,6 +363,7 @@ pub const FIXED_COLUMNS: &[&str] = &[
     "encode_ms",
     "decode_ms",
     "detections",
+    "provenance",
 ];
 
 fn polars_err(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
@@ -377,6 +412,12 @@ pub fn to_dataframe(rows: &[ResultRow]) -> Result<DataFrame, PolarsError> {
             "detections".into(),
             rows.iter()
                 .map(|r| r.detections.as_deref().map(detections_json))
+                .collect::<Vec<Option<String>>>(),
+        ),
+        Column::new(
+            "provenance".into(),
+            rows.iter()
+                .map(|r| r.provenance.as_ref().map(provenance_json))
                 .collect::<Vec<Option<String>>>(),
         ),
     ];
@@ -431,11 +472,10 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
     };
     let encode_ms = float("encode_ms")?;
     let decode_ms = float("decode_ms")?;
-    let detections = if df.column("detections").is_ok() {
-        text("detections")?
-    } else {
-        vec![None; n]
-    };
+    let optional_text = |name: &str| if df.column(name).is_ok() { text(name) } else { Ok(vec![None; n]) };
+    // Tables written before these columns existed have none.
+    let detections = optional_text("detections")?;
+    let provenance = optional_text("provenance")?;
     let metric_names = metric_columns(df);
     let metric_values: Vec<Vec<Option<f64>>> = metric_names.iter().map(|m| float(m)).collect::<Result<_, _>>()?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -481,6 +521,9 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
             encode_ms: encode_ms[i],
             decode_ms: decode_ms[i],
             detections: detections[i].clone(),
+            provenance: provenance[i]
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).map_err(|e| tracing::warn!("{}: row {}: stored provenance dropped: {e}", path.display(), i + 1)).ok()),
             metrics: metric_names
                 .iter()
                 .zip(&metric_values)
@@ -769,6 +812,7 @@ mod tests {
             decode_ms: Some(0.5),
             metrics: [("psnr-rgb".to_string(), psnr)].into_iter().collect(),
             detections: None,
+            provenance: None,
         }
     }
 
