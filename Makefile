@@ -1,6 +1,6 @@
 # icmbench: the two commands of the README, and a few helpers.
 #   make demo   set up, build, benchmark the classic codecs on the bundled photos, write the report
-#   make test   set up (incl. test tools and fixtures) and run the whole test suite
+#   make test   set up (incl. test tools, fixtures and a local Slurm) and run the whole test suite
 #   make ll-icm the LL-ICM example (examples/ll-icm.toml): low-level tasks, LL-ICM summary
 CARGO ?= cargo
 
@@ -23,8 +23,11 @@ demo: setup
 	$(CARGO) run --release --locked -q -p icmbench -- run examples/demo.toml
 	$(CARGO) run --release --locked -q -p icmbench -- report results/demo --anchor jpeg
 
+# The Slurm test needs the local single-node cluster: started here, stopped afterwards (by
+# the daemons' PIDs) whatever the tests' outcome.
 test: setup-test
-	$(CARGO) test --release --locked --workspace --all-targets
+	scripts/slurm-local.sh start
+	$(CARGO) test --release --locked --workspace --all-targets; rc=$$?; scripts/slurm-local.sh stop; exit $$rc
 
 models:
 	scripts/fetch-onnxruntime.sh

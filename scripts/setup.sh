@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and running icmbench needs on a Debian/Ubuntu machine.
 #   scripts/setup.sh          build dependencies (cmake, nasm, pkg-config, libdav1d-dev, a C compiler)
-#   scripts/setup.sh --test   also the tools the tests use (libjxl-tools for the external-codec test)
+#   scripts/setup.sh --test   also the tools the tests use (libjxl-tools for the external-codec test;
+#                             slurm-wlm and munge for the Slurm test, via scripts/slurm-local.sh install)
 # Safe to run repeatedly: only missing packages are installed.
 set -euo pipefail
 
@@ -38,6 +39,11 @@ rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
 if ((rust_minor < 95)); then
   echo "setup: Rust 1.95 or newer is needed (found $(rustc --version)); run 'rustup update'." >&2
   exit 1
+fi
+
+# The Slurm test's single-node cluster (started by `make test`, scripts/slurm-local.sh).
+if [[ "${1:-}" == "--test" ]]; then
+  "$(dirname "$0")/slurm-local.sh" install
 fi
 
 # ONNX Runtime (loaded at run time) and the ONNX models built from registry packages.

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use icmbench_reports::store::shard::{Provenance, Shard, ShardError};
 use icmbench_reports::store::host_name;
+use icmbench_reports::store::shard::{Provenance, Shard, ShardError};
 
 /// What `--shard` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +72,7 @@ pub fn resolve_shard(spec: ShardSpec, env: impl Fn(&str) -> Option<String>) -> R
         ShardSpec::Fixed(s) => return Ok(s),
         ShardSpec::Env(count) => count,
     };
-    let number = |name: &'static str, value: String| {
-        value.trim().parse::<usize>().map_err(|_| ClusterError::NotANumber { name, value })
-    };
+    let number = |name: &'static str, value: String| value.trim().parse::<usize>().map_err(|_| ClusterError::NotANumber { name, value });
     let (name, value) = INDEX_VARIABLES
         .iter()
         .find_map(|&name| env(name).map(|v| (name, v)))
@@ -187,7 +185,10 @@ pub fn sbatch_scripts(icmbench: &Path, config: &Path, output: &Path, o: &SlurmOp
         array.push(format!("#SBATCH --mem={m}"));
     }
     array.extend([
-        format!("# One shard of {} per array task (array index = shard number, from 0); a shard", o.shards),
+        format!(
+            "# One shard of {} per array task (array index = shard number, from 0); a shard",
+            o.shards
+        ),
         "# resumes from its own journal when resubmitted: sbatch --array=K THIS_FILE.".into(),
         "# Exit 2 (the shard finished, some rows failed) counts as done: the merge reports them.".into(),
         "set -uo pipefail".into(),
@@ -196,7 +197,11 @@ pub fn sbatch_scripts(icmbench: &Path, config: &Path, output: &Path, o: &SlurmOp
         "if [ \"$rc\" -eq 2 ]; then echo \"icmbench: shard $SLURM_ARRAY_TASK_ID finished with failed rows\"; exit 0; fi".into(),
         "exit \"$rc\"".into(),
     ]);
-    let anchor = o.anchor.as_deref().map(|a| format!(" --anchor {}", shell_quote(a))).unwrap_or_default();
+    let anchor = o
+        .anchor
+        .as_deref()
+        .map(|a| format!(" --anchor {}", shell_quote(a)))
+        .unwrap_or_default();
     let mut merge = vec![
         "#!/bin/bash".to_string(),
         "#SBATCH --job-name=icmbench-merge".into(),
@@ -278,7 +283,10 @@ mod tests {
         assert_eq!(resolve_shard(ShardSpec::Env(Some(2)), &hq), Ok(Shard::new(0, 2).unwrap()));
         assert_eq!(resolve_shard(ShardSpec::Env(Some(2)), env_of(&[])), Err(ClusterError::NoIndex));
         let bad = env_of(&[("HQ_TASK_ID", "one")]);
-        assert!(matches!(resolve_shard(ShardSpec::Env(Some(2)), &bad), Err(ClusterError::NotANumber { .. })));
+        assert!(matches!(
+            resolve_shard(ShardSpec::Env(Some(2)), &bad),
+            Err(ClusterError::NotANumber { .. })
+        ));
         // A fixed shard ignores the environment.
         let fixed = ShardSpec::Fixed(Shard::new(0, 3).unwrap());
         assert_eq!(resolve_shard(fixed, &slurm), Ok(Shard::new(0, 3).unwrap()));
@@ -286,7 +294,11 @@ mod tests {
 
     #[test]
     fn provenance_names_the_slurm_job() {
-        let p = provenance(env_of(&[("SLURM_JOB_ID", "41"), ("SLURM_ARRAY_JOB_ID", "40"), ("SLURM_ARRAY_TASK_ID", "1")]));
+        let p = provenance(env_of(&[
+            ("SLURM_JOB_ID", "41"),
+            ("SLURM_ARRAY_JOB_ID", "40"),
+            ("SLURM_ARRAY_TASK_ID", "1"),
+        ]));
         assert_eq!(p.slurm_job_id.as_deref(), Some("41"));
         assert_eq!(p.slurm_array_job_id.as_deref(), Some("40"));
         assert_eq!(p.slurm_array_task_id.as_deref(), Some("1"));
@@ -321,10 +333,22 @@ mod tests {
         ] {
             assert!(s.array.lines().any(|l| l == line), "array script lacks `{line}`:\n{}", s.array);
         }
-        for line in ["'/opt/icm bench' merge '/o'", "'/opt/icm bench' report '/o' --anchor 'jpeg' || exit $?", "#SBATCH --partition=gpu"] {
+        for line in [
+            "'/opt/icm bench' merge '/o'",
+            "'/opt/icm bench' report '/o' --anchor 'jpeg' || exit $?",
+            "#SBATCH --partition=gpu",
+        ] {
             assert!(s.merge.lines().any(|l| l == line), "merge script lacks `{line}`:\n{}", s.merge);
         }
-        let cpu = sbatch_scripts(Path::new("/b"), Path::new("/c"), Path::new("/o"), &SlurmOptions { shards: 3, ..Default::default() });
+        let cpu = sbatch_scripts(
+            Path::new("/b"),
+            Path::new("/c"),
+            Path::new("/o"),
+            &SlurmOptions {
+                shards: 3,
+                ..Default::default()
+            },
+        );
         assert!(cpu.array.contains("#SBATCH --array=0-2\n"));
         assert!(!cpu.array.contains("--device") && !cpu.array.contains("--partition"));
         assert_eq!(shell_quote("it's"), r"'it'\''s'");

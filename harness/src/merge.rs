@@ -223,7 +223,10 @@ fn inspect(shard: Shard, store: Store) -> Result<Found, MergeError> {
     }
     let unfinished = busy.or_else(|| match &record {
         None => Some("never started: no shard.json".into()),
-        Some(r) if r.state == ShardState::Running => Some(format!("started {} and not finished: killed, or still running", r.provenance.started)),
+        Some(r) if r.state == ShardState::Running => Some(format!(
+            "started {} and not finished: killed, or still running",
+            r.provenance.started
+        )),
         Some(_) => None,
     });
     Ok(Found {
@@ -302,7 +305,11 @@ fn merge_ground_truths(found: &[Found], out: &Path) -> Result<(), MergeError> {
 /// merged counts, and a `merge` record of every shard's provenance and of what is missing.
 fn write_run_meta(found: &[Found], store: &Store, outcome: &MergeOutcome) -> Result<(), MergeError> {
     let read = |f: &Found, name: &str| read_text_capped(&f.store.path(name), DATA_JSON_CAP).ok();
-    let base = found.iter().filter(|f| f.unfinished.is_none()).chain(found).find_map(|f| read(f, RUN_META));
+    let base = found
+        .iter()
+        .filter(|f| f.unfinished.is_none())
+        .chain(found)
+        .find_map(|f| read(f, RUN_META));
     let mut meta: Value = base.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| json!({}));
     let shards: Vec<Value> = found
         .iter()

@@ -82,7 +82,10 @@ fn three_shards_merge_into_the_unsharded_results() {
     icmbench_ok(&["merge", out.to_str().unwrap()]);
     let merged = read_parquet(&out.join("results.parquet")).unwrap();
     assert_eq!(merged.len(), 18);
-    assert_eq!(comparable(merged.clone()), comparable(read_parquet(&whole.join("results.parquet")).unwrap()));
+    assert_eq!(
+        comparable(merged.clone()),
+        comparable(read_parquet(&whole.join("results.parquet")).unwrap())
+    );
     for r in &merged {
         let p = r.provenance.as_ref().expect("every merged row keeps its provenance");
         assert!(!p.host.is_empty() && !p.started.is_empty() && !p.finished.is_empty() && !p.git_commit.is_empty());
@@ -117,7 +120,10 @@ fn missing_or_unfinished_shards_are_named_and_partial_merges_say_so() {
     let refused = icmbench(&["merge", out.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1));
     let text = stderr(&refused);
-    assert!(text.contains("missing shards: 1-of-3") && text.contains("unfinished shards: 2-of-3"), "{text}");
+    assert!(
+        text.contains("missing shards: 1-of-3") && text.contains("unfinished shards: 2-of-3"),
+        "{text}"
+    );
     assert!(!out.join("results.parquet").exists(), "a refused merge writes nothing");
 
     let partial = icmbench(&["merge", out.to_str().unwrap(), "--allow-partial", "--json"]);
@@ -129,7 +135,11 @@ fn missing_or_unfinished_shards_are_named_and_partial_merges_say_so() {
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
     let tables = md.lines().filter(|l| l.starts_with("| codec")).count();
     assert!(tables >= 2);
-    assert_eq!(md.matches("PARTIAL RESULTS").count(), tables + 1, "a note above the report and each table:\n{md}");
+    assert_eq!(
+        md.matches("PARTIAL RESULTS").count(),
+        tables + 1,
+        "a note above the report and each table:\n{md}"
+    );
     for csv in ["bd.csv", "points.csv"] {
         let text = std::fs::read_to_string(out.join("report").join(csv)).unwrap();
         assert!(text.lines().next().unwrap().ends_with(",partial"), "{csv}");
@@ -169,7 +179,10 @@ fn overlapping_layouts_keep_equal_rows_once_and_name_differing_ones() {
     let refused = icmbench(&["merge", out.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1));
     let text = stderr(&refused);
-    assert!(text.contains(&changed) && text.contains("1-of-2") && text.contains("metrics"), "{text}");
+    assert!(
+        text.contains(&changed) && text.contains("1-of-2") && text.contains("metrics"),
+        "{text}"
+    );
     assert_eq!(std::fs::read(out.join("results.parquet")).unwrap(), before);
 }
 
@@ -178,7 +191,9 @@ fn shards_of_different_configs_are_not_merged() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "out");
     run(&cfg, &["--shard", "0/2"]);
-    let text = std::fs::read_to_string(&cfg).unwrap().replace("qualities = [20, 60]", "qualities = [20, 70]");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("qualities = [20, 60]", "qualities = [20, 70]");
     std::fs::write(&cfg, text).unwrap();
     run(&cfg, &["--shard", "1/2"]);
     let refused = icmbench(&["merge", dir.path().join("out").to_str().unwrap()]);
@@ -202,7 +217,10 @@ fn shard_from_the_environment_and_bad_values() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/shards/1-of-4/shard.json")).unwrap()).unwrap();
     assert_eq!(record.provenance.slurm_job_id.as_deref(), Some("77"));
     let rows = read_parquet(&dir.path().join("out/shards/1-of-4/results.parquet")).unwrap();
-    assert!(rows.iter().all(|r| r.provenance.as_ref().and_then(|p| p.slurm_job_id.as_deref()) == Some("77")));
+    assert!(
+        rows.iter()
+            .all(|r| r.provenance.as_ref().and_then(|p| p.slurm_job_id.as_deref()) == Some("77"))
+    );
     for bad in ["3/3", "x", "env/0"] {
         let refused = icmbench(&["run", cfg.to_str().unwrap(), "--shard", bad]);
         assert_eq!(refused.status.code(), Some(2), "clap refuses `{bad}`");

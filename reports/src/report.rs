@@ -621,7 +621,10 @@ pub fn mark_partial(name: &str, text: &str, note: &str) -> String {
             }
             format!("> **{note}**\n\n{out}")
         }
-        "html" => text.replace("<table>", &format!("<p class=\"partial\"><strong>{}</strong></p>\n<table>", html_escape(note))),
+        "html" => text.replace(
+            "<table>",
+            &format!("<p class=\"partial\"><strong>{}</strong></p>\n<table>", html_escape(note)),
+        ),
         "tex" => text.replace("\\centering\n", &format!("\\centering\n\\textbf{{{}}}\\\\\n", tex_escape(note))),
         "csv" if text.lines().all(|l| l.matches('"').count() % 2 == 0) => {
             let mut lines = text.lines();

@@ -12,7 +12,12 @@ use crate::cli::MergeArgs;
 
 /// Runs the command.
 pub fn run(a: MergeArgs) -> Result<ExitCode> {
-    let outcome = merge(&a.out, &MergeOptions { allow_partial: a.allow_partial })?;
+    let outcome = merge(
+        &a.out,
+        &MergeOptions {
+            allow_partial: a.allow_partial,
+        },
+    )?;
     if a.json {
         print_json(&outcome)?;
     } else {
@@ -25,7 +30,10 @@ pub fn run(a: MergeArgs) -> Result<ExitCode> {
             a.out.join(store::PARQUET).display()
         );
         if outcome.partial {
-            eprintln!("warning: partial results: missing {:?}, unfinished {:?}", outcome.missing, outcome.unfinished);
+            eprintln!(
+                "warning: partial results: missing {:?}, unfinished {:?}",
+                outcome.missing, outcome.unfinished
+            );
         }
     }
     Ok(exit_code(outcome.failed == 0 && !outcome.partial))

@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use icmbench::{cluster, config};
 use icmbench::print::{failure_lines, run_json, summary_table};
 use icmbench::run::{RunOptions, run as run_plan, summarise};
+use icmbench::{cluster, config};
 use icmbench_reports::store;
 
 use super::{exit_code, print_json, warn_all};
@@ -39,7 +39,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             outcome.store.join(store::PARQUET).display()
         );
         if let Some(s) = outcome.shard {
-            println!("Shard {s}: dataset-level metrics (mAP) come after `icmbench merge {}`.", plan.output.display());
+            println!(
+                "Shard {s}: dataset-level metrics (mAP) come after `icmbench merge {}`.",
+                plan.output.display()
+            );
         }
         eprint!("{}", failure_lines(&failures));
     }

@@ -15,8 +15,8 @@
 
 mod meta;
 mod plan;
-mod sharding;
 pub mod row;
+mod sharding;
 pub mod summary;
 
 use std::collections::{HashMap, HashSet};

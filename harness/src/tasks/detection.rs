@@ -241,10 +241,17 @@ pub fn merge_pseudo_ground_truths(texts: &[String]) -> Result<Option<serde_json:
     for d in &docs {
         let mut boxes: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
         for a in list(d, "annotations")? {
-            boxes.entry(a.get("image_id").and_then(Value::as_u64).ok_or("an annotation without image_id")?).or_default().push(a);
+            boxes
+                .entry(a.get("image_id").and_then(Value::as_u64).ok_or("an annotation without image_id")?)
+                .or_default()
+                .push(a);
         }
         for im in list(d, "images")? {
-            let file = im.get("file_name").and_then(Value::as_str).ok_or("an image without file_name")?.to_string();
+            let file = im
+                .get("file_name")
+                .and_then(Value::as_str)
+                .ok_or("an image without file_name")?
+                .to_string();
             let id = im.get("id").and_then(Value::as_u64).ok_or("an image without id")?;
             images.entry(file).or_insert((im, boxes.remove(&id).unwrap_or_default()));
         }

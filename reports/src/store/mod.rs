@@ -521,9 +521,11 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
             encode_ms: encode_ms[i],
             decode_ms: decode_ms[i],
             detections: detections[i].clone(),
-            provenance: provenance[i]
-                .as_deref()
-                .and_then(|t| serde_json::from_str(t).map_err(|e| tracing::warn!("{}: row {}: stored provenance dropped: {e}", path.display(), i + 1)).ok()),
+            provenance: provenance[i].as_deref().and_then(|t| {
+                serde_json::from_str(t)
+                    .map_err(|e| tracing::warn!("{}: row {}: stored provenance dropped: {e}", path.display(), i + 1))
+                    .ok()
+            }),
             metrics: metric_names
                 .iter()
                 .zip(&metric_values)

@@ -326,7 +326,9 @@ mod tests {
 
     #[test]
     fn partition_covers_every_image_once_balanced_and_by_content() {
-        let hashes: Vec<String> = (0..23).map(|i| format!("{:016x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
+        let hashes: Vec<String> = (0..23)
+            .map(|i| format!("{:016x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
         let keys: Vec<&str> = hashes.iter().map(String::as_str).collect();
         let mut seen = vec![0; keys.len()];
         let mut sizes = Vec::new();
@@ -356,8 +358,11 @@ mod tests {
 
     #[test]
     fn merge_keeps_equal_duplicates_once_and_orders_as_the_plan() {
-        let order: HashMap<(String, String), (usize, usize)> =
-            [(("d".to_string(), "a.png".to_string()), (0, 0)), (("d".to_string(), "b.png".to_string()), (0, 1))].into();
+        let order: HashMap<(String, String), (usize, usize)> = [
+            (("d".to_string(), "a.png".to_string()), (0, 0)),
+            (("d".to_string(), "b.png".to_string()), (0, 1)),
+        ]
+        .into();
         let a = vec![row("b.png", "jpeg", 10.0, 30.0), row("b.png", "jpeg", 50.0, 35.0)];
         let mut again = row("b.png", "jpeg", 10.0, 30.0);
         again.encode_ms = Some(9.0);
@@ -368,8 +373,14 @@ mod tests {
         let b = vec![row("a.png", "jpeg", 10.0, 31.0), again, row("old.png", "jpeg", 10.0, 1.0)];
         let merged = merge_rows(
             vec![
-                ShardRows { name: "1-of-2".into(), rows: a },
-                ShardRows { name: "0-of-2".into(), rows: b },
+                ShardRows {
+                    name: "1-of-2".into(),
+                    rows: a,
+                },
+                ShardRows {
+                    name: "0-of-2".into(),
+                    rows: b,
+                },
             ],
             &order,
         )
@@ -393,8 +404,14 @@ mod tests {
         let order = HashMap::new();
         let err = merge_rows(
             vec![
-                ShardRows { name: "0-of-2".into(), rows: vec![row("a.png", "jpeg", 10.0, 30.0)] },
-                ShardRows { name: "1-of-2".into(), rows: vec![row("a.png", "jpeg", 10.0, 30.5)] },
+                ShardRows {
+                    name: "0-of-2".into(),
+                    rows: vec![row("a.png", "jpeg", 10.0, 30.0)],
+                },
+                ShardRows {
+                    name: "1-of-2".into(),
+                    rows: vec![row("a.png", "jpeg", 10.0, 30.5)],
+                },
             ],
             &order,
         )
