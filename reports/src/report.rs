@@ -646,6 +646,25 @@ fn html_escape(s: &str) -> String {
 mod tests {
     use std::collections::BTreeMap;
 
+    /// Every table of every kind says the results are partial; a CSV whose fields span
+    /// lines is left as it is rather than broken.
+    #[test]
+    fn partial_results_are_marked_above_every_table() {
+        let note = "PARTIAL: shard 1-of-3 missing";
+        let md = mark_partial("report.md", "# x\n\n| a |\n|---|\n| 1 |\n\ntext\n| b |\n|---|\n", note);
+        assert_eq!(md.matches(note).count(), 3, "{md}");
+        assert!(md.contains(&format!("> **{note}**\n\n| a |")), "{md}");
+        let html = mark_partial("report.html", "<table><tr></tr></table><p/><table></table>", note);
+        assert_eq!(html.matches("class=\"partial\"").count(), 2);
+        let tex = mark_partial("report.tex", "\\begin{table}[t]\n\\centering\n\\begin{tabular}", note);
+        assert!(tex.contains("\\centering\n\\textbf{PARTIAL: shard 1-of-3 missing}\\\\\n\\begin{tabular}"), "{tex}");
+        let csv = mark_partial("bd.csv", "a,b\n1,2\n3,\"x, y\"\n", note);
+        assert_eq!(csv, format!("a,b,partial\n1,2,{note}\n3,\"x, y\",{note}\n"));
+        let spanning = "a,b\n1,\"two\nlines\"\n";
+        assert_eq!(mark_partial("bd.csv", spanning, note), spanning);
+        assert_eq!(mark_partial("figure.svg", "<svg/>", note), "<svg/>");
+    }
+
     use super::*;
     use crate::aggregate::Stats;
 
