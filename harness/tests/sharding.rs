@@ -5,12 +5,12 @@
 //! named when they differ; merging twice gives the same bytes.
 
 mod common;
-use common::{icmbench, icmbench_ok};
+use common::{comparable, icmbench, icmbench_ok};
 
 use std::path::{Path, PathBuf};
 
 use icmbench_reports::store::shard::{ShardRecord, ShardState};
-use icmbench_reports::store::{ResultRow, read_parquet, write_parquet};
+use icmbench_reports::store::{read_parquet, write_parquet};
 
 /// A small run: the six bundled photos at 96 px, two codecs, PSNR and SSIM, and the NanoDet
 /// detector against its own boxes on the uncompressed photos (mAP over the dataset).
@@ -31,18 +31,6 @@ fn run(config: &Path, extra: &[&str]) {
     let mut args = vec!["run", config.to_str().unwrap(), "--quiet"];
     args.extend(extra);
     icmbench_ok(&args);
-}
-
-/// Rows as compared across runs: timings and provenance aside.
-fn comparable(rows: Vec<ResultRow>) -> Vec<ResultRow> {
-    rows.into_iter()
-        .map(|r| ResultRow {
-            encode_ms: None,
-            decode_ms: None,
-            provenance: None,
-            ..r
-        })
-        .collect()
 }
 
 fn stderr(out: &std::process::Output) -> String {

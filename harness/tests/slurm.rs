@@ -15,14 +15,14 @@
 //! with `squeue`, the job logs and the daemons' logs.
 
 mod common;
-use common::{icmbench_ok, root};
+use common::{comparable, icmbench_ok, root};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use icmbench_reports::store::read_parquet;
 use icmbench_reports::store::shard::{ShardRecord, ShardState};
-use icmbench_reports::store::{ResultRow, read_parquet};
 
 /// Longest wait for one step (jobs here take seconds).
 const STEP_TIMEOUT: Duration = Duration::from_secs(240);
@@ -131,17 +131,6 @@ fn config(dir: &Path, output: &str) -> PathBuf {
     );
     std::fs::write(&path, body).unwrap();
     path
-}
-
-fn comparable(rows: Vec<ResultRow>) -> Vec<ResultRow> {
-    rows.into_iter()
-        .map(|r| ResultRow {
-            encode_ms: None,
-            decode_ms: None,
-            provenance: None,
-            ..r
-        })
-        .collect()
 }
 
 fn report(out: &Path) -> String {

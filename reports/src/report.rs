@@ -657,7 +657,10 @@ mod tests {
         let html = mark_partial("report.html", "<table><tr></tr></table><p/><table></table>", note);
         assert_eq!(html.matches("class=\"partial\"").count(), 2);
         let tex = mark_partial("report.tex", "\\begin{table}[t]\n\\centering\n\\begin{tabular}", note);
-        assert!(tex.contains("\\centering\n\\textbf{PARTIAL: shard 1-of-3 missing}\\\\\n\\begin{tabular}"), "{tex}");
+        assert!(
+            tex.contains("\\centering\n\\textbf{PARTIAL: shard 1-of-3 missing}\\\\\n\\begin{tabular}"),
+            "{tex}"
+        );
         let csv = mark_partial("bd.csv", "a,b\n1,2\n3,\"x, y\"\n", note);
         assert_eq!(csv, format!("a,b,partial\n1,2,{note}\n3,\"x, y\",{note}\n"));
         let spanning = "a,b\n1,\"two\nlines\"\n";

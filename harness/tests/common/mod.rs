@@ -25,3 +25,8 @@ pub fn root() -> PathBuf {
 pub fn calib(dir: &str, name: &str) -> PathBuf {
     root().join("third_party/iqa-calib").join(dir).join(format!("{name}.bmp"))
 }
+
+/// Rows as compared across runs and shards: timings and provenance aside.
+pub fn comparable(rows: Vec<icmbench_reports::store::ResultRow>) -> Vec<icmbench_reports::store::ResultRow> {
+    rows.iter().map(icmbench_reports::store::shard::comparable).collect()
+}

@@ -189,8 +189,9 @@ pub struct Conflicts(pub Vec<String>);
 /// Most conflicts named in a [`Conflicts`] error.
 const MAX_NAMED_CONFLICTS: usize = 20;
 
-/// A row as compared across shards: everything but the timings and the provenance.
-fn comparable(row: &ResultRow) -> ResultRow {
+/// A row as compared across runs and shards: everything but the timings and the
+/// provenance, which differ from run to run.
+pub fn comparable(row: &ResultRow) -> ResultRow {
     ResultRow {
         encode_ms: None,
         decode_ms: None,
