@@ -989,6 +989,37 @@ mod tests {
         assert_eq!(read_parquet(&p).unwrap(), vec![r]);
     }
 
+    /// Provenance is stored as JSON text in the journal, Parquet and CSV and read back
+    /// typed; a table written before the column existed reads as rows without it.
+    #[test]
+    fn provenance_round_trips_and_old_tables_have_none() {
+        let mut r = row("jpeg", 50.0, 30.0);
+        r.provenance = Some(shard::Provenance {
+            host: "node7".into(),
+            slurm_job_id: Some("41".into()),
+            slurm_array_job_id: Some("40".into()),
+            slurm_array_task_id: Some("1".into()),
+            icmbench_version: "0.1.0".into(),
+            git_commit: "abc".into(),
+            started: "2026-12-02T10:00:00.000Z".into(),
+            finished: "2026-12-02T10:00:01.500Z".into(),
+        });
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(line.contains(r#""provenance":"{\"host\":\"node7\",\"slurm_job_id\":\"41\""#), "{line}");
+        assert_eq!(serde_json::from_str::<ResultRow>(&line).unwrap(), r);
+        let dir = tempfile::tempdir().unwrap();
+        let (p, c) = (dir.path().join("r.parquet"), dir.path().join("r.csv"));
+        write_parquet(&p, std::slice::from_ref(&r)).unwrap();
+        write_csv(&c, std::slice::from_ref(&r)).unwrap();
+        assert_eq!(read_parquet(&p).unwrap(), vec![r.clone()]);
+        assert!(std::fs::read_to_string(&c).unwrap().lines().next().unwrap().contains("provenance"));
+        let mut old = to_dataframe(std::slice::from_ref(&r)).unwrap();
+        let _ = old.drop_in_place("provenance").unwrap();
+        let rows = from_dataframe(&old, Path::new("old.parquet")).unwrap();
+        assert_eq!(rows[0].provenance, None);
+        assert_eq!(ResultRow { provenance: None, ..r }, rows[0]);
+    }
+
     /// A status other than `ok` or `failed` in a table is an error naming the file and row,
     /// not a row silently counted as failed.
     #[test]
