@@ -1,7 +1,7 @@
-//! Running a plan, the stateful driver over the plain row steps of [`row`]: every image is
-//! read once and shared by all its jobs (codec points, reference rows); jobs run in
-//! parallel on a rayon pool; finished rows go to the journal at once; rows already in the
-//! store (same image content, codec id, codec version, quality, and all requested metrics
+//! Running a plan (or one shard of it), the stateful driver over the plain row steps of
+//! [`row`]: every image is read once and shared by all its jobs (codec points, reference
+//! rows); jobs run in parallel on a rayon pool; finished rows go to the journal at once;
+//! rows already in the store (same image content, codec id, codec version, quality, and all requested metrics
 //! present) are reused, not recomputed.
 //!
 //! | module | what lives there |
@@ -158,7 +158,9 @@ struct Produced {
 }
 
 /// Runs the plan, writing results into its output folder (which it locks for the whole
-/// run: one writer per folder).
+/// run: one writer per folder); with `opts.shard`, only that shard's images, into the
+/// shard's own store in the output folder (`shards/K-of-N/`, locked the same way), recorded
+/// in its `shard.json` as running, then finished.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let store = Store::new(&opts.shard.map_or_else(|| plan.output.clone(), |s| s.dir(&plan.output)));
     let _lock = store.lock()?;

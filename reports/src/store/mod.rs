@@ -1005,7 +1005,10 @@ mod tests {
             finished: "2026-12-02T10:00:01.500Z".into(),
         });
         let line = serde_json::to_string(&r).unwrap();
-        assert!(line.contains(r#""provenance":"{\"host\":\"node7\",\"slurm_job_id\":\"41\""#), "{line}");
+        assert!(
+            line.contains(r#""provenance":"{\"host\":\"node7\",\"slurm_job_id\":\"41\""#),
+            "{line}"
+        );
         assert_eq!(serde_json::from_str::<ResultRow>(&line).unwrap(), r);
         let dir = tempfile::tempdir().unwrap();
         let (p, c) = (dir.path().join("r.parquet"), dir.path().join("r.csv"));
