@@ -1,8 +1,8 @@
 //! Running a plan (or one shard of it), the stateful driver over the plain row steps of
 //! [`row`]: every image is read once and shared by all its jobs (codec points, reference
 //! rows); jobs run in parallel on a rayon pool; finished rows go to the journal at once;
-//! rows already in the store (same image content, codec id, codec version, quality, and all requested metrics
-//! present) are reused, not recomputed.
+//! rows already in the store (same image content, codec id, codec version, quality, and all
+//! requested metrics present) are reused, not recomputed.
 //!
 //! | module | what lives there |
 //! |---|---|
