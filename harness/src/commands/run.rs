@@ -39,10 +39,12 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             outcome.store.join(store::PARQUET).display()
         );
         if let Some(s) = outcome.shard {
-            println!(
-                "Shard {s}: dataset-level metrics (mAP) come after `icmbench merge {}`.",
-                plan.output.display()
-            );
+            let map = if plan.task.is_some() {
+                "; the dataset-level metrics (mAP) come then"
+            } else {
+                ""
+            };
+            println!("Shard {s}: merge the shards with `icmbench merge {}`{map}.", plan.output.display());
         }
         eprint!("{}", failure_lines(&failures));
     }
