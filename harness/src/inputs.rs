@@ -87,14 +87,14 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
             }
             let start = inputs.rows.len();
             inputs.rows.extend(Store::new(path).load()?);
-            let note = crate::reporting::read_embedded(&path.join(RUN_META)).and_then(|m| crate::merge::partial_note(&m));
-            if let Some(note) = note {
+            folders.push((path.clone(), start..inputs.rows.len()));
+            let meta = crate::reporting::read_embedded(&path.join(RUN_META));
+            if let Some(note) = meta.as_deref().and_then(crate::merge::partial_note) {
                 let text = format!("{}: {note}", path.display());
                 inputs.partial = Some(inputs.partial.map_or(text.clone(), |p| format!("{p}; {text}")));
             }
-            folders.push((path.clone(), start..inputs.rows.len()));
             if inputs.run_meta.is_none()
-                && let Some(meta) = crate::reporting::read_embedded(&path.join(RUN_META))
+                && let Some(meta) = meta
             {
                 // The copy of the config that the run keeps in its folder; the path that
                 // run.json names is never followed.

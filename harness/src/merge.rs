@@ -305,12 +305,14 @@ fn merge_ground_truths(found: &[Found], out: &Path) -> Result<(), MergeError> {
 /// merged counts, and a `merge` record of every shard's provenance and of what is missing.
 fn write_run_meta(found: &[Found], store: &Store, outcome: &MergeOutcome) -> Result<(), MergeError> {
     let read = |f: &Found, name: &str| read_text_capped(&f.store.path(name), DATA_JSON_CAP).ok();
-    let base = found
+    // Each shard's run.json, read once (absent for a shard that never finished a run).
+    let metas: Vec<Option<Value>> = found
         .iter()
-        .filter(|f| f.unfinished.is_none())
-        .chain(found)
-        .find_map(|f| read(f, RUN_META));
-    let mut meta: Value = base.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| json!({}));
+        .map(|f| read(f, RUN_META).and_then(|t| serde_json::from_str(&t).ok()))
+        .collect();
+    let finished_first = found.iter().zip(&metas).filter(|(f, _)| f.unfinished.is_none());
+    let base = finished_first.chain(found.iter().zip(&metas)).find_map(|(_, m)| m.clone());
+    let mut meta = base.unwrap_or_else(|| json!({}));
     let shards: Vec<Value> = found
         .iter()
         .map(|f| {
@@ -323,11 +325,7 @@ fn write_run_meta(found: &[Found], store: &Store, outcome: &MergeOutcome) -> Res
             })
         })
         .collect();
-    let finished = found
-        .iter()
-        .filter_map(|f| read(f, RUN_META))
-        .filter_map(|t| serde_json::from_str::<Value>(&t).ok()?.get("finished_unix_s")?.as_u64())
-        .max();
+    let finished = metas.iter().flatten().filter_map(|m| m.get("finished_unix_s")?.as_u64()).max();
     if let Some(m) = meta.as_object_mut() {
         m.remove("shard");
         m.insert("rows".into(), json!(outcome.rows));

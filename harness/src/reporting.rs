@@ -258,10 +258,7 @@ pub fn write_report(
     let has = |f: Format| formats.contains(&f);
     let mut written = Vec::new();
     // Every table of partial results says so.
-    let mark = |name: &str, text: &str| match &report.partial {
-        Some(note) => icmbench_reports::report::mark_partial(name, text, note),
-        None => text.to_string(),
-    };
+    let mark = |name: &str, text: &str| report.marked(name, text);
     let mut emit = |name: &str, text: &str| -> Result<(), ReportError> {
         let p = dir.join(name);
         write_text(&p, &mark(name, text))?;

@@ -111,6 +111,17 @@ pub struct Report {
     pub partial: Option<String>,
 }
 
+impl Report {
+    /// A table file of this report as written: marked as partial ([`mark_partial`]) when
+    /// the results are, else unchanged.
+    pub fn marked(&self, name: &str, text: &str) -> String {
+        match &self.partial {
+            Some(note) => mark_partial(name, text, note),
+            None => text.to_string(),
+        }
+    }
+}
+
 /// Distinct strings in order of first appearance.
 pub fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

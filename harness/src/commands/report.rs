@@ -32,11 +32,10 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     if a.json {
         print_json(&report)?;
     } else {
-        let text = icmbench_reports::lowlevel::report_markdown(&report);
-        match &report.partial {
-            Some(note) => print!("{}", icmbench_reports::report::mark_partial("report.md", &text, note)),
-            None => print!("{text}"),
-        }
+        print!(
+            "{}",
+            report.marked("report.md", &icmbench_reports::lowlevel::report_markdown(&report))
+        );
         eprintln!("wrote {} files to {}", files.len(), dir.display());
     }
     Ok(ExitCode::SUCCESS)

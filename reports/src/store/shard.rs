@@ -200,25 +200,26 @@ pub fn comparable(row: &ResultRow) -> ResultRow {
     }
 }
 
-/// Whether two rows of one slot hold the same result (compared as their stored JSON, so
-/// that NaN values compare equal).
-fn same_result(a: &ResultRow, b: &ResultRow) -> bool {
-    serde_json::to_value(comparable(a)).ok() == serde_json::to_value(comparable(b)).ok()
+/// A row as stored (JSON), for comparing: NaN values compare equal there.
+fn stored(row: &ResultRow) -> serde_json::Value {
+    serde_json::to_value(comparable(row)).unwrap_or_default()
 }
 
-/// What differs between two rows of one slot (the first differing column), for messages.
-fn difference(a: &ResultRow, b: &ResultRow) -> String {
-    let (a, b) = (
-        serde_json::to_value(comparable(a)).unwrap_or_default(),
-        serde_json::to_value(comparable(b)).unwrap_or_default(),
-    );
-    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-        return "values".into();
-    };
-    a.iter()
-        .find(|(k, v)| b.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k} {v} vs {}", b.get(k).cloned().unwrap_or_default()))
-        .unwrap_or_else(|| "values".into())
+/// What differs between two rows of one slot that are not the same result (the first
+/// differing column), for messages; `None` when they are the same.
+fn difference(a: &ResultRow, b: &ResultRow) -> Option<String> {
+    let (a, b) = (stored(a), stored(b));
+    if a == b {
+        return None;
+    }
+    let differing = a
+        .as_object()
+        .zip(b.as_object())
+        .and_then(|(a, b)| a.iter().find(|(k, v)| b.get(*k) != Some(*v)).map(|(k, v)| (k, v, b.get(k))));
+    Some(match differing {
+        Some((k, v, other)) => format!("{k} {v} vs {}", other.cloned().unwrap_or_default()),
+        None => "values".into(),
+    })
 }
 
 /// One table from the shards' rows: every slot once. A slot found in several shards with
@@ -238,15 +239,10 @@ pub fn merge_rows(shards: Vec<ShardRows>, order: &HashMap<(String, String), (usi
             let id = row.id();
             match kept.get(&id) {
                 Some((first, earlier)) => {
-                    if !same_result(earlier, &row) {
+                    if let Some(what) = difference(earlier, &row) {
                         conflicts.push(format!(
-                            "{}/{} {} q={} ({first} vs {}: {})",
-                            row.dataset,
-                            row.image,
-                            row.codec,
-                            row.quality,
-                            shard.name,
-                            difference(earlier, &row)
+                            "{}/{} {} q={} ({first} vs {}: {what})",
+                            row.dataset, row.image, row.codec, row.quality, shard.name
                         ));
                     }
                 }
