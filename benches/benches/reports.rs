@@ -64,7 +64,7 @@ fn rows() -> Vec<ResultRow> {
                             ("ssim-grey".to_string(), 0.9 + x / 1000.0),
                             ("ms-ssim-rgb".to_string(), 0.95 + x / 1000.0),
                         ]),
-                        detections: None,
+                        tasks: Default::default(),
                         provenance: None,
                     });
                 }

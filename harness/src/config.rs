@@ -47,7 +47,7 @@ use icmbench_datasets::degrade::Degradation;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::tasks::detection::{GroundTruth, TaskConfig};
+use crate::tasks::detection::{GroundTruth, TaskConfig, TaskPlan};
 use crate::tasks::restoration::RestorerConfig;
 
 /// A configuration error with its location.
@@ -136,7 +136,11 @@ pub struct RunConfig {
     pub datasets: Vec<DatasetConfig>,
     /// Codecs.
     pub codecs: Vec<Spanned<CodecConfig>>,
-    /// A machine task run on every decoded image (detection, SA-ICM protocol).
+    /// Machine tasks run on every decoded image (SA-ICM protocol): detectors, instance
+    /// segmenters, a face detector.
+    #[serde(default)]
+    pub tasks: Vec<TaskConfig>,
+    /// The single task of configs written before `[[tasks]]` (the same table).
     pub task: Option<TaskConfig>,
 }
 
@@ -171,9 +175,9 @@ pub struct Plan {
     pub datasets: Vec<DatasetConfig>,
     /// Codecs.
     pub codecs: Vec<PreparedCodec>,
-    /// The task, with paths resolved (its detector is loaded when the run starts, on the
-    /// run's device).
-    pub task: Option<TaskConfig>,
+    /// The tasks, checked, with paths resolved (their models are loaded when the run
+    /// starts, on the run's device).
+    pub tasks: Vec<TaskPlan>,
 }
 
 pub use icmbench_models::paths::normalize;
@@ -255,7 +259,7 @@ pub fn validate_with(path: &Path, text: &str, cfg: RunConfig, overrides: &Overri
     }
     let datasets = datasets(&cfg.datasets, &base).map_err(|m| at(None, m))?;
     let codecs = codecs(&cfg.codecs, &base, runtime, &at)?;
-    let task = task(cfg.task.as_ref(), &datasets, &base).map_err(|m| at(None, m))?;
+    let tasks = tasks(&cfg, &datasets, &base).map_err(|m| at(None, m))?;
     Ok(Plan {
         config_path: path.to_path_buf(),
         config_text: text.to_string(),
@@ -266,7 +270,7 @@ pub fn validate_with(path: &Path, text: &str, cfg: RunConfig, overrides: &Overri
         padding: cfg.padding,
         datasets,
         codecs,
-        task,
+        tasks,
     })
 }
 
@@ -386,31 +390,43 @@ fn codecs(
     Ok(codecs)
 }
 
-/// The `[task]`, checked against the datasets, with its paths resolved.
-fn task(t: Option<&TaskConfig>, datasets: &[DatasetConfig], base: &Path) -> Result<Option<TaskConfig>, String> {
-    let Some(t) = t else { return Ok(None) };
-    if datasets.iter().any(DatasetConfig::is_lowlevel) {
-        return Err("[task] (detection) and low-level datasets (`degradation` or `target`) cannot share a run; use two configs".into());
+/// The `[[tasks]]` (or the single `[task]`), checked against the datasets, with their
+/// paths resolved and defaults filled.
+fn tasks(cfg: &RunConfig, datasets: &[DatasetConfig], base: &Path) -> Result<Vec<TaskPlan>, String> {
+    if cfg.task.is_some() && !cfg.tasks.is_empty() {
+        return Err("give `[[tasks]]` (any number) or the single `[task]`, not both".into());
     }
-    if t.kind != "detection" {
-        return Err(format!("[task] kind `{}` is not supported; use `detection`", t.kind));
+    let list: Vec<&TaskConfig> = cfg.task.iter().chain(&cfg.tasks).collect();
+    if !list.is_empty() && datasets.iter().any(DatasetConfig::is_lowlevel) {
+        return Err(
+            "machine tasks (`[[tasks]]`) and low-level datasets (`degradation` or `target`) cannot share a run; use two configs".into(),
+        );
     }
-    if t.onnx.is_some() != t.spec.is_some() {
-        return Err("[task]: give both `onnx` and `spec`, or neither".into());
+    let mut names = BTreeSet::new();
+    let mut plans = Vec::new();
+    for (i, t) in list.into_iter().enumerate() {
+        let which = t
+            .name
+            .as_deref()
+            .map_or_else(|| format!("task {}", i + 1), |n| format!("task `{n}`"));
+        let plan = t
+            .plan(|p| normalize(&base.join(p)))
+            .map_err(|m| format!("[[tasks]] {which}: {m}"))?;
+        check_name("task name", &plan.name).map_err(|m| format!("[[tasks]] {which}: {m}"))?;
+        if !names.insert(plan.name.clone()) {
+            return Err(format!("task name `{}` is used twice; give one of them another `name`", plan.name));
+        }
+        if plan.ground_truth == GroundTruth::Coco
+            && let Some(d) = datasets.iter().find(|d| d.annotations.is_none())
+        {
+            return Err(format!(
+                "task `{}`: ground_truth = \"coco\" needs `annotations` in dataset `{}`",
+                plan.name, d.name
+            ));
+        }
+        plans.push(plan);
     }
-    if t.ground_truth == GroundTruth::Coco
-        && let Some(d) = datasets.iter().find(|d| d.annotations.is_none())
-    {
-        return Err(format!(
-            "[task] ground_truth = \"coco\" needs `annotations` in dataset `{}`",
-            d.name
-        ));
-    }
-    Ok(Some(TaskConfig {
-        onnx: t.onnx.as_ref().map(|p| normalize(&base.join(p))),
-        spec: t.spec.as_ref().map(|p| normalize(&base.join(p))),
-        ..t.clone()
-    }))
+    Ok(plans)
 }
 
 /// Longest dataset name or codec id: they become folder and file names.
@@ -648,6 +664,8 @@ qualities = [30]
         ));
         assert!(e.contains("no built-in contract"), "{e}");
         let text = ll("degradation = { kind = \"noise\", sigma = 5.0 }") + "\n[task]\nkind = \"detection\"\nground_truth = \"pseudo\"\n";
+        assert!(err(&text).contains("cannot share a run"));
+        let text = ll("degradation = { kind = \"noise\", sigma = 5.0 }") + "\n[[tasks]]\nkind = \"faces\"\n";
         assert!(err(&text).contains("cannot share a run"));
         let e = err(&GOOD.replace("kind = \"jpeg\"", "kind = \"jpeg\"\nid = \"degraded-input\""));
         assert!(e.contains("reserved"), "{e}");

@@ -27,6 +27,9 @@ pub struct Inputs {
     /// Why the results are partial: output folders merged from unfinished shards
     /// (`merge --allow-partial`), one note per such folder.
     pub partial: Option<String>,
+    /// Every task's evaluations per point (per-class AP, TIDE, recall), for the report's
+    /// task tables.
+    pub tasks: crate::tasks::detection::TaskEvaluations,
 }
 
 /// CompressAI columns that are not quality metrics.
@@ -117,11 +120,14 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
     } else {
         aggregate(&inputs.rows)?
     };
-    // Dataset-level task metrics (mAP) from the stored detections and each folder's ground truth.
+    // Each task's dataset-level metrics from the stored outputs and each folder's ground truths.
     for (folder, range) in &folders {
-        for problem in crate::tasks::detection::add_task_metrics(&mut inputs.points, &inputs.rows[range.clone()], folder) {
+        let ev = crate::tasks::detection::add_task_metrics(&mut inputs.points, &inputs.rows[range.clone()], folder);
+        for problem in &ev.problems {
             tracing::warn!("{problem}");
         }
+        inputs.tasks.points.extend(ev.points);
+        inputs.tasks.records.extend(ev.records);
     }
     let datasets = icmbench_reports::report::unique(inputs.points.iter().map(|p| p.dataset.as_str()));
     let target = if datasets.len() == 1 {

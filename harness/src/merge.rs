@@ -23,7 +23,7 @@ use icmbench_models::textfile::{DATA_JSON_CAP, read_text_capped};
 use icmbench_reports::ReportError;
 use icmbench_reports::store::shard::{Conflicts, Shard, ShardRecord, ShardRows, ShardState, merge_rows};
 use icmbench_reports::store::{
-    CONFIG_COPY, GT_DIR, LockError, OutputLock, RUN_META, SHARD_META, SHARDS_DIR, Store, write_json, write_text,
+    BITSTREAMS_DIR, CONFIG_COPY, GT_DIR, LockError, OutputLock, RUN_META, SHARD_META, SHARDS_DIR, Store, write_json, write_text,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -154,6 +154,7 @@ pub fn merge(out: &Path, opts: &MergeOptions) -> Result<MergeOutcome, MergeError
         message: e.to_string(),
     })?;
     merge_ground_truths(&found, out)?;
+    merge_bitstreams(&found, out)?;
     store.finish(&rows)?;
     let outcome = MergeOutcome {
         output: out.to_path_buf(),
@@ -269,18 +270,61 @@ fn check_configs(found: &[Found]) -> Result<(), MergeError> {
     Err(MergeError::Configs(text))
 }
 
-/// `ground_truth/<dataset>.json` of the output folder from the shards' ones.
-fn merge_ground_truths(found: &[Found], out: &Path) -> Result<(), MergeError> {
-    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for f in found {
-        let dir = f.store.path(GT_DIR);
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.ends_with(".json") && entry.file_type().is_ok_and(|t| t.is_file()) {
-                files.entry(name).or_default().push(entry.path());
+/// The `.json` files of a shard's ground-truth folder, by their path in it: `<dataset>.json`
+/// (tables before several tasks) and `<task>/<dataset>.json`, `<task>/task.json`.
+fn ground_truth_files(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<PathBuf>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = PathBuf::from(entry.file_name());
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_file() && name.extension().is_some_and(|e| e == "json") {
+            files.entry(name).or_default().push(entry.path());
+        } else if kind.is_dir()
+            && let Ok(inner) = std::fs::read_dir(entry.path())
+        {
+            for e in inner.flatten() {
+                let file = PathBuf::from(e.file_name());
+                if e.file_type().is_ok_and(|t| t.is_file()) && file.extension().is_some_and(|x| x == "json") {
+                    files.entry(name.join(file)).or_default().push(e.path());
+                }
             }
         }
+    }
+}
+
+/// The shards' coded streams (runs with tasks) in the output folder, so that a task added
+/// after the merge decodes them: hard-linked where the file system allows, else copied.
+fn merge_bitstreams(found: &[Found], out: &Path) -> Result<(), MergeError> {
+    let target = out.join(BITSTREAMS_DIR);
+    for f in found {
+        let Ok(entries) = std::fs::read_dir(f.store.path(BITSTREAMS_DIR)) else {
+            continue;
+        };
+        std::fs::create_dir_all(&target).map_err(|source| ReportError::Io {
+            path: target.display().to_string(),
+            source,
+        })?;
+        for e in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_file())) {
+            let to = target.join(e.file_name());
+            if to.exists() {
+                continue;
+            }
+            if std::fs::hard_link(e.path(), &to).is_err() {
+                std::fs::copy(e.path(), &to).map_err(|source| ReportError::Io {
+                    path: to.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ground_truth/…` of the output folder from the shards' ones.
+fn merge_ground_truths(found: &[Found], out: &Path) -> Result<(), MergeError> {
+    let mut files: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for f in found {
+        ground_truth_files(&f.store.path(GT_DIR), &mut files);
     }
     for (name, paths) in files {
         let target = out.join(GT_DIR).join(&name);

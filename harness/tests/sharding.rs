@@ -79,13 +79,13 @@ fn three_shards_merge_into_the_unsharded_results() {
         assert!(!p.host.is_empty() && !p.started.is_empty() && !p.finished.is_empty() && !p.git_commit.is_empty());
         assert_eq!(p.icmbench_version, env!("CARGO_PKG_VERSION"));
     }
-    let gt = |o: &Path| std::fs::read(o.join("ground_truth/samples.json")).unwrap();
+    let gt = |o: &Path| std::fs::read(o.join("ground_truth/nanodet/samples.json")).unwrap();
     assert_eq!(gt(&out), gt(&whole), "the merged pseudo ground truth is the unsharded one");
     let report = report_md(&out);
     assert!(report.contains("map_vs_uncompressed"), "{report}");
     assert_eq!(report, report_md(&whole));
     // Merging again gives the same bytes.
-    let files = ["results.parquet", "results.csv", "run.json", "ground_truth/samples.json"];
+    let files = ["results.parquet", "results.csv", "run.json", "ground_truth/nanodet/samples.json"];
     let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();
     icmbench_ok(&["merge", out.to_str().unwrap()]);
     let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();

@@ -218,6 +218,56 @@ pub const MAP50_VS_UNCOMPRESSED: MetricDef = MetricDef::dataset(
     "mAP@.5 vs uncompressed (pseudo ground truth)",
 );
 
+/// COCO mask AP@[.5:.95] of an instance segmenter against the dataset's annotations.
+pub const SEGM_MAP: MetricDef = MetricDef::dataset(
+    "segm_map",
+    "COCO mask AP@[.5:.95] over the dataset (pycocotools protocol, iouType segm, via hotcoco), the dataset's COCO annotations",
+    "mask mAP@[.5:.95] (COCO)",
+);
+
+/// COCO mask AP@.5 against the dataset's annotations.
+pub const SEGM_MAP50: MetricDef = MetricDef::dataset(
+    "segm_map50",
+    "COCO mask AP@.5 over the dataset (pycocotools protocol, iouType segm, via hotcoco), the dataset's COCO annotations",
+    "mask mAP@.5 (COCO)",
+);
+
+/// COCO mask AP@[.5:.95] against the segmenter's own confident masks on the uncompressed images.
+pub const SEGM_MAP_VS_UNCOMPRESSED: MetricDef = MetricDef::dataset(
+    "segm_map_vs_uncompressed",
+    "COCO mask AP@[.5:.95] over the dataset (iouType segm, via hotcoco), pseudo ground truth: the segmenter's confident masks on the uncompressed images",
+    "mask mAP@[.5:.95] vs uncompressed (pseudo ground truth)",
+);
+
+/// COCO mask AP@.5 against the segmenter's own confident masks on the uncompressed images.
+pub const SEGM_MAP50_VS_UNCOMPRESSED: MetricDef = MetricDef::dataset(
+    "segm_map50_vs_uncompressed",
+    "COCO mask AP@.5 over the dataset (iouType segm, via hotcoco), pseudo ground truth: the segmenter's confident masks on the uncompressed images",
+    "mask mAP@.5 vs uncompressed (pseudo ground truth)",
+);
+
+/// Face recall against the uncompressed images (privacy: lower is more private).
+pub const FACE_RECALL: MetricDef = MetricDef::dataset(
+    "face_recall",
+    "share of the faces a face detector finds on the uncompressed images (score >= its threshold; pseudo ground truth) that it still finds on the decoded images (same threshold, IoU >= .5; hotcoco's recall@.5); lower is more private. A detector's recall, not a re-identification risk",
+    "face recall vs uncompressed (lower = more private)",
+)
+.lower();
+
+/// A dataset-level metric of one task in a run with several: `NAME@TASK` (`map@yolov5m`).
+/// [`find`] reads such a name as its metric, so its definition — not its spelling — labels it.
+pub fn for_task(metric: &str, task: &str) -> String {
+    format!("{metric}@{task}")
+}
+
+/// The metric and the task of a name made by [`for_task`] (`None` for the task of a plain name).
+pub fn split_task(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('@') {
+        Some((m, t)) if !m.is_empty() && !t.is_empty() && find_exact(m).is_some_and(|d| d.level == Level::Dataset) => (m, Some(t)),
+        _ => (name, None),
+    }
+}
+
 /// Every metric icmbench knows: the per-image metrics in the order `icmbench list` shows
 /// them, then the dataset-level mAP metrics.
 pub const CATALOGUE: &[MetricDef] = &[
@@ -291,11 +341,22 @@ pub const CATALOGUE: &[MetricDef] = &[
     MAP50,
     MAP_VS_UNCOMPRESSED,
     MAP50_VS_UNCOMPRESSED,
+    SEGM_MAP,
+    SEGM_MAP50,
+    SEGM_MAP_VS_UNCOMPRESSED,
+    SEGM_MAP50_VS_UNCOMPRESSED,
+    FACE_RECALL,
 ];
 
 /// The entry of a name or alias, any case, surrounding spaces ignored; `None` for names
 /// the catalogue does not hold (imported results may carry such names).
+/// A task's metric (`map@yolov5m`, see [`for_task`]) is found as its metric.
 pub fn find(name: &str) -> Option<&'static MetricDef> {
+    find_exact(split_task(name.trim()).0)
+}
+
+/// The entry of a name or alias without a task part.
+fn find_exact(name: &str) -> Option<&'static MetricDef> {
     let lower = name.trim().to_ascii_lowercase();
     CATALOGUE.iter().find(|d| d.is_called(&lower))
 }
@@ -384,6 +445,19 @@ mod tests {
         assert!(find("vmaf").is_none());
     }
 
+    /// A task's column (`METRIC@TASK`) is found as its metric; `@` in other names is not a
+    /// task part.
+    #[test]
+    fn task_columns_are_found_as_their_metric() {
+        let name = for_task(SEGM_MAP.name, "mask-rcnn@r50");
+        assert_eq!(name, "segm_map@mask-rcnn@r50");
+        assert_eq!(split_task(&name), ("segm_map", Some("mask-rcnn@r50")));
+        assert_eq!(find(&name).map(|d| d.name), Some("segm_map"));
+        assert!(lower_is_better(&for_task(FACE_RECALL.name, "faces")));
+        assert_eq!(split_task("psnr-rgb@x"), ("psnr-rgb@x", None));
+        assert!(find("psnr-rgb@x").is_none() && find("map@").is_none());
+    }
+
     #[test]
     fn builders_exactly_for_per_image_metrics() {
         for d in CATALOGUE {
@@ -392,7 +466,20 @@ mod tests {
             assert!(!d.convention.is_empty(), "{}", d.name);
         }
         let dataset: Vec<_> = CATALOGUE.iter().filter(|d| d.level == Level::Dataset).map(|d| d.name).collect();
-        assert_eq!(dataset, ["map", "map50", "map_vs_uncompressed", "map50_vs_uncompressed"]);
+        assert_eq!(
+            dataset,
+            [
+                "map",
+                "map50",
+                "map_vs_uncompressed",
+                "map50_vs_uncompressed",
+                "segm_map",
+                "segm_map50",
+                "segm_map_vs_uncompressed",
+                "segm_map50_vs_uncompressed",
+                "face_recall"
+            ]
+        );
         assert_eq!(per_image().count(), 15);
         let err = MAP.build(&RuntimeOptions::default()).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("map")));

@@ -399,6 +399,100 @@ pub fn evaluate_detections(
     evaluate(coco_gt, coco_dt, iou, label)
 }
 
+/// One detection of a model's output for [`analyse`]: its image, the detection, and its
+/// mask as COCO compressed RLE counts over a `height × width` image (segm).
+#[derive(Debug, Clone, Copy)]
+pub struct Instance<'a> {
+    /// Image id in the ground truth.
+    pub image_id: u64,
+    /// The detection (category in the ground truth's numbering).
+    pub detection: icmbench_models::detect::Detection,
+    /// RLE counts and the image's (height, width), for segm.
+    pub mask: Option<(&'a str, u32, u32)>,
+}
+
+/// hotcoco's TIDE decomposition of one evaluation ([`hotcoco::detection::tide::TideErrors`]
+/// at IoU .5 / background .1, tidecv's defaults): ΔAP@.5 and count per error type.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Tide {
+    /// ΔAP per type: `Cls`, `Loc`, `Both`, `Dupe`, `Bkg`, `Miss` (and the `FP`, `FN` oracles).
+    pub delta_ap: std::collections::BTreeMap<String, f64>,
+    /// Errors per type.
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+/// TIDE's six error types, in its report order.
+pub const TIDE_TYPES: [&str; 6] = ["Cls", "Loc", "Both", "Dupe", "Bkg", "Miss"];
+
+/// An evaluation with its analysis, all from one hotcoco `COCOeval`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// pycocotools' 12 statistics ([`STAT_NAMES`]).
+    pub stats: [f64; 12],
+    /// AP@[.5:.95] per category name (categories with ground truth), hotcoco's per-class AP.
+    pub per_class: std::collections::BTreeMap<String, f64>,
+    /// TIDE error types (`None` where hotcoco cannot decompose, e.g. no ground truth).
+    pub tide: Option<Tide>,
+    /// Recall at IoU .5 (all areas, 100 detections per image), mean over categories with
+    /// ground truth: hotcoco's accumulated recall.
+    pub recall50: f64,
+}
+
+/// Evaluates in-memory instances (boxes, or masks for `segm`) against a loaded ground truth
+/// and analyses the result: the 12 statistics, per-class AP, TIDE errors and recall@.5.
+pub fn analyse(gt: &COCO, instances: &[Instance], iou: IouType, label: &str) -> Result<Analysis, MapError> {
+    let eval_err = |message: String| MapError::Eval {
+        dt: label.to_string(),
+        message,
+    };
+    let anns = instances
+        .iter()
+        .map(|i| {
+            let d = &i.detection;
+            let mut v = serde_json::json!({
+                "image_id": i.image_id, "category_id": d.category_id, "bbox": d.bbox, "score": d.score,
+            });
+            if let Some((counts, h, w)) = i.mask {
+                v["segmentation"] = serde_json::json!({"size": [h, w], "counts": counts});
+            }
+            serde_json::from_value::<hotcoco::types::Annotation>(v).map_err(|e| eval_err(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let coco_dt = gt.load_res_anns(anns).map_err(|e| eval_err(e.to_string()))?;
+    let mut ev = COCOeval::new(gt.clone(), coco_dt, iou);
+    ev.evaluate().map_err(|e| eval_err(e.to_string()))?;
+    ev.accumulate();
+    let _ = ev.summarize_lines();
+    let stats: [f64; 12] = ev
+        .stats()
+        .ok_or_else(|| eval_err("no statistics".into()))?
+        .try_into()
+        .map_err(|_| eval_err("not 12 statistics".into()))?;
+    let per_class = ev.results(true).ok().and_then(|r| r.per_class).unwrap_or_default();
+    let tide = ev.tide_errors(0.5, 0.1).ok().map(|t| Tide {
+        delta_ap: t.delta_ap,
+        counts: t.counts,
+    });
+    let recall50 = ev.accumulated().map_or(-1.0, |acc| {
+        let s = &acc.shape;
+        let values: Vec<f64> = (0..s.k)
+            .map(|k| acc.recall[acc.recall_idx(0, k, 0, s.m - 1)])
+            .filter(|r| *r >= 0.0)
+            .collect();
+        if values.is_empty() {
+            -1.0
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
+    });
+    Ok(Analysis {
+        stats,
+        per_class,
+        tide,
+        recall50,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

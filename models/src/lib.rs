@@ -11,7 +11,8 @@
 //! | [`Stepper`] | one graph run many times on bound tensors allocated once (a context model's per-position loop) |
 //! | [`Manifest`] | `manifest.toml` ([`MANIFEST`]): name, file, sha256, source, licence, contract; [`Manifest::verify`], [`Manifest::load`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
-//! | [`detect`] | object detectors: contract, preprocessing, YOLOv5/YOLOv8/NanoDet decoding, NMS |
+//! | [`detect`] | object detectors and instance segmenters: contract, preprocessing, YOLOv5/YOLOv8/NanoDet/YOLOv8-seg/boxes-masks decoding, NMS |
+//! | [`segment`] | instance masks: prototype, RoI and full-frame masks onto the source image, COCO RLE (hotcoco) |
 //! | [`restore`] | restoration models (LL-ICM): contract, tiling with overlap |
 //! | [`paths`] | paths from configs resolved lexically ([`paths::normalize`]) |
 //! | [`textfile`] | reading text and JSON inputs with a size cap ([`textfile::read_text_capped`]) |
@@ -19,6 +20,7 @@
 pub mod detect;
 pub mod paths;
 pub mod restore;
+pub mod segment;
 pub mod textfile;
 
 use std::path::{Path, PathBuf};
@@ -294,8 +296,16 @@ impl Model {
                     model: self.name.clone(),
                     message: format!("no output `{name}`"),
                 })?;
-                let (shape, data) = v.try_extract_tensor::<f32>().map_err(err)?;
-                Ok((shape.iter().map(|&d| d as usize).collect(), data.to_vec()))
+                // Integer outputs (class labels of detection exports) are read as floats.
+                let (shape, data) = match v.try_extract_tensor::<f32>() {
+                    Ok((s, d)) => (s.to_vec(), d.to_vec()),
+                    Err(e) => match (v.try_extract_tensor::<i64>(), v.try_extract_tensor::<i32>()) {
+                        (Ok((s, d)), _) => (s.to_vec(), d.iter().map(|&x| x as f32).collect()),
+                        (_, Ok((s, d))) => (s.to_vec(), d.iter().map(|&x| x as f32).collect()),
+                        _ => return Err(err(e)),
+                    },
+                };
+                Ok((shape.iter().map(|&d| d as usize).collect(), data))
             })
             .collect()
     }

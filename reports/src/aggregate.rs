@@ -231,7 +231,7 @@ mod tests {
             encode_ms: Some(2.0),
             decode_ms: Some(1.0),
             metrics: [("psnr-rgb".to_string(), psnr)].into_iter().collect(),
-            detections: None,
+            tasks: Default::default(),
             provenance: None,
         }
     }

@@ -1,5 +1,5 @@
 //! `icmbench run CONFIG`: runs the plan, prints the per-point summary (or JSON), and exits
-//! with 2 when rows failed.
+//! with 2 when rows, or some task on some row, failed.
 
 use std::process::ExitCode;
 
@@ -26,6 +26,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     let summary = summarise(&plan, &outcome)?;
     warn_all(&summary.warnings);
     let failures = outcome.failures();
+    let task_failures = outcome.task_failures();
     if a.json {
         print_json(&run_json(&outcome.store, &outcome, &summary.lines))?;
     } else {
@@ -39,7 +40,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             outcome.store.join(store::PARQUET).display()
         );
         if let Some(s) = outcome.shard {
-            let map = if plan.task.is_some() {
+            let map = if !plan.tasks.is_empty() {
                 "; the dataset-level metrics (mAP) come then"
             } else {
                 ""
@@ -48,5 +49,8 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         }
         eprint!("{}", failure_lines(&failures));
     }
-    Ok(exit_code(failures.is_empty()))
+    for (r, e) in &task_failures {
+        eprintln!("{}/{} {} q={}: {e}", r.dataset, r.image, r.codec, r.quality);
+    }
+    Ok(exit_code(failures.is_empty() && task_failures.is_empty()))
 }

@@ -2,7 +2,9 @@
 //! [`row`]: every image is read once and shared by all its jobs (codec points, reference
 //! rows); jobs run in parallel on a rayon pool; finished rows go to the journal at once;
 //! rows already in the store (same image content, codec id, codec version, quality, and all
-//! requested metrics present) are reused, not recomputed.
+//! requested metrics present) are reused, not recomputed; a reused row that lacks some
+//! task's output (a task added to the config, or its model changed) gets only that output,
+//! from its stored stream decoded again, never coded again.
 //!
 //! | module | what lives there |
 //! |---|---|
@@ -33,7 +35,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::Plan;
-use crate::tasks::detection::DetectionStage;
+use crate::tasks::detection::TaskStage;
 use crate::tasks::restoration::LowLevel;
 use icmbench_reports::store::Store;
 use plan::{DatasetJobs, Job, Loaded, Source};
@@ -82,7 +84,7 @@ pub enum RunError {
     /// A metric name is not in the catalogue, or a metric could not be built.
     #[error(transparent)]
     Metric(#[from] icmbench_metrics::MetricError),
-    /// The task's detector or ground truth could not be prepared or written.
+    /// A task's model or ground truth could not be prepared or written.
     #[error(transparent)]
     Task(#[from] crate::tasks::detection::TaskError),
     /// The thread pool could not be built.
@@ -128,6 +130,16 @@ impl RunOutcome {
     pub fn failures(&self) -> Vec<&ResultRow> {
         self.rows.iter().filter(|r| !r.is_ok()).collect()
     }
+
+    /// The task outputs that failed on rows that did not (the row keeps its rate, metrics
+    /// and other tasks): (row, the task's error, which names the task).
+    pub fn task_failures(&self) -> Vec<(&ResultRow, &str)> {
+        self.rows
+            .iter()
+            .filter(|r| r.is_ok())
+            .flat_map(|r| r.tasks.values().filter_map(move |o| o.error.as_deref().map(|e| (r, e))))
+            .collect()
+    }
 }
 
 /// Most worker threads a run uses, as a multiple of the machine's cores: more only adds
@@ -165,7 +177,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let store = Store::new(&opts.shard.map_or_else(|| plan.output.clone(), |s| s.dir(&plan.output)));
     let _lock = store.lock()?;
     let runtime = plan.runtime;
-    let detect = plan.task.as_ref().map(|t| DetectionStage::new(t, &runtime)).transpose()?;
+    let tasks: Vec<TaskStage> = plan.tasks.iter().map(|t| TaskStage::new(t, &runtime)).collect::<Result<_, _>>()?;
+    let bitstreams = (!tasks.is_empty()).then(|| store.path(icmbench_reports::store::BITSTREAMS_DIR));
     let metrics: Vec<Box<dyn Metric>> = plan
         .metrics
         .iter()
@@ -187,7 +200,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         ctx: RowContext {
             metrics: &metrics,
             padding: &plan.padding,
-            detect: detect.as_ref(),
+            tasks: &tasks,
+            bitstreams: bitstreams.as_deref(),
             save: opts.save_reconstructions.as_deref(),
         },
         done: &done,
@@ -203,7 +217,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
     store.finish(&final_table(&rows, previous)?)?;
     meta::write_meta(&store, plan, &matrix, &rows, computed, opts.shard)?;
-    write_ground_truths(detect, plan, &store)?;
+    write_ground_truths(tasks, plan, &store)?;
     if let Some(s) = shard {
         s.finish(&rows)?;
     }
@@ -216,11 +230,13 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     })
 }
 
-/// The ground truths of a detection run (`ground_truth/<dataset>.json` in its store).
-fn write_ground_truths(detect: Option<DetectionStage>, plan: &Plan, store: &Store) -> Result<(), RunError> {
-    let Some(stage) = detect else { return Ok(()) };
-    let datasets = plan.datasets.iter().map(|d| (d.name.as_str(), d.annotations.as_deref()));
-    Ok(stage.write_ground_truths(store.dir(), datasets)?)
+/// The ground truths of each task (`ground_truth/<task>/<dataset>.json` in the store).
+fn write_ground_truths(tasks: Vec<TaskStage>, plan: &Plan, store: &Store) -> Result<(), RunError> {
+    for stage in tasks {
+        let datasets = plan.datasets.iter().map(|d| (d.name.as_str(), d.annotations.as_deref()));
+        stage.write_ground_truths(store.dir(), datasets)?;
+    }
+    Ok(())
 }
 
 fn progress_bar(show: bool, total: u64) -> ProgressBar {
@@ -312,8 +328,8 @@ impl Worker<'_> {
             .collect()
     }
 
-    /// The rows of one image: loaded once, seen by the detection stage uncompressed, then
-    /// every job of its dataset.
+    /// The rows of one image: loaded once, seen by each task uncompressed, then every job of
+    /// its dataset.
     fn image_rows(&self, d: &DatasetJobs, (di, ii): (usize, usize), source: &Source) -> Vec<Produced> {
         if self.journal.stopped() {
             // The journal failed: load and compute nothing more.
@@ -322,10 +338,9 @@ impl Worker<'_> {
         let entry = source.entry();
         let ll = d.lowlevel.as_ref();
         let loaded = source.load(ll.map(|l| l.identity.as_str()));
-        match (&loaded, self.ctx.detect) {
-            (Err(e), _) => tracing::warn!("{e}"),
-            (Ok(l), Some(stage)) => stage.see_uncompressed(di, entry, &l.img.image),
-            (Ok(_), None) => {}
+        match &loaded {
+            Err(e) => tracing::warn!("{e}"),
+            Ok(l) => self.ctx.tasks.iter().for_each(|t| t.see_uncompressed(di, entry, &l.img.image)),
         }
         d.jobs
             .par_iter()
@@ -360,13 +375,18 @@ impl Worker<'_> {
         let started = crate::cluster::now_utc();
         let mut row = match loaded {
             Err(e) => row::failed_row(dataset, entry, job, e.to_string()),
-            Ok(l) => {
-                if let Some(prev) = self.reusable(l, job) {
-                    self.bar.inc(1);
-                    return (self.reused(prev, dataset, entry), false);
+            Ok(l) => match self.reusable(l, job) {
+                Some(prev) => {
+                    let stored = self.reused(prev, dataset, entry);
+                    let missing: Vec<&TaskStage> = self.ctx.tasks.iter().filter(|t| !t.reuses(prev.tasks.get(t.name()))).collect();
+                    if missing.is_empty() {
+                        self.bar.inc(1);
+                        return (stored, false);
+                    }
+                    row::top_up(&self.ctx, stored, l, job, &missing).unwrap_or_else(|| row::compute(&self.ctx, dataset, l, job, ll))
                 }
-                row::compute(&self.ctx, dataset, l, job, ll)
-            }
+                None => row::compute(&self.ctx, dataset, l, job, ll),
+            },
         };
         row.provenance = Some(Provenance {
             started,
@@ -390,23 +410,25 @@ impl Worker<'_> {
         (row, true)
     }
 
-    /// A stored row of the same key holding every metric of this run (and detections when
-    /// the run has a detection stage).
+    /// A stored row of the same key holding every metric of this run (its task outputs are
+    /// checked by the caller, task by task).
     fn reusable(&self, l: &Loaded, job: &Job) -> Option<&ResultRow> {
         let key = RowKey::new(l.hash_for(job), job.id(), &job.version, job.quality());
         self.done
             .get(&key)
             .filter(|p| self.ctx.metrics.iter().all(|m| p.metrics.contains_key(m.name())))
-            .filter(|p| self.ctx.detect.is_none() || p.detections.is_some())
             .copied()
     }
 
-    /// A reused row in this run's slot, with only this run's metrics.
+    /// A reused row in this run's slot, with only this run's metrics and the outputs of this
+    /// run's tasks that it can reuse.
     fn reused(&self, prev: &ResultRow, dataset: &str, entry: &ImageEntry) -> ResultRow {
         let mut row = prev.clone();
         row.dataset = dataset.to_string();
         row.image = entry.id.clone();
         row.metrics.retain(|k, _| self.ctx.metrics.iter().any(|m| m.name() == k));
+        row.tasks
+            .retain(|name, out| self.ctx.tasks.iter().any(|t| t.name() == name && t.reuses(Some(out))));
         row
     }
 }

@@ -1,6 +1,7 @@
 //! One row, step by step, as plain functions: load → pad → encode → decode → crop → the
-//! optional stages (a low-level dataset's restorer; the run's detector) → score → save. A
-//! reference row skips the codec steps. Nothing here knows about the journal, the cache or
+//! optional stages (a low-level dataset's restorer; the run's tasks) → score → save. A
+//! reference row skips the codec steps. [`top_up`] completes a stored row with the tasks it
+//! lacks, decoding its stored stream instead of coding again. Nothing here knows about the journal, the cache or
 //! threads: the driver ([`super`]) calls `compute` for the rows it needs.
 
 use std::collections::BTreeMap;
@@ -11,22 +12,24 @@ use icmbench_codecs::Codec;
 use icmbench_codecs::padding::{Padding, crop, pad_to_multiple};
 use icmbench_datasets::ImageEntry;
 use icmbench_metrics::Metric;
-use icmbench_reports::store::{ResultRow, Status};
+use icmbench_reports::store::{ResultRow, Status, write_atomic};
 use image::RgbImage;
 
 use super::plan::{Job, JobKind, Loaded};
-use crate::tasks::detection::DetectionStage;
+use crate::tasks::detection::TaskStage;
 use crate::tasks::restoration::LowLevel;
 
-/// What every row of a run shares: the metrics, the padding policy, the detection stage
-/// and where decoded images are kept.
+/// What every row of a run shares: the metrics, the padding policy, the tasks, where coded
+/// streams and decoded images are kept.
 pub(crate) struct RowContext<'a> {
     /// The run's metrics.
     pub metrics: &'a [Box<dyn Metric>],
     /// Padding for codecs that need size multiples.
     pub padding: &'a Padding,
-    /// The detection stage, when the run has a `[task]`.
-    pub detect: Option<&'a DetectionStage>,
+    /// The run's tasks (empty without `[[tasks]]`).
+    pub tasks: &'a [TaskStage],
+    /// Where coded streams are kept (runs with tasks), for tasks added later.
+    pub bitstreams: Option<&'a Path>,
     /// `--save-reconstructions`.
     pub save: Option<&'a Path>,
 }
@@ -49,7 +52,7 @@ pub(crate) fn compute(ctx: &RowContext, dataset: &str, l: &Loaded, job: &Job, re
         // Reference rows exist only for low-level samples.
         (JobKind::Reference(_), ..) => Err("a reference row without a low-level sample".to_string()),
         (JobKind::Coded { codec, quality }, ..) => {
-            code(&mut row, &img.image, codec.codec.as_ref(), *quality, ctx.padding).and_then(|recon| match (restore, &l.target) {
+            code(&mut row, &img.image, codec.codec.as_ref(), *quality, ctx).and_then(|recon| match (restore, &l.target) {
                 (Some(ll), Some(target)) => ll.enhance(&recon, target).map(|out| (target, out)),
                 _ => Ok((&img.image, recon)),
             })
@@ -62,10 +65,11 @@ pub(crate) fn compute(ctx: &RowContext, dataset: &str, l: &Loaded, job: &Job, re
 }
 
 /// Pads, encodes, decodes and crops back: the decoded image, with the rate and the times
-/// filled into `row` (bpp counts the source pixels, not the padded ones).
-fn code(row: &mut ResultRow, img: &RgbImage, codec: &dyn Codec, quality: f64, padding: &Padding) -> Result<RgbImage, String> {
+/// filled into `row` (bpp counts the source pixels, not the padded ones). The stream is kept
+/// when the run keeps streams.
+fn code(row: &mut ResultRow, img: &RgbImage, codec: &dyn Codec, quality: f64, ctx: &RowContext) -> Result<RgbImage, String> {
     let (w, h) = img.dimensions();
-    let padded = pad_to_multiple(img, codec.size_multiple(), padding);
+    let padded = pad_to_multiple(img, codec.size_multiple(), ctx.padding);
     let (pw, ph) = padded.image.dimensions();
     let start = Instant::now();
     let (bits, estimated_bits) = codec
@@ -76,6 +80,16 @@ fn code(row: &mut ResultRow, img: &RgbImage, codec: &dyn Codec, quality: f64, pa
     let pixels = f64::from(w) * f64::from(h);
     row.bpp = Some(bits.len() as f64 * 8.0 / pixels);
     row.bpp_estimated = estimated_bits.map(|b| b / pixels);
+    if let Some(dir) = ctx.bitstreams {
+        let path = dir.join(row.key().file_name());
+        write_atomic(&path, |f| {
+            std::io::Write::write_all(f, &bits).map_err(|source| icmbench_reports::ReportError::Io {
+                path: path.display().to_string(),
+                source,
+            })
+        })
+        .map_err(|e| format!("keeping the stream: {e}"))?;
+    }
     let start = Instant::now();
     let decoded = codec.decode(&bits, pw, ph).map_err(|e| format!("decode: {e}"))?;
     row.decode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
@@ -94,12 +108,7 @@ fn score(ctx: &RowContext, mut row: ResultRow, reference: &RgbImage, out: RgbIma
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if let Some(stage) = ctx.detect {
-        match stage.detect(&out) {
-            Ok(d) => row.detections = Some(d),
-            Err(e) => errors.push(e),
-        }
-    }
+    run_tasks(&mut row, ctx.tasks.iter(), &out);
     if let Some(dir) = ctx.save {
         let path = reconstruction_path(dir, &row.dataset, &row.codec, row.quality, &row.image);
         let saved = path
@@ -112,6 +121,42 @@ fn score(ctx: &RowContext, mut row: ResultRow, reference: &RgbImage, out: RgbIma
         }
     }
     if errors.is_empty() { row } else { fail(row, errors.join("; ")) }
+}
+
+/// Gives the scored image to each task; each output (or its error) goes into the row.
+fn run_tasks<'a>(row: &mut ResultRow, tasks: impl Iterator<Item = &'a TaskStage>, scored: &RgbImage) {
+    for t in tasks {
+        row.tasks.insert(t.name().to_string(), t.run(scored));
+    }
+}
+
+/// Largest stored stream read back for [`top_up`]: far above any coded image.
+const MAX_STREAM_BYTES: u64 = 1 << 30;
+
+/// A stored row of a coded job completed with the tasks it lacks (`missing`): its stream,
+/// kept by the run that coded it, is decoded (not coded again) and the decoded image given
+/// to those tasks only. `None` when the stream is not there or does not decode: the row is
+/// then computed anew.
+pub(crate) fn top_up(ctx: &RowContext, mut row: ResultRow, l: &Loaded, job: &Job, missing: &[&TaskStage]) -> Option<ResultRow> {
+    let JobKind::Coded { codec, .. } = &job.kind else { return None };
+    let path = ctx.bitstreams?.join(row.key().file_name());
+    let len = std::fs::metadata(&path).ok()?.len();
+    if len > MAX_STREAM_BYTES || Some(len) != row.bytes {
+        return None;
+    }
+    let bits = std::fs::read(&path).ok()?;
+    let img = &l.img.image;
+    let (w, h) = img.dimensions();
+    let padded = pad_to_multiple(img, codec.codec.size_multiple(), ctx.padding);
+    let (pw, ph) = padded.image.dimensions();
+    let decoded = codec
+        .codec
+        .decode(&bits, pw, ph)
+        .map_err(|e| tracing::warn!("{}: the stored stream does not decode ({e}); coding again", path.display()))
+        .ok()?;
+    let out = crop(decoded, padded.left, padded.top, w, h);
+    run_tasks(&mut row, missing.iter().copied(), &out);
+    Some(row)
 }
 
 /// The failed row of an image that could not be read (or of a job not run).
@@ -146,7 +191,7 @@ fn blank_row(dataset: &str, image: &str, job: &Job) -> ResultRow {
         encode_ms: None,
         decode_ms: None,
         metrics: BTreeMap::new(),
-        detections: None,
+        tasks: BTreeMap::new(),
         provenance: None,
     }
 }

@@ -1,22 +1,33 @@
-//! Machine tasks in a run (the SA-ICM protocol): a detector runs on every decoded image,
-//! its detections are stored in the row, and mAP per (codec, quality) is computed over the
-//! dataset from the stored detections against a ground truth kept in the output folder
-//! (`ground_truth/<dataset>.json`): the dataset's own COCO annotations, or a pseudo ground
-//! truth made of the detector's confident boxes on the uncompressed images, in which case
-//! the metrics are named `map_vs_uncompressed` and `map50_vs_uncompressed`.
+//! Machine tasks in a run (the SA-ICM protocol): several task models — detectors, instance
+//! segmenters, a face detector — run on every decoded image (decoded once, given to each);
+//! each task's output (boxes, masks as COCO RLE, or its error) is stored in the row under
+//! the task's name with the model's identity, and the dataset-level metrics per (task,
+//! dataset, codec, quality) are computed from the stored outputs against a ground truth
+//! kept in the output folder (`ground_truth/<task>/<dataset>.json`): the dataset's own COCO
+//! annotations, or a pseudo ground truth made of the task model's confident outputs on the
+//! uncompressed images (metrics then named `…_vs_uncompressed`).
+//!
+//! | task kind | metrics per point (`NAME` is the task's name) |
+//! |---|---|
+//! | `detection` | `map@NAME`, `map50@NAME`; with a mask family (YOLOv8-seg, Mask R-CNN, SOLO) also `segm_map@NAME`, `segm_map50@NAME` |
+//! | `faces` | `face_recall@NAME`: the share of the faces found on the uncompressed images that are still found (IoU ≥ .5, same score threshold) on the decoded ones |
+//!
+//! Beside each ground truth, `ground_truth/<task>/task.json` records what the task was
+//! (kind, model identity, regime, threshold), for reports.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use icmbench_datasets::{ImageEntry, Preprocess, load_image};
 use icmbench_metrics::catalogue;
-use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91, Detection, Detector, DetectorSpec};
+use icmbench_metrics::coco::{Analysis, Instance, IouType};
+use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91, Detection, Detector, DetectorSpec, Instances};
 use icmbench_models::textfile::{DATA_JSON_CAP, read_text_capped};
 use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats};
-use icmbench_reports::store::{ResultRow, write_json, write_text};
+use icmbench_reports::store::{LEGACY_TASK, ResultRow, TaskOutput, write_json, write_text};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -24,129 +35,304 @@ use serde_json::json;
 use icmbench_reports::store::GT_DIR;
 
 /// Where the ground truth comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroundTruth {
     /// The dataset's `annotations` (COCO instances JSON).
     Coco,
-    /// The detector's boxes with score ≥ `pseudo_threshold` on the uncompressed images.
+    /// The task model's outputs with score ≥ `pseudo_threshold` on the uncompressed images.
     Pseudo,
 }
 
-/// The `[task]` table of a config.
+/// What a task measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    /// Object detection, and instance segmentation when the contract's family has masks
+    /// (`segmentation` in a config is this kind, checked to have masks).
+    Detection,
+    /// Faces (privacy): recall of the faces found on the uncompressed images.
+    Faces,
+}
+
+/// One `[[tasks]]` table of a config (or the single `[task]` of earlier configs).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskConfig {
-    /// `detection`.
+    /// Name in results and reports (`map@NAME`); default: the model's name.
+    pub name: Option<String>,
+    /// `detection`, `segmentation` (a detection whose contract has masks) or `faces`.
     pub kind: String,
-    /// Detector from the model manifest (default `nanodet`).
-    #[serde(default = "default_model")]
-    pub model: String,
-    /// Your own ONNX detector (with `spec`), relative to the config.
+    /// A model of the manifest with a built-in contract (default `nanodet` for detection,
+    /// `blazeface` for faces).
+    pub model: Option<String>,
+    /// Your own ONNX export (with `spec`), relative to the config.
     pub onnx: Option<PathBuf>,
     /// Its contract (TOML), relative to the config.
     pub spec: Option<PathBuf>,
-    /// `coco` (datasets need `annotations`) or `pseudo`.
+    /// `coco` (datasets need `annotations`) or `pseudo` (the only choice for faces).
+    pub ground_truth: Option<GroundTruth>,
+    /// Score threshold of pseudo ground-truth boxes (default 0.3; faces 0.5, which is also
+    /// the score a face needs on a decoded image to count as found).
+    pub pseudo_threshold: Option<f64>,
+    /// How the model was trained, shown beside its name in every table: `frozen`
+    /// (off-the-shelf, the default), `fine-tuned-on-decoded`, or your own label.
+    pub regime: Option<String>,
+}
+
+/// A task as the run uses it: the config's table checked, defaults filled, paths resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskPlan {
+    /// Name in results.
+    pub name: String,
+    /// What it measures.
+    pub kind: TaskKind,
+    /// Whether the config asked for masks (`segmentation`).
+    pub needs_masks: bool,
+    /// Manifest model (when no `onnx`).
+    pub model: String,
+    /// Your ONNX export and its contract.
+    pub export: Option<(PathBuf, PathBuf)>,
+    /// Ground-truth source.
     pub ground_truth: GroundTruth,
-    /// Score threshold of pseudo ground-truth boxes.
-    #[serde(default = "default_pseudo")]
+    /// Pseudo ground-truth threshold.
     pub pseudo_threshold: f64,
+    /// Training regime label.
+    pub regime: String,
 }
 
-fn default_model() -> String {
-    "nanodet".into()
-}
-fn default_pseudo() -> f64 {
-    0.3
+impl TaskConfig {
+    /// The task checked and completed (`resolve` makes a path absolute against the config's
+    /// folder); an error says what is wrong, for the config to locate.
+    pub fn plan(&self, resolve: impl Fn(&Path) -> PathBuf) -> Result<TaskPlan, String> {
+        let (kind, needs_masks) = match self.kind.as_str() {
+            "detection" => (TaskKind::Detection, false),
+            "segmentation" => (TaskKind::Detection, true),
+            "faces" => (TaskKind::Faces, false),
+            other => {
+                return Err(format!(
+                    "kind `{other}` is not a task kind; use `detection`, `segmentation` or `faces`"
+                ));
+            }
+        };
+        let export = match (&self.onnx, &self.spec) {
+            (Some(o), Some(s)) => Some((resolve(o), resolve(s))),
+            (None, None) => None,
+            _ => return Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
+        };
+        if export.is_some() && self.model.is_some() {
+            return Err("give `model` (a manifest model) or `onnx` + `spec` (your export), not both".into());
+        }
+        let model = match (&self.model, kind) {
+            (Some(m), _) => m.clone(),
+            (None, TaskKind::Faces) => "blazeface".into(),
+            (None, TaskKind::Detection) if needs_masks && export.is_none() => {
+                return Err("a segmentation task needs your export (`onnx` + `spec`): no manifest model segments".into());
+            }
+            (None, TaskKind::Detection) => "nanodet".into(),
+        };
+        let ground_truth = match (kind, self.ground_truth) {
+            (TaskKind::Faces, None | Some(GroundTruth::Pseudo)) => GroundTruth::Pseudo,
+            (TaskKind::Faces, Some(GroundTruth::Coco)) => {
+                return Err("a faces task measures recall against the uncompressed images: `ground_truth` must be `pseudo`".into());
+            }
+            (TaskKind::Detection, Some(g)) => g,
+            (TaskKind::Detection, None) => return Err("`ground_truth` is missing: `coco` or `pseudo`".into()),
+        };
+        let pseudo_threshold = self.pseudo_threshold.unwrap_or(if kind == TaskKind::Faces { 0.5 } else { 0.3 });
+        if !(0.0..=1.0).contains(&pseudo_threshold) {
+            return Err(format!("`pseudo_threshold` must be from 0 to 1, got {pseudo_threshold}"));
+        }
+        let default_name = match &export {
+            Some((onnx, _)) => onnx
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| model.clone()),
+            None => model.clone(),
+        };
+        let regime = self.regime.clone().unwrap_or_else(|| "frozen".into());
+        if regime.is_empty() || regime.len() > 64 || regime.chars().any(char::is_control) {
+            return Err("`regime` must be a short label (1 to 64 characters, no control characters)".into());
+        }
+        Ok(TaskPlan {
+            name: self.name.clone().unwrap_or(default_name),
+            kind,
+            needs_masks,
+            model,
+            export,
+            ground_truth,
+            pseudo_threshold,
+            regime,
+        })
+    }
 }
 
-/// Why a detection task could not be prepared or its ground truths written.
+/// Why a task could not be prepared or its ground truths written.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    /// The detector or a ground truth could not be prepared.
-    #[error("task: {0}")]
-    Setup(String),
+    /// The model or a ground truth could not be prepared.
+    #[error("task `{task}`: {message}")]
+    Setup {
+        /// The task's name.
+        task: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A ground-truth file could not be written.
     #[error(transparent)]
     Store(#[from] ReportError),
 }
 
-/// Detections on an uncompressed image: dataset index, image id, width, height, boxes.
-type Uncompressed = (usize, String, u32, u32, Vec<Detection>);
+/// Outputs on an uncompressed image: dataset index, image id, width, height, instances.
+type Uncompressed = (usize, String, u32, u32, Instances);
 
-/// The detection stage of a run: the detector runs on every scored image (its boxes go
-/// into the row), and, for a pseudo ground truth, on every uncompressed image too.
-pub struct DetectionStage {
-    /// The detector, shared by all workers.
-    pub detector: Arc<Detector>,
-    /// Ground-truth source.
-    pub ground_truth: GroundTruth,
-    /// Pseudo ground-truth threshold.
-    pub pseudo_threshold: f64,
-    /// Detections on the uncompressed images (pseudo ground truth only).
+/// One task of a run: its model, shared by all workers, and what it saw of the
+/// uncompressed images (pseudo ground truth only).
+pub struct TaskStage {
+    /// The task as planned.
+    pub plan: TaskPlan,
+    /// The model's identity, stored with every output ([`TaskOutput::model`]).
+    pub identity: String,
+    detector: Detector,
     uncompressed: Mutex<Vec<Uncompressed>>,
 }
 
-impl DetectionStage {
-    /// Builds the detector of a validated `[task]` (paths already resolved; session created
-    /// here, on `opts`' device).
-    pub fn new(c: &TaskConfig, opts: &icmbench_models::RuntimeOptions) -> Result<Self, TaskError> {
+impl TaskStage {
+    /// Loads the task's model on `opts`' device and computes its identity.
+    pub fn new(plan: &TaskPlan, opts: &icmbench_models::RuntimeOptions) -> Result<Self, TaskError> {
+        let setup = |message: String| TaskError::Setup {
+            task: plan.name.clone(),
+            message,
+        };
+        let (detector, weights, contract) = match &plan.export {
+            Some((onnx, spec)) => {
+                let (loaded, s, text) = super::load_export::<DetectorSpec>(onnx, spec, opts).map_err(setup)?;
+                let weights = file_hash(onnx).map_err(setup)?;
+                (Detector::new(loaded, s), weights, text)
+            }
+            None => {
+                let spec = builtin_contract(&plan.model).map_err(setup)?;
+                let (loaded, sha) = super::load_manifest_model(&plan.model, opts).map_err(setup)?;
+                let contract = format!("{spec:?}");
+                (Detector::new(loaded, spec), sha, contract)
+            }
+        };
+        if plan.needs_masks && !detector.spec().has_masks() {
+            return Err(setup(
+                "kind `segmentation` needs a contract whose family has masks (`yolov8-seg` or `boxes-masks`)".into(),
+            ));
+        }
+        let contract_hash = blake3::hash(contract.as_bytes()).to_hex();
+        let identity = format!(
+            "{}:{}:{}:{}",
+            plan.model,
+            &weights[..weights.len().min(16)],
+            &contract_hash[..12],
+            plan.regime
+        );
         Ok(Self {
-            detector: Arc::new(load_detector(&c.model, c.onnx.as_deref(), c.spec.as_deref(), opts).map_err(TaskError::Setup)?),
-            ground_truth: c.ground_truth,
-            pseudo_threshold: c.pseudo_threshold,
+            plan: plan.clone(),
+            identity,
+            detector,
             uncompressed: Mutex::new(Vec::new()),
         })
     }
 
-    /// Sees an uncompressed image before its rows: with a pseudo ground truth, its
-    /// detections become the ground truth of the image (`dataset` is the dataset's index).
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    /// Whether the task's outputs have masks.
+    pub fn has_masks(&self) -> bool {
+        self.detector.spec().has_masks()
+    }
+
+    /// Sees an uncompressed image before its rows: with a pseudo ground truth, its outputs
+    /// become the ground truth of the image (`dataset` is the dataset's index).
     pub fn see_uncompressed(&self, dataset: usize, entry: &ImageEntry, img: &RgbImage) {
-        if self.ground_truth != GroundTruth::Pseudo {
+        if self.plan.ground_truth != GroundTruth::Pseudo {
             return;
         }
-        match self.detector.detect(img) {
+        match self.detector.instances(img) {
             Ok(d) => {
                 if let Ok(mut u) = self.uncompressed.lock() {
                     u.push((dataset, entry.id.clone(), img.width(), img.height(), d));
                 }
             }
-            Err(e) => tracing::warn!("{}: detection on the uncompressed image: {e}", entry.path.display()),
+            Err(e) => tracing::warn!("task `{}`: {}: on the uncompressed image: {e}", self.name(), entry.path.display()),
         }
     }
 
-    /// The detections of a scored image, as stored in its row.
-    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, String> {
-        self.detector.detect(img).map_err(|e| format!("detection: {e}"))
+    /// The task's output on a scored image, as stored in its row: its error, if the model
+    /// fails on this image, is kept in the output (naming the task), never raised.
+    pub fn run(&self, img: &RgbImage) -> TaskOutput {
+        match self.detector.instances(img) {
+            Ok(i) => TaskOutput {
+                model: self.identity.clone(),
+                detections: i.detections,
+                masks: i.masks,
+                error: None,
+            },
+            Err(e) => TaskOutput {
+                model: self.identity.clone(),
+                detections: Vec::new(),
+                masks: None,
+                error: Some(format!("task `{}`: {e}", self.name())),
+            },
+        }
     }
 
-    /// Writes `ground_truth/<dataset>.json` into `output` for every dataset (name, COCO
-    /// annotations): the pseudo ground truth from the uncompressed images, or a copy of the
-    /// dataset's annotations.
+    /// Whether a stored output is this task's, finished (same model identity, no error).
+    pub fn reuses(&self, output: Option<&TaskOutput>) -> bool {
+        output.is_some_and(|o| o.model == self.identity && o.is_ok())
+    }
+
+    /// What reports need to know of the task (`task.json`).
+    fn record(&self) -> TaskRecord {
+        TaskRecord {
+            kind: self.plan.kind,
+            model: self.identity.clone(),
+            regime: self.plan.regime.clone(),
+            ground_truth: self.plan.ground_truth,
+            threshold: self.plan.pseudo_threshold,
+            masks: self.has_masks(),
+        }
+    }
+
+    /// Writes `ground_truth/<task>/<dataset>.json` into `output` for every dataset (name,
+    /// COCO annotations): the pseudo ground truth from the uncompressed images, or a copy of
+    /// the dataset's annotations; and `ground_truth/<task>/task.json`.
     pub fn write_ground_truths<'a>(
         self,
         output: &Path,
         datasets: impl Iterator<Item = (&'a str, Option<&'a Path>)>,
     ) -> Result<(), TaskError> {
-        let dir = output.join(GT_DIR);
+        let dir = output.join(GT_DIR).join(self.name());
+        write_json(&dir.join(TASK_RECORD), &self.record())?;
+        let categories = category_names(self.plan.kind, &self.detector.spec().category_ids);
         let mut uncompressed = self.uncompressed.into_inner().unwrap_or_default();
         uncompressed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (di, (name, annotations)) in datasets.enumerate() {
             let path = dir.join(format!("{name}.json"));
-            match self.ground_truth {
+            match self.plan.ground_truth {
                 GroundTruth::Pseudo => {
-                    let images: Vec<_> = uncompressed
+                    let images: Vec<PseudoImage> = uncompressed
                         .iter()
                         .filter(|u| u.0 == di)
                         .enumerate()
                         .map(|(i, u)| (i as u64 + 1, u.1.clone(), u.2, u.3, u.4.clone()))
                         .collect();
-                    let doc = pseudo_ground_truth(&images, self.pseudo_threshold, self.detector.name());
+                    let doc = pseudo_ground_truth(&images, self.plan.pseudo_threshold, &self.plan.model, &categories);
                     write_json(&path, &doc)?;
                 }
                 GroundTruth::Coco => {
-                    let src = annotations.ok_or_else(|| TaskError::Setup(format!("dataset `{name}` has no annotations")))?;
-                    let text = read_text_capped(src, DATA_JSON_CAP).map_err(|e| TaskError::Setup(e.to_string()))?;
+                    let setup = |message: String| TaskError::Setup {
+                        task: self.plan.name.clone(),
+                        message,
+                    };
+                    let src = annotations.ok_or_else(|| setup(format!("dataset `{name}` has no annotations")))?;
+                    let text = read_text_capped(src, DATA_JSON_CAP).map_err(|e| setup(e.to_string()))?;
                     write_text(&path, &text)?;
                 }
             }
@@ -155,8 +341,47 @@ impl DetectionStage {
     }
 }
 
+/// The file beside a task's ground truths that says what the task was.
+pub const TASK_RECORD: &str = "task.json";
+
+/// What reports read of a task (`ground_truth/<task>/task.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// What it measures.
+    pub kind: TaskKind,
+    /// The model's identity.
+    pub model: String,
+    /// Training regime label.
+    pub regime: String,
+    /// Ground-truth source.
+    pub ground_truth: GroundTruth,
+    /// Pseudo ground-truth threshold (faces: also the score of a found face).
+    pub threshold: f64,
+    /// Whether outputs have masks.
+    pub masks: bool,
+}
+
+/// BLAKE3 of a file, hex.
+fn file_hash(path: &Path) -> Result<String, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut h = blake3::Hasher::new();
+    h.update_reader(f).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// The built-in contract of a manifest model.
+fn builtin_contract(model: &str) -> Result<DetectorSpec, String> {
+    match model {
+        "nanodet" => Ok(DetectorSpec::nanodet()),
+        "blazeface" => Ok(DetectorSpec::blazeface()),
+        _ => Err(format!(
+            "model `{model}` has no built-in contract; use nanodet or blazeface, or give your ONNX export and its contract (onnx + spec)"
+        )),
+    }
+}
+
 /// A detector: your ONNX export with its contract (TOML), or a manifest model with a
-/// built-in contract (`nanodet`).
+/// built-in contract (`nanodet`, `blazeface`).
 pub fn load_detector(
     model: &str,
     onnx: Option<&Path>,
@@ -168,50 +393,83 @@ pub fn load_detector(
             let (loaded, s, _) = super::load_export::<DetectorSpec>(onnx, spec, opts)?;
             Ok(Detector::new(loaded, s))
         }
-        (None, None) if model == "nanodet" => Ok(Detector::new(super::load_manifest_model(model, opts)?.0, DetectorSpec::nanodet())),
-        (None, None) => Err(format!(
-            "detector `{model}` has no built-in contract; use nanodet, or give your ONNX export and its contract (onnx + spec)"
-        )),
+        (None, None) => Ok(Detector::new(super::load_manifest_model(model, opts)?.0, builtin_contract(model)?)),
         _ => Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
     }
 }
 
-/// Names of the two dataset-level metrics for a ground-truth kind.
-pub fn metric_names(gt: GroundTruth) -> [&'static str; 2] {
-    match gt {
-        GroundTruth::Coco => [catalogue::MAP.name, catalogue::MAP50.name],
-        GroundTruth::Pseudo => [catalogue::MAP_VS_UNCOMPRESSED.name, catalogue::MAP50_VS_UNCOMPRESSED.name],
-    }
+/// The category (id, name) list of a task's outputs: COCO's names for COCO ids, `face` for
+/// a faces task, `class N` otherwise.
+pub fn category_names(kind: TaskKind, ids: &[u64]) -> Vec<(u64, String)> {
+    ids.iter()
+        .map(|&id| {
+            let name = match kind {
+                TaskKind::Faces => "face".to_string(),
+                TaskKind::Detection => COCO80_TO_91
+                    .iter()
+                    .position(|&c| c == id)
+                    .map_or_else(|| format!("class {id}"), |i| COCO80_NAMES[i].to_string()),
+            };
+            (id, name)
+        })
+        .collect()
+}
+
+/// Names of a task's dataset-level metrics (`map@NAME`, …; see the module table).
+pub fn metric_names(kind: TaskKind, gt: GroundTruth, masks: bool, task: &str) -> Vec<String> {
+    let defs: Vec<&catalogue::MetricDef> = match (kind, gt) {
+        (TaskKind::Faces, _) => vec![&catalogue::FACE_RECALL],
+        (TaskKind::Detection, GroundTruth::Coco) => {
+            let mut d = vec![&catalogue::MAP, &catalogue::MAP50];
+            if masks {
+                d.extend([&catalogue::SEGM_MAP, &catalogue::SEGM_MAP50]);
+            }
+            d
+        }
+        (TaskKind::Detection, GroundTruth::Pseudo) => {
+            let mut d = vec![&catalogue::MAP_VS_UNCOMPRESSED, &catalogue::MAP50_VS_UNCOMPRESSED];
+            if masks {
+                d.extend([&catalogue::SEGM_MAP_VS_UNCOMPRESSED, &catalogue::SEGM_MAP50_VS_UNCOMPRESSED]);
+            }
+            d
+        }
+    };
+    defs.into_iter().map(|d| catalogue::for_task(d.name, task)).collect()
 }
 
 /// Marks a pseudo ground truth: its `info.description` starts with this.
 const PSEUDO_MARK: &str = "icmbench pseudo ground truth:";
 
 /// One image of a pseudo ground truth: id, file name (as in results), width, height, and
-/// the detector's boxes on the uncompressed image.
-pub type PseudoImage = (u64, String, u32, u32, Vec<Detection>);
+/// the task model's outputs on the uncompressed image.
+pub type PseudoImage = (u64, String, u32, u32, Instances);
 
-/// A pseudo ground truth (COCO instances JSON) from detections on uncompressed images:
-/// the boxes with score ≥ `threshold`.
-pub fn pseudo_ground_truth(images: &[PseudoImage], threshold: f64, detector: &str) -> serde_json::Value {
+/// A pseudo ground truth (COCO instances JSON) from outputs on uncompressed images: the
+/// detections with score ≥ `threshold` (with their masks as RLE segmentations, and the
+/// mask's area, when the model segments), in the given categories.
+pub fn pseudo_ground_truth(images: &[PseudoImage], threshold: f64, model: &str, categories: &[(u64, String)]) -> serde_json::Value {
     let mut anns = Vec::new();
     let mut imgs = Vec::new();
-    for (id, file, w, h, dets) in images {
+    for (id, file, w, h, out) in images {
         imgs.push(json!({"id": id, "file_name": file, "width": w, "height": h}));
-        for d in dets.iter().filter(|d| d.score >= threshold) {
-            anns.push(
-                json!({"id": anns.len() + 1, "image_id": id, "category_id": d.category_id, "bbox": d.bbox,
-                "area": d.bbox[2] * d.bbox[3], "iscrowd": 0}),
-            );
+        for (k, d) in out.detections.iter().enumerate().filter(|(_, d)| d.score >= threshold) {
+            let mut a = json!({"id": anns.len() + 1, "image_id": id, "category_id": d.category_id, "bbox": d.bbox,
+                "area": d.bbox[2] * d.bbox[3], "iscrowd": 0});
+            if let Some(counts) = out.masks.as_ref().and_then(|m| m.get(k)) {
+                a["segmentation"] = json!({"size": [h, w], "counts": counts});
+                a["area"] = json!(icmbench_models::segment::rle_area(counts, *h, *w).unwrap_or(0));
+            }
+            anns.push(a);
         }
     }
-    let categories: Vec<_> = COCO80_TO_91
+    let mut seen = std::collections::BTreeSet::new();
+    let categories: Vec<_> = categories
         .iter()
-        .zip(COCO80_NAMES)
+        .filter(|(id, _)| seen.insert(*id))
         .map(|(id, name)| json!({"id": id, "name": name}))
         .collect();
     json!({
-        "info": {"description": format!("{PSEUDO_MARK} {detector} detections with score >= {threshold} on the uncompressed images")},
+        "info": {"description": format!("{PSEUDO_MARK} {model} outputs with score >= {threshold} on the uncompressed images")},
         "images": imgs, "annotations": anns, "categories": categories,
     })
 }
@@ -280,9 +538,10 @@ pub struct GroundTruthFile {
     pub kind: GroundTruth,
     /// File name → image id.
     pub ids: BTreeMap<String, u64>,
-    /// Detector category id → ground-truth category id, matched by name, so that a dataset
-    /// numbering its own classes (sahi's terrain2: `car` = 1) is evaluated correctly;
-    /// classes the ground truth lacks are absent.
+    /// Detector category id → ground-truth category id: matched by name for a dataset's
+    /// annotations, so that a dataset numbering its own classes (sahi's terrain2: `car` = 1)
+    /// is evaluated correctly (classes the ground truth lacks are absent); the identity for a
+    /// pseudo ground truth.
     pub categories: BTreeMap<u64, u64>,
     /// The parsed ground truth.
     pub coco: icmbench_metrics::coco::COCO,
@@ -298,12 +557,18 @@ impl GroundTruthFile {
             .as_ref()
             .and_then(|i| i.description.as_deref())
             .is_some_and(|t| t.starts_with(PSEUDO_MARK));
-        let by_name: BTreeMap<&str, u64> = d.categories.iter().map(|c| (c.name.as_str(), c.id)).collect();
-        let categories = COCO80_TO_91
-            .iter()
-            .zip(COCO80_NAMES)
-            .filter_map(|(&coco, name)| by_name.get(name).map(|&id| (coco, id)))
-            .collect();
+        // A pseudo ground truth is in the model's own numbering; a dataset's annotations are
+        // matched to COCO's classes by name.
+        let categories = if pseudo {
+            d.categories.iter().map(|c| (c.id, c.id)).collect()
+        } else {
+            let by_name: BTreeMap<&str, u64> = d.categories.iter().map(|c| (c.name.as_str(), c.id)).collect();
+            COCO80_TO_91
+                .iter()
+                .zip(COCO80_NAMES)
+                .filter_map(|(&coco, name)| by_name.get(name).map(|&id| (coco, id)))
+                .collect()
+        };
         let ids = d.images.iter().map(|im| (im.file_name.clone(), im.id)).collect();
         Ok(Self {
             kind: if pseudo { GroundTruth::Pseudo } else { GroundTruth::Coco },
@@ -332,68 +597,195 @@ impl GroundTruthFile {
     }
 }
 
-/// Adds mAP (AP@[.5:.95]) and mAP@.5 per (dataset, codec, quality) to `points`, from the
-/// detections in `rows` and the ground truths in `output/ground_truth/`. Returns the
-/// problems met (a dataset whose ground truth cannot be read, rows without detections).
-pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut groups: BTreeMap<(String, String, u64), Vec<&ResultRow>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.is_ok() && r.detections.is_some()) {
-        groups
-            .entry((r.dataset.clone(), r.codec.clone(), r.quality.to_bits()))
-            .or_default()
-            .push(r);
+/// The evaluation of one task at one point (dataset, codec, quality), for one IoU type.
+#[derive(Debug, Clone)]
+pub struct PointAnalysis {
+    /// Task name.
+    pub task: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Codec id.
+    pub codec: String,
+    /// Quality.
+    pub quality: f64,
+    /// `bbox` or `segm`.
+    pub iou: &'static str,
+    /// Against the dataset's annotations or a pseudo ground truth.
+    pub ground_truth: GroundTruth,
+    /// The statistics, per-class AP, TIDE errors and recall.
+    pub analysis: Analysis,
+}
+
+/// Every task's evaluations over a run's rows, and why some are missing.
+#[derive(Debug, Clone, Default)]
+pub struct TaskEvaluations {
+    /// One per (task, point, IoU type), in (task, dataset, codec, quality) order.
+    pub points: Vec<PointAnalysis>,
+    /// What each task is (`task.json`), by name.
+    pub records: BTreeMap<String, TaskRecord>,
+    /// Why an evaluation is missing (an unreadable ground truth, images without output).
+    pub problems: Vec<String>,
+}
+
+/// The ground truth of a task's dataset in an output folder, and the task's record.
+fn task_files(output: &Path, task: &str, dataset: &str) -> (PathBuf, Option<TaskRecord>) {
+    // Names come from a results table: never paths of their own.
+    let dir = output.join(GT_DIR).join(icmbench_reports::paths::path_part(task).as_ref());
+    let file = format!("{}.json", icmbench_reports::paths::path_part(dataset));
+    let record = read_text_capped(&dir.join(TASK_RECORD), DATA_JSON_CAP)
+        .ok()
+        .and_then(|t| serde_json::from_str::<TaskRecord>(&t).ok());
+    let path = dir.join(&file);
+    if task == LEGACY_TASK && !path.exists() {
+        return (output.join(GT_DIR).join(file), record);
     }
-    // Each dataset's ground truth is read once, whatever the number of points.
-    let mut gts: BTreeMap<String, Option<(PathBuf, GroundTruthFile)>> = BTreeMap::new();
-    for ((dataset, codec, q), members) in groups {
-        let gt = gts.entry(dataset.clone()).or_insert_with(|| {
-            // The name comes from a results table: never a path of its own.
-            let path = output
-                .join(GT_DIR)
-                .join(format!("{}.json", icmbench_reports::paths::path_part(&dataset)));
-            match GroundTruthFile::read(&path) {
-                Ok(gt) => Some((path, gt)),
+    (path, record)
+}
+
+/// Evaluates every task of `rows` per (dataset, codec, quality) from the stored outputs and
+/// the ground truths in `output/ground_truth/`: bbox (and segm for outputs with masks), with
+/// per-class AP, TIDE and recall. A point where some image has no output of the task (its
+/// model failed there) is not evaluated for that task: it is a problem, never a mean over
+/// fewer images.
+pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
+    let mut ev = TaskEvaluations::default();
+    type Key = (String, String, String, u64);
+    let mut images: BTreeMap<(String, String, u64), usize> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, Vec<(&ResultRow, &TaskOutput)>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.is_ok()) {
+        *images.entry((r.dataset.clone(), r.codec.clone(), r.quality.to_bits())).or_default() += 1;
+        for (task, out) in &r.tasks {
+            groups
+                .entry((task.clone(), r.dataset.clone(), r.codec.clone(), r.quality.to_bits()))
+                .or_default()
+                .push((r, out));
+        }
+    }
+    // Each (task, dataset) ground truth is read once, whatever the number of points.
+    let mut gts: BTreeMap<(String, String), Option<(PathBuf, GroundTruthFile)>> = BTreeMap::new();
+    for ((task, dataset, codec, q), members) in groups {
+        let quality = f64::from_bits(q);
+        let label = format!("task `{task}`: {dataset}/{codec} q{quality}");
+        let expected = images.get(&(dataset.clone(), codec.clone(), q)).copied().unwrap_or(0);
+        let failed: Vec<&str> = members.iter().filter_map(|(_, o)| o.error.as_deref()).collect();
+        if members.len() < expected || !failed.is_empty() {
+            ev.problems.push(format!(
+                "{label}: {} of {expected} images have no output{}; no metrics at this point",
+                expected - members.len() + failed.len(),
+                failed.first().map(|e| format!(" (first: {e})")).unwrap_or_default()
+            ));
+            continue;
+        }
+        let (path, record) = task_files(output, &task, &dataset);
+        if let Some(r) = record {
+            ev.records.entry(task.clone()).or_insert(r);
+        }
+        let gt = gts
+            .entry((task.clone(), dataset.clone()))
+            .or_insert_with(|| match GroundTruthFile::read(&path) {
+                Ok(gt) => Some((path.clone(), gt)),
                 Err(e) => {
-                    problems.push(format!("dataset `{dataset}`: no mAP: {e}"));
+                    ev.problems.push(format!("task `{task}`: dataset `{dataset}`: no metrics: {e}"));
                     None
                 }
-            }
-        });
+            });
         let Some((path, gt)) = gt else { continue };
-        let mut dets = Vec::new();
-        for r in &members {
-            let Some(id) = gt.image_id(&r.image) else {
-                problems.push(format!("{dataset}/{}: not in {}", r.image, path.display()));
-                continue;
-            };
-            let stored = r.detections.iter().flatten();
-            dets.extend(stored.filter_map(|d| Some((id, gt.map_category(*d)?))));
+        let faces = ev.records.get(&task).filter(|r| r.kind == TaskKind::Faces).map(|r| r.threshold);
+        let (instances, with_masks) = instances_of(&members, gt, faces, |image| {
+            ev.problems.push(format!("{label}: {image} is not in {}", path.display()));
+        });
+        let mut kinds = vec![(IouType::Bbox, "bbox")];
+        if with_masks && faces.is_none() {
+            kinds.push((IouType::Segm, "segm"));
         }
-        let quality = f64::from_bits(q);
-        let label = format!("{dataset}/{codec} q{quality}");
-        match icmbench_metrics::coco::evaluate_detections(&gt.coco, &dets, icmbench_metrics::coco::IouType::Bbox, &label) {
-            Ok(stats) => {
-                if let Some(p) = points
-                    .iter_mut()
-                    .find(|p| p.dataset == dataset && p.codec == codec && p.quality == quality)
-                {
-                    for (name, v) in metric_names(gt.kind).into_iter().zip([stats[0], stats[1]]) {
-                        p.metrics.insert(
-                            name.to_string(),
-                            Stats {
-                                mean: v,
-                                median: v,
-                                std: f64::NAN,
-                            },
-                        );
-                    }
-                }
+        for (iou, name) in kinds {
+            match icmbench_metrics::coco::analyse(&gt.coco, &instances, iou, &label) {
+                Ok(analysis) => ev.points.push(PointAnalysis {
+                    task: task.clone(),
+                    dataset: dataset.clone(),
+                    codec: codec.clone(),
+                    quality,
+                    iou: name,
+                    ground_truth: gt.kind,
+                    analysis,
+                }),
+                Err(e) => ev.problems.push(format!("{label} ({name}): {e}")),
             }
-            Err(e) => problems.push(e.to_string()),
         }
     }
-    problems
+    ev
+}
+
+/// The instances of a point's task outputs in a ground truth's ids and categories (for a
+/// faces task, only detections scoring at least its threshold), and whether every output has
+/// masks; `unknown` hears of each image the ground truth lacks.
+fn instances_of<'a>(
+    members: &[(&'a ResultRow, &'a TaskOutput)],
+    gt: &GroundTruthFile,
+    faces: Option<f64>,
+    mut unknown: impl FnMut(&str),
+) -> (Vec<Instance<'a>>, bool) {
+    let mut instances = Vec::new();
+    let mut with_masks = true;
+    for (r, out) in members {
+        let Some(id) = gt.image_id(&r.image) else {
+            unknown(&r.image);
+            continue;
+        };
+        with_masks &= out.masks.as_ref().is_some_and(|m| m.len() == out.detections.len());
+        for (k, d) in out.detections.iter().enumerate() {
+            if faces.is_some_and(|t| d.score < t) {
+                continue;
+            }
+            let Some(detection) = gt.map_category(*d) else { continue };
+            let mask = out.masks.as_ref().and_then(|m| m.get(k)).map(|c| (c.as_str(), r.height, r.width));
+            instances.push(Instance {
+                image_id: id,
+                detection,
+                mask,
+            });
+        }
+    }
+    (instances, with_masks)
+}
+
+/// The dataset-level metric values of one evaluation: (metric name, value).
+fn point_metrics(p: &PointAnalysis, gt: GroundTruth, record: Option<&TaskRecord>) -> Vec<(String, f64)> {
+    let kind = record.map_or(TaskKind::Detection, |r| r.kind);
+    let names = metric_names(kind, gt, p.iou == "segm", &p.task);
+    let a = &p.analysis;
+    match (kind, p.iou) {
+        (TaskKind::Faces, _) => vec![(names[0].clone(), a.recall50)],
+        (_, "segm") => vec![(names[2].clone(), a.stats[0]), (names[3].clone(), a.stats[1])],
+        _ => vec![(names[0].clone(), a.stats[0]), (names[1].clone(), a.stats[1])],
+    }
+}
+
+/// Adds every task's dataset-level metrics (`map@NAME`, `segm_map@NAME`, `face_recall@NAME`,
+/// …) per (dataset, codec, quality) to `points`, from the stored outputs in `rows` and the
+/// ground truths in `output/ground_truth/`; returns the evaluations (for analysis tables)
+/// with the problems met.
+pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path) -> TaskEvaluations {
+    let ev = evaluate_tasks(rows, output);
+    for p in &ev.points {
+        let Some(point) = points
+            .iter_mut()
+            .find(|x| x.dataset == p.dataset && x.codec == p.codec && x.quality == p.quality)
+        else {
+            continue;
+        };
+        for (name, v) in point_metrics(p, p.ground_truth, ev.records.get(&p.task)) {
+            point.metrics.insert(
+                name,
+                Stats {
+                    mean: v,
+                    median: v,
+                    std: f64::NAN,
+                },
+            );
+        }
+    }
+    ev
 }
 
 /// What `icmbench detect` is asked to do: the image folder, the results file, and
@@ -483,19 +875,29 @@ pub fn detect_folder(detector: &Detector, r: &DetectRequest) -> Result<DetectOut
                 continue;
             }
         };
-        let dets = detector.detect(&img)?;
-        let mapped = dets.iter().filter_map(|d| match &truth {
-            Some(t) => t.map_category(*d),
-            None => Some(*d),
-        });
-        results.extend(mapped.map(|m| json!({"image_id": image_id, "category_id": m.category_id, "bbox": m.bbox, "score": m.score})));
-        seen.push((image_id, e.id.clone(), img.width(), img.height(), dets));
+        let found = detector.instances(&img)?;
+        let (w, h) = img.dimensions();
+        for (k, d) in found.detections.iter().enumerate() {
+            let Some(m) = (match &truth {
+                Some(t) => t.map_category(*d),
+                None => Some(*d),
+            }) else {
+                continue;
+            };
+            let mut v = json!({"image_id": image_id, "category_id": m.category_id, "bbox": m.bbox, "score": m.score});
+            if let Some(counts) = found.masks.as_ref().and_then(|c| c.get(k)) {
+                v["segmentation"] = json!({"size": [h, w], "counts": counts});
+            }
+            results.push(v);
+        }
+        seen.push((image_id, e.id.clone(), img.width(), img.height(), found));
     }
     let seconds = start.elapsed().as_secs_f64();
     let detections = results.len();
     write_json(r.out, &serde_json::Value::Array(results))?;
     if let Some(p) = r.pseudo_gt {
-        write_json(p, &pseudo_ground_truth(&seen, r.pseudo_threshold, detector.name()))?;
+        let categories = category_names(TaskKind::Detection, &detector.spec().category_ids);
+        write_json(p, &pseudo_ground_truth(&seen, r.pseudo_threshold, detector.name(), &categories))?;
     }
     let n = entries.len() - failures;
     let summary = DetectSummary {

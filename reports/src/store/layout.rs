@@ -2,7 +2,9 @@
 //! atomically at the end of a run), `journal.jsonl` (rows appended as they finish, so an
 //! interrupted run resumes from it), `run.json` (what the last run was), `config.toml` (a
 //! copy of the config the last run was given), `ground_truth/` (the ground truths of
-//! detection tasks) and `.lock` (the advisory lock that keeps one writer per folder,
+//! machine tasks, `ground_truth/<task>/<dataset>.json`), `bitstreams/` (the coded streams of
+//! a run with tasks, so that a task added later decodes them instead of coding again) and
+//! `.lock` (the advisory lock that keeps one writer per folder,
 //! [`OutputLock`]).
 //!
 //! Rows are identified by their slot, (dataset, image, codec, quality)
@@ -31,6 +33,9 @@ pub const CONFIG_COPY: &str = "config.toml";
 pub const LOCK: &str = ".lock";
 /// Folder of ground-truth files (detection tasks): `ground_truth/<dataset>.json`.
 pub const GT_DIR: &str = "ground_truth";
+/// Folder of the coded streams of a run with tasks: `bitstreams/<key>.bin`
+/// ([`super::RowKey::file_name`]).
+pub const BITSTREAMS_DIR: &str = "bitstreams";
 
 /// One output folder.
 #[derive(Debug, Clone)]

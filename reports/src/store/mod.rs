@@ -9,12 +9,13 @@
 //! Columns, in order: `dataset`, `image`, `image_hash`, `width`, `height`, `conversion`,
 //! `preprocess`, `codec`, `codec_kind`, `codec_version`, `quality`, `status` (`ok` or
 //! `failed`), `error`, `bytes`, `bpp`, `bpp_estimated`, `encode_ms`, `decode_ms`,
-//! `detections`, `provenance` ([`FIXED_COLUMNS`]), then one `Float64` column per metric (named as the
+//! `tasks`, `provenance` ([`FIXED_COLUMNS`]), then one `Float64` column per metric (named as the
 //! metric, e.g. `psnr-rgb`), sorted by name. `bpp` is `bytes × 8 / (width × height)` of the
 //! source image; `bpp_estimated` (learned codecs only) is −log2 of the likelihoods of the
 //! coded latents over the same pixel count.
-//! `detections` (rows of a run with a detection task) holds the boxes as JSON text, typed
-//! in memory; `provenance` (where and when the row was computed: host, Slurm job and array
+//! `tasks` (rows of a run with machine tasks) holds each task's output on the scored image
+//! ([`TaskOutput`]: the model's identity, boxes, instance masks as COCO RLE, or the task's
+//! error) as one JSON object by task name, typed in memory; `provenance` (where and when the row was computed: host, Slurm job and array
 //! ids, icmbench version and git commit, start and end) likewise. Infinite PSNR (lossless) is stored as `inf` in Parquet and CSV.
 //!
 //! Files are replaced atomically (written beside, synced, renamed). Rows finished during a
@@ -35,7 +36,7 @@ use icmbench_models::detect::Detection;
 pub mod layout;
 pub mod shard;
 
-pub use layout::{CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock, PARQUET, RUN_META, Store, host_name};
+pub use layout::{BITSTREAMS_DIR, CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock, PARQUET, RUN_META, Store, host_name};
 pub use shard::{SHARD_META, SHARDS_DIR};
 
 /// Status of a successful row, as stored.
@@ -148,11 +149,11 @@ pub struct ResultRow {
     /// Metric values by metric name.
     #[serde(with = "nonfinite_map")]
     pub metrics: BTreeMap<String, f64>,
-    /// The detection task's output on the scored image (boxes in source pixels), when the
-    /// run has a detection task. Stored as JSON text (`[{bbox, score, category_id}]`) in
-    /// every file; typed in memory.
-    #[serde(default, with = "detections_text")]
-    pub detections: Option<Vec<Detection>>,
+    /// Each machine task's output on the scored image, by task name (empty without tasks).
+    /// Stored as one JSON object (`{name: {model, detections, masks, error}}`) in every file;
+    /// typed in memory.
+    #[serde(default, with = "tasks_text", skip_serializing_if = "BTreeMap::is_empty")]
+    pub tasks: BTreeMap<String, TaskOutput>,
     /// Where and when the row was computed (host, Slurm ids, icmbench version and commit,
     /// start and end), as JSON text in every file; `None` in tables written before.
     #[serde(default, with = "provenance_text")]
@@ -183,6 +184,37 @@ impl ResultRow {
         }
     }
 }
+
+/// What one machine task made of a row's scored image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskOutput {
+    /// The task model's identity (its name, the SHA-256 of its weights, a hash of its
+    /// contract and its regime): a stored output is reused only by a task of the same
+    /// identity, so changing a task's model recomputes its outputs, and only those.
+    pub model: String,
+    /// Detections, boxes in the source image's pixels, in the model's order.
+    #[serde(default)]
+    pub detections: Vec<Detection>,
+    /// Instance masks (segmentation tasks): for each detection, the COCO compressed RLE
+    /// counts of its mask over the row's `height × width` image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masks: Option<Vec<String>>,
+    /// Why the task failed on this image (the other tasks' outputs and the row are kept;
+    /// the task's dataset-level metrics at this point are then not computed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl TaskOutput {
+    /// Whether the task finished on this image.
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// The task name under which detections stored by versions before several tasks per run
+/// (a `detections` column) are read.
+pub const LEGACY_TASK: &str = "detector";
 
 /// The identity of a row: dataset, image id, codec id and quality (the task, where a run has
 /// one, belongs to the dataset or the run, so it is fixed within a slot).
@@ -234,6 +266,18 @@ impl RowKey {
             quality_bits: quality.to_bits(),
         }
     }
+
+    /// The file name of the coded stream of this key in [`BITSTREAMS_DIR`]: a BLAKE3 hash of
+    /// the key's parts (never a name from a config), `.bin`.
+    pub fn file_name(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for part in [self.image_hash.as_bytes(), self.codec.as_bytes(), self.codec_version.as_bytes()] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        h.update(&self.quality_bits.to_le_bytes());
+        format!("{}.bin", h.finalize().to_hex())
+    }
 }
 
 /// JSON has no infinities: the journal writes non-finite metric values as strings.
@@ -277,27 +321,27 @@ mod nonfinite_map {
     }
 }
 
-/// Detections as the JSON text every file stores (the journal, Parquet and CSV): the same
-/// text whether written by this version or an earlier one.
-mod detections_text {
-    use icmbench_models::detect::Detection;
+/// Task outputs as the JSON text every file stores (the journal, Parquet and CSV).
+mod tasks_text {
+    use std::collections::BTreeMap;
+
+    use super::TaskOutput;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(d: &Option<Vec<Detection>>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&super::detections_json(d)),
-            None => s.serialize_none(),
-        }
+    pub fn serialize<S: Serializer>(t: &BTreeMap<String, TaskOutput>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::tasks_json(t))
     }
 
-    /// Text that is not a list of detections (a NaN box written as `null`) loses its
-    /// detections with a warning, not its row.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Detection>>, D::Error> {
-        Ok(Option::<String>::deserialize(d)?.and_then(|t| {
-            serde_json::from_str(&t)
-                .map_err(|e| tracing::warn!("stored detections dropped: {e}"))
-                .ok()
-        }))
+    /// Text that is not a map of task outputs (a NaN box written as `null`) loses the
+    /// outputs with a warning, not its row: a run computes them again.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, TaskOutput>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?
+            .and_then(|t| {
+                serde_json::from_str(&t)
+                    .map_err(|e| tracing::warn!("stored task outputs dropped: {e}"))
+                    .ok()
+            })
+            .unwrap_or_default())
     }
 }
 
@@ -328,9 +372,9 @@ pub fn provenance_json(p: &shard::Provenance) -> String {
     serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
 }
 
-/// Detections as stored: a JSON array of `{bbox, score, category_id}`.
-pub fn detections_json(d: &[Detection]) -> String {
-    serde_json::to_string(d).unwrap_or_else(|_| "[]".into())
+/// Task outputs as stored: a JSON object by task name.
+pub fn tasks_json(t: &BTreeMap<String, TaskOutput>) -> String {
+    serde_json::to_string(t).unwrap_or_else(|_| "{}".into())
 }
 
 /// The metric columns of a result table: every column that is not a fixed one.
@@ -338,7 +382,7 @@ pub fn metric_columns(df: &DataFrame) -> Vec<String> {
     df.get_column_names()
         .into_iter()
         .map(|s| s.to_string())
-        .filter(|s| !FIXED_COLUMNS.contains(&s.as_str()))
+        .filter(|s| !FIXED_COLUMNS.contains(&s.as_str()) && s != LEGACY_DETECTIONS)
         .collect()
 }
 
@@ -362,9 +406,13 @@ pub const FIXED_COLUMNS: &[&str] = &[
     "bpp_estimated",
     "encode_ms",
     "decode_ms",
-    "detections",
+    "tasks",
     "provenance",
 ];
+
+/// A column of tables written before several tasks per run: read into [`LEGACY_TASK`], never
+/// written, never a metric.
+const LEGACY_DETECTIONS: &str = "detections";
 
 fn polars_err(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
     move |source| ReportError::Polars {
@@ -409,9 +457,9 @@ pub fn to_dataframe(rows: &[ResultRow]) -> Result<DataFrame, PolarsError> {
         Column::new("encode_ms".into(), rows.iter().map(|r| r.encode_ms).collect::<Vec<Option<f64>>>()),
         Column::new("decode_ms".into(), rows.iter().map(|r| r.decode_ms).collect::<Vec<Option<f64>>>()),
         Column::new(
-            "detections".into(),
+            "tasks".into(),
             rows.iter()
-                .map(|r| r.detections.as_deref().map(detections_json))
+                .map(|r| (!r.tasks.is_empty()).then(|| tasks_json(&r.tasks)))
                 .collect::<Vec<Option<String>>>(),
         ),
         Column::new(
@@ -474,7 +522,8 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
     let decode_ms = float("decode_ms")?;
     let optional_text = |name: &str| if df.column(name).is_ok() { text(name) } else { Ok(vec![None; n]) };
     // Tables written before these columns existed have none.
-    let detections = optional_text("detections")?;
+    let tasks = optional_text("tasks")?;
+    let legacy = optional_text(LEGACY_DETECTIONS)?;
     let provenance = optional_text("provenance")?;
     let metric_names = metric_columns(df);
     let metric_values: Vec<Vec<Option<f64>>> = metric_names.iter().map(|m| float(m)).collect::<Result<_, _>>()?;
@@ -488,16 +537,28 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
             Status::parse(t).ok_or_else(|| schema_err(format!("row {}: status `{t}` is neither `ok` nor `failed`", i + 1)))
         })
         .collect::<Result<Vec<Status>, _>>()?;
-    // A detections cell that does not parse loses its detections, with a warning, not the
-    // table: the row's mAP contribution is missing, and a run computes the row again.
-    let detections: Vec<Option<Vec<Detection>>> = detections
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let parsed = serde_json::from_str::<Vec<Detection>>(t.as_deref()?);
-            parsed
-                .map_err(|e| tracing::warn!("{}: row {}: stored detections dropped: {e}", path.display(), i + 1))
-                .ok()
+    // A cell that does not parse loses its task outputs, with a warning, not the table: the
+    // row's task metrics are missing, and a run computes the outputs again.
+    let dropped = |i: usize, e: serde_json::Error| tracing::warn!("{}: row {}: stored task outputs dropped: {e}", path.display(), i + 1);
+    let tasks: Vec<BTreeMap<String, TaskOutput>> = (0..n)
+        .map(|i| match (&tasks[i], &legacy[i]) {
+            (Some(t), _) => serde_json::from_str(t).map_err(|e| dropped(i, e)).unwrap_or_default(),
+            (None, Some(t)) => match serde_json::from_str::<Vec<Detection>>(t) {
+                Ok(detections) => BTreeMap::from([(
+                    LEGACY_TASK.to_string(),
+                    TaskOutput {
+                        model: String::new(),
+                        detections,
+                        masks: None,
+                        error: None,
+                    },
+                )]),
+                Err(e) => {
+                    dropped(i, e);
+                    BTreeMap::new()
+                }
+            },
+            (None, None) => BTreeMap::new(),
         })
         .collect();
     Ok((0..n)
@@ -520,7 +581,7 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
             bpp_estimated: bpp_estimated[i],
             encode_ms: encode_ms[i],
             decode_ms: decode_ms[i],
-            detections: detections[i].clone(),
+            tasks: tasks[i].clone(),
             provenance: provenance[i].as_deref().and_then(|t| {
                 serde_json::from_str(t)
                     .map_err(|e| tracing::warn!("{}: row {}: stored provenance dropped: {e}", path.display(), i + 1))
@@ -813,7 +874,7 @@ mod tests {
             encode_ms: Some(1.5),
             decode_ms: Some(0.5),
             metrics: [("psnr-rgb".to_string(), psnr)].into_iter().collect(),
-            detections: None,
+            tasks: BTreeMap::new(),
             provenance: None,
         }
     }
@@ -965,19 +1026,33 @@ mod tests {
         assert!(err.contains("j.jsonl:1"), "{err}");
     }
 
-    /// Detections are typed in memory and stored as JSON text: a journal line written before
-    /// they were typed (a string field) still reads, and a row writes the same line again.
+    fn with_task(mut r: ResultRow) -> ResultRow {
+        r.tasks.insert(
+            "nanodet".into(),
+            TaskOutput {
+                model: "nanodet:ab12".into(),
+                detections: vec![Detection {
+                    bbox: [1.5, 2.0, 10.25, 4.0],
+                    score: 0.75,
+                    category_id: 3,
+                }],
+                masks: Some(vec!["0`0".into()]),
+                error: None,
+            },
+        );
+        r
+    }
+
+    /// Task outputs are typed in memory and stored as JSON text in the journal, Parquet and
+    /// CSV; a row writes the same line again.
     #[test]
-    fn detections_are_stored_as_text_and_read_typed() {
-        let mut r = row("jpeg", 50.0, 30.0);
-        r.detections = Some(vec![Detection {
-            bbox: [1.5, 2.0, 10.25, 4.0],
-            score: 0.75,
-            category_id: 3,
-        }]);
+    fn task_outputs_are_stored_as_text_and_read_typed() {
+        let r = with_task(row("jpeg", 50.0, 30.0));
         let line = serde_json::to_string(&r).unwrap();
         assert!(
-            line.contains(r#""detections":"[{\"bbox\":[1.5,2.0,10.25,4.0],\"score\":0.75,\"category_id\":3}]""#),
+            line.contains(
+                r#""tasks":"{\"nanodet\":{\"model\":\"nanodet:ab12\",\"detections\":[{\"bbox\":[1.5,2.0,10.25,4.0],\"score\":0.75,\"category_id\":3}],\"masks\":[\"0`0\"]}}""#
+            ),
             "{line}"
         );
         let back: ResultRow = serde_json::from_str(&line).unwrap();
@@ -987,6 +1062,25 @@ mod tests {
         let p = dir.path().join("r.parquet");
         write_parquet(&p, std::slice::from_ref(&r)).unwrap();
         assert_eq!(read_parquet(&p).unwrap(), vec![r]);
+    }
+
+    /// A table written before several tasks per run (a `detections` column of boxes) reads
+    /// its boxes as the output of [`LEGACY_TASK`], with no model identity (so a run computes
+    /// them again), and the column is not taken for a metric.
+    #[test]
+    fn old_detections_columns_read_as_the_legacy_task() {
+        let r = row("jpeg", 50.0, 30.0);
+        let mut df = to_dataframe(std::slice::from_ref(&r)).unwrap();
+        df.with_column(Column::new(
+            "detections".into(),
+            [r#"[{"bbox":[1.5,2.0,10.25,4.0],"score":0.75,"category_id":3}]"#],
+        ))
+        .unwrap();
+        assert_eq!(metric_columns(&df), ["psnr-rgb"]);
+        let rows = from_dataframe(&df, Path::new("old.parquet")).unwrap();
+        let legacy = &rows[0].tasks[LEGACY_TASK];
+        assert_eq!((legacy.model.as_str(), legacy.detections.len()), ("", 1));
+        assert_eq!(legacy.detections[0].bbox, [1.5, 2.0, 10.25, 4.0]);
     }
 
     /// Provenance is stored as JSON text in the journal, Parquet and CSV and read back
@@ -1035,18 +1129,21 @@ mod tests {
         assert_eq!(Status::Ok.to_string(), STATUS_OK);
     }
 
-    /// A detections cell that does not parse (a NaN box written as `null`) drops those
-    /// detections, not the table.
+    /// A task cell that does not parse (a NaN box written as `null`) drops those outputs,
+    /// not the table.
     #[test]
-    fn a_bad_detections_cell_drops_only_its_detections() {
-        let mut df = to_dataframe(&[row("jpeg", 50.0, 30.0)]).unwrap();
+    fn a_bad_task_cell_drops_only_its_outputs() {
+        let mut df = to_dataframe(&[with_task(row("jpeg", 50.0, 30.0))]).unwrap();
         df.replace(
-            "detections",
-            Column::new("detections".into(), [r#"[{"bbox":[null,1,2,3],"score":0.5,"category_id":1}]"#]),
+            "tasks",
+            Column::new(
+                "tasks".into(),
+                [r#"{"nanodet":{"model":"m","detections":[{"bbox":[null,1,2,3],"score":0.5,"category_id":1}]}}"#],
+            ),
         )
         .unwrap();
         let rows = from_dataframe(&df, Path::new("t.parquet")).unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].detections, None);
+        assert!(rows[0].tasks.is_empty());
     }
 }

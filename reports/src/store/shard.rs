@@ -301,7 +301,7 @@ mod tests {
             encode_ms: Some(1.0),
             decode_ms: Some(1.0),
             metrics: [("psnr-rgb".to_string(), psnr)].into(),
-            detections: None,
+            tasks: Default::default(),
             provenance: None,
         }
     }
