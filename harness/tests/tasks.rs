@@ -131,7 +131,7 @@ fn task_tables_are_checked() {
         ("[[tasks]]\nkind = \"faces\"\nground_truth = \"coco\"\n", "must be `pseudo`"),
         (
             "[[tasks]]\nkind = \"segmentation\"\nground_truth = \"pseudo\"\n",
-            "needs your export",
+            "needs a `model`",
         ),
         (
             &format!("{NANODET}[task]\nkind = \"detection\"\nground_truth = \"pseudo\"\n")[..],
@@ -149,4 +149,87 @@ fn task_tables_are_checked() {
         assert_eq!(out.status.code(), Some(1), "{tasks}: {stderr}");
         assert!(stderr.contains(expected) && stderr.contains("run.toml"), "{tasks}: {stderr}");
     }
+}
+
+/// The SA-ICM protocol in one run: NanoDet boxes, the synthetic instance segmenter and the
+/// BlazeFace face task on three photos (the astronaut has a face) through JPEG. Each task
+/// gives its own columns (bbox; bbox and segm; face recall); the report has the task ×
+/// rate table, the classes that lose most, TIDE and AP by size, their CSV files, the TIDE
+/// figures and the rate–privacy curve beside the task curves.
+#[test]
+fn three_tasks_give_columns_tables_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sa-icm.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "output = \"out\"\nmetrics = [\"psnr\"]\n\
+             [[tasks]]\nname = \"nanodet\"\nkind = \"detection\"\nground_truth = \"pseudo\"\n\
+             [[tasks]]\nname = \"seg\"\nkind = \"segmentation\"\nmodel = \"synthetic-segmenter\"\nground_truth = \"pseudo\"\n\
+             [[tasks]]\nname = \"faces\"\nkind = \"faces\"\n\
+             [[datasets]]\nname = \"photos\"\npath = \"{}\"\nlimit = 3\nmax_side = 384\n\
+             [[codecs]]\nkind = \"jpeg\"\nqualities = [5, 30, 90]\n\
+             [[codecs]]\nkind = \"webp\"\nqualities = [0, 50]\n",
+            icmbench_datasets::samples_dir().display()
+        ),
+    )
+    .unwrap();
+    let v = summary(&common::icmbench_ok(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]));
+    let points = v["summary"].as_array().unwrap();
+    assert_eq!(points.len(), 5);
+    let column = |i: usize, name: &str| points[i]["metrics"][name].as_f64().unwrap_or_else(|| panic!("{name} at {i}: {}", points[i]));
+    for i in 0..5 {
+        for name in [
+            "map_vs_uncompressed@nanodet",
+            "map_vs_uncompressed@seg",
+            "segm_map_vs_uncompressed@seg",
+            "segm_map50_vs_uncompressed@seg",
+            "face_recall@faces",
+        ] {
+            assert!((0.0..=1.0).contains(&column(i, name)), "{name}");
+        }
+    }
+    // The masks follow the decoded image: segm AP falls as the rate does, boxes do not
+    // (the synthetic segmenter's boxes are fixed).
+    assert!(column(0, "segm_map_vs_uncompressed@seg") < column(2, "segm_map_vs_uncompressed@seg"));
+    assert_eq!(column(0, "map_vs_uncompressed@seg"), 1.0);
+    // At quality 90 the astronaut's face is still found.
+    assert_eq!(column(2, "face_recall@faces"), 1.0);
+
+    let out = dir.path().join("out");
+    let rows = icmbench_reports::store::read_parquet(&out.join("results.parquet")).unwrap();
+    let faces = rows.iter().find(|r| r.image == "astronaut.png" && r.quality == 90.0).unwrap();
+    assert!(faces.tasks["faces"].detections.iter().any(|d| d.score > 0.8));
+    assert!(rows.iter().all(|r| r.tasks["seg"].masks.as_ref().is_some_and(|m| m.len() == r.tasks["seg"].detections.len())));
+
+    let report = out.join("report");
+    common::icmbench_ok(&["report", out.to_str().unwrap(), "--anchor", "jpeg", "--out", report.to_str().unwrap()]);
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for text in [
+        "### photos / webp: task models × rate points",
+        "| nanodet (frozen, bbox) |",
+        "| seg (frozen, segm) |",
+        "| faces (frozen, face recall) |",
+        "classes that lose most AP",
+        "| point | Cls | Loc | Both | Dupe | Bkg | Miss | AP small | AP medium | AP large |",
+    ] {
+        assert!(md.contains(text), "{text}\n{md}");
+    }
+    let csv = std::fs::read_to_string(report.join("task_points.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 5 * 4, "{csv}");
+    let per_class = std::fs::read_to_string(report.join("per_class.csv")).unwrap();
+    assert!(per_class.lines().any(|l| l.contains(",seg,frozen,segm,jpeg,") && l.contains(",person,")), "{per_class}");
+    let tide = std::fs::read_to_string(report.join("tide.csv")).unwrap();
+    for kind in ["Cls", "Loc", "Both", "Dupe", "Bkg", "Miss"] {
+        assert!(tide.contains(&format!(",{kind},")), "{kind}: {tide}");
+    }
+    for figure in [
+        "photos-tide-map_vs_uncompressed@nanodet.svg",
+        "photos-tide-segm_map_vs_uncompressed@seg.svg",
+        "photos-face_recall@faces.svg",
+    ] {
+        assert!(report.join("figures").join(figure).is_file(), "{figure}");
+    }
+    let panels = std::fs::read_to_string(report.join("figures/photos.svg")).unwrap();
+    assert!(panels.contains("face recall vs uncompressed") && panels.contains("mAP@[.5:.95] vs uncompressed"));
 }

