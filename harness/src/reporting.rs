@@ -318,7 +318,9 @@ pub fn write_report(
         written.push(p);
     }
     let mut figures = write_figures(&report, &dir.join("figures"), plot, formats, has(Format::Html))?;
-    figures.files.extend(write_tide_figures(&report, tasks, &dir.join("figures"), formats)?);
+    figures
+        .files
+        .extend(write_tide_figures(&report, tasks, &dir.join("figures"), formats)?);
     written.extend(figures.files);
     if has(Format::Html) {
         let failures = inputs.rows.iter().filter(|r| !r.is_ok()).map(crate::print::failure_line).collect();

@@ -316,15 +316,22 @@ fn blazeface_reference() -> serde_json::Value {
 #[test]
 fn blazeface_output_matches_the_reference_on_an_exact_input() {
     let reference = blazeface_reference();
-    let img = image::RgbImage::from_fn(256, 256, |x, y| image::Rgb(std::array::from_fn(|c| ((5 * x + 3 * y + 7 * c as u32) % 256) as u8)));
+    let img = image::RgbImage::from_fn(256, 256, |x, y| {
+        image::Rgb(std::array::from_fn(|c| ((5 * x + 3 * y + 7 * c as u32) % 256) as u8))
+    });
     let (outs, _) = blazeface().raw(&img).unwrap();
     let (shape, data) = &outs[0];
     assert_eq!(shape, &[1, 896, 6]);
-    let sums: Vec<f64> = (0..6).map(|c| data.iter().skip(c).step_by(6).map(|&v| f64::from(v)).sum()).collect();
+    let sums: Vec<f64> = (0..6)
+        .map(|c| data.iter().skip(c).step_by(6).map(|&v| f64::from(v)).sum())
+        .collect();
     let want = reference["synthetic"]["faces_column_sums"].as_array().unwrap();
     for (got, want) in sums.iter().zip(want) {
         let want = want.as_f64().unwrap();
-        assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0) + 1e-3, "column sums {sums:?} vs {want}");
+        assert!(
+            (got - want).abs() <= 1e-5 * want.abs().max(1.0) + 1e-3,
+            "column sums {sums:?} vs {want}"
+        );
     }
     for top in reference["synthetic"]["top5_by_objectness"].as_array().unwrap() {
         let anchor = top["anchor"].as_u64().unwrap() as usize;
@@ -344,7 +351,12 @@ fn blazeface_finds_the_astronauts_face() {
     let reference = blazeface_reference();
     let detector = blazeface();
     for name in ["astronaut.png", "coffee.png"] {
-        let faces: Vec<_> = detector.detect(&photo(name)).unwrap().into_iter().filter(|d| d.score >= 0.2).collect();
+        let faces: Vec<_> = detector
+            .detect(&photo(name))
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.score >= 0.2)
+            .collect();
         let want = reference["images"][name].as_array().unwrap();
         assert_eq!(faces.len(), want.len(), "{name}: {faces:?}");
         for (d, w) in faces.iter().zip(want) {
@@ -356,4 +368,58 @@ fn blazeface_finds_the_astronauts_face() {
     }
     let face = detector.detect(&photo("astronaut.png")).unwrap()[0];
     assert!(face.score > 0.8 && iou(face.bbox, [171.4, 73.4, 106.4, 106.4]) > 0.9, "{face:?}");
+}
+
+fn faceres() -> icmbench_models::face::FaceEmbedder {
+    let model = Manifest::shipped()
+        .unwrap()
+        .load("faceres-embedding", &models_dir(), &RuntimeOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    icmbench_models::face::FaceEmbedder::new(model)
+}
+
+/// The face description model (`faceres-embedding`, built from npm by
+/// `tools/models/build_faceembed.py`) against onnxruntime in Python
+/// (tests/fixtures/faceembed_reference.json, recipe inside): on an exact 224 × 224 input,
+/// the same descriptor (L2 norm and first non-zero values within 1e-4); on the astronaut's
+/// face, Human's crop and similarity give the reference's values against the same face
+/// through JPEG quality 10 and 90 (icmbench's JPEG is byte-identical to Pillow's) and
+/// against the cat's face, within 0.01 (the crop's resampling differs by at most 0.0024).
+#[test]
+fn face_descriptions_match_the_reference() {
+    let path = common::root().join("tests/fixtures/faceembed_reference.json");
+    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let embedder = faceres();
+    let n = icmbench_models::face::INPUT;
+    let input: Vec<f32> = (0..3 * n * n)
+        .map(|i| {
+            let (c, y, x) = (i / (n * n), (i / n) % n, i % n);
+            ((5 * x + 3 * y + 7 * c) % 256) as f32
+        })
+        .collect();
+    let e = embedder.embed_input(&input).unwrap();
+    assert_eq!(e.len(), 1024);
+    let l2 = e.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+    let synthetic = &reference["synthetic"];
+    assert!((l2 - synthetic["l2"].as_f64().unwrap()).abs() < 1e-4, "{l2}");
+    for pair in synthetic["first8_nonzero_index_value"].as_array().unwrap() {
+        let (k, v) = (pair[0].as_u64().unwrap() as usize, pair[1].as_f64().unwrap());
+        assert!((f64::from(e[k]) - v).abs() < 1e-4, "descriptor[{k}] = {} vs {v}", e[k]);
+    }
+    let astronaut = photo("astronaut.png");
+    let face = [171.4, 73.4, 106.4, 106.4];
+    let uncompressed = embedder.embed(&astronaut, face).unwrap();
+    let jpeg = icmbench_codecs::jpeg::Jpeg::default();
+    let similarities = &reference["similarities"];
+    for (q, key) in [(10.0, "astronaut vs astronaut_q10"), (90.0, "astronaut vs astronaut_q90")] {
+        use icmbench_codecs::Codec;
+        let decoded = jpeg.decode(&jpeg.encode(&astronaut, q).unwrap(), 512, 512).unwrap();
+        let s = icmbench_models::face::similarity(&uncompressed, &embedder.embed(&decoded, face).unwrap());
+        let want = similarities[key]["similarity"].as_f64().unwrap();
+        assert!((s - want).abs() < 0.01, "{key}: {s} vs {want}");
+    }
+    let cat = embedder.embed(&photo("chelsea.png"), [70.7, 74.4, 222.3, 147.9]).unwrap();
+    let s = icmbench_models::face::similarity(&uncompressed, &cat);
+    let want = similarities["astronaut vs chelsea_cat"]["similarity"].as_f64().unwrap();
+    assert!((s - want).abs() < 0.01, "cat: {s} vs {want}");
 }

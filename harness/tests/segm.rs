@@ -58,7 +58,11 @@ fn segmentation_exports_match_pycocotools() {
             let out = detector.instances(&img).unwrap();
             let masks = out.masks.clone().unwrap();
             let areas: Vec<u64> = masks.iter().map(|m| icmbench_models::segment::rle_area(m, h, w).unwrap()).collect();
-            assert_eq!(serde_json::to_value(&areas).unwrap(), g["mask_pixels"][id.to_string()], "{name} image {id}: mask areas");
+            assert_eq!(
+                serde_json::to_value(&areas).unwrap(),
+                g["mask_pixels"][id.to_string()],
+                "{name} image {id}: mask areas"
+            );
             for (d, m) in out.detections.into_iter().zip(masks) {
                 got.push((id, d, m, h, w));
             }
@@ -113,4 +117,24 @@ fn a_wrong_mask_layout_is_named() {
     let img = image::open(fixtures().join("img1.png")).unwrap().to_rgb8();
     let e = Detector::new(model, s).instances(&img).unwrap_err().to_string();
     assert!(e.contains("maskrcnn_roi") && e.contains("scores have shape"), "{e}");
+}
+
+/// Without `masks`, the `boxes-masks` family is a box detector (mmdeploy's Faster R-CNN
+/// layout): the same boxes as with masks, and no masks.
+#[test]
+fn boxes_without_masks_are_a_box_detector() {
+    let reference = read_json("reference.json");
+    let g = &reference["graphs"]["maskrcnn_roi"];
+    let load = || Model::load("maskrcnn_roi", &fixtures().join("maskrcnn_roi.onnx"), &RuntimeOptions::default()).unwrap();
+    let mut boxes_only = spec(g);
+    if let icmbench_models::detect::OutputFamily::BoxesMasks { masks, .. } = &mut boxes_only.family {
+        *masks = None;
+    }
+    assert!(!boxes_only.has_masks() && spec(g).has_masks());
+    let img = image::open(fixtures().join("img2.png")).unwrap().to_rgb8();
+    let with = Detector::new(load(), spec(g)).instances(&img).unwrap();
+    let without = Detector::new(load(), boxes_only).instances(&img).unwrap();
+    assert_eq!(without.masks, None);
+    assert_eq!(without.detections, with.detections);
+    assert_eq!(with.detections.len(), 5);
 }

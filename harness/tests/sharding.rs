@@ -81,6 +81,17 @@ fn three_shards_merge_into_the_unsharded_results() {
     }
     let gt = |o: &Path| std::fs::read(o.join("ground_truth/nanodet/samples.json")).unwrap();
     assert_eq!(gt(&out), gt(&whole), "the merged pseudo ground truth is the unsharded one");
+    // The shards' coded streams come along, so that a task added after the merge decodes them.
+    let streams = |o: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(o.join("bitstreams"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(streams(&out), streams(&whole));
+    assert_eq!(streams(&out).len(), 18);
     let report = report_md(&out);
     assert!(report.contains("map_vs_uncompressed"), "{report}");
     assert_eq!(report, report_md(&whole));
@@ -121,8 +132,12 @@ fn missing_or_unfinished_shards_are_named_and_partial_merges_say_so() {
     assert_eq!(outcome["rows"], 12);
     icmbench_ok(&["report", out.to_str().unwrap(), "--anchor", "jpeg"]);
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
-    let tables = md.lines().filter(|l| l.starts_with("| codec")).count();
-    assert!(tables >= 2);
+    // Every table (BD, per quality, and the machine tasks' tables), each a run of `|` lines.
+    let lines: Vec<&str> = md.lines().collect();
+    let tables = (0..lines.len())
+        .filter(|&i| lines[i].starts_with('|') && (i == 0 || !lines[i - 1].starts_with('|')))
+        .count();
+    assert!(tables >= 2 && md.contains("| codec") && md.contains("task models × rate points"));
     assert_eq!(
         md.matches("PARTIAL RESULTS").count(),
         tables + 1,

@@ -129,10 +129,7 @@ fn task_tables_are_checked() {
         ),
         (&format!("{NANODET}{NANODET}")[..], "`nano` is used twice"),
         ("[[tasks]]\nkind = \"faces\"\nground_truth = \"coco\"\n", "must be `pseudo`"),
-        (
-            "[[tasks]]\nkind = \"segmentation\"\nground_truth = \"pseudo\"\n",
-            "needs a `model`",
-        ),
+        ("[[tasks]]\nkind = \"segmentation\"\nground_truth = \"pseudo\"\n", "needs a `model`"),
         (
             &format!("{NANODET}[task]\nkind = \"detection\"\nground_truth = \"pseudo\"\n")[..],
             "not both",
@@ -177,7 +174,11 @@ fn three_tasks_give_columns_tables_and_figures() {
     let v = summary(&common::icmbench_ok(&["run", cfg.to_str().unwrap(), "--quiet", "--json"]));
     let points = v["summary"].as_array().unwrap();
     assert_eq!(points.len(), 5);
-    let column = |i: usize, name: &str| points[i]["metrics"][name].as_f64().unwrap_or_else(|| panic!("{name} at {i}: {}", points[i]));
+    let column = |i: usize, name: &str| {
+        points[i]["metrics"][name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name} at {i}: {}", points[i]))
+    };
     for i in 0..5 {
         for name in [
             "map_vs_uncompressed@nanodet",
@@ -193,17 +194,37 @@ fn three_tasks_give_columns_tables_and_figures() {
     // (the synthetic segmenter's boxes are fixed).
     assert!(column(0, "segm_map_vs_uncompressed@seg") < column(2, "segm_map_vs_uncompressed@seg"));
     assert_eq!(column(0, "map_vs_uncompressed@seg"), 1.0);
-    // At quality 90 the astronaut's face is still found.
+    // At quality 90 the astronaut's face is still found, and described as itself; JPEG
+    // quality 5 changes its description more.
     assert_eq!(column(2, "face_recall@faces"), 1.0);
+    assert!((0.0..=1.0).contains(&column(0, "face_similarity@faces")));
+    assert!(column(2, "face_similarity@faces") > 0.95 && column(0, "face_similarity@faces") < column(2, "face_similarity@faces"));
 
     let out = dir.path().join("out");
     let rows = icmbench_reports::store::read_parquet(&out.join("results.parquet")).unwrap();
     let faces = rows.iter().find(|r| r.image == "astronaut.png" && r.quality == 90.0).unwrap();
     assert!(faces.tasks["faces"].detections.iter().any(|d| d.score > 0.8));
-    assert!(rows.iter().all(|r| r.tasks["seg"].masks.as_ref().is_some_and(|m| m.len() == r.tasks["seg"].detections.len())));
+    assert_eq!(
+        faces.tasks["faces"].similarities.as_ref().map(Vec::len),
+        Some(1),
+        "one face on the astronaut"
+    );
+    assert!(rows.iter().all(|r| {
+        r.tasks["seg"]
+            .masks
+            .as_ref()
+            .is_some_and(|m| m.len() == r.tasks["seg"].detections.len())
+    }));
 
     let report = out.join("report");
-    common::icmbench_ok(&["report", out.to_str().unwrap(), "--anchor", "jpeg", "--out", report.to_str().unwrap()]);
+    common::icmbench_ok(&[
+        "report",
+        out.to_str().unwrap(),
+        "--anchor",
+        "jpeg",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     for text in [
         "### photos / webp: task models × rate points",
@@ -218,7 +239,12 @@ fn three_tasks_give_columns_tables_and_figures() {
     let csv = std::fs::read_to_string(report.join("task_points.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 5 * 4, "{csv}");
     let per_class = std::fs::read_to_string(report.join("per_class.csv")).unwrap();
-    assert!(per_class.lines().any(|l| l.contains(",seg,frozen,segm,jpeg,") && l.contains(",person,")), "{per_class}");
+    assert!(
+        per_class
+            .lines()
+            .any(|l| l.contains(",seg,frozen,segm,jpeg,") && l.contains(",person,")),
+        "{per_class}"
+    );
     let tide = std::fs::read_to_string(report.join("tide.csv")).unwrap();
     for kind in ["Cls", "Loc", "Both", "Dupe", "Bkg", "Miss"] {
         assert!(tide.contains(&format!(",{kind},")), "{kind}: {tide}");

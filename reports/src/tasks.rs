@@ -115,13 +115,20 @@ pub fn markdown(r: &Report, tasks: &[TaskPoint]) -> String {
                 bpp_name(bpp),
                 d.anchor
             );
-            let header: Vec<String> = first.iter().map(|(r, t)| format!("q{} ({})", fmt_quality(t.quality), rate_text(*r))).collect();
+            let header: Vec<String> = first
+                .iter()
+                .map(|(r, t)| format!("q{} ({})", fmt_quality(t.quality), rate_text(*r)))
+                .collect();
             let _ = writeln!(out, "| task | {} | BD-rate |", header.join(" | "));
             let _ = writeln!(out, "|---|{}---|", "---|".repeat(header.len()));
             for row in &rows {
                 let t = row[0].1;
                 let cells: Vec<String> = row.iter().map(|(_, t)| stat(t.value())).collect();
-                let bd = if codec == d.anchor { "anchor".to_string() } else { d.cell_markdown(&codec, t.metric()) };
+                let bd = if codec == d.anchor {
+                    "anchor".to_string()
+                } else {
+                    d.cell_markdown(&codec, t.metric())
+                };
                 let _ = writeln!(out, "| {} | {} | {bd} |", t.label(), cells.join(" | "));
             }
             out.push('\n');
@@ -152,7 +159,12 @@ fn analysis_tables(out: &mut String, rows: &[Vec<(Option<f64>, &TaskPoint)>]) {
             fmt_quality(top.quality),
             fmt_quality(bottom.quality)
         );
-        let _ = writeln!(out, "| class | AP at q{} | AP at q{} | change |\n|---|---|---|---|", fmt_quality(top.quality), fmt_quality(bottom.quality));
+        let _ = writeln!(
+            out,
+            "| class | AP at q{} | AP at q{} | change |\n|---|---|---|---|",
+            fmt_quality(top.quality),
+            fmt_quality(bottom.quality)
+        );
         for (class, hi, lo) in losers(top, bottom) {
             let _ = writeln!(out, "| {class} | {} | {} | {} |", fmt_value(hi), fmt_value(lo), fmt_value(lo - hi));
         }
@@ -165,10 +177,23 @@ fn analysis_tables(out: &mut String, rows: &[Vec<(Option<f64>, &TaskPoint)>]) {
         for (r, t) in row {
             let tide: Vec<String> = TIDE_TYPES
                 .iter()
-                .map(|k| t.analysis.tide.as_ref().and_then(|x| x.delta_ap.get(*k)).map_or_else(|| "n/a".into(), |v| fmt_value(*v)))
+                .map(|k| {
+                    t.analysis
+                        .tide
+                        .as_ref()
+                        .and_then(|x| x.delta_ap.get(*k))
+                        .map_or_else(|| "n/a".into(), |v| fmt_value(*v))
+                })
                 .collect();
             let sizes: Vec<String> = t.analysis.stats[3..6].iter().map(|v| stat(*v)).collect();
-            let _ = writeln!(out, "| q{} ({}) | {} | {} |", fmt_quality(t.quality), rate_text(*r), tide.join(" | "), sizes.join(" | "));
+            let _ = writeln!(
+                out,
+                "| q{} ({}) | {} | {} |",
+                fmt_quality(t.quality),
+                rate_text(*r),
+                tide.join(" | "),
+                sizes.join(" | ")
+            );
         }
         out.push('\n');
     }
@@ -203,7 +228,11 @@ fn csv_head(t: &TaskPoint, rate: Option<f64>) -> String {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 const CSV_KEYS: &str = "dataset,task,regime,iou,codec,quality,bpp,metric";
@@ -211,11 +240,22 @@ const CSV_KEYS: &str = "dataset,task,regime,iou,codec,quality,bpp,metric";
 /// `task_points.csv`: one line per task point: its value, pycocotools' 12 statistics
 /// (AP small/medium/large among them) and recall@.5.
 pub fn points_csv(tasks: &[TaskPoint], points: &[Point], bpp: BppConvention) -> String {
-    let stats = icmbench_metrics::coco::STAT_NAMES.iter().map(|s| csv_field(s)).collect::<Vec<_>>().join(",");
+    let stats = icmbench_metrics::coco::STAT_NAMES
+        .iter()
+        .map(|s| csv_field(s))
+        .collect::<Vec<_>>()
+        .join(",");
     let mut out = format!("{CSV_KEYS},value,{stats},recall@.5\n");
     for t in tasks {
         let s: Vec<String> = t.analysis.stats.iter().map(f64::to_string).collect();
-        let _ = writeln!(out, "{},{},{},{}", csv_head(t, rate(points, t, bpp)), t.value(), s.join(","), t.analysis.recall50);
+        let _ = writeln!(
+            out,
+            "{},{},{},{}",
+            csv_head(t, rate(points, t, bpp)),
+            t.value(),
+            s.join(","),
+            t.analysis.recall50
+        );
     }
     out
 }

@@ -340,7 +340,11 @@ impl Worker<'_> {
         let loaded = source.load(ll.map(|l| l.identity.as_str()));
         match &loaded {
             Err(e) => tracing::warn!("{e}"),
-            Ok(l) => self.ctx.tasks.iter().for_each(|t| t.see_uncompressed(di, entry, &l.img.image)),
+            Ok(l) => self
+                .ctx
+                .tasks
+                .iter()
+                .for_each(|t| t.see_uncompressed((di, &d.name), entry, &l.img.image)),
         }
         d.jobs
             .par_iter()

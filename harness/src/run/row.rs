@@ -126,7 +126,8 @@ fn score(ctx: &RowContext, mut row: ResultRow, reference: &RgbImage, out: RgbIma
 /// Gives the scored image to each task; each output (or its error) goes into the row.
 fn run_tasks<'a>(row: &mut ResultRow, tasks: impl Iterator<Item = &'a TaskStage>, scored: &RgbImage) {
     for t in tasks {
-        row.tasks.insert(t.name().to_string(), t.run(scored));
+        let out = t.run((&row.dataset, &row.image), scored);
+        row.tasks.insert(t.name().to_string(), out);
     }
 }
 

@@ -10,12 +10,12 @@
 //! | task kind | metrics per point (`NAME` is the task's name) |
 //! |---|---|
 //! | `detection` | `map@NAME`, `map50@NAME`; with a mask family (YOLOv8-seg, Mask R-CNN, SOLO) also `segm_map@NAME`, `segm_map50@NAME` |
-//! | `faces` | `face_recall@NAME`: the share of the faces found on the uncompressed images that are still found (IoU ≥ .5, same score threshold) on the decoded ones |
+//! | `faces` | `face_recall@NAME`: the share of the faces found on the uncompressed images that are still found (IoU ≥ .5, same score threshold) on the decoded ones; `face_similarity@NAME`: the mean similarity of each such face's description (FaceRes) to that of the same box on the decoded image |
 //!
 //! Beside each ground truth, `ground_truth/<task>/task.json` records what the task was
 //! (kind, model identity, regime, threshold), for reports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -24,6 +24,7 @@ use icmbench_datasets::{ImageEntry, Preprocess, load_image};
 use icmbench_metrics::catalogue;
 use icmbench_metrics::coco::{Analysis, Instance, IouType};
 use icmbench_models::detect::{COCO80_NAMES, COCO80_TO_91, Detection, Detector, DetectorSpec, Instances};
+use icmbench_models::face::FaceEmbedder;
 use icmbench_models::textfile::{DATA_JSON_CAP, read_text_capped};
 use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats};
@@ -208,7 +209,16 @@ pub struct TaskStage {
     pub identity: String,
     detector: Detector,
     uncompressed: Mutex<Vec<Uncompressed>>,
+    /// A faces task's face descriptions: the model, and the faces found on each uncompressed
+    /// image (dataset, image id) with their descriptors.
+    faces: Option<(FaceEmbedder, Mutex<HashMap<(String, String), UncompressedFaces>>)>,
 }
+
+/// The faces found on an uncompressed image: each box and its descriptor.
+type UncompressedFaces = Vec<([f64; 4], Vec<f32>)>;
+
+/// The face description model of a faces task (manifest).
+pub const FACE_EMBEDDING_MODEL: &str = "faceres-embedding";
 
 impl TaskStage {
     /// Loads the task's model on `opts`' device and computes its identity.
@@ -235,19 +245,26 @@ impl TaskStage {
                 "kind `segmentation` needs a contract whose family has masks (`yolov8-seg` or `boxes-masks`)".into(),
             ));
         }
+        let faces = match plan.kind {
+            TaskKind::Faces => {
+                let (model, sha) = super::load_manifest_model(FACE_EMBEDDING_MODEL, opts).map_err(setup)?;
+                Some((FaceEmbedder::new(model), sha))
+            }
+            TaskKind::Detection => None,
+        };
+        // A faces task's outputs also depend on the face description model.
+        let weights = match &faces {
+            Some((_, sha)) => format!("{}+{}", &weights[..weights.len().min(8)], &sha[..sha.len().min(8)]),
+            None => weights[..weights.len().min(16)].to_string(),
+        };
         let contract_hash = blake3::hash(contract.as_bytes()).to_hex();
-        let identity = format!(
-            "{}:{}:{}:{}",
-            plan.model,
-            &weights[..weights.len().min(16)],
-            &contract_hash[..12],
-            plan.regime
-        );
+        let identity = format!("{}:{weights}:{}:{}", plan.model, &contract_hash[..12], plan.regime);
         Ok(Self {
             plan: plan.clone(),
             identity,
             detector,
             uncompressed: Mutex::new(Vec::new()),
+            faces: faces.map(|(e, _)| (e, Mutex::new(HashMap::new()))),
         })
     }
 
@@ -262,35 +279,78 @@ impl TaskStage {
     }
 
     /// Sees an uncompressed image before its rows: with a pseudo ground truth, its outputs
-    /// become the ground truth of the image (`dataset` is the dataset's index).
-    pub fn see_uncompressed(&self, dataset: usize, entry: &ImageEntry, img: &RgbImage) {
+    /// become the ground truth of the image (`dataset`: the dataset's index and name); a
+    /// faces task also describes each face found (score ≥ its threshold).
+    pub fn see_uncompressed(&self, (index, dataset): (usize, &str), entry: &ImageEntry, img: &RgbImage) {
         if !self.plan.ground_truth.may_be_pseudo() {
             return;
         }
         match self.detector.instances(img) {
             Ok(d) => {
+                if let Some((embedder, store)) = &self.faces {
+                    let found = d.detections.iter().filter(|f| f.score >= self.plan.pseudo_threshold);
+                    let described = found
+                        .map(|f| embedder.embed(img, f.bbox).map(|e| (f.bbox, e)))
+                        .collect::<Result<Vec<_>, _>>();
+                    match described {
+                        Ok(faces) => {
+                            if let Ok(mut s) = store.lock() {
+                                s.insert((dataset.to_string(), entry.id.clone()), faces);
+                            }
+                        }
+                        Err(e) => tracing::warn!("task `{}`: {}: describing the faces: {e}", self.name(), entry.path.display()),
+                    }
+                }
                 if let Ok(mut u) = self.uncompressed.lock() {
-                    u.push((dataset, entry.id.clone(), img.width(), img.height(), d));
+                    u.push((index, entry.id.clone(), img.width(), img.height(), d));
                 }
             }
             Err(e) => tracing::warn!("task `{}`: {}: on the uncompressed image: {e}", self.name(), entry.path.display()),
         }
     }
 
-    /// The task's output on a scored image, as stored in its row: its error, if the model
-    /// fails on this image, is kept in the output (naming the task), never raised.
-    pub fn run(&self, img: &RgbImage) -> TaskOutput {
-        match self.detector.instances(img) {
-            Ok(i) => TaskOutput {
+    /// A faces task's similarity of each face of the uncompressed image (dataset, image id)
+    /// to the same box on the scored image; `None` for other tasks.
+    fn similarities(&self, at: (&str, &str), img: &RgbImage) -> Result<Option<Vec<f64>>, String> {
+        let Some((embedder, store)) = &self.faces else { return Ok(None) };
+        let faces = store
+            .lock()
+            .map_err(|_| "face store poisoned".to_string())?
+            .get(&(at.0.to_string(), at.1.to_string()))
+            .cloned()
+            .ok_or("no face description of the uncompressed image")?;
+        faces
+            .iter()
+            .map(|(bbox, reference)| {
+                let e = embedder.embed(img, *bbox).map_err(|e| e.to_string())?;
+                Ok(icmbench_models::face::similarity(reference, &e))
+            })
+            .collect::<Result<Vec<f64>, String>>()
+            .map(Some)
+    }
+
+    /// The task's output on a scored image of (dataset, image id), as stored in its row: its
+    /// error, if the model fails on this image, is kept in the output (naming the task),
+    /// never raised.
+    pub fn run(&self, at: (&str, &str), img: &RgbImage) -> TaskOutput {
+        let found = self
+            .detector
+            .instances(img)
+            .map_err(|e| e.to_string())
+            .and_then(|i| Ok((self.similarities(at, img)?, i)));
+        match found {
+            Ok((similarities, i)) => TaskOutput {
                 model: self.identity.clone(),
                 detections: i.detections,
                 masks: i.masks,
+                similarities,
                 error: None,
             },
             Err(e) => TaskOutput {
                 model: self.identity.clone(),
                 detections: Vec::new(),
                 masks: None,
+                similarities: None,
                 error: Some(format!("task `{}`: {e}", self.name())),
             },
         }
@@ -437,7 +497,7 @@ pub fn category_names(kind: TaskKind, ids: &[u64]) -> Vec<(u64, String)> {
 /// Names of a task's dataset-level metrics (`map@NAME`, …; see the module table).
 pub fn metric_names(kind: TaskKind, gt: GroundTruth, masks: bool, task: &str) -> Vec<String> {
     let defs: Vec<&catalogue::MetricDef> = match (kind, gt) {
-        (TaskKind::Faces, _) => vec![&catalogue::FACE_RECALL],
+        (TaskKind::Faces, _) => vec![&catalogue::FACE_RECALL, &catalogue::FACE_SIMILARITY],
         (TaskKind::Detection, GroundTruth::Auto) => {
             let mut names = metric_names(kind, GroundTruth::Coco, masks, task);
             names.extend(metric_names(kind, GroundTruth::Pseudo, masks, task));
@@ -704,10 +764,22 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
             kinds.push((IouType::Segm, "segm"));
         }
         let record = ev.records.get(&task);
+        let kind = record.map_or(TaskKind::Detection, |r| r.kind);
+        // Faces: the mean similarity over every face of every image of the point.
+        let similarities: Vec<f64> = members.iter().flat_map(|(_, o)| o.similarities.iter().flatten().copied()).collect();
+        let similarity = (kind == TaskKind::Faces && !similarities.is_empty()).then(|| {
+            (
+                catalogue::for_task(catalogue::FACE_SIMILARITY.name, &task),
+                similarities.iter().sum::<f64>() / similarities.len() as f64,
+            )
+        });
         for (iou, name) in kinds {
             match icmbench_metrics::coco::analyse(&gt.coco, &instances, iou, &label) {
                 Ok(analysis) => ev.points.push(TaskPoint {
-                    columns: point_columns(&analysis, name, gt.kind, record.map_or(TaskKind::Detection, |r| r.kind), &task),
+                    columns: point_columns(&analysis, name, gt.kind, kind, &task)
+                        .into_iter()
+                        .chain(similarity.clone())
+                        .collect(),
                     task: task.clone(),
                     regime: record.map_or_else(|| "unrecorded".into(), |r| r.regime.clone()),
                     privacy: faces.is_some(),
@@ -777,7 +849,14 @@ pub fn add_task_metrics(points: &mut [Point], rows: &[ResultRow], output: &Path)
         .points
         .iter()
         .filter(|p| p.columns.first().is_some_and(|c| c.1 < 0.0))
-        .map(|p| format!("task `{}`: dataset `{}`: the ground truth has no object, so `{}` has no value", p.task, p.dataset, p.metric()))
+        .map(|p| {
+            format!(
+                "task `{}`: dataset `{}`: the ground truth has no object, so `{}` has no value",
+                p.task,
+                p.dataset,
+                p.metric()
+            )
+        })
         .collect();
     empty.dedup();
     ev.problems.extend(empty);

@@ -199,6 +199,10 @@ pub struct TaskOutput {
     /// counts of its mask over the row's `height × width` image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub masks: Option<Vec<String>>,
+    /// Faces tasks: for each face found on the uncompressed image, the similarity (0 to 1,
+    /// `@vladmandic/human`'s) of its description to that of the same box on this image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarities: Option<Vec<f64>>,
     /// Why the task failed on this image (the other tasks' outputs and the row are kept;
     /// the task's dataset-level metrics at this point are then not computed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -550,6 +554,7 @@ pub fn from_dataframe(df: &DataFrame, path: &Path) -> Result<Vec<ResultRow>, Rep
                         model: String::new(),
                         detections,
                         masks: None,
+                        similarities: None,
                         error: None,
                     },
                 )]),
@@ -1037,6 +1042,7 @@ mod tests {
                     category_id: 3,
                 }],
                 masks: Some(vec!["0`0".into()]),
+                similarities: None,
                 error: None,
             },
         );
