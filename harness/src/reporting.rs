@@ -330,6 +330,7 @@ pub fn write_report(
             run_meta: inputs.run_meta.clone(),
             config: inputs.config.clone(),
             failures,
+            sections: vec![icmbench_reports::tasks::markdown(&report, tasks)],
         };
         let p = dir.join("report.html");
         write_text(&p, &mark("report.html", &html(&report, &extras)))?;

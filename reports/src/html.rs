@@ -18,6 +18,10 @@ pub struct HtmlExtras {
     pub config: Option<String>,
     /// Failed rows, one line each.
     pub failures: Vec<String>,
+    /// Further sections in the Markdown subset icmbench writes (the machine tasks' tables:
+    /// `##`/`###` headings, `|` tables, paragraphs with `**bold**` and `` `code` ``), placed
+    /// after the datasets' tables.
+    pub sections: Vec<String>,
 }
 
 /// Escapes text for HTML.
@@ -143,6 +147,9 @@ pub fn html(r: &Report, extras: &HtmlExtras) -> String {
         }
         s.push_str("</tbody></table>\n");
     }
+    for section in &extras.sections {
+        s.push_str(&markdown_html(section));
+    }
     if !extras.failures.is_empty() {
         let _ = writeln!(
             s,
@@ -165,6 +172,69 @@ pub fn html(r: &Report, extras: &HtmlExtras) -> String {
     s
 }
 
+/// Inline Markdown of one line: escaped, `**bold**` and `` `code` `` made tags.
+fn inline(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in escape(text).split("**").enumerate() {
+        let code: String = part
+            .split('`')
+            .enumerate()
+            .map(|(k, p)| if k % 2 == 1 { format!("<code>{p}</code>") } else { p.to_string() })
+            .collect();
+        if i % 2 == 1 {
+            let _ = write!(out, "<strong>{code}</strong>");
+        } else {
+            out.push_str(&code);
+        }
+    }
+    out
+}
+
+/// HTML of the Markdown subset icmbench writes: headings, tables (the first row is the
+/// header, the `---` row is dropped), paragraphs.
+pub fn markdown_html(md: &str) -> String {
+    let mut s = String::new();
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let flush = |s: &mut String, table: &mut Vec<Vec<String>>| {
+        if table.is_empty() {
+            return;
+        }
+        s.push_str("<table><thead><tr>");
+        for c in &table[0] {
+            let _ = write!(s, "<th>{}</th>", inline(c));
+        }
+        s.push_str("</tr></thead><tbody>\n");
+        for row in table.iter().skip(1) {
+            s.push_str("<tr>");
+            for c in row {
+                let _ = write!(s, "<td>{}</td>", inline(c));
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</tbody></table>\n");
+        table.clear();
+    };
+    for line in md.lines() {
+        if let Some(row) = line.strip_prefix('|') {
+            let cells: Vec<String> = row.trim_end_matches('|').split('|').map(|c| c.trim().to_string()).collect();
+            if !cells.iter().all(|c| !c.is_empty() && c.chars().all(|ch| ch == '-')) {
+                table.push(cells);
+            }
+            continue;
+        }
+        flush(&mut s, &mut table);
+        if let Some(h) = line.strip_prefix("### ") {
+            let _ = writeln!(s, "<h3>{}</h3>", inline(h));
+        } else if let Some(h) = line.strip_prefix("## ") {
+            let _ = writeln!(s, "<h2>{}</h2>", inline(h));
+        } else if !line.trim().is_empty() {
+            let _ = writeln!(s, "<p>{}</p>", inline(line));
+        }
+    }
+    flush(&mut s, &mut table);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,9 +249,20 @@ mod tests {
             run_meta: Some("{\"x\": 1}".into()),
             config: Some("output = \"<out>\"".into()),
             failures: vec!["FAILED x".into()],
+            sections: vec!["## Machine tasks\n\n**nano** `map` <x>\n\n| task | q5 |\n|---|---|\n| nano (frozen, bbox) | 0.5 |\n".into()],
         };
         let page = html(&r, &extras);
         assert!(page.contains("<title>a &lt;b&gt; run</title>") && page.contains("&lt;out&gt;") && page.contains("FAILED x"));
         assert!(!page.contains("src=\"http") && !page.contains("<link"), "no external assets");
+        assert!(
+            page.contains("<h2>Machine tasks</h2>\n<p><strong>nano</strong> <code>map</code> &lt;x&gt;</p>"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<table><thead><tr><th>task</th><th>q5</th></tr></thead><tbody>\n<tr><td>nano (frozen, bbox)</td><td>0.5</td></tr>"
+            ),
+            "{page}"
+        );
     }
 }

@@ -211,8 +211,11 @@ pub struct TaskStage {
     uncompressed: Mutex<Vec<Uncompressed>>,
     /// A faces task's face descriptions: the model, and the faces found on each uncompressed
     /// image (dataset, image id) with their descriptors.
-    faces: Option<(FaceEmbedder, Mutex<HashMap<(String, String), UncompressedFaces>>)>,
+    faces: Option<(FaceEmbedder, FaceStore)>,
 }
+
+/// The faces of every uncompressed image seen, by (dataset, image id).
+type FaceStore = Mutex<HashMap<(String, String), UncompressedFaces>>;
 
 /// The faces found on an uncompressed image: each box and its descriptor.
 type UncompressedFaces = Vec<([f64; 4], Vec<f32>)>;
@@ -714,18 +717,7 @@ fn task_files(output: &Path, task: &str, dataset: &str) -> (PathBuf, Option<Task
 /// fewer images.
 pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
     let mut ev = TaskEvaluations::default();
-    type Key = (String, String, String, u64);
-    let mut images: BTreeMap<(String, String, u64), usize> = BTreeMap::new();
-    let mut groups: BTreeMap<Key, Vec<(&ResultRow, &TaskOutput)>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.is_ok()) {
-        *images.entry((r.dataset.clone(), r.codec.clone(), r.quality.to_bits())).or_default() += 1;
-        for (task, out) in &r.tasks {
-            groups
-                .entry((task.clone(), r.dataset.clone(), r.codec.clone(), r.quality.to_bits()))
-                .or_default()
-                .push((r, out));
-        }
-    }
+    let (images, groups) = task_groups(rows);
     // Each (task, dataset) ground truth is read once, whatever the number of points.
     let mut gts: BTreeMap<(String, String), Option<(PathBuf, GroundTruthFile)>> = BTreeMap::new();
     for ((task, dataset, codec, q), members) in groups {
@@ -765,14 +757,7 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
         }
         let record = ev.records.get(&task);
         let kind = record.map_or(TaskKind::Detection, |r| r.kind);
-        // Faces: the mean similarity over every face of every image of the point.
-        let similarities: Vec<f64> = members.iter().flat_map(|(_, o)| o.similarities.iter().flatten().copied()).collect();
-        let similarity = (kind == TaskKind::Faces && !similarities.is_empty()).then(|| {
-            (
-                catalogue::for_task(catalogue::FACE_SIMILARITY.name, &task),
-                similarities.iter().sum::<f64>() / similarities.len() as f64,
-            )
-        });
+        let similarity = (kind == TaskKind::Faces).then(|| mean_similarity(&members, &task)).flatten();
         for (iou, name) in kinds {
             match icmbench_metrics::coco::analyse(&gt.coco, &instances, iou, &label) {
                 Ok(analysis) => ev.points.push(TaskPoint {
@@ -794,6 +779,40 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
         }
     }
     ev
+}
+
+/// A point: (dataset, codec, quality bits).
+type PointKey = (String, String, u64);
+/// One task's outputs at a point, by (task, dataset, codec, quality bits).
+type TaskGroups<'a> = BTreeMap<(String, String, String, u64), Vec<(&'a ResultRow, &'a TaskOutput)>>;
+
+/// The ok rows' task outputs grouped by (task, dataset, codec, quality bits), and the number
+/// of ok rows per point.
+fn task_groups(rows: &[ResultRow]) -> (BTreeMap<PointKey, usize>, TaskGroups<'_>) {
+    let mut images: BTreeMap<PointKey, usize> = BTreeMap::new();
+    let mut groups = TaskGroups::new();
+    for r in rows.iter().filter(|r| r.is_ok()) {
+        *images.entry((r.dataset.clone(), r.codec.clone(), r.quality.to_bits())).or_default() += 1;
+        for (task, out) in &r.tasks {
+            groups
+                .entry((task.clone(), r.dataset.clone(), r.codec.clone(), r.quality.to_bits()))
+                .or_default()
+                .push((r, out));
+        }
+    }
+    (images, groups)
+}
+
+/// A faces task's `face_similarity@TASK` column at a point: the mean similarity over every
+/// face of every image (`None` when no face was found on the uncompressed images).
+fn mean_similarity(members: &[(&ResultRow, &TaskOutput)], task: &str) -> Option<(String, f64)> {
+    let all: Vec<f64> = members.iter().flat_map(|(_, o)| o.similarities.iter().flatten().copied()).collect();
+    (!all.is_empty()).then(|| {
+        (
+            catalogue::for_task(catalogue::FACE_SIMILARITY.name, task),
+            all.iter().sum::<f64>() / all.len() as f64,
+        )
+    })
 }
 
 /// The instances of a point's task outputs in a ground truth's ids and categories (for a
