@@ -102,8 +102,9 @@ fn segmentation_exports_match_pycocotools() {
     }
 }
 
-/// A mask output of the wrong size for the boxes is a contract error naming the model and
-/// the shapes, not a panic or a silent empty mask.
+/// Outputs that do not fit the contract (scores or masks of the wrong size for the boxes,
+/// more classes than category ids) are contract errors naming the model and the shapes, not
+/// a panic, a silent empty mask or silently dropped detections.
 #[test]
 fn a_wrong_mask_layout_is_named() {
     let reference = read_json("reference.json");
@@ -117,6 +118,21 @@ fn a_wrong_mask_layout_is_named() {
     let img = image::open(fixtures().join("img1.png")).unwrap().to_rgb8();
     let e = Detector::new(model, s).instances(&img).unwrap_err().to_string();
     assert!(e.contains("maskrcnn_roi") && e.contains("scores have shape"), "{e}");
+    // Masks of the wrong size for the boxes (the boxes read as masks).
+    let mut s = spec(g);
+    if let icmbench_models::detect::OutputFamily::BoxesMasks { masks, .. } = &mut s.family {
+        *masks = Some("dets".into());
+    }
+    let model = Model::load("maskrcnn_roi", &fixtures().join("maskrcnn_roi.onnx"), &RuntimeOptions::default()).unwrap();
+    let e = Detector::new(model, s).instances(&img).unwrap_err().to_string();
+    assert!(e.contains("masks have shape [1, 6, 5]"), "{e}");
+    // A YOLOv8-seg output scoring more classes than `category_ids` lists.
+    let y = &reference["graphs"]["yolov8seg"];
+    let mut s = spec(y);
+    s.category_ids.truncate(2);
+    let model = Model::load("yolov8seg", &fixtures().join("yolov8seg.onnx"), &RuntimeOptions::default()).unwrap();
+    let e = Detector::new(model, s).instances(&img).unwrap_err().to_string();
+    assert!(e.contains("scores 3 classes but `category_ids` lists 2"), "{e}");
 }
 
 /// Without `masks`, the `boxes-masks` family is a box detector (mmdeploy's Faster R-CNN

@@ -242,7 +242,7 @@ fn three_tasks_give_columns_tables_and_figures() {
     assert!(
         per_class
             .lines()
-            .any(|l| l.contains(",seg,frozen,segm,jpeg,") && l.contains(",person,")),
+            .any(|l| l.contains(",seg,frozen,synthetic-segmenter:") && l.contains(":frozen,segm,jpeg,") && l.contains(",person,")),
         "{per_class}"
     );
     let tide = std::fs::read_to_string(report.join("tide.csv")).unwrap();

@@ -670,6 +670,20 @@ impl Detector {
             }
         };
         let nms = |cands| nms(cands, spec.iou_threshold, spec.pre_nms_top_k, spec.max_detections);
+        // Every class the output scores needs a category id: fewer would drop detections silently.
+        let classes_fit = |family: &str, classes: usize| {
+            if classes > spec.category_ids.len() {
+                Err(contract_err(
+                    name,
+                    format!(
+                        "{family} output scores {classes} classes but `category_ids` lists {}: give one category id per class",
+                        spec.category_ids.len()
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
         let plain = |cands: Vec<Candidate>| Instances {
             detections: to_detections(&nms(cands), placement, w, h, &spec.category_ids),
             masks: None,
@@ -677,10 +691,12 @@ impl Detector {
         match &spec.family {
             OutputFamily::Yolov5 { .. } => {
                 let (s, d) = yolo_output(0, "yolov5", "[1, N, 5 + C]")?;
+                classes_fit("yolov5", s[2].saturating_sub(5))?;
                 Ok(plain(decode_yolov5(d, s[1], t)))
             }
             OutputFamily::Yolov8 { .. } => {
                 let (s, d) = yolo_output(0, "yolov8", "[1, 4 + C, N]")?;
+                classes_fit("yolov8", s[1].saturating_sub(4))?;
                 Ok(plain(decode_yolov8(d, s[2], None, t)))
             }
             OutputFamily::Nanodet { levels, reg_max } => {
@@ -691,6 +707,7 @@ impl Detector {
                     let grid_w = (spec.width / level.stride) as usize;
                     let cells = grid_w * (spec.height / level.stride) as usize;
                     let classes = *ss.last().unwrap_or(&0);
+                    classes_fit("nanodet", classes)?;
                     if ss.get(1) != Some(&cells) || bs.last() != Some(&(4 * (reg_max + 1))) {
                         return Err(contract_err(
                             name,
@@ -719,6 +736,7 @@ impl Detector {
                     ));
                 }
                 let classes = s[1] - 4 - m;
+                classes_fit("yolov8-seg", classes)?;
                 let kept = nms(decode_yolov8(d, n, Some(classes), t));
                 let mut detections = Vec::new();
                 let mut masks = Vec::new();

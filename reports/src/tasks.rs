@@ -21,6 +21,8 @@ pub struct TaskPoint {
     pub task: String,
     /// Training regime label (`frozen`, `fine-tuned-on-decoded`, …).
     pub regime: String,
+    /// The model's identity (name, weights hash, contract hash, regime).
+    pub model: String,
     /// A privacy task (faces): its value is recall, lower is more private.
     pub privacy: bool,
     /// Dataset.
@@ -215,10 +217,11 @@ pub fn losers(top: &TaskPoint, bottom: &TaskPoint) -> Vec<(String, f64, f64)> {
 
 fn csv_head(t: &TaskPoint, rate: Option<f64>) -> String {
     format!(
-        "{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{}",
         csv_field(&t.dataset),
         csv_field(&t.task),
         csv_field(&t.regime),
+        csv_field(&t.model),
         t.iou,
         csv_field(&t.codec),
         t.quality,
@@ -235,7 +238,7 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-const CSV_KEYS: &str = "dataset,task,regime,iou,codec,quality,bpp,metric";
+const CSV_KEYS: &str = "dataset,task,regime,model,iou,codec,quality,bpp,metric";
 
 /// `task_points.csv`: one line per task point: its value, pycocotools' 12 statistics
 /// (AP small/medium/large among them) and recall@.5.

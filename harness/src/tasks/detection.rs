@@ -747,6 +747,12 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
                 }
             });
         let Some((path, gt)) = gt else { continue };
+        if gt.categories.is_empty() {
+            ev.problems.push(format!(
+                "{label}: none of the model's categories is in {} (matched by name): no detection can match",
+                path.display()
+            ));
+        }
         let faces = ev.records.get(&task).filter(|r| r.kind == TaskKind::Faces).map(|r| r.threshold);
         let (instances, with_masks) = instances_of(&members, gt, faces, |image| {
             ev.problems.push(format!("{label}: {image} is not in {}", path.display()));
@@ -767,6 +773,7 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
                         .collect(),
                     task: task.clone(),
                     regime: record.map_or_else(|| "unrecorded".into(), |r| r.regime.clone()),
+                    model: members.first().map(|(_, o)| o.model.clone()).unwrap_or_default(),
                     privacy: faces.is_some(),
                     dataset: dataset.clone(),
                     codec: codec.clone(),
