@@ -204,6 +204,7 @@ fn three_tasks_give_columns_tables_and_figures() {
     let rows = icmbench_reports::store::read_parquet(&out.join("results.parquet")).unwrap();
     let faces = rows.iter().find(|r| r.image == "astronaut.png" && r.quality == 90.0).unwrap();
     assert!(faces.tasks["faces"].detections.iter().any(|d| d.score > 0.8));
+    assert!(rows.iter().all(|r| r.tasks["faces"].is_ok()));
     assert_eq!(
         faces.tasks["faces"].similarities.as_ref().map(Vec::len),
         Some(1),
@@ -231,6 +232,7 @@ fn three_tasks_give_columns_tables_and_figures() {
         "| nanodet (frozen, bbox) |",
         "| seg (frozen, segm) |",
         "| faces (frozen, face recall) |",
+        "| faces (frozen, face similarity) |",
         "classes that lose most AP",
         "| point | Cls | Loc | Both | Dupe | Bkg | Miss | AP small | AP medium | AP large |",
     ] {

@@ -41,6 +41,20 @@ pub struct TaskPoint {
     pub analysis: Analysis,
 }
 
+/// The columns of a task point that the task × rate table shows, with their row labels: the
+/// main one (AP), or, for a privacy task, each (face recall, face similarity).
+fn shown(t: &TaskPoint) -> Vec<(&str, String)> {
+    match t.privacy {
+        false => vec![(t.metric(), t.label())],
+        true => t
+            .columns
+            .iter()
+            .zip(["face recall", "face similarity"])
+            .map(|((c, _), what)| (c.as_str(), format!("{} ({}, {what})", t.task, t.regime)))
+            .collect(),
+    }
+}
+
 impl TaskPoint {
     /// The main column's name.
     pub fn metric(&self) -> &str {
@@ -109,29 +123,49 @@ pub fn markdown(r: &Report, tasks: &[TaskPoint]) -> String {
                 .map(|m| by_rate(&mine, &d.points, bpp, (&d.dataset, &codec, m)))
                 .filter(|v| !v.is_empty())
                 .collect();
-            let Some(first) = rows.first() else { continue };
+            if rows.is_empty() {
+                continue;
+            }
             let _ = writeln!(
                 out,
-                "### {} / {codec}: task models × rate points\n\nCells: AP@[.5:.95] (bbox, segm) or face recall (lower = more private), — where the ground truth has no object; columns: quality (bpp, {}); BD-rate against `{}` on each task's curve.\n",
+                "### {} / {codec}: task models × rate points\n\nCells: AP@[.5:.95] (bbox, segm), or face recall and face similarity (lower = more private); — where the ground truth has no object, n/a where the task has no value at that point; columns: quality (bpp, {}); BD-rate against `{}` on each task's curve.\n",
                 d.dataset,
                 bpp_name(bpp),
                 d.anchor
             );
-            let header: Vec<String> = first
+            // The codec's points, highest rate first: every row has a cell under each.
+            let mut columns: Vec<(Option<f64>, f64)> = d
+                .points
                 .iter()
-                .map(|(r, t)| format!("q{} ({})", fmt_quality(t.quality), rate_text(*r)))
+                .filter(|p| p.codec == codec)
+                .map(|p| (bpp.pick(p), p.quality))
+                .collect();
+            columns.sort_by(|a, b| b.0.unwrap_or(f64::NAN).total_cmp(&a.0.unwrap_or(f64::NAN)));
+            let header: Vec<String> = columns
+                .iter()
+                .map(|(r, q)| format!("q{} ({})", fmt_quality(*q), rate_text(*r)))
                 .collect();
             let _ = writeln!(out, "| task | {} | BD-rate |", header.join(" | "));
             let _ = writeln!(out, "|---|{}---|", "---|".repeat(header.len()));
             for row in &rows {
                 let t = row[0].1;
-                let cells: Vec<String> = row.iter().map(|(_, t)| stat(t.value())).collect();
-                let bd = if codec == d.anchor {
-                    "anchor".to_string()
-                } else {
-                    d.cell_markdown(&codec, t.metric())
-                };
-                let _ = writeln!(out, "| {} | {} | {bd} |", t.label(), cells.join(" | "));
+                for (k, (column, label)) in shown(t).into_iter().enumerate() {
+                    let cells: Vec<String> = columns
+                        .iter()
+                        .map(|(_, q)| {
+                            row.iter()
+                                .find(|(_, p)| p.quality == *q)
+                                .and_then(|(_, p)| p.columns.get(k))
+                                .map_or_else(|| "n/a".into(), |c| stat(c.1))
+                        })
+                        .collect();
+                    let bd = if codec == d.anchor {
+                        "anchor".to_string()
+                    } else {
+                        d.cell_markdown(&codec, column)
+                    };
+                    let _ = writeln!(out, "| {label} | {} | {bd} |", cells.join(" | "));
+                }
             }
             out.push('\n');
             analysis_tables(&mut out, &rows);
@@ -330,4 +364,96 @@ pub fn tide_figures(r: &Report, tasks: &[TaskPoint]) -> Vec<(String, Vec<Chart>)
         }
     }
     figures
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use icmbench_metrics::coco::Tide;
+
+    use super::*;
+    use crate::aggregate::Stats;
+    use crate::report::{ReportOptions, build};
+
+    fn point(codec: &str, quality: f64, bpp: f64, metric: &str, v: f64) -> Point {
+        Point {
+            dataset: "d".into(),
+            codec: codec.into(),
+            quality,
+            ok: 1,
+            failed: 0,
+            bpp_mean: Some(bpp),
+            bpp_total: Some(bpp),
+            bpp_estimated: None,
+            encode_ms: None,
+            decode_ms: None,
+            metrics: BTreeMap::from([(
+                metric.to_string(),
+                Stats {
+                    mean: v,
+                    median: v,
+                    std: f64::NAN,
+                },
+            )]),
+        }
+    }
+
+    fn task_point(quality: f64, ap: f64, per_class: &[(&str, f64)]) -> TaskPoint {
+        let mut stats = [ap; 12];
+        stats[3] = -1.0;
+        TaskPoint {
+            task: "det".into(),
+            regime: "frozen".into(),
+            model: "m".into(),
+            privacy: false,
+            dataset: "d".into(),
+            codec: "b".into(),
+            quality,
+            iou: "bbox".into(),
+            columns: vec![("map@det".into(), ap)],
+            analysis: Analysis {
+                stats,
+                per_class: per_class.iter().map(|(c, v)| (c.to_string(), *v)).collect(),
+                tide: Some(Tide {
+                    delta_ap: BTreeMap::from([("Loc".to_string(), 0.25)]),
+                    counts: BTreeMap::new(),
+                }),
+                recall50: ap,
+            },
+        }
+    }
+
+    /// Every row has a cell under each of the codec's points, highest rate first: a point
+    /// the task has no value at is `n/a`, never a shifted cell; −1 shows as `—`; the classes
+    /// that lose most come largest loss first.
+    #[test]
+    fn task_tables_align_cells_with_points() {
+        let points = vec![
+            point("a", 1.0, 0.2, "map@det", 0.3),
+            point("a", 2.0, 0.8, "map@det", 0.6),
+            point("b", 10.0, 0.1, "map@det", 0.4),
+            point("b", 20.0, 0.5, "map@det", 0.7),
+            point("b", 30.0, 0.9, "map@det", 0.8),
+        ];
+        let r = build(&points, &ReportOptions::default(), &|_| false).unwrap();
+        let tasks = vec![
+            task_point(30.0, 0.8, &[("cat", 0.9), ("dog", 0.8), ("car", 0.5)]),
+            task_point(10.0, 0.4, &[("cat", 0.1), ("dog", 0.7), ("car", 0.5)]),
+        ];
+        let md = markdown(&r, &tasks);
+        assert!(md.contains("| task | q30 (0.900) | q20 (0.500) | q10 (0.100) | BD-rate |"), "{md}");
+        assert!(md.contains("| det (frozen, bbox) | 0.80000 | n/a | 0.40000 |"), "{md}");
+        assert!(md.contains("| cat | 0.90000 | 0.10000 | -0.80000 |\n| dog |"), "{md}");
+        assert!(
+            md.contains("| q10 (0.100) | 0.00000 | 0.25000 |") && md.contains("| — | 0.40000 |"),
+            "{md}"
+        );
+        assert_eq!(losers(&tasks[0], &tasks[1]).len(), 3);
+        let csv = points_csv(&tasks, &points, BppConvention::Mean);
+        assert!(
+            csv.lines().nth(1).unwrap().starts_with("d,det,frozen,m,bbox,b,30,0.9,map@det,0.8,"),
+            "{csv}"
+        );
+    }
 }
