@@ -446,7 +446,7 @@ mod tests {
         assert!(md.contains("| det (frozen, bbox) | 0.80000 | n/a | 0.40000 |"), "{md}");
         assert!(md.contains("| cat | 0.90000 | 0.10000 | -0.80000 |\n| dog |"), "{md}");
         assert!(
-            md.contains("| q10 (0.100) | 0.00000 | 0.25000 |") && md.contains("| — | 0.40000 |"),
+            md.contains("| q10 (0.100) | n/a | 0.25000 | n/a | n/a | n/a | n/a | — | 0.40000 | 0.40000 |"),
             "{md}"
         );
         assert_eq!(losers(&tasks[0], &tasks[1]).len(), 3);
