@@ -30,6 +30,14 @@ pub fn face_box(bbox: [f64; 4]) -> [f64; 4] {
     [js_round(cx - half), js_round(cy - half), js_round(cx + half), js_round(cy + half)]
 }
 
+/// TensorFlow's bilinear step: `top + (bottom − top)·ly` of the two rows' `a + (b − a)·lx`,
+/// from `at(x, y)` at the neighbours (x0, x1, lx) and (y0, y1, ly).
+fn lerp2d(at: impl Fn(usize, usize) -> f32, (x0, x1, lx): (usize, usize, f32), (y0, y1, ly): (usize, usize, f32)) -> f32 {
+    let top = at(x0, y0) + (at(x1, y0) - at(x0, y0)) * lx;
+    let bottom = at(x0, y1) + (at(x1, y1) - at(x0, y1)) * lx;
+    top + (bottom - top) * ly
+}
+
 /// The model input of a face: the box cut from `img` as TensorFlow's `crop_and_resize` does
 /// (bilinear, 0 outside the image) at 192 × 192, resized bilinearly to 224 × 224 (align
 /// corners and half-pixel centres off); RGB 0–255, NCHW.
@@ -58,9 +66,8 @@ pub fn crop_and_resize(img: &RgbImage, xyxy: [f64; 4]) -> Vec<f32> {
             let (x0, x1) = (sx.floor() as usize, sx.ceil() as usize);
             let lx = sx - x0 as f32;
             for c in 0..3 {
-                let top = px(x0, y0, c) + (px(x1, y0, c) - px(x0, y0, c)) * lx;
-                let bottom = px(x0, y1, c) + (px(x1, y1, c) - px(x0, y1, c)) * lx;
-                cut[(c * CUT + i) * CUT + j] = top + (bottom - top) * ly;
+                let at = |x: usize, y: usize| px(x, y, c);
+                cut[(c * CUT + i) * CUT + j] = lerp2d(at, (x0, x1, lx), (y0, y1, ly));
             }
         }
     }
@@ -76,10 +83,8 @@ pub fn crop_and_resize(img: &RgbImage, xyxy: [f64; 4]) -> Vec<f32> {
             let (x0, lx) = (sx.floor() as usize, sx - sx.floor());
             let x1 = (x0 + 1).min(CUT - 1);
             for c in 0..3 {
-                let at = |y: usize, x: usize| cut[(c * CUT + y) * CUT + x];
-                let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * lx;
-                let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * lx;
-                out[(c * INPUT + i) * INPUT + j] = top + (bottom - top) * ly;
+                let at = |x: usize, y: usize| cut[(c * CUT + y) * CUT + x];
+                out[(c * INPUT + i) * INPUT + j] = lerp2d(at, (x0, x1, lx), (y0, y1, ly));
             }
         }
     }

@@ -112,7 +112,7 @@ pub fn markdown(r: &Report, tasks: &[TaskPoint]) -> String {
     let bpp = r.bpp;
     let _ = writeln!(out, "## Machine tasks\n");
     for d in &r.datasets {
-        let mine: Vec<TaskPoint> = tasks.iter().filter(|t| t.dataset == d.dataset).cloned().collect();
+        let mine: Vec<&TaskPoint> = tasks.iter().filter(|t| t.dataset == d.dataset).collect();
         if mine.is_empty() {
             continue;
         }
@@ -120,7 +120,7 @@ pub fn markdown(r: &Report, tasks: &[TaskPoint]) -> String {
         for codec in unique(mine.iter().map(|t| t.codec.as_str())) {
             let rows: Vec<Vec<(Option<f64>, &TaskPoint)>> = metrics
                 .iter()
-                .map(|m| by_rate(&mine, &d.points, bpp, (&d.dataset, &codec, m)))
+                .map(|m| by_rate(tasks, &d.points, bpp, (&d.dataset, &codec, m)))
                 .filter(|v| !v.is_empty())
                 .collect();
             if rows.is_empty() {
@@ -332,8 +332,7 @@ pub fn tide_figures(r: &Report, tasks: &[TaskPoint]) -> Vec<(String, Vec<Chart>)
         for metric in unique(mine.iter().map(|t| t.metric())) {
             let mut charts = Vec::new();
             for codec in unique(mine.iter().filter(|t| t.metric() == metric).map(|t| t.codec.as_str())) {
-                let owned: Vec<TaskPoint> = mine.iter().map(|t| (*t).clone()).collect();
-                let mut row = by_rate(&owned, &d.points, r.bpp, (&d.dataset, &codec, &metric));
+                let mut row = by_rate(tasks, &d.points, r.bpp, (&d.dataset, &codec, &metric));
                 row.reverse();
                 let mut cumulative: BTreeMap<usize, Vec<(f64, f64)>> = BTreeMap::new();
                 for (rate, t) in row.iter().filter_map(|(r, t)| Some(((*r)?, *t))) {

@@ -381,8 +381,9 @@ impl Worker<'_> {
             Err(e) => row::failed_row(dataset, entry, job, e.to_string()),
             Ok(l) => match self.reusable(l, job) {
                 Some(prev) => {
+                    // `reused` keeps only the outputs this run's tasks can reuse: the others are missing.
                     let stored = self.reused(prev, dataset, entry);
-                    let missing: Vec<&TaskStage> = self.ctx.tasks.iter().filter(|t| !t.reuses(prev.tasks.get(t.name()))).collect();
+                    let missing: Vec<&TaskStage> = self.ctx.tasks.iter().filter(|t| !stored.tasks.contains_key(t.name())).collect();
                     if missing.is_empty() {
                         self.bar.inc(1);
                         return (stored, false);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use icmbench_codecs::Codec;
-use icmbench_codecs::padding::{Padding, crop, pad_to_multiple};
+use icmbench_codecs::padding::{Padded, Padding, crop, pad_to_multiple};
 use icmbench_datasets::ImageEntry;
 use icmbench_metrics::Metric;
 use icmbench_reports::store::{ResultRow, Status, write_atomic};
@@ -70,7 +70,6 @@ pub(crate) fn compute(ctx: &RowContext, dataset: &str, l: &Loaded, job: &Job, re
 fn code(row: &mut ResultRow, img: &RgbImage, codec: &dyn Codec, quality: f64, ctx: &RowContext) -> Result<RgbImage, String> {
     let (w, h) = img.dimensions();
     let padded = pad_to_multiple(img, codec.size_multiple(), ctx.padding);
-    let (pw, ph) = padded.image.dimensions();
     let start = Instant::now();
     let (bits, estimated_bits) = codec
         .encode_with_estimate(&padded.image, quality)
@@ -91,9 +90,15 @@ fn code(row: &mut ResultRow, img: &RgbImage, codec: &dyn Codec, quality: f64, ct
         .map_err(|e| format!("keeping the stream: {e}"))?;
     }
     let start = Instant::now();
-    let decoded = codec.decode(&bits, pw, ph).map_err(|e| format!("decode: {e}"))?;
+    let decoded = decode_back(codec, &bits, &padded, (w, h)).map_err(|e| format!("decode: {e}"))?;
     row.decode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
-    Ok(crop(decoded, padded.left, padded.top, w, h))
+    Ok(decoded)
+}
+
+/// Decodes a stream of the padded image and crops it back to the source's `(w, h)`.
+fn decode_back(codec: &dyn Codec, bits: &[u8], padded: &Padded, (w, h): (u32, u32)) -> Result<RgbImage, icmbench_codecs::CodecError> {
+    let (pw, ph) = padded.image.dimensions();
+    Ok(crop(codec.decode(bits, pw, ph)?, padded.left, padded.top, w, h))
 }
 
 /// Fills the metrics (against `reference`), the detections and the saved image of a row
@@ -147,15 +152,10 @@ pub(crate) fn top_up(ctx: &RowContext, mut row: ResultRow, l: &Loaded, job: &Job
     }
     let bits = std::fs::read(&path).ok()?;
     let img = &l.img.image;
-    let (w, h) = img.dimensions();
     let padded = pad_to_multiple(img, codec.codec.size_multiple(), ctx.padding);
-    let (pw, ph) = padded.image.dimensions();
-    let decoded = codec
-        .codec
-        .decode(&bits, pw, ph)
+    let out = decode_back(codec.codec.as_ref(), &bits, &padded, img.dimensions())
         .map_err(|e| tracing::warn!("{}: the stored stream does not decode ({e}); coding again", path.display()))
         .ok()?;
-    let out = crop(decoded, padded.left, padded.top, w, h);
     run_tasks(&mut row, missing.iter().copied(), &out);
     Some(row)
 }

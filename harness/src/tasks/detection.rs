@@ -230,18 +230,12 @@ impl TaskStage {
             task: plan.name.clone(),
             message,
         };
-        let (detector, weights, contract) = match &plan.export {
-            Some((onnx, spec)) => {
-                let (loaded, s, text) = super::load_export::<DetectorSpec>(onnx, spec, opts).map_err(setup)?;
-                let weights = file_hash(onnx).map_err(setup)?;
-                (Detector::new(loaded, s), weights, text)
-            }
-            None => {
-                let spec = builtin_contract(&plan.model).map_err(setup)?;
-                let (loaded, sha) = super::load_manifest_model(&plan.model, opts).map_err(setup)?;
-                let contract = format!("{spec:?}");
-                (Detector::new(loaded, spec), sha, contract)
-            }
+        let export = plan.export.as_ref().map(|(o, s)| (o.as_path(), s.as_path()));
+        let (detector, manifest_sha, contract) = load_model(&plan.model, export, opts).map_err(setup)?;
+        let weights = match (manifest_sha, &plan.export) {
+            (Some(sha), _) => sha,
+            (None, Some((onnx, _))) => file_hash(onnx).map_err(setup)?,
+            (None, None) => String::new(),
         };
         if plan.needs_masks && !detector.spec().has_masks() {
             return Err(setup(
@@ -384,7 +378,7 @@ impl TaskStage {
         output: &Path,
         datasets: impl Iterator<Item = (&'a str, Option<&'a Path>)>,
     ) -> Result<(), TaskError> {
-        let dir = output.join(GT_DIR).join(self.name());
+        let dir = task_dir(output, self.name());
         write_json(&dir.join(TASK_RECORD), &self.record())?;
         let categories = category_names(self.plan.kind, &self.detector.spec().category_ids);
         let mut uncompressed = self.uncompressed.into_inner().unwrap_or_default();
@@ -462,6 +456,28 @@ fn builtin_contract(model: &str) -> Result<DetectorSpec, String> {
     }
 }
 
+/// A task model: your ONNX export with its contract (TOML), or a manifest model with its
+/// built-in contract; with the SHA-256 of its manifest entry (`None` for an export) and the
+/// contract's text.
+fn load_model(
+    model: &str,
+    export: Option<(&Path, &Path)>,
+    opts: &icmbench_models::RuntimeOptions,
+) -> Result<(Detector, Option<String>, String), String> {
+    match export {
+        Some((onnx, spec)) => {
+            let (loaded, s, text) = super::load_export::<DetectorSpec>(onnx, spec, opts)?;
+            Ok((Detector::new(loaded, s), None, text))
+        }
+        None => {
+            let spec = builtin_contract(model)?;
+            let (loaded, sha) = super::load_manifest_model(model, opts)?;
+            let contract = format!("{spec:?}");
+            Ok((Detector::new(loaded, spec), Some(sha), contract))
+        }
+    }
+}
+
 /// A detector: your ONNX export with its contract (TOML), or a manifest model with a
 /// built-in contract (`nanodet`, `blazeface`, `synthetic-segmenter`).
 pub fn load_detector(
@@ -470,14 +486,12 @@ pub fn load_detector(
     spec: Option<&Path>,
     opts: &icmbench_models::RuntimeOptions,
 ) -> Result<Detector, String> {
-    match (onnx, spec) {
-        (Some(onnx), Some(spec)) => {
-            let (loaded, s, _) = super::load_export::<DetectorSpec>(onnx, spec, opts)?;
-            Ok(Detector::new(loaded, s))
-        }
-        (None, None) => Ok(Detector::new(super::load_manifest_model(model, opts)?.0, builtin_contract(model)?)),
-        _ => Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
-    }
+    let export = match (onnx, spec) {
+        (Some(onnx), Some(spec)) => Some((onnx, spec)),
+        (None, None) => None,
+        _ => return Err("give both `onnx` and `spec`, or neither (a manifest `model`)".into()),
+    };
+    Ok(load_model(model, export, opts)?.0)
 }
 
 /// The category (id, name) list of a task's outputs: COCO's names for COCO ids, `face` for
@@ -695,19 +709,27 @@ pub struct TaskEvaluations {
     pub problems: Vec<String>,
 }
 
-/// The ground truth of a task's dataset in an output folder, and the task's record.
-fn task_files(output: &Path, task: &str, dataset: &str) -> (PathBuf, Option<TaskRecord>) {
-    // Names come from a results table: never paths of their own.
-    let dir = output.join(GT_DIR).join(icmbench_reports::paths::path_part(task).as_ref());
+/// A task's folder of ground truths in an output folder (names come from a results table:
+/// never paths of their own).
+fn task_dir(output: &Path, task: &str) -> PathBuf {
+    output.join(GT_DIR).join(icmbench_reports::paths::path_part(task).as_ref())
+}
+
+/// The task's record (`task.json`), if it has one.
+fn task_record(output: &Path, task: &str) -> Option<TaskRecord> {
+    let text = read_text_capped(&task_dir(output, task).join(TASK_RECORD), DATA_JSON_CAP).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The ground truth of a task's dataset in an output folder (the legacy task's at its old
+/// place when it has none of its own).
+fn ground_truth_path(output: &Path, task: &str, dataset: &str) -> PathBuf {
     let file = format!("{}.json", icmbench_reports::paths::path_part(dataset));
-    let record = read_text_capped(&dir.join(TASK_RECORD), DATA_JSON_CAP)
-        .ok()
-        .and_then(|t| serde_json::from_str::<TaskRecord>(&t).ok());
-    let path = dir.join(&file);
+    let path = task_dir(output, task).join(&file);
     if task == LEGACY_TASK && !path.exists() {
-        return (output.join(GT_DIR).join(file), record);
+        return output.join(GT_DIR).join(file);
     }
-    (path, record)
+    path
 }
 
 /// Evaluates every task of `rows` per (dataset, codec, quality) from the stored outputs and
@@ -733,10 +755,13 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
             ));
             continue;
         }
-        let (path, record) = task_files(output, &task, &dataset);
-        if let Some(r) = record {
-            ev.records.entry(task.clone()).or_insert(r);
+        // Each task's record is read once, each ground truth once per dataset.
+        if !ev.records.contains_key(&task)
+            && let Some(r) = task_record(output, &task)
+        {
+            ev.records.insert(task.clone(), r);
         }
+        let path = ground_truth_path(output, &task, &dataset);
         let gt = gts
             .entry((task.clone(), dataset.clone()))
             .or_insert_with(|| match GroundTruthFile::read(&path) {
