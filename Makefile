@@ -27,7 +27,7 @@ ll-icm: setup
 demo: setup
 	$(CARGO) build --release --locked -p icmbench
 	$(CARGO) run --release --locked -q -p icmbench -- run examples/demo.toml
-	$(CARGO) run --release --locked -q -p icmbench -- report results/demo --anchor jpeg
+	$(CARGO) run --release --locked -q -p icmbench -- report results/demo --anchor jpeg --monotone-fit mpeg-cubic
 
 # The Slurm test needs the local single-node cluster: started here, stopped afterwards (by
 # the daemons' PIDs) whatever the tests' outcome.

@@ -149,6 +149,24 @@ pub trait Codec: Send + Sync {
 
     /// Decodes a bitstream of a `width`×`height` image to 8-bit RGB.
     fn decode(&self, bitstream: &[u8], width: u32, height: u32) -> Result<RgbImage, CodecError>;
+
+    /// The MACs of coding `image` (already padded to [`Codec::size_multiple`]) at `quality`,
+    /// encoder side and decoder side, for codecs that run ONNX graphs (learned codecs):
+    /// counted from a profiled run ([`icmbench_models::complexity`]). `None` for codecs
+    /// that run no graph.
+    fn complexity(&self, image: &RgbImage, quality: f64) -> Option<Result<Complexity, CodecError>> {
+        let _ = (image, quality);
+        None
+    }
+}
+
+/// MACs of encoding and of decoding one image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Complexity {
+    /// Encoder side (analysis transform, hyperprior, context models).
+    pub encoder: icmbench_models::complexity::MacCount,
+    /// Decoder side (hyper-synthesis, context models, synthesis transform).
+    pub decoder: icmbench_models::complexity::MacCount,
 }
 
 /// Checks that `quality` lies in `[min, max]` and, if `integer`, has no fractional part.

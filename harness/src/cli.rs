@@ -12,7 +12,7 @@ use icmbench_codecs::padding::{PadAlign, PadMode};
 use icmbench_metrics::coco::IouType;
 use icmbench_models::Device;
 use icmbench_reports::aggregate::BppConvention;
-use icmbench_reports::bd::{DEFAULT_MIN_OVERLAP, Method};
+use icmbench_reports::bd::{DEFAULT_MIN_OVERLAP, Method, MonotoneFit};
 
 /// Benchmark and evaluation harness for Image Coding for Machines.
 #[derive(Parser)]
@@ -268,12 +268,23 @@ pub struct CurveArgs {
     /// bpp convention of tables and figures: mean (CompressAI) or total (CompressAI-Vision).
     #[arg(long, default_value = "mean")]
     pub bpp: BppConvention,
-    /// Fit non-monotone curves isotonically instead of reporting them as abnormal.
-    #[arg(long)]
-    pub monotone_fit: bool,
+    /// What replaces the points of non-monotone curves: flag (default: reported as
+    /// abnormal, no pchip/akima value), isotonic, or mpeg-cubic (MPEG's constrained cubic,
+    /// as CompressAI-Vision). `--monotone-fit` alone means isotonic.
+    #[arg(long, default_value = "flag", num_args = 0..=1, default_missing_value = "isotonic")]
+    pub monotone_fit: MonotoneFit,
     /// Minimum overlap of two curves' ranges for a BD value, 0-1.
     #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP, value_parser = parse_min_overlap)]
     pub min_overlap: f64,
+    /// Bootstrap resamples of the images for BD intervals (0: none).
+    #[arg(long, default_value_t = icmbench_reports::bootstrap::DEFAULT_RESAMPLES)]
+    pub bootstrap: usize,
+    /// Confidence level of the intervals, a fraction (0.95).
+    #[arg(long, default_value_t = icmbench_reports::bootstrap::DEFAULT_CONFIDENCE, value_parser = parse_confidence)]
+    pub confidence: f64,
+    /// Seed of the bootstrap draws.
+    #[arg(long, default_value_t = icmbench_reports::bootstrap::DEFAULT_SEED)]
+    pub seed: u64,
     /// Only these metrics (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub metrics: Option<Vec<String>>,
@@ -323,9 +334,10 @@ pub struct BdArgs {
     /// The metric is lower-is-better (LPIPS, NIQE...). Known metric names set it by themselves.
     #[arg(long)]
     pub lower_is_better: bool,
-    /// Replace non-monotone curves by their isotonic fit instead of failing.
-    #[arg(long)]
-    pub monotone_fit: bool,
+    /// What replaces the points of non-monotone curves: flag (default: an error for
+    /// pchip/akima), isotonic, or mpeg-cubic. `--monotone-fit` alone means isotonic.
+    #[arg(long, default_value = "flag", num_args = 0..=1, default_missing_value = "isotonic")]
+    pub monotone_fit: MonotoneFit,
     /// Minimum overlap of the two ranges, 0-1.
     #[arg(long, default_value_t = DEFAULT_MIN_OVERLAP, value_parser = parse_min_overlap)]
     pub min_overlap: f64,
@@ -402,6 +414,11 @@ pub struct EvalMapArgs {
 
 /// `--min-overlap`: a finite number from 0 to 1 (NaN and negative values are refused
 /// when the arguments are parsed).
+fn parse_confidence(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+    icmbench_reports::bootstrap::check_confidence(v).map_err(|e| e.to_string())
+}
+
 fn parse_min_overlap(s: &str) -> Result<f64, String> {
     let v: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
     icmbench_reports::bd::check_min_overlap(v).map_err(|e| e.to_string())

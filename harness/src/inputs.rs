@@ -30,6 +30,10 @@ pub struct Inputs {
     /// Every task's evaluations per point (per-class AP, TIDE, recall), for the report's
     /// task tables.
     pub tasks: crate::tasks::detection::TaskEvaluations,
+    /// Each output folder read and the range of its rows in `rows`.
+    pub folders: Vec<(PathBuf, std::ops::Range<usize>)>,
+    /// The complexity measurements of the first output folder that has them.
+    pub complexity: Option<icmbench_reports::complexity::ComplexityFile>,
 }
 
 /// CompressAI columns that are not quality metrics.
@@ -135,6 +139,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
     } else {
         "imported".to_string()
     };
+    inputs.complexity = folders
+        .iter()
+        .find_map(|(f, _)| icmbench_reports::complexity::ComplexityFile::read(f));
+    inputs.folders = folders;
     for (_, file) in &imports {
         let pts = compressai_points(file, &target);
         inputs.points.extend(pts);

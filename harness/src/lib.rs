@@ -12,6 +12,7 @@
 //! | [`inputs`] | reading output folders, Parquet tables, CompressAI JSON and curve files |
 //! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
 //! | [`coding`] | `encode` / `decode`: one image through a learned codec to a bitstream file and back |
+//! | [`complexity`] | kMAC/px of the run's ONNX graphs (codecs, tasks, learned metrics) into `complexity.json` |
 //! | [`scoring`] | `score`: one metric on one image pair |
 //! | [`print`](mod@print) | human-readable and JSON output of run summaries, scores and mAP |
 //! | [`listing`] | what `list` and `models` print |
@@ -24,6 +25,7 @@
 
 pub mod cluster;
 pub mod coding;
+pub mod complexity;
 pub mod config;
 pub mod inputs;
 pub mod listing;

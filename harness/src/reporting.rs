@@ -3,13 +3,16 @@
 use std::path::{Path, PathBuf};
 
 use icmbench_reports::ReportError;
+use icmbench_reports::aggregate::{Point, Stats};
+use icmbench_reports::bootstrap::{ImageTable, add_intervals, add_per_image};
 use icmbench_reports::html::{HtmlExtras, html};
 use icmbench_reports::paths::{path_part, sanitised_warnings};
 use icmbench_reports::plot::{Chart, PlotOptions, charts, png, svg};
-use icmbench_reports::report::{DatasetReport, Report, ReportOptions, bd_csv, build, latex, points_csv};
+use icmbench_reports::report::{DatasetReport, Report, ReportOptions, bd_csv, build, latex, pairwise_csv, per_image_csv, points_csv};
 use icmbench_reports::store::{write_json, write_text};
 
 use crate::inputs::Inputs;
+use crate::tasks::resample::TaskResampler;
 
 /// An output format of `icmbench report` (all of them) and `icmbench plot` (the figures).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +125,53 @@ pub fn build_report(inputs: &Inputs, opts: &ReportOptions) -> Result<Report, Rep
     }
     let mut report = build(&inputs.points, &opts, &icmbench_metrics::lower_is_better)?;
     report.partial = inputs.partial.clone();
+    add_trust(&mut report, inputs, &opts);
     Ok(report)
+}
+
+/// Adds to each dataset's report what its rows allow: each image's own BD, and bootstrap
+/// intervals and paired comparisons over images (task metrics recomputed from the stored
+/// outputs of each resample). Datasets of imported curves only have neither.
+fn add_trust(report: &mut Report, inputs: &Inputs, opts: &ReportOptions) {
+    for d in &mut report.datasets {
+        let table = ImageTable::new(&d.dataset, &inputs.rows);
+        if table.images.is_empty() {
+            continue;
+        }
+        add_per_image(d, opts, &table);
+        if opts.resampling.resamples == 0 {
+            continue;
+        }
+        let tasks: Vec<TaskResampler> = inputs
+            .folders
+            .iter()
+            .map(|(folder, range)| TaskResampler::new(&inputs.rows[range.clone()], folder, &d.dataset, &table.images))
+            .collect();
+        let resample = |w: &[u32]| -> Vec<Point> {
+            let mut pts = table.points(w);
+            for (codec, quality, metric, v) in tasks.iter().flat_map(|t| t.columns(w)) {
+                if let Some(p) = pts
+                    .iter_mut()
+                    .find(|p| p.codec == codec && p.quality.to_bits() == quality.to_bits())
+                {
+                    let st = Stats {
+                        mean: v,
+                        median: v,
+                        std: f64::NAN,
+                    };
+                    p.metrics.insert(metric, st);
+                }
+            }
+            pts
+        };
+        tracing::info!(
+            "{}: {} bootstrap resamples of {} images",
+            d.dataset,
+            opts.resampling.resamples,
+            table.images.len()
+        );
+        add_intervals(d, opts, table.images.len(), &resample, &opts.resampling);
+    }
 }
 
 /// Figures written by [`write_figures`], and each dataset's multi-panel figure as SVG
@@ -229,6 +278,15 @@ fn figure_list(report: &Report, plot: &PlotOptions) -> Vec<(String, String, Vec<
                 .zip(charts)
                 .map(|(m, c)| (String::new(), format!("{stem}-{}", path_part(m)), vec![c], false)),
         );
+        // Relative curve differences and per-image BD strips, one file per metric.
+        let named = |kind: &str, charts: Vec<(String, Chart)>| -> Vec<(String, String, Vec<Chart>, bool)> {
+            charts
+                .into_iter()
+                .map(|(m, c)| (String::new(), format!("{stem}-{kind}-{}", path_part(&m)), vec![c], false))
+                .collect()
+        };
+        list.extend(named("rcd", icmbench_reports::plot::rcd_charts(report, d)));
+        list.extend(named("per-image-bd", icmbench_reports::plot::per_image_charts(d)));
     }
     list
 }
@@ -291,23 +349,18 @@ pub fn write_report(
         Ok(())
     };
     let tasks = &inputs.tasks.points;
+    let complexity_md =
+        icmbench_reports::complexity::markdown(inputs.complexity.as_ref(), &icmbench_reports::complexity::codec_times(&inputs.rows));
     if has(Format::Md) {
         let mut md = icmbench_reports::lowlevel::report_markdown(&report);
+        md.push_str(&complexity_md);
         md.push_str(&icmbench_reports::tasks::markdown(&report, tasks));
         emit("report.md", &md)?;
     }
-    if has(Format::Csv) && !tasks.is_empty() {
-        let bpp = report.bpp;
-        emit("task_points.csv", &icmbench_reports::tasks::points_csv(tasks, &inputs.points, bpp))?;
-        emit("per_class.csv", &icmbench_reports::tasks::per_class_csv(tasks, &inputs.points, bpp))?;
-        emit("tide.csv", &icmbench_reports::tasks::tide_csv(tasks, &inputs.points, bpp))?;
-    }
     if has(Format::Csv) {
-        if !icmbench_reports::lowlevel::tasks(&report).is_empty() {
-            emit("ll-icm.csv", &icmbench_reports::lowlevel::csv(&report))?;
+        for (name, text) in csv_files(&report, inputs) {
+            emit(name, &text)?;
         }
-        emit("bd.csv", &bd_csv(&report))?;
-        emit("points.csv", &points_csv(&inputs.points))?;
     }
     if has(Format::Tex) {
         emit("report.tex", &latex(&report))?;
@@ -330,7 +383,12 @@ pub fn write_report(
             run_meta: inputs.run_meta.clone(),
             config: inputs.config.clone(),
             failures,
-            sections: vec![icmbench_reports::tasks::markdown(&report, tasks)],
+            sections: report
+                .datasets
+                .iter()
+                .map(icmbench_reports::report::trust_markdown)
+                .chain([complexity_md.clone(), icmbench_reports::tasks::markdown(&report, tasks)])
+                .collect(),
         };
         let p = dir.join("report.html");
         write_text(&p, &mark("report.html", &html(&report, &extras)))?;
@@ -341,6 +399,31 @@ pub fn write_report(
         files: written,
         warnings: figures.warnings,
     })
+}
+
+/// The CSV files of a report: (name, text). Task tables with machine tasks, the LL-ICM
+/// summary with low-level datasets, per-image BD and paired comparisons when there are any.
+fn csv_files(report: &Report, inputs: &Inputs) -> Vec<(&'static str, String)> {
+    let tasks = &inputs.tasks.points;
+    let bpp = report.bpp;
+    let mut files = Vec::new();
+    if !tasks.is_empty() {
+        files.push(("task_points.csv", icmbench_reports::tasks::points_csv(tasks, &inputs.points, bpp)));
+        files.push(("per_class.csv", icmbench_reports::tasks::per_class_csv(tasks, &inputs.points, bpp)));
+        files.push(("tide.csv", icmbench_reports::tasks::tide_csv(tasks, &inputs.points, bpp)));
+    }
+    if !icmbench_reports::lowlevel::tasks(report).is_empty() {
+        files.push(("ll-icm.csv", icmbench_reports::lowlevel::csv(report)));
+    }
+    files.push(("bd.csv", bd_csv(report)));
+    if report.datasets.iter().any(|d| !d.per_image.is_empty()) {
+        files.push(("per_image_bd.csv", per_image_csv(report)));
+    }
+    if report.datasets.iter().any(|d| !d.pairwise.is_empty()) {
+        files.push(("pairwise.csv", pairwise_csv(report)));
+    }
+    files.push(("points.csv", points_csv(&inputs.points)));
+    files
 }
 
 /// Canonical names for registered metrics (aliases resolved); other names (imported

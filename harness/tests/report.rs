@@ -42,9 +42,32 @@ fn report_writes_tables_figures_and_html() {
         "figures/photos.svg",
         "figures/photos.png",
         "figures/photos-psnr-rgb.png",
+        "per_image_bd.csv",
+        "figures/photos-rcd-psnr-rgb.svg",
+        "figures/photos-per-image-bd-psnr-rgb.png",
     ] {
         assert!(report.join(f).is_file(), "missing {f}");
     }
+    // Intervals in the cells, the reliability note, per-image BD and codec times.
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("95 % percentile bootstrap interval over images (1000 resamples, seed 2024)")
+            && md.contains("reliability of each BD cell")
+            && md.contains("per-image BD-rate vs `jpeg`")
+            && md.contains("## Complexity"),
+        "{md}"
+    );
+    let webp = md
+        .lines()
+        .find(|l| l.starts_with("| webp | ") && l.contains("] ("))
+        .expect("a cell with an interval");
+    assert!(webp.contains(" [-"), "{webp}");
+    let csv = std::fs::read_to_string(report.join("bd.csv")).unwrap();
+    assert!(csv.starts_with(
+        "dataset,anchor,codec,metric,lower_is_better,method,bpp,monotone_fit,bd_rate_percent,bd_metric,bd_rate_low,bd_rate_high"
+    ));
+    let per_image = std::fs::read_to_string(report.join("per_image_bd.csv")).unwrap();
+    assert_eq!(per_image.lines().count(), 1 + 2 * 2, "2 images x 2 metrics: {per_image}");
     let html = std::fs::read_to_string(report.join("report.html")).unwrap();
     assert!(
         html.contains("<svg") && html.contains("libjpeg-turbo") && html.contains("[[codecs]]"),
@@ -203,6 +226,19 @@ fn learned_codec_run_reports_actual_and_estimated_rate() {
     let md =
         String::from_utf8_lossy(&icmbench(&["report", dir.path().join("out").to_str().unwrap(), "--anchor", "jpeg"]).stdout).to_string();
     assert!(md.contains("est. bpp | actual/est.") && md.contains("| msh | 1 |"), "{md}");
+    let md = std::fs::read_to_string(dir.path().join("out/report/report.md")).unwrap();
+    // Complexity: the learned codec's two sides were counted on the first image.
+    let cx = icmbench_reports::complexity::ComplexityFile::read(&dir.path().join("out")).expect("complexity.json");
+    use icmbench_reports::complexity::Part;
+    for part in [Part::Encoder, Part::Decoder] {
+        let m = cx.find("msh", part, Some(1.0)).unwrap_or_else(|| panic!("{part:?}: {cx:?}"));
+        assert!(m.error.is_none() && m.macs > 0 && m.kmac_per_pixel > 0.0, "{m:?}");
+    }
+    assert!(cx.find("jpeg", Part::Encoder, Some(10.0)).is_none(), "JPEG runs no graph");
+    let complexity = md.split("## Complexity").nth(1).expect("a complexity section");
+    assert!(complexity.contains("| jpeg | 10 | — | — |"), "{complexity}");
+    let msh = complexity.lines().find(|l| l.starts_with("| msh | 1 |")).expect("msh row");
+    assert!(!msh.contains("| — | — |"), "{msh}");
     // CUDA is refused for the codec's sessions as for metrics (this machine has no GPU),
     // and the failure is a row error with the reason, not a crash.
     let out = icmbench(&["run", cfg.to_str().unwrap(), "--quiet", "--json", "--device", "cuda:0"]);

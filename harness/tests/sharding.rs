@@ -5,7 +5,7 @@
 //! named when they differ; merging twice gives the same bytes.
 
 mod common;
-use common::{comparable, icmbench, icmbench_ok};
+use common::{comparable, icmbench, icmbench_ok, without_complexity};
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +39,7 @@ fn stderr(out: &std::process::Output) -> String {
 
 fn report_md(out: &Path) -> String {
     icmbench_ok(&["report", out.to_str().unwrap(), "--anchor", "jpeg", "--format", "md"]);
-    std::fs::read_to_string(out.join("report/report.md")).unwrap()
+    without_complexity(&std::fs::read_to_string(out.join("report/report.md")).unwrap())
 }
 
 /// The unsharded run's folder (rows, ground truth and report written).

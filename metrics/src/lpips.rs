@@ -86,6 +86,10 @@ impl Metric for Lpips {
         self.name
     }
 
+    fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
+        Some(self.model.macs().map_err(|e| unavailable(self.name, e)))
+    }
+
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
         Ok(self.distance_batch(&[(reference, distorted)])?[0])
     }

@@ -209,6 +209,13 @@ impl Metric for Musiq {
         self.name
     }
 
+    fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
+        Some(self.model.macs().map_err(|e| MetricError::Unavailable {
+            metric: self.name.to_string(),
+            reason: e.to_string(),
+        }))
+    }
+
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
         self.score(distorted)
     }

@@ -192,3 +192,60 @@ fn warnings_where_pycocotools_differs() {
     let e = evaluate_files(&gt, &flat, parse_iou_type("segm").unwrap()).unwrap_err().to_string();
     assert!(e.contains("detection [0] has no `segmentation`"), "{e}");
 }
+
+/// What a bootstrap resample evaluates: [`summary`] gives [`analyse`]'s statistics (and
+/// pycocotools' within 1e-9) while evaluating only the categories with ground truth; a
+/// ground truth with every image once ([`repeated_ground_truth`]) changes nothing; leaving
+/// images out (weight 0) equals hotcoco's own evaluation restricted to the other images.
+#[test]
+fn resampled_evaluations_equal_direct_ones() {
+    use icmbench_metrics::coco::{Instance, IouType, analyse, repeated_ground_truth, summary};
+    let dir = root().join("tests/fixtures/coco");
+    let gt = load_ground_truth(&dir.join("instances_val2014_100.json")).unwrap();
+    let text = std::fs::read_to_string(dir.join("instances_val2014_fakebbox100_results.json")).unwrap();
+    let dets: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let instances: Vec<Instance> = dets
+        .iter()
+        .map(|d| Instance {
+            image_id: d["image_id"].as_u64().unwrap(),
+            detection: icmbench_models::detect::Detection {
+                bbox: serde_json::from_value(d["bbox"].clone()).unwrap(),
+                score: d["score"].as_f64().unwrap(),
+                category_id: d["category_id"].as_u64().unwrap(),
+            },
+            mask: None,
+        })
+        .collect();
+    let full = analyse(&gt, &instances, IouType::Bbox, "full").unwrap();
+    let light = summary(&gt, &instances, IouType::Bbox, "light").unwrap();
+    assert_eq!(full.stats, light.stats);
+    assert_eq!(full.recall50, light.recall50);
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/coco_reference.json")).unwrap()).unwrap();
+    let want: Vec<f64> = reference["cases"]["val2014_100_bbox"]["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        light.stats.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-9),
+        "{:?}",
+        light.stats
+    );
+    let once = repeated_ground_truth(&gt, &|_| 1);
+    assert_eq!(summary(&once, &instances, IouType::Bbox, "once").unwrap().stats, light.stats);
+    // Odd image ids only.
+    let odd = repeated_ground_truth(&gt, &|id| (id % 2) as u32);
+    let kept: Vec<Instance> = instances.iter().filter(|i| i.image_id % 2 == 1).copied().collect();
+    let got = summary(&odd, &kept, IouType::Bbox, "odd").unwrap().stats;
+    let dt = gt.load_res(&dir.join("instances_val2014_fakebbox100_results.json")).unwrap();
+    let mut ev = hotcoco::COCOeval::new(gt.clone(), dt, IouType::Bbox);
+    ev.params.img_ids = gt.dataset.images.iter().map(|i| i.id).filter(|id| id % 2 == 1).collect();
+    ev.evaluate().unwrap();
+    ev.accumulate();
+    let _ = ev.summarize_lines();
+    let direct = ev.stats().unwrap();
+    assert!(got.iter().zip(direct).all(|(g, d)| (g - d).abs() <= 1e-12), "{got:?} vs {direct:?}");
+    assert!((got[0] - light.stats[0]).abs() > 1e-6, "leaving half the images out changes AP");
+}

@@ -625,6 +625,12 @@ fn contract_err(model: &str, message: String) -> ModelError {
 }
 
 impl Detector {
+    /// The MACs of its runs so far, for a model loaded with profiling
+    /// ([`Model::macs`]).
+    pub fn macs(&self) -> Result<crate::complexity::MacCount, ModelError> {
+        self.model.macs()
+    }
+
     /// Wraps a loaded model with its contract.
     pub fn new(model: Model, spec: DetectorSpec) -> Self {
         Self { model, spec }

@@ -11,6 +11,7 @@
 //! | [`Stepper`] | one graph run many times on bound tensors allocated once (a context model's per-position loop) |
 //! | [`Manifest`] | `manifest.toml` ([`MANIFEST`]): name, file, sha256, source, licence, contract; [`Manifest::verify`], [`Manifest::load`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
+//! | [`complexity`] | MACs of ONNX graphs counted from ONNX Runtime's profile of real runs ([`Model::macs`]) |
 //! | [`detect`] | object detectors and instance segmenters: contract, preprocessing, YOLOv5/YOLOv8/NanoDet/YOLOv8-seg/boxes-masks decoding, NMS |
 //! | [`face`] | face embeddings (FaceRes): Human's face crop, descriptor and similarity |
 //! | [`segment`] | instance masks: prototype, RoI and full-frame masks onto the source image, COCO RLE (hotcoco) |
@@ -18,6 +19,7 @@
 //! | [`paths`] | paths from configs resolved lexically ([`paths::normalize`]) |
 //! | [`textfile`] | reading text and JSON inputs with a size cap ([`textfile::read_text_capped`]) |
 
+pub mod complexity;
 pub mod detect;
 pub mod face;
 pub mod paths;
@@ -144,6 +146,10 @@ pub struct RuntimeOptions {
     pub device: Device,
     /// Intra-op threads (0 = ONNX Runtime's default).
     pub intra_threads: usize,
+    /// Record every node ONNX Runtime runs, to count MACs ([`Model::macs`]): graph
+    /// optimisation and weight pre-packing off, so slower. For complexity measurement
+    /// only.
+    pub profile: bool,
 }
 
 /// The ONNX Runtime shared library: `ORT_DYLIB_PATH` at run time, else the value it had
@@ -200,7 +206,13 @@ pub struct Model {
     session: Mutex<Session>,
     /// Where the session runs (a [`Stepper`] re-binds its inputs each run off the CPU).
     device: Device,
+    /// Whether the session records a profile ([`RuntimeOptions::profile`]).
+    profiled: bool,
 }
+
+/// Largest ONNX Runtime profile read ([`Model::macs`]): 512 MiB, about half a million
+/// node executions.
+pub const PROFILE_CAP: u64 = 512 << 20;
 
 /// A float32 tensor: shape and row-major data.
 pub type TensorF32 = (Vec<usize>, Vec<f32>);
@@ -250,12 +262,47 @@ impl Model {
                 message: ort::Error::<()>::from(e).to_string().trim_end_matches('.').to_string(),
             })?;
         }
+        if opts.profile {
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let prefix = std::env::temp_dir().join(format!("icmbench-profile-{}-{n}", std::process::id()));
+            let builder_err = |e: ort::Error<ort::session::builder::SessionBuilder>| session_err(e.into());
+            builder = builder
+                .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Disable)
+                .map_err(builder_err)?;
+            builder = builder.with_prepacking(false).map_err(builder_err)?;
+            builder = builder.with_profiling(&prefix).map_err(builder_err)?;
+        }
         let session = builder.commit_from_file(path).map_err(session_err)?;
         Ok(Self {
             name: name.to_string(),
             session: Mutex::new(session),
             device: opts.device,
+            profiled: opts.profile,
         })
+    }
+
+    /// Ends the profile of a model loaded with [`RuntimeOptions::profile`] and counts the
+    /// MACs of every run since it was loaded ([`complexity::macs_from_profile`]); the
+    /// profile file is removed. An error for a model loaded without profiling.
+    pub fn macs(&self) -> Result<complexity::MacCount, ModelError> {
+        let err = |message: String| ModelError::Session {
+            model: self.name.clone(),
+            message,
+        };
+        if !self.profiled {
+            return Err(err("loaded without profiling: no MACs to count".into()));
+        }
+        let file = {
+            let mut session = self.session.lock().map_err(|_| err("session lock poisoned".into()))?;
+            session
+                .end_profiling()
+                .map_err(|e| err(format!("no profile (was it loaded with profiling?): {e}")))?
+        };
+        let path = PathBuf::from(&file);
+        let text = textfile::read_text_capped(&path, PROFILE_CAP).map_err(|e| err(e.to_string()));
+        let _ = std::fs::remove_file(&path);
+        complexity::macs_from_profile(&text?).map_err(err)
     }
 
     /// The model's name.

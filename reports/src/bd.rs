@@ -13,8 +13,15 @@
 //! the metric's units. Neither formula depends on the metric's direction; the direction is
 //! used to check that each curve is monotone the right way and to pick the best codec.
 //!
+//! A curve that is not monotone in the metric's direction has no BD value with `pchip` or
+//! `akima` unless a [`MonotoneFit`] replaces its points: the isotonic fit, or MPEG's
+//! constrained cubic ([`mpeg_cubic`], H. Wang et al., PCS 2024, as CompressAI-Vision's
+//! `curve_fitting.py` applies it: only to non-monotone curves). VCEG-M33's `cubic` needs no
+//! monotone curve: it gives a value on the raw points, with a warning, as the package does.
+//!
 //! Every rule is one free function over plain slices: [`pchip_slopes`], [`akima_slopes`],
-//! [`polyfit3`], [`Interpolant::integrate`], [`bd_linear`], [`isotonic`].
+//! [`polyfit3`], [`Interpolant::integrate`], [`bd_linear`], [`isotonic`], [`mpeg_cubic`],
+//! [`relative_curve_difference`].
 
 use serde::Serialize;
 
@@ -67,12 +74,60 @@ impl Method {
     }
 }
 
+/// What replaces the points of a curve that is not monotone in the metric's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MonotoneFit {
+    /// Nothing: the curve is flagged abnormal and `pchip` / `akima` give no value.
+    #[default]
+    Flag,
+    /// Isotonic regression (pool adjacent violators) over rate order.
+    Isotonic,
+    /// MPEG's constrained least-squares cubic on log10 rate ([`mpeg_cubic`]).
+    MpegCubic,
+}
+
+/// Every monotone-fit policy, in the order reports show them.
+pub const MONOTONE_FITS: [MonotoneFit; 3] = [MonotoneFit::Flag, MonotoneFit::Isotonic, MonotoneFit::MpegCubic];
+
+impl MonotoneFit {
+    /// Parses `flag` (or `none`), `isotonic` or `mpeg-cubic`.
+    pub fn parse(s: &str) -> Result<Self, BdError> {
+        match s.to_ascii_lowercase().as_str() {
+            "flag" | "none" => Ok(Self::Flag),
+            "isotonic" => Ok(Self::Isotonic),
+            "mpeg-cubic" => Ok(Self::MpegCubic),
+            _ => Err(BdError::MonotoneFit(s.to_string())),
+        }
+    }
+
+    /// The policy's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Isotonic => "isotonic",
+            Self::MpegCubic => "mpeg-cubic",
+        }
+    }
+}
+
+impl std::str::FromStr for MonotoneFit {
+    type Err = BdError;
+
+    fn from_str(s: &str) -> Result<Self, BdError> {
+        Self::parse(s)
+    }
+}
+
 /// Errors of a Bjøntegaard computation; each names the curve and the points.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BdError {
     /// Unknown method name.
     #[error("unknown BD method `{0}`; methods: pchip, akima, cubic")]
     Method(String),
+    /// Unknown monotone-fit policy.
+    #[error("unknown monotone fit `{0}`; fits: flag, isotonic, mpeg-cubic")]
+    MonotoneFit(String),
     /// Not enough points for the method.
     #[error("curve `{curve}` has {points} point(s); {method} needs at least {needed}")]
     TooFewPoints {
@@ -193,10 +248,14 @@ pub struct BdOptions {
     pub method: Method,
     /// Whether smaller metric values are better (LPIPS, NIQE, BRISQUE).
     pub lower_is_better: bool,
-    /// Replace a non-monotone curve by its isotonic fit instead of failing.
-    pub monotone_fit: bool,
+    /// What replaces the points of a non-monotone curve (flag only: no value with `pchip`
+    /// or `akima`).
+    pub monotone_fit: MonotoneFit,
     /// Minimum overlap fraction of the two ranges (0–1); below it is an error.
     pub min_overlap: f64,
+    /// The metric's range (lowest, highest possible value; infinite where unbounded): the
+    /// bounds of the MPEG cubic fit.
+    pub range: (f64, f64),
 }
 
 impl Default for BdOptions {
@@ -204,8 +263,9 @@ impl Default for BdOptions {
         Self {
             method: Method::Pchip,
             lower_is_better: false,
-            monotone_fit: false,
+            monotone_fit: MonotoneFit::Flag,
             min_overlap: DEFAULT_MIN_OVERLAP,
+            range: (f64::NEG_INFINITY, f64::INFINITY),
         }
     }
 }
@@ -491,12 +551,15 @@ pub fn bd_linear(xa: &[f64], ya: &[f64], xt: &[f64], yt: &[f64], method: Method)
 /// A validated curve: points sorted by rate, log10 rates, metric values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
-    /// log10 of the rates, strictly increasing.
+    /// log10 of the rates, strictly increasing (non-decreasing for a raw non-monotone
+    /// curve kept for `cubic`).
     pub log_rate: Vec<f64>,
-    /// Metric values, strictly monotone in the metric's direction.
+    /// Metric values, strictly monotone in the metric's direction unless `raw_abnormal`.
     pub metric: Vec<f64>,
-    /// Whether the isotonic fit changed the curve.
-    pub fitted: bool,
+    /// The fit that replaced the points of a non-monotone curve, if any.
+    pub fitted: Option<MonotoneFit>,
+    /// A non-monotone curve kept as it is: VCEG-M33's cubic needs no monotone curve.
+    pub raw_abnormal: bool,
 }
 
 /// The points of a curve, sorted by rate, where it is not strictly monotone: both ends of
@@ -513,8 +576,8 @@ pub fn violations(sorted: &[(f64, f64)], increasing: bool) -> Vec<(f64, f64)> {
     bad
 }
 
-/// Checks a curve and puts it in the form the BD integrals need.
-pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
+/// The finite points of a curve sorted by rate, or the error naming the first bad one.
+fn checked_points(curve: &Curve, needed: usize, method: Method) -> Result<Vec<(f64, f64)>, BdError> {
     if curve.rate.len() != curve.metric.len() {
         return Err(BdError::Length {
             curve: curve.label.clone(),
@@ -522,12 +585,11 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
             metrics: curve.metric.len(),
         });
     }
-    let needed = opts.method.min_points();
     if curve.rate.len() < needed {
         return Err(BdError::TooFewPoints {
             curve: curve.label.clone(),
             points: curve.rate.len(),
-            method: opts.method.name(),
+            method: method.name(),
             needed,
         });
     }
@@ -552,54 +614,264 @@ pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
         pts.push((r, m));
     }
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(pts)
+}
+
+/// Checks a curve and puts it in the form the BD integrals need: monotone as it is, or
+/// replaced by the fit `opts` asks for, or (for `cubic` without a fit) kept as it is and
+/// marked abnormal.
+pub fn prepare(curve: &Curve, opts: &BdOptions) -> Result<Prepared, BdError> {
+    let needed = opts.method.min_points();
+    let pts = checked_points(curve, needed, opts.method)?;
     let increasing = !opts.lower_is_better;
-    let direction = if increasing { "higher-is-better" } else { "lower-is-better" };
-    let expected = if increasing { "increase" } else { "decrease" };
-    let bad = violations(&pts, increasing);
-    if bad.is_empty() {
-        return Ok(Prepared {
-            log_rate: pts.iter().map(|p| p.0.log10()).collect(),
-            metric: pts.iter().map(|p| p.1).collect(),
-            fitted: false,
-        });
-    }
-    if !opts.monotone_fit {
-        return Err(BdError::NotMonotone {
-            curve: curve.label.clone(),
-            direction,
-            expected,
-            points: bad,
-        });
-    }
-    // Isotonic fit of the metric over rate order, then one point per block of equal fitted
-    // values (at the block's mean log-rate) so both axes are strictly monotone.
     let log_rate: Vec<f64> = pts.iter().map(|p| p.0.log10()).collect();
-    let fitted = isotonic(&pts.iter().map(|p| p.1).collect::<Vec<_>>(), increasing);
-    let mut out_r: Vec<f64> = Vec::new();
-    let mut out_m: Vec<f64> = Vec::new();
-    let mut i = 0;
-    while i < fitted.len() {
-        let mut j = i;
-        while j + 1 < fitted.len() && fitted[j + 1] == fitted[i] {
-            j += 1;
+    let metric: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    let bad = violations(&pts, increasing);
+    let prepared = |log_rate, metric, fitted, raw_abnormal| Prepared {
+        log_rate,
+        metric,
+        fitted,
+        raw_abnormal,
+    };
+    if bad.is_empty() {
+        return Ok(prepared(log_rate, metric, None, false));
+    }
+    let too_few = |points: usize, what: &str| BdError::TooFewPoints {
+        curve: format!("{} ({what})", curve.label),
+        points,
+        method: opts.method.name(),
+        needed,
+    };
+    match opts.monotone_fit {
+        MonotoneFit::Flag if opts.method == Method::Cubic => Ok(prepared(log_rate, metric, None, true)),
+        MonotoneFit::Flag => Err(BdError::NotMonotone {
+            curve: curve.label.clone(),
+            direction: if increasing { "higher-is-better" } else { "lower-is-better" },
+            expected: if increasing { "increase" } else { "decrease" },
+            points: bad,
+        }),
+        MonotoneFit::Isotonic => {
+            // One point per block of equal fitted values (at the block's mean log-rate) so
+            // both axes are strictly monotone.
+            let fitted = isotonic(&metric, increasing);
+            let (mut out_r, mut out_m) = (Vec::new(), Vec::new());
+            let mut i = 0;
+            while i < fitted.len() {
+                let mut j = i;
+                while j + 1 < fitted.len() && fitted[j + 1] == fitted[i] {
+                    j += 1;
+                }
+                out_r.push(log_rate[i..=j].iter().sum::<f64>() / (j - i + 1) as f64);
+                out_m.push(fitted[i]);
+                i = j + 1;
+            }
+            if out_r.len() < needed {
+                return Err(too_few(out_r.len(), "after the isotonic fit"));
+            }
+            Ok(prepared(out_r, out_m, Some(MonotoneFit::Isotonic), false))
         }
-        out_r.push(log_rate[i..=j].iter().sum::<f64>() / (j - i + 1) as f64);
-        out_m.push(fitted[i]);
-        i = j + 1;
+        MonotoneFit::MpegCubic => {
+            let distinct = 1 + log_rate.windows(2).filter(|w| w[1] > w[0]).count();
+            if distinct < 4 {
+                return Err(too_few(distinct, "distinct rates; the MPEG cubic fit needs 4"));
+            }
+            let fitted = mpeg_cubic(&log_rate, &metric, increasing, opts.range);
+            let after: Vec<(f64, f64)> = pts.iter().zip(&fitted).map(|(p, &m)| (p.0, m)).collect();
+            let still = violations(&after, increasing);
+            if !still.is_empty() {
+                return Err(BdError::NotMonotone {
+                    curve: format!("{} (after the MPEG cubic fit)", curve.label),
+                    direction: if increasing { "higher-is-better" } else { "lower-is-better" },
+                    expected: if increasing { "increase" } else { "decrease" },
+                    points: still,
+                });
+            }
+            Ok(prepared(log_rate, fitted, Some(MonotoneFit::MpegCubic), false))
+        }
     }
-    if out_r.len() < needed {
-        return Err(BdError::TooFewPoints {
-            curve: format!("{} (after the monotone fit)", curve.label),
-            points: out_r.len(),
-            method: opts.method.name(),
-            needed,
-        });
+}
+
+/// MPEG's monotone curve fit (H. Wang et al., "Improvements of the BD-rate metrics using
+/// monotonic curve-fitting methods", PCS 2024; CompressAI-Vision's `cubic_polynomial.py`):
+/// the cubic `f` in `x` (log10 rate, ascending) that minimises `Σ (f(xᵢ) − yᵢ)²` subject to
+/// `f′(xᵢ) ≥ 0` and `f″(xᵢ) ≤ 0` at every point, `f(x₀) ≥ lo` and `f(xₙ) ≤ hi` (the
+/// metric's range; infinite bounds are left out). For a lower-is-better metric
+/// (`increasing` false) the same fit is made on `−y` with the bounds mirrored. Returns the
+/// fitted values at the points.
+///
+/// The problem is a convex quadratic programme in four unknowns; it is solved exactly, by
+/// trying active sets of at most four constraints in order of size and taking the first
+/// point that is feasible with non-negative multipliers (a KKT point, hence the optimum),
+/// where CompressAI-Vision runs SciPy's SLSQP from (1, 1, 1, 1). `x` needs at least four
+/// distinct values.
+pub fn mpeg_cubic(x: &[f64], y: &[f64], increasing: bool, range: (f64, f64)) -> Vec<f64> {
+    let sign = if increasing { 1.0 } else { -1.0 };
+    let (lo, hi) = if increasing { range } else { (-range.1, -range.0) };
+    let ys: Vec<f64> = y.iter().map(|v| sign * v).collect();
+    // Centre and scale x for conditioning: f′ and f″ keep their signs under t = (x − c) / s.
+    let (xmin, xmax) = (x[0], x[x.len() - 1]);
+    let c = 0.5 * (xmin + xmax);
+    let s = (0.5 * (xmax - xmin)).max(f64::MIN_POSITIVE);
+    let t: Vec<f64> = x.iter().map(|v| (v - c) / s).collect();
+    let basis = |t: f64| [t * t * t, t * t, t, 1.0];
+    // Constraints g·b ≥ h.
+    let mut cons: Vec<([f64; 4], f64)> = Vec::new();
+    for &ti in &t {
+        cons.push(([3.0 * ti * ti, 2.0 * ti, 1.0, 0.0], 0.0));
+        cons.push(([-6.0 * ti, -2.0, 0.0, 0.0], 0.0));
     }
-    Ok(Prepared {
-        log_rate: out_r,
-        metric: out_m,
-        fitted: true,
-    })
+    if lo.is_finite() {
+        cons.push((basis(t[0]), lo));
+    }
+    if hi.is_finite() {
+        let g = basis(t[t.len() - 1]);
+        cons.push((g.map(|v| -v), -hi));
+    }
+    // Normal equations: H = AᵀA, q = Aᵀy.
+    let mut h = [[0.0; 4]; 4];
+    let mut q = [0.0; 4];
+    for (&ti, &yi) in t.iter().zip(&ys) {
+        let a = basis(ti);
+        for i in 0..4 {
+            q[i] += a[i] * yi;
+            for j in 0..4 {
+                h[i][j] += a[i] * a[j];
+            }
+        }
+    }
+    let scale = 1.0 + ys.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let tol = 1e-9 * scale;
+    let coef = qp_active_sets(&h, &q, &cons, tol);
+    t.iter()
+        .map(|&ti| {
+            let a = basis(ti);
+            sign * (0..4).map(|i| a[i] * coef[i]).sum::<f64>()
+        })
+        .collect()
+}
+
+/// Minimises `½ bᵀHb − qᵀb` subject to `gᵢ·b ≥ hᵢ` (H positive definite, four unknowns)
+/// by enumerating active sets of at most four constraints, smallest first; the first
+/// feasible candidate with non-negative multipliers is optimal. Falls back to the feasible
+/// candidate of least objective when rounding hides every certificate.
+#[allow(clippy::needless_range_loop)] // matrix code reads best with explicit indices
+fn qp_active_sets(h: &[[f64; 4]; 4], q: &[f64; 4], cons: &[([f64; 4], f64)], tol: f64) -> [f64; 4] {
+    let objective = |b: &[f64; 4]| {
+        let mut v = 0.0;
+        for i in 0..4 {
+            v -= q[i] * b[i];
+            for j in 0..4 {
+                v += 0.5 * b[i] * h[i][j] * b[j];
+            }
+        }
+        v
+    };
+    let feasible = |b: &[f64; 4]| {
+        cons.iter()
+            .all(|(g, rhs)| g.iter().zip(b).map(|(a, x)| a * x).sum::<f64>() >= rhs - tol)
+    };
+    let mut best: Option<([f64; 4], f64)> = None;
+    let m = cons.len();
+    for size in 0..=4.min(m) {
+        let mut set: Vec<usize> = (0..size).collect();
+        loop {
+            // KKT system [H −Gᵀ; G 0] [b; λ] = [q; h].
+            let n = 4 + size;
+            let mut a = vec![vec![0.0; n + 1]; n];
+            for i in 0..4 {
+                a[i][..4].copy_from_slice(&h[i]);
+                a[i][n] = q[i];
+            }
+            for (k, &c) in set.iter().enumerate() {
+                for i in 0..4 {
+                    a[i][4 + k] = -cons[c].0[i];
+                    a[4 + k][i] = cons[c].0[i];
+                }
+                a[4 + k][n] = cons[c].1;
+            }
+            if let Some(sol) = solve(a) {
+                let b = [sol[0], sol[1], sol[2], sol[3]];
+                if feasible(&b) {
+                    if sol[4..].iter().all(|&l| l >= -tol) {
+                        return b;
+                    }
+                    let f = objective(&b);
+                    if best.is_none_or(|(_, g)| f < g) {
+                        best = Some((b, f));
+                    }
+                }
+            }
+            // Next combination of `size` out of `m`.
+            let Some(i) = (0..size).rev().find(|&i| set[i] < m - size + i) else {
+                break;
+            };
+            set[i] += 1;
+            for j in i + 1..size {
+                set[j] = set[j - 1] + 1;
+            }
+        }
+    }
+    best.map_or([0.0; 4], |(b, _)| b)
+}
+
+/// Solves a small dense system given as an augmented matrix (Gaussian elimination with
+/// partial pivoting); `None` when it is singular.
+#[allow(clippy::needless_range_loop)] // matrix code reads best with explicit indices
+fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
+    let n = a.len();
+    let norm = a.iter().flat_map(|r| r[..n].iter()).fold(0.0f64, |m, v| m.max(v.abs()));
+    for k in 0..n {
+        let p = (k..n).max_by(|&i, &j| a[i][k].abs().total_cmp(&a[j][k].abs()))?;
+        if a[p][k].abs() <= 1e-12 * norm {
+            return None;
+        }
+        a.swap(k, p);
+        for i in k + 1..n {
+            let f = a[i][k] / a[k][k];
+            for j in k..=n {
+                a[i][j] -= f * a[k][j];
+            }
+        }
+    }
+    let mut x = vec![0.0; n];
+    for k in (0..n).rev() {
+        let s: f64 = (k + 1..n).map(|j| a[k][j] * x[j]).sum();
+        x[k] = (a[k][n] - s) / a[k][k];
+    }
+    Some(x)
+}
+
+/// The relative curve difference of `test` against `anchor` (the `bjontegaard` package's
+/// `plot_rcd`): over the overlap of the two metric ranges, at `samples` evenly spaced metric
+/// values, `(R_test(m) / R_anchor(m) − 1) · 100` percent, each rate interpolated in log10
+/// with `method` on curves prepared as `opts` says. Empty when the curves do not overlap.
+pub fn relative_curve_difference(anchor: &Curve, test: &Curve, opts: &BdOptions, samples: usize) -> Result<Vec<(f64, f64)>, BdError> {
+    let a = prepare(anchor, opts)?;
+    let t = prepare(test, opts)?;
+    let (xa, ya) = rate_of_metric(&a, opts.lower_is_better);
+    let (xt, yt) = rate_of_metric(&t, opts.lower_is_better);
+    let lo = xa[0].max(xt[0]);
+    let hi = xa[xa.len() - 1].min(xt[xt.len() - 1]);
+    if hi <= lo || samples < 2 {
+        return Ok(Vec::new());
+    }
+    let (fa, ft) = (Interpolant::fit(&xa, &ya, opts.method), Interpolant::fit(&xt, &yt, opts.method));
+    Ok((0..samples)
+        .map(|i| {
+            let m = lo + (hi - lo) * i as f64 / (samples - 1) as f64;
+            (m, (10f64.powf(ft.eval(m) - fa.eval(m)) - 1.0) * 100.0)
+        })
+        .collect())
+}
+
+/// BD-rate's axes of a prepared curve: x = the metric, y = log10 rate, both reversed for a
+/// lower-is-better metric so that x ascends.
+fn rate_of_metric(p: &Prepared, lower_is_better: bool) -> (Vec<f64>, Vec<f64>) {
+    if lower_is_better {
+        (p.metric.iter().rev().copied().collect(), p.log_rate.iter().rev().copied().collect())
+    } else {
+        (p.metric.clone(), p.log_rate.clone())
+    }
 }
 
 /// BD-rate and BD-metric of `test` against `anchor`.
@@ -608,12 +880,8 @@ pub fn bd(anchor: &Curve, test: &Curve, opts: &BdOptions) -> Result<BdResult, Bd
     let a = prepare(anchor, opts)?;
     let t = prepare(test, opts)?;
     // BD-rate: x = metric (made increasing), y = log rate.
-    let flip = |v: &[f64]| -> Vec<f64> { v.iter().rev().cloned().collect() };
-    let (xa, ya, xt, yt) = if opts.lower_is_better {
-        (flip(&a.metric), flip(&a.log_rate), flip(&t.metric), flip(&t.log_rate))
-    } else {
-        (a.metric.clone(), a.log_rate.clone(), t.metric.clone(), t.log_rate.clone())
-    };
+    let (xa, ya) = rate_of_metric(&a, opts.lower_is_better);
+    let (xt, yt) = rate_of_metric(&t, opts.lower_is_better);
     let (avg_log, overlap_metric) = bd_linear(&xa, &ya, &xt, &yt, opts.method);
     let (bd_metric, overlap_rate) = bd_linear(&a.log_rate, &a.metric, &t.log_rate, &t.metric, opts.method);
     for (axis, overlap) in [("metric", overlap_metric), ("log-rate", overlap_rate)] {
@@ -639,12 +907,18 @@ pub fn bd(anchor: &Curve, test: &Curve, opts: &BdOptions) -> Result<BdResult, Bd
         ));
     }
     for (c, p) in [(anchor, &a), (test, &t)] {
-        if p.fitted {
-            warnings.push(format!(
+        match p.fitted {
+            Some(MonotoneFit::Isotonic) => warnings.push(format!(
                 "{}: not monotone, replaced by its isotonic fit ({} points)",
                 c.label,
                 p.metric.len()
-            ));
+            )),
+            Some(MonotoneFit::MpegCubic) => warnings.push(format!("{}: not monotone, replaced by the MPEG cubic fit", c.label)),
+            _ if p.raw_abnormal => warnings.push(format!(
+                "{}: not monotone; the cubic fit (VCEG-M33) is computed on the raw points",
+                c.label
+            )),
+            _ => {}
         }
     }
     Ok(BdResult {
@@ -784,11 +1058,63 @@ mod tests {
         let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![0.30, 0.40, 0.50, 0.60]);
         let t = Curve::new("t", vec![0.1, 0.2, 0.4, 0.8], vec![0.32, 0.45, 0.44, 0.62]);
         let opts = BdOptions {
-            monotone_fit: true,
+            monotone_fit: MonotoneFit::Isotonic,
             ..Default::default()
         };
         let r = bd(&a, &t, &opts).unwrap();
         assert!(r.bd_rate < 0.0 && r.warnings.iter().any(|w| w.contains("isotonic")), "{r:?}");
+    }
+
+    /// The MPEG fit keeps a curve that already meets its constraints (the least-squares
+    /// cubic of points on a concave increasing cubic is the cubic itself), makes a dipping
+    /// curve monotone and concave at its points within its bounds, and mirrors for
+    /// lower-is-better metrics.
+    #[test]
+    fn mpeg_cubic_fit_meets_its_constraints() {
+        let x: Vec<f64> = [100.0f64, 200.0, 400.0, 800.0, 1600.0, 3200.0].iter().map(|r| r.log10()).collect();
+        let smooth: Vec<f64> = x.iter().map(|t| -t * t * t + 6.0 * t * t + t).collect();
+        let f = mpeg_cubic(&x, &smooth, true, (f64::NEG_INFINITY, f64::INFINITY));
+        for (a, b) in f.iter().zip(&smooth) {
+            assert!((a - b).abs() < 1e-9, "{f:?}");
+        }
+        let dip = [40.0, 52.0, 50.0, 58.0, 61.0, 99.5];
+        let f = mpeg_cubic(&x, &dip, true, (0.0, 60.0));
+        assert!(f.windows(2).all(|w| w[1] > w[0]), "{f:?}");
+        assert!(f[5] <= 60.0 + 1e-9, "upper bound: {f:?}");
+        let steps: Vec<f64> = f.windows(2).zip(x.windows(2)).map(|(v, t)| (v[1] - v[0]) / (t[1] - t[0])).collect();
+        assert!(steps.windows(2).all(|s| s[1] <= s[0] + 1e-9), "concave: {steps:?}");
+        let mirrored = mpeg_cubic(&x, &dip.map(|v| -v), false, (-60.0, 0.0));
+        for (a, b) in mirrored.iter().zip(&f) {
+            assert!((a + b).abs() < 1e-9);
+        }
+        // Too few distinct rates for a cubic: an error naming the curve.
+        let c = Curve::new("flat", vec![0.1, 0.1, 0.2, 0.2, 0.4], vec![1.0, 2.0, 2.5, 2.4, 3.0]);
+        let opts = BdOptions {
+            monotone_fit: MonotoneFit::MpegCubic,
+            ..Default::default()
+        };
+        assert!(prepare(&c, &opts).unwrap_err().to_string().contains("MPEG cubic fit needs 4"));
+        assert_eq!(MonotoneFit::parse("MPEG-cubic").unwrap(), MonotoneFit::MpegCubic);
+        assert!(
+            MonotoneFit::parse("spline")
+                .unwrap_err()
+                .to_string()
+                .contains("flag, isotonic, mpeg-cubic")
+        );
+    }
+
+    /// The relative curve difference of a codec at 80 % of the anchor's rate is −20 %
+    /// everywhere on the overlap.
+    #[test]
+    fn relative_curve_difference_of_a_rate_shift() {
+        let a = Curve::new("a", vec![0.1, 0.2, 0.4, 0.8], vec![28.0, 30.0, 32.5, 35.0]);
+        let t = Curve::new("t", a.rate.iter().map(|r| r * 0.8).collect(), a.metric.clone());
+        let rcd = relative_curve_difference(&a, &t, &BdOptions::default(), 11).unwrap();
+        assert_eq!(rcd.len(), 11);
+        assert!((rcd[0].0 - 28.0).abs() < 1e-12 && (rcd[10].0 - 35.0).abs() < 1e-12);
+        assert!(rcd.iter().all(|p| (p.1 + 20.0).abs() < 1e-9), "{rcd:?}");
+        let far = Curve::new("far", vec![1.0, 2.0], vec![50.0, 60.0]);
+        assert!(relative_curve_difference(&a, &far, &BdOptions::default(), 11).unwrap().is_empty());
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`aggregate`] | Polars (lazy) aggregation per (dataset, codec, quality): counts, both bpp conventions, mean/median/std |
-//! | [`bd`] | Bjøntegaard deltas (pchip, Akima, cubic) equal to the `bjontegaard` package |
+//! | [`bd`] | Bjøntegaard deltas (pchip, Akima, cubic) equal to the `bjontegaard` package; monotone fits (isotonic, MPEG cubic); relative curve difference |
+//! | [`bootstrap`] | how far to trust a BD cell: intervals over images resampled with replacement, paired comparisons, per-image points |
+//! | [`complexity`] | kMAC per pixel of ONNX graphs (from ONNX Runtime's profile) and codec times per megapixel, beside BD |
 //! | [`compressai`] | CompressAI result JSON files: import as curves, export from results |
 //! | [`lowlevel`] | the LL-ICM summary: rows = codecs, columns = task × metric, and the reference rows' values |
 //! | [`report`] | BD tables and per-quality tables: Markdown, LaTeX (booktabs), CSV, JSON |
@@ -18,6 +20,8 @@
 
 pub mod aggregate;
 pub mod bd;
+pub mod bootstrap;
+pub mod complexity;
 pub mod compressai;
 pub mod html;
 pub mod lowlevel;

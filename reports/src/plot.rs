@@ -67,6 +67,8 @@ pub enum SeriesKind {
     /// A horizontal reference level (LL-ICM reference rows): dotted grey or black line
     /// across the chart, no markers.
     Reference,
+    /// Markers only, no line (a strip of per-image values), its own colour.
+    Markers,
 }
 
 /// One chart.
@@ -190,6 +192,104 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
         .collect()
 }
 
+/// The relative curve difference charts of a dataset (the `bjontegaard` package's
+/// `plot_rcd`): one per metric, x = the metric over the overlap of each codec's range with
+/// the anchor's, y = the codec's rate relative to the anchor's at that value, in percent
+/// ([`crate::bd::relative_curve_difference`] with the report's method and monotone fit),
+/// with its BD-rate as a dotted level. Metrics where no codec has a difference are left
+/// out.
+pub fn rcd_charts(r: &crate::report::Report, d: &DatasetReport) -> Vec<(String, Chart)> {
+    let opts = crate::report::ReportOptions {
+        method: r.method,
+        bpp: r.bpp,
+        monotone_fit: r.monotone_fit,
+        ..Default::default()
+    };
+    d.metrics
+        .iter()
+        .zip(&d.lower_is_better)
+        .filter_map(|(metric, &lower)| {
+            let bd_opts = crate::report::cell_options(&opts, lower, metric);
+            let anchor = curve(&d.points, &d.dataset, &d.anchor, metric, r.bpp);
+            let mut series = Vec::new();
+            for codec in d.codecs.iter().filter(|c| **c != d.anchor) {
+                let test = curve(&d.points, &d.dataset, codec, metric, r.bpp);
+                let Ok(points) = crate::bd::relative_curve_difference(&anchor, &test, &bd_opts, 100) else {
+                    continue;
+                };
+                if points.is_empty() {
+                    continue;
+                }
+                let level = d.cell(codec, metric).and_then(|c| c.bd_rate);
+                let (x0, x1) = (points[0].0, points[points.len() - 1].0);
+                series.push(Series {
+                    label: codec.clone(),
+                    points,
+                    kind: SeriesKind::Curve,
+                });
+                if let Some(v) = level {
+                    series.push(Series {
+                        label: format!("{codec}: BD-rate {v:+.2} %"),
+                        points: vec![(x0, v), (x1, v)],
+                        kind: SeriesKind::Reference,
+                    });
+                }
+            }
+            (!series.is_empty()).then(|| {
+                (
+                    metric.clone(),
+                    Chart {
+                        title: format!("{}: {metric}, rate vs {}", d.dataset, d.anchor),
+                        x_label: y_label(metric, false, lower),
+                        y_label: format!("rate difference vs {} (%)", d.anchor),
+                        series,
+                        lower_is_better: true,
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+/// The per-image BD strip charts of a dataset: one per metric, x = each image's own
+/// BD-rate, one row of markers per codec (y = its position in the legend), so an outlier
+/// image stands out. Metrics without per-image values are left out.
+pub fn per_image_charts(d: &DatasetReport) -> Vec<(String, Chart)> {
+    let codecs: Vec<&String> = d.codecs.iter().filter(|c| **c != d.anchor).collect();
+    d.metrics
+        .iter()
+        .filter_map(|metric| {
+            let series: Vec<Series> = codecs
+                .iter()
+                .enumerate()
+                .map(|(k, codec)| Series {
+                    label: format!("{} {codec}", k + 1),
+                    points: d
+                        .per_image
+                        .iter()
+                        .filter(|p| p.codec == **codec && p.metric == *metric)
+                        .filter_map(|p| p.bd_rate.filter(|v| v.is_finite()).map(|v| (v, (k + 1) as f64)))
+                        .collect(),
+                    kind: SeriesKind::Markers,
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            (!series.is_empty()).then(|| {
+                (
+                    metric.clone(),
+                    Chart {
+                        title: format!("{}: {metric}, per-image BD-rate vs {}", d.dataset, d.anchor),
+                        x_label: "BD-rate of each image (%)".into(),
+                        y_label: "codec (legend number)".into(),
+                        series,
+                        lower_is_better: true,
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if !lo.is_finite() {
@@ -204,7 +304,9 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let (x0, x1) = range(chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = range(chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-    let x0 = x0.max(0.0);
+    // Rates start at 0; an axis with negative values (BD-rates) keeps them.
+    let negative = chart.series.iter().any(|s| s.points.iter().any(|p| p.0 < 0.0));
+    let x0 = if negative { x0 } else { x0.max(0.0) };
     let mut ctx = ChartBuilder::on(area)
         .caption(&chart.title, ("sans-serif", 22))
         .margin(14)
@@ -232,7 +334,7 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
             }
             // Same colour as the codec's real-rate curve drawn just before it.
             SeriesKind::Estimated => Some((COLORS[i.saturating_sub(1) % COLORS.len()], 6, 4, 8, true)),
-            SeriesKind::Curve => None,
+            SeriesKind::Curve | SeriesKind::Markers => None,
         };
         if let Some((color, dash, gap, legend, markers)) = dashed {
             let style = ShapeStyle {
@@ -255,6 +357,14 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
             filled: true,
             stroke_width: 2,
         };
+        if s.kind == SeriesKind::Markers {
+            ctx.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, style)))
+                .map_err(err)?
+                .label(&s.label)
+                .legend(move |(x, y)| Circle::new((x + 11, y), 4, style));
+            i += 1;
+            continue;
+        }
         ctx.draw_series(LineSeries::new(s.points.iter().copied(), style))
             .map_err(err)?
             .label(&s.label)

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::ReportError;
 use crate::aggregate::{BppConvention, Point};
-use crate::bd::{BdError, BdOptions, Curve, Method, bd};
+use crate::bd::{BdError, BdOptions, Curve, MONOTONE_FITS, Method, MonotoneFit, bd, violations};
+use crate::bootstrap::{Interval, Pairwise, Resampling};
 
 /// Options for building a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,12 +21,15 @@ pub struct ReportOptions {
     pub method: Method,
     /// Which bpp the tables and BD computations use.
     pub bpp: BppConvention,
-    /// Fit non-monotone curves isotonically instead of reporting them as abnormal.
-    pub monotone_fit: bool,
+    /// What replaces the points of non-monotone curves (flag only: reported as abnormal).
+    pub monotone_fit: MonotoneFit,
     /// Minimum range overlap for BD values.
     pub min_overlap: f64,
     /// Metrics to report (default: all present).
     pub metrics: Option<Vec<String>>,
+    /// Bootstrap intervals over images (0 resamples: none). [`build`] does not draw them:
+    /// [`crate::bootstrap::add_intervals`] does, from the rows.
+    pub resampling: Resampling,
 }
 
 impl Default for ReportOptions {
@@ -34,9 +38,10 @@ impl Default for ReportOptions {
             anchor: None,
             method: Method::Pchip,
             bpp: BppConvention::Mean,
-            monotone_fit: false,
+            monotone_fit: MonotoneFit::Flag,
             min_overlap: crate::bd::DEFAULT_MIN_OVERLAP,
             metrics: None,
+            resampling: Resampling::default(),
         }
     }
 }
@@ -59,6 +64,83 @@ pub struct BdEntry {
     /// Whether there is no value because a curve is not monotone (shown as `abnormal`).
     #[serde(skip)]
     pub not_monotone: bool,
+    /// Its bootstrap interval, when intervals were asked for and a resample gave a value.
+    pub interval: Option<Interval>,
+    /// How far the value depends on the points and the choices of the computation.
+    pub reliability: Reliability,
+}
+
+/// A BD cell's reliability note: points used, overlaps, the spread between interpolation
+/// methods, the abnormal points, and the value under each monotone-fit policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reliability {
+    /// Points of the anchor's and the codec's curves.
+    pub points: (usize, usize),
+    /// Overlap of the metric ranges and of the log-rate ranges (0–1), when computed.
+    pub overlap: Option<(f64, f64)>,
+    /// BD-rate with each method (pchip, akima, cubic), under the report's monotone fit.
+    pub by_method: Vec<(Method, Option<f64>)>,
+    /// Largest minus smallest of those BD-rates, percentage points (`None` below two).
+    pub spread: Option<f64>,
+    /// Points where the anchor's or the codec's curve breaks monotonicity.
+    pub abnormal_points: usize,
+    /// BD-rate under each monotone-fit policy (flag, isotonic, mpeg-cubic), with the
+    /// report's method.
+    pub by_fit: Vec<(MonotoneFit, Option<f64>)>,
+}
+
+impl Reliability {
+    /// The note of the cell (anchor curve `a`, codec curve `t`) under `opts`.
+    pub fn of(a: &Curve, t: &Curve, opts: &BdOptions) -> Self {
+        let rate = |o: BdOptions| bd(a, t, &o).ok().map(|r| r.bd_rate);
+        let by_method: Vec<(Method, Option<f64>)> = [Method::Pchip, Method::Akima, Method::Cubic]
+            .into_iter()
+            .map(|method| (method, rate(BdOptions { method, ..*opts })))
+            .collect();
+        let values: Vec<f64> = by_method.iter().filter_map(|m| m.1).collect();
+        let spread = (values.len() >= 2)
+            .then(|| values.iter().copied().fold(f64::NEG_INFINITY, f64::max) - values.iter().copied().fold(f64::INFINITY, f64::min));
+        let abnormal = |c: &Curve| violations(&c.sorted_points(), !opts.lower_is_better).len();
+        Self {
+            points: (a.rate.len(), t.rate.len()),
+            overlap: bd(a, t, opts).ok().map(|r| (r.overlap_metric, r.overlap_rate)),
+            by_method,
+            spread,
+            abnormal_points: abnormal(a) + abnormal(t),
+            by_fit: MONOTONE_FITS
+                .into_iter()
+                .map(|monotone_fit| (monotone_fit, rate(BdOptions { monotone_fit, ..*opts })))
+                .collect(),
+        }
+    }
+}
+
+/// One image's own BD against the anchor on the same image (its own curves).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerImageBd {
+    /// Codec.
+    pub codec: String,
+    /// Metric.
+    pub metric: String,
+    /// Image.
+    pub image: String,
+    /// BD-rate, percent.
+    pub bd_rate: Option<f64>,
+    /// BD-metric, metric units.
+    pub bd_metric: Option<f64>,
+    /// Why there is no value.
+    pub error: Option<String>,
+}
+
+/// The options of one BD cell: the report's, with the metric's direction and range.
+pub fn cell_options(opts: &ReportOptions, lower_is_better: bool, metric: &str) -> BdOptions {
+    BdOptions {
+        method: opts.method,
+        lower_is_better,
+        monotone_fit: opts.monotone_fit,
+        min_overlap: opts.min_overlap,
+        range: icmbench_metrics::catalogue::range(metric),
+    }
 }
 
 /// A curve that is not monotone in rate.
@@ -95,6 +177,12 @@ pub struct DatasetReport {
     pub abnormal: Vec<AbnormalCurve>,
     /// The aggregated points of this dataset.
     pub points: Vec<Point>,
+    /// How the intervals were drawn, when they were.
+    pub resampling: Option<Resampling>,
+    /// How often each codec beats each other one across resamples.
+    pub pairwise: Vec<Pairwise>,
+    /// Each image's own BD (per-image metrics).
+    pub per_image: Vec<PerImageBd>,
 }
 
 /// A whole report.
@@ -104,6 +192,8 @@ pub struct Report {
     pub method: Method,
     /// bpp convention of every table.
     pub bpp: BppConvention,
+    /// What replaced the points of non-monotone curves.
+    pub monotone_fit: MonotoneFit,
     /// Per dataset.
     pub datasets: Vec<DatasetReport>,
     /// Why the results are partial (a merge of unfinished shards), said above every table.
@@ -206,32 +296,7 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
             for (metric, &lower) in metrics.iter().zip(&directions) {
                 let a = &curves[&(anchor.as_str(), metric.as_str())];
                 let t = &curves[&(codec.as_str(), metric.as_str())];
-                let bd_opts = BdOptions {
-                    method: opts.method,
-                    lower_is_better: lower,
-                    monotone_fit: opts.monotone_fit,
-                    min_overlap: opts.min_overlap,
-                };
-                cells.push(match bd(a, t, &bd_opts) {
-                    Ok(r) => BdEntry {
-                        codec: codec.clone(),
-                        metric: metric.clone(),
-                        bd_rate: Some(r.bd_rate),
-                        bd_metric: Some(r.bd_metric),
-                        error: None,
-                        warnings: r.warnings,
-                        not_monotone: false,
-                    },
-                    Err(e) => BdEntry {
-                        codec: codec.clone(),
-                        metric: metric.clone(),
-                        bd_rate: None,
-                        bd_metric: None,
-                        error: Some(e.to_string()),
-                        warnings: Vec::new(),
-                        not_monotone: matches!(e, BdError::NotMonotone { .. }),
-                    },
-                });
+                cells.push(cell(codec, metric, a, t, &cell_options(opts, lower, metric)));
             }
         }
         datasets.push(DatasetReport {
@@ -244,14 +309,44 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
             references,
             abnormal,
             points: pts,
+            resampling: None,
+            pairwise: Vec::new(),
+            per_image: Vec::new(),
         });
     }
     Ok(Report {
         method: opts.method,
         bpp: opts.bpp,
+        monotone_fit: opts.monotone_fit,
         datasets,
         partial: None,
     })
+}
+
+/// The BD cell of `codec` (curve `t`) against the anchor's curve `a`, with its reliability
+/// note.
+fn cell(codec: &str, metric: &str, a: &Curve, t: &Curve, bd_opts: &BdOptions) -> BdEntry {
+    let (bd_rate, bd_metric, error, warnings, not_monotone) = match bd(a, t, bd_opts) {
+        Ok(r) => (Some(r.bd_rate), Some(r.bd_metric), None, r.warnings, false),
+        Err(e) => (
+            None,
+            None,
+            Some(e.to_string()),
+            Vec::new(),
+            matches!(e, BdError::NotMonotone { .. }),
+        ),
+    };
+    BdEntry {
+        codec: codec.to_string(),
+        metric: metric.to_string(),
+        bd_rate,
+        bd_metric,
+        error,
+        warnings,
+        not_monotone,
+        interval: None,
+        reliability: Reliability::of(a, t, bd_opts),
+    }
 }
 
 /// Unit of a metric for labels, from the metric catalogue (dB for PSNR); empty for unitless
@@ -336,11 +431,16 @@ impl DatasetReport {
                 bd_rate: Some(rate),
                 bd_metric: Some(dm),
                 warnings,
+                interval,
                 ..
             }) => {
                 let mark = if warnings.is_empty() { "" } else { "*" };
+                let ci = interval
+                    .as_ref()
+                    .map(|i| format!(" [{:+.1}, {:+.1}]", i.bd_rate.0, i.bd_rate.1))
+                    .unwrap_or_default();
                 Some((
-                    format!("{rate:+.2} %{mark} ({})", fmt_metric_delta(*dm, metric)),
+                    format!("{rate:+.2} %{mark}{ci} ({})", fmt_metric_delta(*dm, metric)),
                     self.best(metric) == Some(codec),
                 ))
             }
@@ -372,11 +472,15 @@ pub fn markdown(r: &Report) -> String {
     for d in &r.datasets {
         let _ = writeln!(
             s,
-            "## {}: BD-rate vs `{}`\n\nCells: BD-rate in % (negative = fewer bits than the anchor for the same quality), BD-metric in parentheses (test − anchor). {} interpolation; bpp = {}. Best BD-rate per column in bold; † = abnormal (non-monotone) curve of the codec or the anchor, n/a = no value (see notes).\n",
+            "## {}: BD-rate vs `{}`\n\nCells: BD-rate in % (negative = fewer bits than the anchor for the same quality){}, BD-metric in parentheses (test − anchor). {} interpolation; bpp = {}; non-monotone curves: {}. Best BD-rate per column in bold; † = abnormal (non-monotone) curve of the codec or the anchor, n/a = no value (see notes).\n",
             d.dataset,
             d.anchor,
+            d.resampling
+                .map(|r| format!(" with its {} in brackets", r.describe()))
+                .unwrap_or_default(),
             r.method.name(),
-            r.bpp.describe()
+            r.bpp.describe(),
+            fit_phrase(r.monotone_fit)
         );
         let _ = writeln!(
             s,
@@ -401,6 +505,7 @@ pub fn markdown(r: &Report) -> String {
                 let _ = writeln!(s, "- {n}");
             }
         }
+        s.push_str(&trust_markdown(d));
         let _ = writeln!(s, "\n### {}: per quality point (means over images)\n", d.dataset);
         // Learned codecs report the estimated rate (−log2 likelihoods) beside the real one.
         let estimates = d.points.iter().any(|p| p.bpp_estimated.is_some());
@@ -446,6 +551,133 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
+/// What a monotone-fit policy does, for captions.
+pub fn fit_phrase(fit: MonotoneFit) -> &'static str {
+    match fit {
+        MonotoneFit::Flag => "flagged, no pchip/akima value (cubic computes on the raw points)",
+        MonotoneFit::Isotonic => "replaced by their isotonic fit",
+        MonotoneFit::MpegCubic => "replaced by MPEG's monotone cubic fit (CompressAI-Vision, PCS 2024)",
+    }
+}
+
+fn fmt_opt_rate(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:+.2}")).unwrap_or_else(|| "—".into())
+}
+
+/// How far to trust each cell of a dataset: the reliability table, the paired comparisons
+/// and the per-image BD summary, as Markdown.
+pub fn trust_markdown(d: &DatasetReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n### {}: reliability of each BD cell\n\nPoints of the anchor / the codec; overlap of the metric / log-rate ranges; BD-rate (%) with each method and the spread between them; points where either curve breaks monotonicity; BD-rate (%) under each monotone-fit policy{}.\n",
+        d.dataset,
+        if d.resampling.is_some() {
+            "; P(better): share of the resamples where the codec beats the anchor"
+        } else {
+            ""
+        }
+    );
+    let p_head = if d.resampling.is_some() { " P(better) |" } else { "" };
+    let _ = writeln!(
+        s,
+        "| codec | metric | points | overlap | pchip / akima / cubic | spread | abnormal points | flag / isotonic / mpeg-cubic |{p_head}"
+    );
+    let _ = writeln!(
+        s,
+        "|---|---|---:|---:|---:|---:|---:|---:|{}",
+        if d.resampling.is_some() { "---:|" } else { "" }
+    );
+    for e in &d.bd {
+        let rel = &e.reliability;
+        let join = |v: &[Option<f64>]| v.iter().map(|x| fmt_opt_rate(*x)).collect::<Vec<_>>().join(" / ");
+        let p = match (&d.resampling, &e.interval) {
+            (Some(_), Some(i)) => format!(" {:.3} ({} resamples) |", i.p_better, i.used),
+            (Some(_), None) => " — |".into(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} / {} | {} | {} | {} | {} | {} |{p}",
+            e.codec,
+            e.metric,
+            rel.points.0,
+            rel.points.1,
+            rel.overlap
+                .map(|(m, r)| format!("{:.0} % / {:.0} %", m * 100.0, r * 100.0))
+                .unwrap_or_else(|| "—".into()),
+            join(&rel.by_method.iter().map(|m| m.1).collect::<Vec<_>>()),
+            rel.spread.map(|x| format!("{x:.2}")).unwrap_or_else(|| "—".into()),
+            rel.abnormal_points,
+            join(&rel.by_fit.iter().map(|m| m.1).collect::<Vec<_>>()),
+        );
+    }
+    if !d.pairwise.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### {}: paired comparisons across resamples\n\nP(A beats B): share of the resamples (images drawn with replacement, the same draw for every codec) where A's BD-rate against `{}` is lower than B's.\n\n| metric | A | B | P(A beats B) | resamples |\n|---|---|---|---:|---:|",
+            d.dataset, d.anchor
+        );
+        for p in d.pairwise.iter().filter(|p| p.used > 0) {
+            let _ = writeln!(s, "| {} | {} | {} | {:.3} | {} |", p.metric, p.a, p.b, p.p_a_better, p.used);
+        }
+    }
+    s.push_str(&per_image_markdown(d));
+    s
+}
+
+/// The per-image BD summary: per (codec, metric), the images with a value, the median, and
+/// the images with the lowest and highest BD-rate.
+fn per_image_markdown(d: &DatasetReport) -> String {
+    let mut s = String::new();
+    if d.per_image.is_empty() {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "\n### {}: per-image BD-rate vs `{}`\n\nEach image's own curves (its bpp and metric at each quality); all values in `per_image_bd.csv`, strip figures `{}-per-image-bd-<metric>`.\n\n| codec | metric | images with a value | median | lowest (image) | highest (image) |\n|---|---|---:|---:|---:|---:|",
+        d.dataset, d.anchor, d.dataset
+    );
+    let keys = unique_pairs(d.per_image.iter().map(|p| (p.codec.as_str(), p.metric.as_str())));
+    for (codec, metric) in keys {
+        let mut vals: Vec<(f64, &str)> = d
+            .per_image
+            .iter()
+            .filter(|p| p.codec == codec && p.metric == metric)
+            .filter_map(|p| Some((p.bd_rate?, p.image.as_str())))
+            .collect();
+        let total = d.per_image.iter().filter(|p| p.codec == codec && p.metric == metric).count();
+        vals.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (Some(lo), Some(hi)) = (vals.first(), vals.last()) else {
+            let _ = writeln!(s, "| {codec} | {metric} | 0 of {total} | — | — | — |");
+            continue;
+        };
+        let sorted: Vec<f64> = vals.iter().map(|v| v.0).collect();
+        let _ = writeln!(
+            s,
+            "| {codec} | {metric} | {} of {total} | {:+.2} | {:+.2} ({}) | {:+.2} ({}) |",
+            vals.len(),
+            crate::bootstrap::quantile(&sorted, 0.5),
+            lo.0,
+            lo.1,
+            hi.0,
+            hi.1
+        );
+    }
+    s
+}
+
+/// Distinct pairs in order of first appearance.
+fn unique_pairs<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
 /// A metric value for tables (`inf` for lossless PSNR).
 pub fn fmt_value(v: f64) -> String {
     if v.is_infinite() {
@@ -457,7 +689,8 @@ pub fn fmt_value(v: f64) -> String {
     }
 }
 
-pub(crate) fn fmt_quality(q: f64) -> String {
+/// A quality for tables: an integer without decimals, else as it is.
+pub fn fmt_quality(q: f64) -> String {
     if q.fract() == 0.0 && q.abs() < 1e15 {
         format!("{}", q as i64)
     } else {
@@ -540,9 +773,12 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-/// BD cells as CSV (one row per dataset, codec, metric).
+/// BD cells as CSV (one row per dataset, codec, metric): the value, its interval and
+/// P(better) when drawn, and the reliability note.
 pub fn bd_csv(r: &Report) -> String {
-    let mut s = String::from("dataset,anchor,codec,metric,lower_is_better,method,bpp,bd_rate_percent,bd_metric,error,warnings\n");
+    let mut s = String::from(
+        "dataset,anchor,codec,metric,lower_is_better,method,bpp,monotone_fit,bd_rate_percent,bd_metric,bd_rate_low,bd_rate_high,bd_metric_low,bd_metric_high,p_better,resamples_used,confidence,points_anchor,points_codec,overlap_metric,overlap_log_rate,bd_rate_pchip,bd_rate_akima,bd_rate_cubic,method_spread,abnormal_points,bd_rate_flag,bd_rate_isotonic,bd_rate_mpeg_cubic,error,warnings\n",
+    );
     for d in &r.datasets {
         for e in &d.bd {
             let lower = d
@@ -551,23 +787,83 @@ pub fn bd_csv(r: &Report) -> String {
                 .position(|m| *m == e.metric)
                 .map(|i| d.lower_is_better[i])
                 .unwrap_or(false);
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+            let i = e.interval.as_ref();
+            let rel = &e.reliability;
+            let mut fields = vec![
                 csv_field(&d.dataset),
                 csv_field(&d.anchor),
                 csv_field(&e.codec),
                 csv_field(&e.metric),
-                lower,
-                r.method.name(),
+                lower.to_string(),
+                r.method.name().into(),
                 match r.bpp {
-                    BppConvention::Mean => "mean",
-                    BppConvention::Total => "total",
+                    BppConvention::Mean => "mean".into(),
+                    BppConvention::Total => "total".into(),
                 },
+                r.monotone_fit.name().into(),
                 opt(e.bd_rate),
                 opt(e.bd_metric),
-                csv_field(e.error.as_deref().unwrap_or("")),
-                csv_field(&e.warnings.join("; "))
+                opt(i.map(|i| i.bd_rate.0)),
+                opt(i.map(|i| i.bd_rate.1)),
+                opt(i.map(|i| i.bd_metric.0)),
+                opt(i.map(|i| i.bd_metric.1)),
+                opt(i.map(|i| i.p_better)),
+                i.map(|i| i.used.to_string()).unwrap_or_default(),
+                opt(d.resampling.map(|r| r.confidence)),
+                rel.points.0.to_string(),
+                rel.points.1.to_string(),
+                opt(rel.overlap.map(|o| o.0)),
+                opt(rel.overlap.map(|o| o.1)),
+            ];
+            fields.extend(rel.by_method.iter().map(|m| opt(m.1)));
+            fields.push(opt(rel.spread));
+            fields.push(rel.abnormal_points.to_string());
+            fields.extend(rel.by_fit.iter().map(|m| opt(m.1)));
+            fields.push(csv_field(e.error.as_deref().unwrap_or("")));
+            fields.push(csv_field(&e.warnings.join("; ")));
+            let _ = writeln!(s, "{}", fields.join(","));
+        }
+    }
+    s
+}
+
+/// Each image's own BD as CSV (one row per dataset, codec, metric, image).
+pub fn per_image_csv(r: &Report) -> String {
+    let mut s = String::from("dataset,anchor,codec,metric,image,bd_rate_percent,bd_metric,error\n");
+    for d in &r.datasets {
+        for p in &d.per_image {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{}",
+                csv_field(&d.dataset),
+                csv_field(&d.anchor),
+                csv_field(&p.codec),
+                csv_field(&p.metric),
+                csv_field(&p.image),
+                opt(p.bd_rate),
+                opt(p.bd_metric),
+                csv_field(p.error.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    s
+}
+
+/// The paired comparisons as CSV (one row per dataset, metric and ordered pair of codecs).
+pub fn pairwise_csv(r: &Report) -> String {
+    let mut s = String::from("dataset,anchor,metric,codec_a,codec_b,p_a_better,resamples_used\n");
+    for d in &r.datasets {
+        for p in &d.pairwise {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{}",
+                csv_field(&d.dataset),
+                csv_field(&d.anchor),
+                csv_field(&p.metric),
+                csv_field(&p.a),
+                csv_field(&p.b),
+                p.p_a_better,
+                p.used
             );
         }
     }
@@ -792,7 +1088,7 @@ mod tests {
     #[test]
     fn monotone_fit_and_unknown_anchor() {
         let opts = ReportOptions {
-            monotone_fit: true,
+            monotone_fit: MonotoneFit::Isotonic,
             ..Default::default()
         };
         let r = build(&points(), &opts, &|m| m == "lpips").unwrap();

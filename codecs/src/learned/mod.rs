@@ -905,9 +905,48 @@ impl LearnedCodec {
     }
 }
 
+impl Sessions {
+    /// The MACs every graph ran since the sessions were made (profiled sessions only).
+    fn macs(&self) -> Result<icmbench_models::complexity::MacCount, CodecError> {
+        let mut total = icmbench_models::complexity::MacCount::default();
+        let graphs = [Some(&self.g_a), Some(&self.g_s), self.h_a.as_ref(), self.h_s.as_ref()];
+        for m in graphs.into_iter().flatten().chain(self.context.values()) {
+            total.add(&m.macs().map_err(|e| lib_err("learned", e))?);
+        }
+        Ok(total)
+    }
+}
+
+impl LearnedCodec {
+    /// Encodes and decodes `image` at `quality` with fresh profiled sessions on the CPU (one
+    /// set for each side) and counts their MACs.
+    fn profiled(&self, image: &RgbImage, quality: f64) -> Result<crate::Complexity, CodecError> {
+        let dir = &self.point(quality)?.dir;
+        let opts = RuntimeOptions {
+            device: icmbench_models::Device::Cpu,
+            profile: true,
+            ..self.opts
+        };
+        let side = |f: &dyn Fn(&LearnedCodec) -> Result<(), CodecError>| -> Result<_, CodecError> {
+            let codec = LearnedCodec::open(dir, opts)?;
+            f(&codec)?;
+            codec.points[0].sessions(&opts)?.macs()
+        };
+        let bitstream = self.encode(image, quality)?;
+        Ok(crate::Complexity {
+            encoder: side(&|c| c.encode(image, quality).map(|_| ()))?,
+            decoder: side(&|c| c.decode(&bitstream, image.width(), image.height()).map(|_| ()))?,
+        })
+    }
+}
+
 impl Codec for LearnedCodec {
     fn kind(&self) -> &str {
         "learned"
+    }
+
+    fn complexity(&self, image: &RgbImage, quality: f64) -> Option<Result<crate::Complexity, CodecError>> {
+        Some(self.profiled(image, quality))
     }
 
     fn version(&self) -> String {

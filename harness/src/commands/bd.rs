@@ -19,6 +19,7 @@ pub fn run(a: BdArgs) -> Result<ExitCode> {
         lower_is_better: a.lower_is_better || stored_direction(&a.anchor, &a.metric),
         monotone_fit: a.monotone_fit,
         min_overlap: a.min_overlap,
+        range: icmbench_metrics::catalogue::range(&a.metric),
     };
     let r = bd(&anchor, &test, &opts)?;
     warn_all(&r.warnings);

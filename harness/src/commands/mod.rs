@@ -42,7 +42,10 @@ use serde::Serialize;
 
 /// ONNX Runtime options for a `--device` value, all cores.
 fn runtime(device: icmbench_models::Device) -> icmbench_models::RuntimeOptions {
-    icmbench_models::RuntimeOptions { device, intra_threads: 0 }
+    icmbench_models::RuntimeOptions {
+        device,
+        ..Default::default()
+    }
 }
 
 /// Where `report` and `plot` write by default: `sub` inside the first results folder, else

@@ -20,8 +20,12 @@ pub fn run(a: PlotArgs) -> Result<ExitCode> {
     let opts = ReportOptions {
         bpp: a.bpp,
         metrics: a.metrics.as_deref().map(canonical_metrics),
-        monotone_fit: true,
+        monotone_fit: icmbench_reports::bd::MonotoneFit::Isotonic,
         min_overlap: 0.0,
+        resampling: icmbench_reports::bootstrap::Resampling {
+            resamples: 0,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let report = build_report(&inputs, &opts)?;

@@ -21,6 +21,11 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         monotone_fit: c.monotone_fit,
         min_overlap: c.min_overlap,
         metrics: c.metrics.as_deref().map(canonical_metrics),
+        resampling: icmbench_reports::bootstrap::Resampling {
+            resamples: c.bootstrap,
+            confidence: c.confidence,
+            seed: c.seed,
+        },
     };
     let plot = PlotOptions {
         bpp: c.bpp,

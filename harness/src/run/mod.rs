@@ -218,6 +218,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     store.finish(&final_table(&rows, previous)?)?;
     meta::write_meta(&store, plan, &matrix, &rows, computed, opts.shard)?;
     write_ground_truths(tasks, plan, &store)?;
+    if opts.shard.is_none() {
+        measure_complexity(plan, &matrix, &store);
+    }
     if let Some(s) = shard {
         s.finish(&rows)?;
     }
@@ -228,6 +231,19 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         shard: opts.shard,
         store: store.dir().to_path_buf(),
     })
+}
+
+/// The complexity of the run's graphs on its first readable image (`complexity.json`).
+fn measure_complexity(plan: &Plan, matrix: &[DatasetJobs], store: &Store) {
+    let first = matrix.iter().find_map(|d| {
+        let ll = d.lowlevel.as_ref().map(|l| l.identity.as_str());
+        d.sources
+            .iter()
+            .find_map(|s| s.load(ll).ok().map(|l| (format!("{}/{}", d.name, s.entry().id), l.img.image)))
+    });
+    if let Some((label, image)) = first {
+        crate::complexity::measure(plan, store, &label, &image);
+    }
 }
 
 /// The ground truths of each task (`ground_truth/<task>/<dataset>.json` in the store).

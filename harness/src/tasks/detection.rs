@@ -270,6 +270,13 @@ impl TaskStage {
         &self.plan.name
     }
 
+    /// The MACs of one run of the task's detector on `img`, for a stage loaded with
+    /// profiling runtime options (a faces task's description model is not counted).
+    pub fn macs_on(&self, img: &RgbImage) -> Result<icmbench_models::complexity::MacCount, String> {
+        self.detector.instances(img).map_err(|e| e.to_string())?;
+        self.detector.macs().map_err(|e| e.to_string())
+    }
+
     /// Whether the task's outputs have masks.
     pub fn has_masks(&self) -> bool {
         self.detector.spec().has_masks()
@@ -716,14 +723,14 @@ fn task_dir(output: &Path, task: &str) -> PathBuf {
 }
 
 /// The task's record (`task.json`), if it has one.
-fn task_record(output: &Path, task: &str) -> Option<TaskRecord> {
+pub(super) fn task_record(output: &Path, task: &str) -> Option<TaskRecord> {
     let text = read_text_capped(&task_dir(output, task).join(TASK_RECORD), DATA_JSON_CAP).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// The ground truth of a task's dataset in an output folder (the legacy task's at its old
 /// place when it has none of its own).
-fn ground_truth_path(output: &Path, task: &str, dataset: &str) -> PathBuf {
+pub(super) fn ground_truth_path(output: &Path, task: &str, dataset: &str) -> PathBuf {
     let file = format!("{}.json", icmbench_reports::paths::path_part(dataset));
     let path = task_dir(output, task).join(&file);
     if task == LEGACY_TASK && !path.exists() {
@@ -814,13 +821,13 @@ pub fn evaluate_tasks(rows: &[ResultRow], output: &Path) -> TaskEvaluations {
 }
 
 /// A point: (dataset, codec, quality bits).
-type PointKey = (String, String, u64);
+pub(super) type PointKey = (String, String, u64);
 /// One task's outputs at a point, by (task, dataset, codec, quality bits).
-type TaskGroups<'a> = BTreeMap<(String, String, String, u64), Vec<(&'a ResultRow, &'a TaskOutput)>>;
+pub(super) type TaskGroups<'a> = BTreeMap<(String, String, String, u64), Vec<(&'a ResultRow, &'a TaskOutput)>>;
 
 /// The ok rows' task outputs grouped by (task, dataset, codec, quality bits), and the number
 /// of ok rows per point.
-fn task_groups(rows: &[ResultRow]) -> (BTreeMap<PointKey, usize>, TaskGroups<'_>) {
+pub(super) fn task_groups(rows: &[ResultRow]) -> (BTreeMap<PointKey, usize>, TaskGroups<'_>) {
     let mut images: BTreeMap<PointKey, usize> = BTreeMap::new();
     let mut groups = TaskGroups::new();
     for r in rows.iter().filter(|r| r.is_ok()) {
@@ -850,7 +857,7 @@ fn mean_similarity(members: &[(&ResultRow, &TaskOutput)], task: &str) -> Option<
 /// The instances of a point's task outputs in a ground truth's ids and categories (for a
 /// faces task, only detections scoring at least its threshold), and whether every output has
 /// masks; `unknown` hears of each image the ground truth lacks.
-fn instances_of<'a>(
+pub(super) fn instances_of<'a>(
     members: &[(&'a ResultRow, &'a TaskOutput)],
     gt: &GroundTruthFile,
     faces: Option<f64>,
@@ -881,7 +888,7 @@ fn instances_of<'a>(
 }
 
 /// The dataset-level columns of one evaluation, main one first: (metric name, value).
-fn point_columns(a: &Analysis, iou: &str, gt: GroundTruth, kind: TaskKind, task: &str) -> Vec<(String, f64)> {
+pub(super) fn point_columns(a: &Analysis, iou: &str, gt: GroundTruth, kind: TaskKind, task: &str) -> Vec<(String, f64)> {
     let names = metric_names(kind, gt, iou == "segm", task);
     match (kind, iou) {
         (TaskKind::Faces, _) => vec![(names[0].clone(), a.recall50)],

@@ -4,10 +4,12 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`detection`] | the `[task]` detector, its stage, ground truths, mAP per point, `icmbench detect` |
+//! | [`resample`] | task metrics recomputed for bootstrap resamples (images repeated as drawn) |
 //! | [`restoration`] | the low-level dataset's restorer, its stage, and the reference rows |
 //! | this file | loading a task model: your ONNX export with its contract, or a manifest model |
 
 pub mod detection;
+pub mod resample;
 pub mod restoration;
 
 use std::path::Path;

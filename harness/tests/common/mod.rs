@@ -26,6 +26,19 @@ pub fn calib(dir: &str, name: &str) -> PathBuf {
     root().join("third_party/iqa-calib").join(dir).join(format!("{name}.bmp"))
 }
 
+/// A report as compared across runs and shards: its complexity section aside (times are
+/// measured on the machine that ran the rows; kMAC/px on the run's first image, and a
+/// merge of shards has none).
+pub fn without_complexity(md: &str) -> String {
+    match md.split_once("## Complexity\n") {
+        Some((before, after)) => {
+            let rest = after.find("\n## ").map_or("", |i| &after[i + 1..]);
+            format!("{before}{rest}")
+        }
+        None => md.to_string(),
+    }
+}
+
 /// Rows as compared across runs and shards: timings and provenance aside.
 pub fn comparable(rows: Vec<icmbench_reports::store::ResultRow>) -> Vec<icmbench_reports::store::ResultRow> {
     rows.iter().map(icmbench_reports::store::shard::comparable).collect()
