@@ -1,5 +1,6 @@
 # icmbench: the two commands of the README, and a few helpers.
 #   make demo   set up, build, benchmark the classic codecs on the bundled photos, write the report
+#               (BD with bootstrap intervals; the MPEG monotone fit on non-monotone curves)
 #   make test   set up (incl. test tools, fixtures and a local Slurm) and run the whole test suite
 #   make ll-icm the LL-ICM example (examples/ll-icm.toml): low-level tasks, LL-ICM summary
 #   make sa-icm the SA-ICM example (examples/sa-icm.toml): three machine tasks, task tables

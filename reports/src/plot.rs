@@ -69,6 +69,8 @@ pub enum SeriesKind {
     Reference,
     /// Markers only, no line (a strip of per-image values), its own colour.
     Markers,
+    /// A line without markers (a densely sampled function), its own colour.
+    Line,
 }
 
 /// One chart.
@@ -196,7 +198,7 @@ pub fn charts(d: &DatasetReport, opts: &PlotOptions) -> Vec<Chart> {
 /// `plot_rcd`): one per metric, x = the metric over the overlap of each codec's range with
 /// the anchor's, y = the codec's rate relative to the anchor's at that value, in percent
 /// ([`crate::bd::relative_curve_difference`] with the report's method and monotone fit),
-/// with its BD-rate as a dotted level. Metrics where no codec has a difference are left
+/// with its BD-rate as a dashed level in the codec's colour. Metrics where no codec has a difference are left
 /// out.
 pub fn rcd_charts(r: &crate::report::Report, d: &DatasetReport) -> Vec<(String, Chart)> {
     let opts = crate::report::ReportOptions {
@@ -225,13 +227,14 @@ pub fn rcd_charts(r: &crate::report::Report, d: &DatasetReport) -> Vec<(String, 
                 series.push(Series {
                     label: codec.clone(),
                     points,
-                    kind: SeriesKind::Curve,
+                    kind: SeriesKind::Line,
                 });
+                // Dashed, in the codec's colour.
                 if let Some(v) = level {
                     series.push(Series {
                         label: format!("{codec}: BD-rate {v:+.2} %"),
                         points: vec![(x0, v), (x1, v)],
-                        kind: SeriesKind::Reference,
+                        kind: SeriesKind::Estimated,
                     });
                 }
             }
@@ -334,7 +337,7 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
             }
             // Same colour as the codec's real-rate curve drawn just before it.
             SeriesKind::Estimated => Some((COLORS[i.saturating_sub(1) % COLORS.len()], 6, 4, 8, true)),
-            SeriesKind::Curve | SeriesKind::Markers => None,
+            SeriesKind::Curve | SeriesKind::Markers | SeriesKind::Line => None,
         };
         if let Some((color, dash, gap, legend, markers)) = dashed {
             let style = ShapeStyle {
@@ -357,6 +360,14 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) ->
             filled: true,
             stroke_width: 2,
         };
+        if s.kind == SeriesKind::Line {
+            ctx.draw_series(LineSeries::new(s.points.iter().copied(), style))
+                .map_err(err)?
+                .label(&s.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], style));
+            i += 1;
+            continue;
+        }
         if s.kind == SeriesKind::Markers {
             ctx.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, style)))
                 .map_err(err)?
