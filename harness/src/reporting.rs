@@ -164,13 +164,13 @@ fn add_trust(report: &mut Report, inputs: &Inputs, opts: &ReportOptions) {
             }
             pts
         };
-        tracing::info!(
-            "{}: {} bootstrap resamples of {} images",
-            d.dataset,
-            opts.resampling.resamples,
-            table.images.len()
+        let bar = indicatif::ProgressBar::new(opts.resampling.resamples as u64).with_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} resamples of {msg} ({eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        add_intervals(d, opts, table.images.len(), &resample, &opts.resampling);
+        bar.set_message(format!("{} ({} images)", d.dataset, table.images.len()));
+        add_intervals(d, opts, table.images.len(), &resample, &opts.resampling, &|| bar.inc(1));
+        bar.finish_and_clear();
     }
 }
 

@@ -95,6 +95,20 @@ fn synthetic_super_resolution_scores_the_task_output_against_the_ideal_image() {
         .unwrap();
     assert_eq!(find(&out.rows, REF_DEGRADED, "coffee.png").metrics["psnr-rgb"], expected);
 
+    // The restorer's complexity, counted on the dataset's first degraded input (×4 input).
+    let cx = icmbench_reports::complexity::ComplexityFile::read(&out.store).expect("complexity.json");
+    let m = cx
+        .find("restorer@sr", icmbench_reports::complexity::Part::Restorer, None)
+        .unwrap_or_else(|| panic!("{cx:?}"));
+    assert!(m.error.is_none() && m.macs > 0, "{m:?}");
+    assert!(m.image.as_deref().is_some_and(|i| i.starts_with("sr/") && i.contains('×')), "{m:?}");
+    assert!(
+        cx.measurements
+            .iter()
+            .all(|m| m.part == icmbench_reports::complexity::Part::Restorer),
+        "PSNR and NIQE run no graph: {cx:?}"
+    );
+
     // Resume: nothing recomputed. Another tiling is another task setting: every row that
     // depends on the restorer is recomputed, the no-task rows are reused, and the new rows
     // replace the old ones in the stored table (no stale duplicates for the report).

@@ -93,6 +93,12 @@ pub struct Restorer {
 }
 
 impl Restorer {
+    /// The MACs of its runs so far, for a model loaded with profiling
+    /// ([`Model::macs`]).
+    pub fn macs(&self) -> Result<crate::complexity::MacCount, ModelError> {
+        self.model.macs()
+    }
+
     /// Wraps a loaded model with its contract.
     pub fn new(model: Model, spec: RestorerSpec) -> Self {
         Self { model, spec }

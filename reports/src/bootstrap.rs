@@ -338,14 +338,26 @@ fn resampled_cells(d: &DatasetReport, opts: &ReportOptions, pts: &[Point]) -> Ve
 
 /// Adds to a dataset's report each cell's bootstrap interval and the paired comparisons
 /// (`units` images, resampled points from `resample`), drawn as `r` says; nothing when
-/// `r.resamples` is 0 or there is no image.
-pub fn add_intervals(d: &mut DatasetReport, opts: &ReportOptions, units: usize, resample: &Resampler, r: &Resampling) {
+/// `r.resamples` is 0 or there is no image. `done` hears of each finished resample (a
+/// progress bar).
+pub fn add_intervals(
+    d: &mut DatasetReport,
+    opts: &ReportOptions,
+    units: usize,
+    resample: &Resampler,
+    r: &Resampling,
+    done: &(dyn Fn() + Sync),
+) {
     if r.resamples == 0 || units == 0 {
         return;
     }
     let samples: Vec<Vec<Option<(f64, f64)>>> = (0..r.resamples)
         .into_par_iter()
-        .map(|i| resampled_cells(d, opts, &resample(&draw(units, r.seed, i))))
+        .map(|i| {
+            let cells = resampled_cells(d, opts, &resample(&draw(units, r.seed, i)));
+            done();
+            cells
+        })
         .collect();
     let per_cell = |c: usize| -> Vec<Option<(f64, f64)>> { samples.iter().map(|s| s[c]).collect() };
     for c in 0..d.bd.len() {

@@ -28,6 +28,8 @@ pub enum Part {
     Task,
     /// A learned metric.
     Metric,
+    /// A low-level dataset's restorer (LL-ICM's task model), named `restorer@<dataset>`.
+    Restorer,
 }
 
 /// One measurement.
@@ -50,6 +52,10 @@ pub struct Measurement {
     pub kmac_per_pixel: f64,
     /// Why there is no count.
     pub error: Option<String>,
+    /// The image it was measured on, when not the file's (a restorer runs on its own
+    /// dataset's first degraded image): `dataset/image (W×H)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// `complexity.json`: the measurements and the image they were made on.
@@ -220,15 +226,20 @@ pub fn markdown(file: Option<&ComplexityFile>, times: &[CodecTime]) -> String {
         .map(|f| {
             f.measurements
                 .iter()
-                .filter(|m| matches!(m.part, Part::Task | Part::Metric))
+                .filter(|m| matches!(m.part, Part::Task | Part::Metric | Part::Restorer))
                 .collect()
         })
         .unwrap_or_default();
     if !models.is_empty() {
         let _ = writeln!(s, "\n| model | kind | kMAC/px |\n|---|---|---:|");
         for m in models {
-            let kind = if m.part == Part::Task { "task" } else { "metric" };
-            let _ = writeln!(s, "| {} | {kind} | {} |", m.name, kmac(Some(m)));
+            let kind = match m.part {
+                Part::Task => "task",
+                Part::Restorer => "restorer",
+                _ => "metric",
+            };
+            let on = m.image.as_ref().map(|i| format!(" (on {i})")).unwrap_or_default();
+            let _ = writeln!(s, "| {} | {kind} | {}{on} |", m.name, kmac(Some(m)));
         }
     }
     s.push('\n');
@@ -288,6 +299,7 @@ mod tests {
             macs,
             kmac_per_pixel: macs as f64 / 500_000.0 / 1e3,
             error: None,
+            image: None,
         };
         let file = ComplexityFile {
             method: METHOD.into(),

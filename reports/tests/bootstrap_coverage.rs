@@ -70,7 +70,7 @@ fn trial(rng: &mut ChaCha8Rng, seed: u64) -> (f64, (f64, f64)) {
     };
     let mut report = build(&points, &opts, &|_| false).unwrap();
     let d = &mut report.datasets[0];
-    add_intervals(d, &opts, table.images.len(), &|w| table.points(w), &opts.resampling);
+    add_intervals(d, &opts, table.images.len(), &|w| table.points(w), &opts.resampling, &|| {});
     let cell = &d.bd[0];
     (cell.bd_rate.unwrap(), cell.interval.as_ref().unwrap().bd_rate)
 }

@@ -233,17 +233,20 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     })
 }
 
-/// The complexity of the run's graphs on its first readable image (`complexity.json`).
+/// The complexity of the run's graphs on each dataset's first readable image
+/// (`complexity.json`).
 fn measure_complexity(plan: &Plan, matrix: &[DatasetJobs], store: &Store) {
-    let first = matrix.iter().find_map(|d| {
-        let ll = d.lowlevel.as_ref().map(|l| l.identity.as_str());
-        d.sources
-            .iter()
-            .find_map(|s| s.load(ll).ok().map(|l| (format!("{}/{}", d.name, s.entry().id), l.img.image)))
-    });
-    if let Some((label, image)) = first {
-        crate::complexity::measure(plan, store, &label, &image);
-    }
+    let firsts: Vec<crate::complexity::FirstImage> = matrix
+        .iter()
+        .filter_map(|d| {
+            let ll = d.lowlevel.as_ref().map(|l| l.identity.as_str());
+            d.sources.iter().find_map(|s| {
+                let l = s.load(ll).ok()?;
+                Some((d.name.clone(), format!("{}/{}", d.name, s.entry().id), l.img.image))
+            })
+        })
+        .collect();
+    crate::complexity::measure(plan, store, &firsts);
 }
 
 /// The ground truths of each task (`ground_truth/<task>/<dataset>.json` in the store).
