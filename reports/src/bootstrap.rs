@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::aggregate::{Point, Stats};
 use crate::bd::bd;
-use crate::report::{DatasetReport, PerImageBd, ReportOptions, cell_options, curve};
+use crate::report::{DatasetReport, PerImageBd, ReportOptions, curve};
 use crate::store::ResultRow;
 
 /// How intervals are drawn.
@@ -326,12 +326,9 @@ pub type Resampler<'a> = dyn Fn(&[u32]) -> Vec<Point> + Sync + 'a;
 fn resampled_cells(d: &DatasetReport, opts: &ReportOptions, pts: &[Point]) -> Vec<Option<(f64, f64)>> {
     d.bd.iter()
         .map(|e| {
-            let lower = d.metrics.iter().position(|m| *m == e.metric).is_some_and(|i| d.lower_is_better[i]);
             let a = curve(pts, &d.dataset, &d.anchor, &e.metric, opts.bpp);
             let t = curve(pts, &d.dataset, &e.codec, &e.metric, opts.bpp);
-            bd(&a, &t, &cell_options(opts, lower, &e.metric))
-                .ok()
-                .map(|r| (r.bd_rate, r.bd_metric))
+            bd(&a, &t, &d.cell_options(opts, &e.metric)).ok().map(|r| (r.bd_rate, r.bd_metric))
         })
         .collect()
 }
@@ -391,15 +388,12 @@ pub fn add_per_image(d: &mut DatasetReport, opts: &ReportOptions, table: &ImageT
     for (i, image) in table.images.iter().enumerate() {
         let pts = table.image_points(i);
         for e in &d.bd {
-            let Some(k) = d.metrics.iter().position(|m| *m == e.metric) else {
-                continue;
-            };
             if !table.metrics.contains(&e.metric) {
                 continue;
             }
             let a = curve(&pts, &d.dataset, &d.anchor, &e.metric, opts.bpp);
             let t = curve(&pts, &d.dataset, &e.codec, &e.metric, opts.bpp);
-            let r = bd(&a, &t, &cell_options(opts, d.lower_is_better[k], &e.metric));
+            let r = bd(&a, &t, &d.cell_options(opts, &e.metric));
             out.push(PerImageBd {
                 codec: e.codec.clone(),
                 metric: e.metric.clone(),

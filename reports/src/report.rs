@@ -90,8 +90,9 @@ pub struct Reliability {
 }
 
 impl Reliability {
-    /// The note of the cell (anchor curve `a`, codec curve `t`) under `opts`.
-    pub fn of(a: &Curve, t: &Curve, opts: &BdOptions) -> Self {
+    /// The note of the cell (anchor curve `a`, codec curve `t`) under `opts`, whose own
+    /// result gave `overlap` (metric, log-rate) when it had a value.
+    pub fn of(a: &Curve, t: &Curve, opts: &BdOptions, overlap: Option<(f64, f64)>) -> Self {
         let rate = |o: BdOptions| bd(a, t, &o).ok().map(|r| r.bd_rate);
         let by_method: Vec<(Method, Option<f64>)> = [Method::Pchip, Method::Akima, Method::Cubic]
             .into_iter()
@@ -103,7 +104,7 @@ impl Reliability {
         let abnormal = |c: &Curve| violations(&c.sorted_points(), !opts.lower_is_better).len();
         Self {
             points: (a.rate.len(), t.rate.len()),
-            overlap: bd(a, t, opts).ok().map(|r| (r.overlap_metric, r.overlap_rate)),
+            overlap,
             by_method,
             spread,
             abnormal_points: abnormal(a) + abnormal(t),
@@ -326,8 +327,12 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
 /// The BD cell of `codec` (curve `t`) against the anchor's curve `a`, with its reliability
 /// note.
 fn cell(codec: &str, metric: &str, a: &Curve, t: &Curve, bd_opts: &BdOptions) -> BdEntry {
+    let mut overlap = None;
     let (bd_rate, bd_metric, error, warnings, not_monotone) = match bd(a, t, bd_opts) {
-        Ok(r) => (Some(r.bd_rate), Some(r.bd_metric), None, r.warnings, false),
+        Ok(r) => {
+            overlap = Some((r.overlap_metric, r.overlap_rate));
+            (Some(r.bd_rate), Some(r.bd_metric), None, r.warnings, false)
+        }
         Err(e) => (
             None,
             None,
@@ -345,7 +350,7 @@ fn cell(codec: &str, metric: &str, a: &Curve, t: &Curve, bd_opts: &BdOptions) ->
         warnings,
         not_monotone,
         interval: None,
-        reliability: Reliability::of(a, t, bd_opts),
+        reliability: Reliability::of(a, t, bd_opts, overlap),
     }
 }
 
@@ -363,6 +368,19 @@ fn fmt_metric_delta(v: f64, metric: &str) -> String {
 }
 
 impl DatasetReport {
+    /// Whether a metric of this report is lower-is-better (false for one it does not hold).
+    pub fn lower_is_better(&self, metric: &str) -> bool {
+        self.metrics
+            .iter()
+            .position(|m| m == metric)
+            .is_some_and(|i| self.lower_is_better[i])
+    }
+
+    /// The options of this report's BD cells of `metric` ([`cell_options`]).
+    pub fn cell_options(&self, opts: &ReportOptions, metric: &str) -> BdOptions {
+        cell_options(opts, self.lower_is_better(metric), metric)
+    }
+
     /// The cell of (codec, metric).
     pub fn cell(&self, codec: &str, metric: &str) -> Option<&BdEntry> {
         self.bd.iter().find(|e| e.codec == codec && e.metric == metric)
@@ -781,12 +799,7 @@ pub fn bd_csv(r: &Report) -> String {
     );
     for d in &r.datasets {
         for e in &d.bd {
-            let lower = d
-                .metrics
-                .iter()
-                .position(|m| *m == e.metric)
-                .map(|i| d.lower_is_better[i])
-                .unwrap_or(false);
+            let lower = d.lower_is_better(&e.metric);
             let i = e.interval.as_ref();
             let rel = &e.reliability;
             let mut fields = vec![
