@@ -927,15 +927,15 @@ impl LearnedCodec {
             profile: true,
             ..self.opts
         };
-        let side = |f: &dyn Fn(&LearnedCodec) -> Result<(), CodecError>| -> Result<_, CodecError> {
-            let codec = LearnedCodec::open(dir, opts)?;
-            f(&codec)?;
-            codec.points[0].sessions(&opts)?.macs()
-        };
-        let bitstream = self.encode(image, quality)?;
+        // One fresh set of sessions per side: a profile ends when it is read. The encoder's
+        // own bitstream is the decoder's input.
+        let encoder = LearnedCodec::open(dir, opts)?;
+        let bitstream = encoder.encode(image, quality)?;
+        let decoder = LearnedCodec::open(dir, opts)?;
+        decoder.decode(&bitstream, image.width(), image.height())?;
         Ok(crate::Complexity {
-            encoder: side(&|c| c.encode(image, quality).map(|_| ()))?,
-            decoder: side(&|c| c.decode(&bitstream, image.width(), image.height()).map(|_| ()))?,
+            encoder: encoder.points[0].sessions(&opts)?.macs()?,
+            decoder: decoder.points[0].sessions(&opts)?.macs()?,
         })
     }
 }

@@ -845,13 +845,22 @@ pub(super) fn task_groups(rows: &[ResultRow]) -> (BTreeMap<PointKey, usize>, Tas
 /// A faces task's `face_similarity@TASK` column at a point: the mean similarity over every
 /// face of every image (`None` when no face was found on the uncompressed images).
 fn mean_similarity(members: &[(&ResultRow, &TaskOutput)], task: &str) -> Option<(String, f64)> {
-    let all: Vec<f64> = members.iter().flat_map(|(_, o)| o.similarities.iter().flatten().copied()).collect();
-    (!all.is_empty()).then(|| {
-        (
-            catalogue::for_task(catalogue::FACE_SIMILARITY.name, task),
-            all.iter().sum::<f64>() / all.len() as f64,
-        )
-    })
+    weighted_similarity(members, &|_| 1.0).map(|v| (catalogue::for_task(catalogue::FACE_SIMILARITY.name, task), v))
+}
+
+/// The mean similarity over every face of every output, each output's faces counted
+/// `weight(row)` times (1 for a point's column; a bootstrap resample's multiplicity);
+/// `None` when no face was found.
+pub(super) fn weighted_similarity(members: &[(&ResultRow, &TaskOutput)], weight: &dyn Fn(&ResultRow) -> f64) -> Option<f64> {
+    let (mut sum, mut n) = (0.0, 0.0);
+    for (r, o) in members {
+        let w = weight(r);
+        for s in o.similarities.iter().flatten() {
+            sum += w * s;
+            n += w;
+        }
+    }
+    (n > 0.0).then(|| sum / n)
 }
 
 /// The instances of a point's task outputs in a ground truth's ids and categories (for a

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use icmbench_metrics::catalogue;
-use icmbench_metrics::coco::{Instance, IouType, repeated_ground_truth, repeated_id, summary};
+use icmbench_metrics::coco::{COCO, Instance, IouType, repeated_ground_truth, repeated_id, summary};
 use icmbench_reports::store::{ResultRow, TaskOutput};
 
-use super::detection::{GroundTruthFile, TaskKind, ground_truth_path, instances_of, point_columns, task_groups, task_record};
+use super::detection::{
+    GroundTruthFile, TaskKind, ground_truth_path, instances_of, point_columns, task_groups, task_record, weighted_similarity,
+};
 
 /// One task's outputs at one point, with what its evaluation needs.
 struct Group<'a> {
@@ -44,6 +46,8 @@ impl<'a> TaskResampler<'a> {
         let mut gts: Vec<GroundTruthFile> = Vec::new();
         let mut gt_of: BTreeMap<String, Option<usize>> = BTreeMap::new();
         let mut groups = Vec::new();
+        // Each task's record read once, whatever the number of its points.
+        let mut records = BTreeMap::new();
         for ((task, ds, codec, q), members) in grouped {
             let complete = members.len() == counts.get(&(ds.clone(), codec.clone(), q)).copied().unwrap_or(0);
             if ds != dataset || !complete || members.iter().any(|(_, o)| o.error.is_some()) {
@@ -55,7 +59,7 @@ impl<'a> TaskResampler<'a> {
                 Some(gts.len() - 1)
             });
             let Some(gt) = gt else { continue };
-            let record = task_record(output, &task);
+            let record = records.entry(task.clone()).or_insert_with(|| task_record(output, &task)).clone();
             let kind = record.as_ref().map_or(TaskKind::Detection, |r| r.kind);
             groups.push(Group {
                 codec,
@@ -78,13 +82,24 @@ impl<'a> TaskResampler<'a> {
     /// (images the weights do not cover count once). Metrics without a value (no object in
     /// the resampled ground truth) are left out.
     pub fn columns(&self, weights: &[u32]) -> Vec<Column> {
+        let weight_of_name = |name: &str| self.index.get(name).map_or(1, |&i| weights[i]);
+        // Each ground truth's image weights and repeated images, once per resample (its
+        // points share them).
+        let by_id: Vec<BTreeMap<u64, u32>> = self
+            .gts
+            .iter()
+            .map(|gt| gt.ids.iter().map(|(name, &id)| (id, weight_of_name(name))).collect())
+            .collect();
+        let repeated: Vec<COCO> = self
+            .gts
+            .iter()
+            .zip(&by_id)
+            .map(|(gt, w)| repeated_ground_truth(&gt.coco, &|id| w.get(&id).copied().unwrap_or(1)))
+            .collect();
         let mut out = Vec::new();
         for g in &self.groups {
             let gt = &self.gts[g.gt];
-            let weight_of_name = |name: &str| self.index.get(name).map_or(1, |&i| weights[i]);
-            let names: BTreeMap<u64, u32> = gt.ids.iter().map(|(name, &id)| (id, weight_of_name(name))).collect();
-            let weight = |id: u64| names.get(&id).copied().unwrap_or(1);
-            let repeated = repeated_ground_truth(&gt.coco, &weight);
+            let weight = |id: u64| by_id[g.gt].get(&id).copied().unwrap_or(1);
             let (base, with_masks) = instances_of(&g.members, gt, g.faces, |_| {});
             let instances: Vec<Instance> = base
                 .iter()
@@ -100,7 +115,7 @@ impl<'a> TaskResampler<'a> {
                 kinds.push((IouType::Segm, "segm"));
             }
             for (iou, name) in kinds {
-                let Ok(a) = summary(&repeated, &instances, iou, &g.task) else {
+                let Ok(a) = summary(&repeated[g.gt], &instances, iou, &g.task) else {
                     continue;
                 };
                 for (metric, v) in point_columns(&a, name, gt.kind, g.kind, &g.task) {
@@ -110,25 +125,12 @@ impl<'a> TaskResampler<'a> {
                 }
             }
             if g.kind == TaskKind::Faces
-                && let Some(v) = self.similarity(g, &weight_of_name)
+                && let Some(v) = weighted_similarity(&g.members, &|r| f64::from(weight_of_name(&r.image)))
             {
                 let metric = catalogue::for_task(catalogue::FACE_SIMILARITY.name, &g.task);
                 out.push((g.codec.clone(), g.quality, metric, v));
             }
         }
         out
-    }
-
-    /// A faces group's mean similarity with each image's faces counted its weight times.
-    fn similarity(&self, g: &Group, weight: &dyn Fn(&str) -> u32) -> Option<f64> {
-        let (mut sum, mut n) = (0.0, 0.0);
-        for (r, o) in &g.members {
-            let w = f64::from(weight(&r.image));
-            for s in o.similarities.iter().flatten() {
-                sum += w * s;
-                n += w;
-            }
-        }
-        (n > 0.0).then(|| sum / n)
     }
 }
