@@ -2,6 +2,7 @@
 # Installs what building and running icmbench needs on a Debian/Ubuntu machine.
 #   scripts/setup.sh          build dependencies (cmake, nasm, pkg-config, libdav1d-dev, a C compiler)
 #   scripts/setup.sh --test   also the tools the tests use (libjxl-tools for the external-codec test;
+#                             Debian's chromium and DejaVu fonts for the report's browser test;
 #                             slurm-wlm and munge for the Slurm test, via scripts/slurm-local.sh install)
 # Safe to run repeatedly: only missing packages are installed.
 set -euo pipefail
@@ -10,7 +11,7 @@ packages=(build-essential cmake nasm pkg-config libdav1d-dev python3 python3-pip
 # npm (for the NanoDet model) may come from another Node.js distribution: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libjxl-tools)
+  packages+=(libjxl-tools chromium fonts-dejavu-core)
 fi
 
 missing=()

@@ -254,6 +254,11 @@ pub struct ReportArgs {
     /// Output folder (default: `report/` inside the first results folder, else `report/`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Folder of saved images for the HTML report's viewer (`run --save-reconstructions
+    /// DIR`; default: `reconstructions/` of the first output folder, which
+    /// `save_reconstructions = true` fills).
+    #[arg(long, value_name = "DIR")]
+    pub reconstructions: Option<PathBuf>,
     /// Print the report as JSON on stdout instead of Markdown.
     #[arg(long)]
     pub json: bool,

@@ -132,6 +132,11 @@ pub struct RunConfig {
     /// Padding policy for codecs needing size multiples.
     #[serde(default)]
     pub padding: Padding,
+    /// Keep every scored image (and each image's reference) under
+    /// `OUTPUT/reconstructions/`, for the report's image viewer (default false;
+    /// `--save-reconstructions DIR` keeps them elsewhere).
+    #[serde(default)]
+    pub save_reconstructions: bool,
     /// Datasets.
     pub datasets: Vec<DatasetConfig>,
     /// Codecs.
@@ -171,6 +176,9 @@ pub struct Plan {
     pub metrics: Vec<String>,
     /// Padding policy.
     pub padding: Padding,
+    /// Whether scored images are kept under `OUTPUT/reconstructions/` (the config's
+    /// `save_reconstructions`).
+    pub save_reconstructions: bool,
     /// Datasets with resolved paths.
     pub datasets: Vec<DatasetConfig>,
     /// Codecs.
@@ -268,6 +276,7 @@ pub fn validate_with(path: &Path, text: &str, cfg: RunConfig, overrides: &Overri
         runtime,
         metrics,
         padding: cfg.padding,
+        save_reconstructions: cfg.save_reconstructions,
         datasets,
         codecs,
         tasks,

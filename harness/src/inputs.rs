@@ -34,6 +34,9 @@ pub struct Inputs {
     pub folders: Vec<(PathBuf, std::ops::Range<usize>)>,
     /// The complexity measurements of the first output folder that has them.
     pub complexity: Option<icmbench_reports::complexity::ComplexityFile>,
+    /// Where the scored images were saved: `reconstructions/` of the first output folder
+    /// that has one (`report --reconstructions` overrides it).
+    pub reconstructions: Option<PathBuf>,
 }
 
 /// CompressAI columns that are not quality metrics.
@@ -94,6 +97,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Inputs, ReportError> {
             }
             let start = inputs.rows.len();
             inputs.rows.extend(Store::new(path).load()?);
+            let saved = path.join(icmbench_reports::store::RECONSTRUCTIONS_DIR);
+            if inputs.reconstructions.is_none() && saved.is_dir() {
+                inputs.reconstructions = Some(saved);
+            }
             folders.push((path.clone(), start..inputs.rows.len()));
             let meta = crate::reporting::read_embedded(&path.join(RUN_META));
             if let Some(note) = meta.as_deref().and_then(crate::merge::partial_note) {

@@ -11,6 +11,7 @@
 //! | [`tasks`] | machine task models as optional row stages: detection (SA-ICM), restoration (LL-ICM) |
 //! | [`inputs`] | reading output folders, Parquet tables, CompressAI JSON and curve files |
 //! | [`reporting`] | writing `report` and `plot` files (tables, figures, HTML) |
+//! | [`viewer`] | the report's decoded-image viewer: saved images reduced by a size rule and embedded |
 //! | [`coding`] | `encode` / `decode`: one image through a learned codec to a bitstream file and back |
 //! | [`complexity`] | kMAC/px of the run's ONNX graphs (codecs, tasks, learned metrics) into `complexity.json` |
 //! | [`scoring`] | `score`: one metric on one image pair |
@@ -35,3 +36,4 @@ pub mod reporting;
 pub mod run;
 pub mod scoring;
 pub mod tasks;
+pub mod viewer;

@@ -6,6 +6,7 @@ use icmbench_reports::ReportError;
 use icmbench_reports::aggregate::{Point, Stats};
 use icmbench_reports::bootstrap::{ImageTable, add_intervals, add_per_image};
 use icmbench_reports::html::{HtmlExtras, html};
+use icmbench_reports::interactive::{MAX_IMAGE_ROWS, image_rows};
 use icmbench_reports::paths::{path_part, sanitised_warnings};
 use icmbench_reports::plot::{Chart, PlotOptions, charts, png, svg};
 use icmbench_reports::report::{DatasetReport, Report, ReportOptions, bd_csv, build, latex, pairwise_csv, per_image_csv, points_csv};
@@ -376,19 +377,20 @@ pub fn write_report(
         .extend(write_tide_figures(&report, tasks, &dir.join("figures"), formats)?);
     written.extend(figures.files);
     if has(Format::Html) {
-        let failures = inputs.rows.iter().filter(|r| !r.is_ok()).map(crate::print::failure_line).collect();
+        let metric_order = icmbench_reports::report::unique(report.datasets.iter().flat_map(|d| d.metrics.iter().map(String::as_str)));
         let extras = HtmlExtras {
             title: "icmbench report".into(),
             figures: figures.panels_svg,
             run_meta: inputs.run_meta.clone(),
             config: inputs.config.clone(),
-            failures,
-            sections: report
-                .datasets
-                .iter()
-                .map(icmbench_reports::report::trust_markdown)
-                .chain([complexity_md.clone(), icmbench_reports::tasks::markdown(&report, tasks)])
-                .collect(),
+            failures: inputs.rows.iter().filter(|r| !r.is_ok()).cloned().collect(),
+            trust: report.datasets.iter().map(icmbench_reports::report::trust_markdown).collect(),
+            sections: vec![complexity_md.clone(), icmbench_reports::tasks::markdown(&report, tasks)],
+            rows: Some(image_rows(&inputs.rows, &metric_order, MAX_IMAGE_ROWS)),
+            viewer: inputs
+                .reconstructions
+                .as_deref()
+                .map(|dir| crate::viewer::collect(dir, &inputs.rows, &metric_order, &crate::viewer::RULE)),
         };
         let p = dir.join("report.html");
         write_text(&p, &mark("report.html", &html(&report, &extras)))?;

@@ -167,7 +167,7 @@ pub enum BdError {
     /// The curve is not strictly monotone in the metric's direction.
     #[error(
         "curve `{curve}` is not monotone ({direction} metric expected to {expected} with rate) at {}; fix the points or ask for a monotone fit",
-        list_points(points, |(r, m)| format!("(rate {r}, metric {m})"), " -> ")
+        list_points(points, |(r, m)| format!("(rate {}, metric {})", fmt_sig(*r), fmt_sig(*m)), " -> ")
     )]
     NotMonotone {
         /// Curve label.
@@ -196,6 +196,25 @@ pub enum BdError {
         /// The minimum required.
         min: f64,
     },
+}
+
+/// A number to 4 significant digits for messages and notes (`0.9444`, `1.245`, `31.23`,
+/// `1234`), in scientific notation outside 1e-3–1e5; trailing zeros dropped.
+pub fn fmt_sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// How many points messages list before "… and N more".
@@ -1048,7 +1067,32 @@ mod tests {
         assert_eq!(text.matches("(rate ").count(), LISTED_POINTS, "{text}");
         assert!(text.contains(&format!("… and {} more", points.len() - LISTED_POINTS)), "{text}");
         assert!(text.contains("(rate 0.01, metric 30)"), "{text}");
+        let e = bd(
+            &good,
+            &Curve::new("t", vec![0.1, 0.2, 0.3], vec![30.0, 31.123456789, 31.0]),
+            &BdOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("(rate 0.2, metric 31.12) -> (rate 0.3, metric 31)"), "{e}");
         assert_eq!(list_points(&[(1.0, 2.0)], |p| format!("{p:?}"), ", "), "(1.0, 2.0)");
+    }
+
+    #[test]
+    fn numbers_in_messages_have_four_significant_digits() {
+        let cases = [
+            (0.944444, "0.9444"),
+            (1.2451018766, "1.245"),
+            (31.2345, "31.23"),
+            (1234.4, "1234"),
+            (-0.5, "-0.5"),
+            (1.0, "1"),
+            (0.0, "0"),
+            (1.0e-5, "1.000e-5"),
+            (123456.0, "1.235e5"),
+        ];
+        for (v, text) in cases {
+            assert_eq!(fmt_sig(v), text, "{v}");
+        }
     }
 
     #[test]

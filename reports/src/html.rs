@@ -1,9 +1,14 @@
-//! The self-contained HTML report: BD and per-quality tables, the figures inline as SVG,
-//! the run's configuration and the tool and codec versions. One file, no external assets.
+//! The self-contained HTML report: BD tables with short notes (details folded), the
+//! interactive rate–quality charts, the decoded-image viewer, the per-image table, the
+//! failed rows, the run's configuration and versions. One file, no external assets: the
+//! data are embedded as JSON and drawn by the inline script of [`crate::interactive`];
+//! the static SVG figures stay, folded, for papers and pages without scripts.
 
 use std::fmt::Write;
 
-use crate::report::{Report, fmt_value};
+use crate::interactive::{ImageRows, SCRIPT, STYLE, Viewer, curves, script_json};
+use crate::report::{Report, fmt_quality, fmt_value};
+use crate::store::ResultRow;
 
 /// What goes into the HTML report besides the tables.
 #[derive(Debug, Clone, Default)]
@@ -16,12 +21,19 @@ pub struct HtmlExtras {
     pub run_meta: Option<String>,
     /// The run's TOML configuration.
     pub config: Option<String>,
-    /// Failed rows, one line each.
-    pub failures: Vec<String>,
+    /// The failed rows.
+    pub failures: Vec<ResultRow>,
+    /// Each dataset's reliability section (Markdown), in the report's dataset order:
+    /// shown folded under the dataset.
+    pub trust: Vec<String>,
     /// Further sections in the Markdown subset icmbench writes (the machine tasks' tables:
     /// `##`/`###` headings, `|` tables, paragraphs with `**bold**` and `` `code` ``), placed
     /// after the datasets' tables.
     pub sections: Vec<String>,
+    /// The per-image table.
+    pub rows: Option<ImageRows>,
+    /// The decoded images, when reconstructions were kept.
+    pub viewer: Option<Viewer>,
 }
 
 /// Escapes text for HTML.
@@ -32,144 +44,256 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;color:#222}\
-table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}\
-th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #444}td.best{font-weight:bold}\
-pre{background:#f6f6f6;padding:1em;overflow-x:auto}.note{color:#555;font-size:.9em}figure{margin:1em 0}svg{max-width:100%;height:auto}";
-
 /// Renders the report page.
 pub fn html(r: &Report, extras: &HtmlExtras) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{STYLE}</style></head><body>\n",
         escape(&extras.title)
     );
     let _ = writeln!(s, "<h1>{}</h1>", escape(&extras.title));
+    s.push_str("<nav><a href=\"#bd\">BD tables and curves</a><a href=\"#viewer\">Decoded images</a><a href=\"#per-image\">Per image</a>");
+    if !extras.failures.is_empty() {
+        let _ = write!(s, "<a href=\"#failed\">Failed rows ({})</a>", extras.failures.len());
+    }
+    s.push_str("<a href=\"#run\">Run</a></nav>\n");
     let _ = writeln!(
         s,
-        "<p class=\"note\">BD-rate in % (negative: fewer bits than the anchor at equal quality), BD-metric in parentheses (test − anchor, in the metric's units). Interpolation: {}. bpp: {}. Best BD-rate per column in bold; † marks an abnormal (non-monotone) curve of the codec or the anchor, n/a a cell without a value (see notes).</p>",
+        "<p class=\"note\" id=\"bd\">BD-rate in % (negative: fewer bits than the anchor at equal quality), BD-metric in parentheses (test − anchor, in the metric's units). Interpolation: {}. bpp: {}. Best BD-rate per column in bold; † marks an abnormal (non-monotone) curve of the codec or the anchor, * a value with a warning, n/a a cell without a value (see notes).</p>",
         r.method.name(),
         escape(r.bpp.describe())
     );
-    // LL-ICM summary: the task × metric table and one figure per metric, panels per task.
-    let tasks = crate::lowlevel::tasks(r);
-    if !tasks.is_empty() {
-        let anchors = crate::report::unique(tasks.iter().map(|d| d.anchor.as_str()));
-        let _ = write!(
-            s,
-            "<h2>LL-ICM summary: BD-rate per task vs <code>{}</code></h2>\n<table><thead><tr><th>codec</th>",
-            escape(&anchors.join(", "))
-        );
-        let cols = crate::lowlevel::columns(&tasks);
-        for (d, i) in &cols {
-            let _ = write!(s, "<th>{}</th>", escape(&crate::lowlevel::header(d, *i)));
-        }
-        s.push_str("</tr></thead><tbody>\n");
-        for codec in crate::lowlevel::codec_rows(&tasks) {
-            let _ = write!(s, "<tr><td>{}</td>", escape(&codec));
-            for (d, i) in &cols {
-                let (text, best, flag) = crate::lowlevel::cell_parts(d, &codec, &d.metrics[*i]);
-                let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
-            }
-            s.push_str("</tr>\n");
-        }
-        s.push_str("</tbody></table>\n");
-        for (name, svg) in extras.figures.iter().filter(|(name, _)| name.starts_with("ll-icm-")) {
-            let _ = writeln!(
-                s,
-                "<figure>{svg}<figcaption class=\"note\">{}: one rate–perception panel per task; dotted lines are the reference rows.</figcaption></figure>",
-                escape(name)
-            );
-        }
+    lowlevel_summary(&mut s, r, extras);
+    for i in 0..r.datasets.len() {
+        dataset_section(&mut s, r, i, extras);
     }
-    for d in &r.datasets {
-        let _ = writeln!(s, "<h2>{}: BD-rate vs <code>{}</code></h2>", escape(&d.dataset), escape(&d.anchor));
-        s.push_str("<table><thead><tr><th>codec</th>");
-        for (m, lower) in d.metrics.iter().zip(&d.lower_is_better) {
-            let _ = write!(s, "<th>{} {}</th>", escape(m), if *lower { "↓" } else { "↑" });
-        }
-        s.push_str("</tr></thead><tbody>\n");
-        for codec in d.codecs.iter().filter(|c| **c != d.anchor) {
-            let _ = write!(s, "<tr><td>{}</td>", escape(codec));
-            for m in &d.metrics {
-                match d.cell_text(codec, m) {
-                    Some((text, best)) => {
-                        let flag = if d.flagged(codec, m) { " †" } else { "" };
-                        let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
-                    }
-                    None => {
-                        let flag = if d.flagged(codec, m) { " †" } else { "" };
-                        let _ = write!(s, "<td>{}{flag}</td>", d.missing_text(codec, m));
-                    }
-                }
-            }
-            s.push_str("</tr>\n");
-        }
-        s.push_str("</tbody></table>\n");
-        let mut notes = d.abnormal_notes();
-        notes.extend(d.notes());
-        if !notes.is_empty() {
-            s.push_str("<ul class=\"note\">");
-            for n in notes {
-                let _ = write!(s, "<li>{}</li>", escape(&n));
-            }
-            s.push_str("</ul>\n");
-        }
-        if let Some((_, svg)) = extras.figures.iter().find(|(name, _)| *name == d.dataset) {
-            let _ = writeln!(
-                s,
-                "<figure>{svg}<figcaption class=\"note\">Rate–quality curves on {}.</figcaption></figure>",
-                escape(&d.dataset)
-            );
-        }
-        let _ = writeln!(s, "<h3>{}: per quality point (means over images)</h3>", escape(&d.dataset));
-        s.push_str("<table><thead><tr><th>codec</th><th>quality</th><th>images</th><th>failed</th><th>bpp</th>");
-        for m in &d.metrics {
-            let _ = write!(s, "<th>{}</th>", escape(m));
-        }
-        s.push_str("</tr></thead><tbody>\n");
-        for p in &d.points {
-            let bpp = r.bpp.pick(p).map(|b| format!("{b:.4}")).unwrap_or_else(|| "-".into());
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{bpp}</td>",
-                escape(&p.codec),
-                p.quality,
-                p.ok,
-                p.failed
-            );
-            for m in &d.metrics {
-                let v = p.metrics.get(m).map(|st| fmt_value(st.mean)).unwrap_or_else(|| "-".into());
-                let _ = write!(s, "<td>{v}</td>");
-            }
-            s.push_str("</tr>\n");
-        }
-        s.push_str("</tbody></table>\n");
+    viewer_section(&mut s, extras.viewer.as_ref());
+    s.push_str("<h2 id=\"per-image\">Per image</h2>\n");
+    match &extras.rows {
+        Some(rows) if !rows.rows.is_empty() => s.push_str(
+            "<p class=\"note\">Every row of the results, failed ones too: sort by clicking a column, filter by codec, quality or image to find outliers. The same values are in <code>results.csv</code>.</p><div id=\"icm-table\"><noscript>The table needs JavaScript; the values are in results.csv.</noscript></div>\n",
+        ),
+        _ => s.push_str("<p class=\"note\">No per-image rows (imported curves only).</p>\n"),
     }
     for section in &extras.sections {
         s.push_str(&markdown_html(section));
     }
-    if !extras.failures.is_empty() {
+    failed_section(&mut s, &extras.failures);
+    s.push_str("<h2 id=\"run\">Run</h2>\n");
+    if let Some(meta) = &extras.run_meta {
         let _ = writeln!(
             s,
-            "<h2>Failed rows ({})</h2><pre>{}</pre>",
-            extras.failures.len(),
-            escape(&extras.failures.join("\n"))
+            "<details><summary>Run, tool and codec versions</summary><pre>{}</pre></details>",
+            escape(meta)
         );
     }
-    if let Some(meta) = &extras.run_meta {
-        let _ = writeln!(s, "<h2>Run, tool and codec versions</h2><pre>{}</pre>", escape(meta));
-    }
     if let Some(cfg) = &extras.config {
-        let _ = writeln!(s, "<h2>Configuration</h2><pre>{}</pre>", escape(cfg));
+        let _ = writeln!(s, "<details><summary>Configuration</summary><pre>{}</pre></details>", escape(cfg));
+    }
+    let _ = writeln!(s, "<p class=\"note\">Generated by icmbench {}.</p>", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        s,
+        "<script type=\"application/json\" id=\"icm-curves\">{}</script>",
+        script_json(&curves(r))
+    );
+    if let Some(rows) = &extras.rows {
+        let _ = writeln!(
+            s,
+            "<script type=\"application/json\" id=\"icm-rows\">{}</script>",
+            script_json(rows)
+        );
+    }
+    if let Some(v) = &extras.viewer {
+        let _ = writeln!(
+            s,
+            "<script type=\"application/json\" id=\"icm-viewer-data\">{}</script>",
+            script_json(v)
+        );
+    }
+    let _ = writeln!(s, "<script>{SCRIPT}</script>\n</body></html>");
+    s
+}
+
+/// The LL-ICM summary: the task × metric table and one static figure per metric, panels
+/// per task.
+fn lowlevel_summary(s: &mut String, r: &Report, extras: &HtmlExtras) {
+    let tasks = crate::lowlevel::tasks(r);
+    if tasks.is_empty() {
+        return;
+    }
+    let anchors = crate::report::unique(tasks.iter().map(|d| d.anchor.as_str()));
+    let _ = write!(
+        s,
+        "<h2>LL-ICM summary: BD-rate per task vs <code>{}</code></h2>\n<table><thead><tr><th>codec</th>",
+        escape(&anchors.join(", "))
+    );
+    let cols = crate::lowlevel::columns(&tasks);
+    for (d, i) in &cols {
+        let _ = write!(s, "<th>{}</th>", escape(&crate::lowlevel::header(d, *i)));
+    }
+    s.push_str("</tr></thead><tbody>\n");
+    for codec in crate::lowlevel::codec_rows(&tasks) {
+        let _ = write!(s, "<tr><td>{}</td>", escape(&codec));
+        for (d, i) in &cols {
+            let (text, best, flag) = crate::lowlevel::cell_parts(d, &codec, &d.metrics[*i]);
+            let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table>\n");
+    for (name, svg) in extras.figures.iter().filter(|(name, _)| name.starts_with("ll-icm-")) {
+        let _ = writeln!(
+            s,
+            "<details><summary>Static figure {}</summary><figure>{svg}<figcaption class=\"note\">One rate–perception panel per task; dotted lines are the reference rows.</figcaption></figure></details>",
+            escape(name)
+        );
+    }
+}
+
+/// One dataset: its BD table, short notes (every note folded), the interactive charts
+/// (the static figure folded), the per-quality table and the reliability section, folded.
+fn dataset_section(s: &mut String, r: &Report, index: usize, extras: &HtmlExtras) {
+    let d = &r.datasets[index];
+    let _ = writeln!(s, "<h2>{}: BD-rate vs <code>{}</code></h2>", escape(&d.dataset), escape(&d.anchor));
+    s.push_str("<table><thead><tr><th>codec</th>");
+    for (m, lower) in d.metrics.iter().zip(&d.lower_is_better) {
+        let _ = write!(s, "<th>{} {}</th>", escape(m), if *lower { "↓" } else { "↑" });
+    }
+    s.push_str("</tr></thead><tbody>\n");
+    for codec in d.codecs.iter().filter(|c| **c != d.anchor) {
+        let _ = write!(s, "<tr><td>{}</td>", escape(codec));
+        for m in &d.metrics {
+            let flag = if d.flagged(codec, m) { " †" } else { "" };
+            match d.cell_text(codec, m) {
+                Some((text, best)) => {
+                    let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
+                }
+                None => {
+                    let _ = write!(s, "<td>{}{flag}</td>", d.missing_text(codec, m));
+                }
+            }
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table>\n");
+    let notes = d.table_notes(r.monotone_fit, r.method);
+    if !notes.short.is_empty() {
+        s.push_str("<ul class=\"note\">");
+        for n in &notes.short {
+            let _ = write!(s, "<li>{}</li>", escape(n));
+        }
+        s.push_str("</ul>\n");
+    }
+    if !notes.details.is_empty() {
+        let _ = write!(
+            s,
+            "<details class=\"note\"><summary>Every note on the BD cells ({})</summary><ul>",
+            notes.details.len()
+        );
+        for n in &notes.details {
+            let _ = write!(s, "<li>{}</li>", escape(n));
+        }
+        s.push_str("</ul></details>\n");
     }
     let _ = writeln!(
         s,
-        "<p class=\"note\">Generated by icmbench {}.</p></body></html>",
-        env!("CARGO_PKG_VERSION")
+        "<h3>{}: rate–quality curves</h3>\n<div class=\"icm-curves\" data-index=\"{index}\"><noscript>The interactive charts need JavaScript; the static figure is below.</noscript></div>",
+        escape(&d.dataset)
     );
-    s
+    if let Some((_, svg)) = extras.figures.iter().find(|(name, _)| *name == d.dataset) {
+        let _ = writeln!(
+            s,
+            "<details><summary>Static figure (as written to figures/, for papers)</summary><figure>{svg}<figcaption class=\"note\">Rate–quality curves on {}.</figcaption></figure></details>",
+            escape(&d.dataset)
+        );
+    }
+    let _ = write!(
+        s,
+        "<details><summary>{}: per quality point (means over images)</summary>\n<table><thead><tr><th>codec</th><th>quality</th><th>images</th><th>failed</th><th>bpp</th>",
+        escape(&d.dataset)
+    );
+    for m in &d.metrics {
+        let _ = write!(s, "<th>{}</th>", escape(m));
+    }
+    s.push_str("</tr></thead><tbody>\n");
+    for p in &d.points {
+        let bpp = r.bpp.pick(p).map(|b| format!("{b:.4}")).unwrap_or_else(|| "-".into());
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{bpp}</td>",
+            escape(&p.codec),
+            fmt_quality(p.quality),
+            p.ok,
+            p.failed
+        );
+        for m in &d.metrics {
+            let v = p.metrics.get(m).map(|st| fmt_value(st.mean)).unwrap_or_else(|| "-".into());
+            let _ = write!(s, "<td>{v}</td>");
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table></details>\n");
+    if let Some(trust) = extras.trust.get(index) {
+        let _ = writeln!(
+            s,
+            "<details><summary>{}: how far to trust each BD value (reliability, paired comparisons, per-image BD)</summary>\n{}</details>",
+            escape(&d.dataset),
+            markdown_html(trust)
+        );
+    }
+}
+
+/// The decoded-image viewer's place, with its size rule, or how to get it.
+fn viewer_section(s: &mut String, viewer: Option<&Viewer>) {
+    s.push_str("<h2 id=\"viewer\">Decoded images</h2>\n");
+    match viewer {
+        Some(v) if !v.datasets.is_empty() => {
+            let _ = writeln!(
+                s,
+                "<p class=\"note\">The original (or the ideal image) and each codec's decoded image at the quality whose bpp on this image is nearest the chosen rate; the red frame marks the crop shown at full resolution. {}</p>",
+                escape(&v.rule)
+            );
+            if !v.left_out.is_empty() {
+                let _ = write!(s, "<details class=\"note\"><summary>Not shown ({})</summary><ul>", v.left_out.len());
+                for l in &v.left_out {
+                    let _ = write!(s, "<li>{}</li>", escape(l));
+                }
+                s.push_str("</ul></details>\n");
+            }
+            s.push_str("<div id=\"icm-viewer\"><noscript>The viewer needs JavaScript.</noscript></div>\n");
+        }
+        Some(v) => {
+            let _ = writeln!(s, "<p class=\"note\">No saved images were found. {}</p>", v.left_out.join(" "));
+        }
+        None => s.push_str(
+            "<p class=\"note\">No decoded images were kept. Set <code>save_reconstructions = true</code> in the config (or run with <code>--save-reconstructions DIR</code> and report with <code>--reconstructions DIR</code>) to see them here.</p>\n",
+        ),
+    }
+}
+
+/// The failed rows, one per table row with its error.
+fn failed_section(s: &mut String, failures: &[ResultRow]) {
+    if failures.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "<h2 id=\"failed\">Failed rows ({})</h2>\n<table><thead><tr><th>dataset</th><th>image</th><th>codec</th><th>quality</th><th>error</th></tr></thead><tbody>",
+        failures.len()
+    );
+    for f in failures {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"err\" style=\"text-align:left\">{}</td></tr>",
+            escape(&f.dataset),
+            escape(&f.image),
+            escape(&f.codec),
+            fmt_quality(f.quality),
+            escape(f.error.as_deref().unwrap_or("unknown error"))
+        );
+    }
+    s.push_str("</tbody></table>\n");
 }
 
 /// Inline Markdown of one line: escaped, `**bold**` and `` `code` `` made tags.
@@ -248,12 +372,27 @@ mod tests {
             figures: vec![],
             run_meta: Some("{\"x\": 1}".into()),
             config: Some("output = \"<out>\"".into()),
-            failures: vec!["FAILED x".into()],
+            failures: vec![crate::interactive::test_row("<jpeg>", false)],
             sections: vec!["## Machine tasks\n\n**nano** `map` <x>\n\n| task | q5 |\n|---|---|\n| nano (frozen, bbox) | 0.5 |\n".into()],
+            ..Default::default()
         };
         let page = html(&r, &extras);
-        assert!(page.contains("<title>a &lt;b&gt; run</title>") && page.contains("&lt;out&gt;") && page.contains("FAILED x"));
+        assert!(page.contains("<title>a &lt;b&gt; run</title>") && page.contains("&lt;out&gt;"));
+        assert!(
+            page.contains("<h2 id=\"failed\">Failed rows (1)</h2>")
+                && page.contains("<td>&lt;jpeg&gt;</td><td>5</td><td class=\"err\" style=\"text-align:left\">decoder crashed</td>"),
+            "{page}"
+        );
         assert!(!page.contains("src=\"http") && !page.contains("<link"), "no external assets");
+        assert!(
+            !SCRIPT.contains("fetch(") && !SCRIPT.contains("XMLHttpRequest") && !SCRIPT.contains("import "),
+            "the script loads nothing"
+        );
+        assert!(page.contains(SCRIPT) && SCRIPT.len() < 300_000, "the script is inline and small");
+        assert!(
+            page.contains("No decoded images were kept"),
+            "without reconstructions the viewer says how to get them"
+        );
         assert!(
             page.contains("<h2>Machine tasks</h2>\n<p><strong>nano</strong> <code>map</code> &lt;x&gt;</p>"),
             "{page}"

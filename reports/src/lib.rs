@@ -13,7 +13,8 @@
 //! | [`lowlevel`] | the LL-ICM summary: rows = codecs, columns = task × metric, and the reference rows' values |
 //! | [`report`] | BD tables and per-quality tables: Markdown, LaTeX (booktabs), CSV, JSON |
 //! | [`plot`] | rate–quality charts and multi-panel figures with plotters (SVG, PNG; embedded DejaVu Sans) |
-//! | [`html`] | the self-contained HTML report |
+//! | [`html`] | the self-contained HTML report: tables, short notes, folded details |
+//! | [`interactive`] | what the report's inline script draws (points, per-image rows, the viewer's images) and the script itself |
 //! | [`paths`] | names that become file names: refused ([`paths::check_path_part`]) or sanitised ([`paths::path_part`]) |
 //! | [`tasks`] | the SA-ICM task report: task models × rate points with BD-rate per task, classes that lose most, TIDE, AP by size, their CSV files and figures |
 //! | [`store`] | the result store: the row ([`store::ResultRow`]: slot, cache key, [`store::Status`], task outputs), reference rows ([`store::Reference`]), its Parquet and CSV files (Polars), atomic writes, the JSON-lines journal, the output-folder layout and its lock ([`store::layout`]) |
@@ -24,6 +25,7 @@ pub mod bootstrap;
 pub mod complexity;
 pub mod compressai;
 pub mod html;
+pub mod interactive;
 pub mod lowlevel;
 pub mod paths;
 pub mod plot;

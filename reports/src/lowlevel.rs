@@ -91,7 +91,11 @@ pub fn markdown(r: &Report) -> Option<String> {
     }
     let notes: Vec<String> = tasks
         .iter()
-        .flat_map(|d| d.abnormal_notes().into_iter().map(move |n| format!("{}: {n}", d.dataset)))
+        .flat_map(|d| {
+            d.abnormal_notes(r.monotone_fit, r.method)
+                .into_iter()
+                .map(move |n| format!("{}: {n}", d.dataset))
+        })
         .collect();
     if !notes.is_empty() {
         s.push('\n');
@@ -205,7 +209,7 @@ mod tests {
         // webp: 20 % fewer bits everywhere on sr-x4; on denoise its third point jumps, so
         // the curve is not monotone (24, 25, 28, 27) and flagged, not dropped.
         assert!(md.contains("| webp | **-20.00 %** | abnormal † |"), "{md}");
-        assert!(md.contains("denoise: † abnormal curve webp / psnr-rgb"), "{md}");
+        assert!(md.contains("denoise: † webp / psnr-rgb is not monotone in rate"), "{md}");
         assert!(md.contains("| task-on-uncompressed | 29.500 | 29.500 |"), "{md}");
         assert!(md.contains("| degraded-input | 22.250 | 22.250 |"), "{md}");
         let csv = csv(&r);

@@ -64,6 +64,10 @@ pub struct BdEntry {
     /// Whether there is no value because a curve is not monotone (shown as `abnormal`).
     #[serde(skip)]
     pub not_monotone: bool,
+    /// When there is no value because the curves overlap too little: the axis (`metric`
+    /// or `log-rate`), the overlap and the minimum asked for (fractions).
+    #[serde(skip)]
+    pub refused_overlap: Option<(&'static str, f64, f64)>,
     /// Its bootstrap interval, when intervals were asked for and a resample gave a value.
     pub interval: Option<Interval>,
     /// How far the value depends on the points and the choices of the computation.
@@ -184,6 +188,42 @@ pub struct DatasetReport {
     pub pairwise: Vec<Pairwise>,
     /// Each image's own BD (per-image metrics).
     pub per_image: Vec<PerImageBd>,
+}
+
+/// The notes under a BD table ([`DatasetReport::table_notes`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Notes {
+    /// What to read: one line per abnormal curve, per codec's overlaps, per other cell
+    /// without a value.
+    pub short: Vec<String>,
+    /// Every cell's notes in full (errors and warnings), shown folded.
+    pub details: Vec<String>,
+}
+
+impl Notes {
+    /// The notes in Markdown: the short lines as a list, the details folded in a
+    /// `<details>` block (which GitHub and most viewers fold).
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        if !self.short.is_empty() {
+            let _ = writeln!(s, "\nNotes († = abnormal curve, * = value with a warning):\n");
+            for n in &self.short {
+                let _ = writeln!(s, "- {n}");
+            }
+        }
+        if !self.details.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n<details><summary>Every note on the BD cells ({})</summary>\n",
+                self.details.len()
+            );
+            for n in &self.details {
+                let _ = writeln!(s, "- {n}");
+            }
+            let _ = writeln!(s, "\n</details>");
+        }
+        s
+    }
 }
 
 /// A whole report.
@@ -328,18 +368,24 @@ pub fn build(points: &[Point], opts: &ReportOptions, lower_is_better: &dyn Fn(&s
 /// note.
 fn cell(codec: &str, metric: &str, a: &Curve, t: &Curve, bd_opts: &BdOptions) -> BdEntry {
     let mut overlap = None;
+    let mut refused_overlap = None;
     let (bd_rate, bd_metric, error, warnings, not_monotone) = match bd(a, t, bd_opts) {
         Ok(r) => {
             overlap = Some((r.overlap_metric, r.overlap_rate));
             (Some(r.bd_rate), Some(r.bd_metric), None, r.warnings, false)
         }
-        Err(e) => (
-            None,
-            None,
-            Some(e.to_string()),
-            Vec::new(),
-            matches!(e, BdError::NotMonotone { .. }),
-        ),
+        Err(e) => {
+            if let BdError::Overlap { axis, overlap, min, .. } = &e {
+                refused_overlap = Some((*axis, *overlap, *min));
+            }
+            (
+                None,
+                None,
+                Some(e.to_string()),
+                Vec::new(),
+                matches!(e, BdError::NotMonotone { .. }),
+            )
+        }
     };
     BdEntry {
         codec: codec.to_string(),
@@ -349,6 +395,7 @@ fn cell(codec: &str, metric: &str, a: &Curve, t: &Curve, bd_opts: &BdOptions) ->
         error,
         warnings,
         not_monotone,
+        refused_overlap,
         interval: None,
         reliability: Reliability::of(a, t, bd_opts, overlap),
     }
@@ -417,18 +464,74 @@ impl DatasetReport {
         }
     }
 
-    /// One line per abnormal curve, for the notes under a table.
-    pub fn abnormal_notes(&self) -> Vec<String> {
+    /// One line per abnormal curve, for the notes under a table: its points where the
+    /// order breaks (4 significant digits), and what BD does with it (`fit`, `method`).
+    pub fn abnormal_notes(&self, fit: MonotoneFit, method: Method) -> Vec<String> {
+        let treatment = match (fit, method) {
+            (MonotoneFit::Flag, Method::Cubic) => "BD (cubic) uses its raw points",
+            (MonotoneFit::Flag, _) => "BD cells using it have no value (see --monotone-fit)",
+            (MonotoneFit::Isotonic, _) => "BD uses its isotonic fit",
+            (MonotoneFit::MpegCubic, _) => "BD uses MPEG's monotone cubic fit",
+        };
         self.abnormal
             .iter()
             .map(|a| {
-                let pts = crate::bd::list_points(&a.points, |(r, m)| format!("({r:.4}, {})", fmt_value(*m)), " -> ");
-                format!(
-                    "† abnormal curve {} / {}: not monotone in rate at (bpp, value) {pts}",
-                    a.codec, a.metric
-                )
+                let pts = crate::bd::list_points(&a.points, |(r, m)| format!("({} bpp, {})", fmt_sig(*r), fmt_sig(*m)), " → ");
+                format!("† {} / {} is not monotone in rate: {pts}; {treatment}", a.codec, a.metric)
             })
             .collect()
+    }
+
+    /// The notes under the BD table: short lines (one per abnormal curve, one per codec
+    /// for its overlaps with the anchor, one per other cell without a value), and every
+    /// cell's notes in full for a folded list.
+    pub fn table_notes(&self, fit: MonotoneFit, method: Method) -> Notes {
+        let mut short = self.abnormal_notes(fit, method);
+        for codec in self.codecs.iter().filter(|c| **c != self.anchor) {
+            let cells: Vec<&BdEntry> = self.bd.iter().filter(|e| &e.codec == codec).collect();
+            let refused: Vec<String> = cells
+                .iter()
+                .filter_map(|e| {
+                    e.refused_overlap
+                        .map(|(axis, o, _)| format!("{} ({axis} {:.0} %)", e.metric, o * 100.0))
+                })
+                .collect();
+            let small: Vec<String> = cells
+                .iter()
+                .filter_map(|e| {
+                    let (m, r) = e.reliability.overlap?;
+                    (e.bd_rate.is_some() && (m < crate::bd::WARN_OVERLAP || r < crate::bd::WARN_OVERLAP))
+                        .then(|| format!("{} ({:.0} / {:.0} %)", e.metric, m * 100.0, r * 100.0))
+                })
+                .collect();
+            let mut parts = Vec::new();
+            if let Some(min) = cells.iter().find_map(|e| e.refused_overlap.map(|o| o.2)) {
+                parts.push(format!(
+                    "no value, the ranges overlap less than the minimum {:.0} % (--min-overlap), in {}",
+                    min * 100.0,
+                    refused.join(", ")
+                ));
+            }
+            if !small.is_empty() {
+                parts.push(format!(
+                    "small overlap of the metric / log-rate ranges (below {:.0} %, where the bjontegaard package warns; values marked *) in {}",
+                    crate::bd::WARN_OVERLAP * 100.0,
+                    small.join(", ")
+                ));
+            }
+            if !parts.is_empty() {
+                short.push(format!("{codec} vs {}: {}", self.anchor, parts.join("; ")));
+            }
+        }
+        short.extend(
+            self.bd
+                .iter()
+                .filter(|e| !e.not_monotone && e.refused_overlap.is_none())
+                .filter_map(|e| e.error.as_ref().map(|err| format!("{} / {}: {err}", e.codec, e.metric))),
+        );
+        let mut details = self.abnormal_notes(fit, method);
+        details.extend(self.notes());
+        Notes { short, details }
     }
 
     /// The codec with the lowest BD-rate for a metric.
@@ -515,14 +618,7 @@ pub fn markdown(r: &Report) -> String {
             let cells: Vec<String> = d.metrics.iter().map(|m| d.cell_markdown(codec, m)).collect();
             let _ = writeln!(s, "| {codec} | {} |", cells.join(" | "));
         }
-        let mut notes = d.abnormal_notes();
-        notes.extend(d.notes());
-        if !notes.is_empty() {
-            let _ = writeln!(s, "\nNotes (* = value with a warning):\n");
-            for n in notes {
-                let _ = writeln!(s, "- {n}");
-            }
-        }
+        s.push_str(&d.table_notes(r.monotone_fit, r.method).markdown());
         s.push_str(&trust_markdown(d));
         let _ = writeln!(s, "\n### {}: per quality point (means over images)\n", d.dataset);
         // Learned codecs report the estimated rate (−log2 likelihoods) beside the real one.
@@ -696,7 +792,9 @@ fn unique_pairs<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a
     out
 }
 
-/// A metric value for tables (`inf` for lossless PSNR).
+pub use crate::bd::fmt_sig;
+
+/// A metric value for tables (`inf` for lossless PSNR): 3 decimals from 1 up, 5 below.
 pub fn fmt_value(v: f64) -> String {
     if v.is_infinite() {
         if v > 0.0 { "inf".into() } else { "-inf".into() }
@@ -1057,10 +1155,23 @@ mod tests {
         );
         assert!(d.is_abnormal("bumpy", "psnr-rgb") && !d.is_abnormal("bumpy", "lpips"));
         assert!(
-            md.contains("† abnormal curve bumpy / psnr-rgb: not monotone in rate at (bpp, value) (0.4000, 34.500) -> (0.8000, 34.000)"),
+            md.contains("† bumpy / psnr-rgb is not monotone in rate: (0.4 bpp, 34.5) → (0.8 bpp, 34); BD cells using it have no value"),
             "{md}"
         );
-        assert!(md.contains("bumpy / psnr-rgb: curve `bumpy` is not monotone"), "{md}");
+        assert_eq!(
+            md.matches("bumpy / psnr-rgb is not monotone").count(),
+            2,
+            "one short line, once in the details: {md}"
+        );
+        assert!(
+            md.contains("<details><summary>Every note on the BD cells") && md.contains("bumpy / psnr-rgb: curve `bumpy` is not monotone"),
+            "{md}"
+        );
+        let notes = d.table_notes(r.monotone_fit, r.method);
+        assert!(
+            !notes.short.iter().any(|n| n.contains("curve `bumpy`")),
+            "the abnormal line says it once: {notes:?}"
+        );
         let tex = latex(&r);
         assert!(
             tex.contains("\\textbf{-30.00}") && tex.contains("\\toprule") && tex.contains("lpips $\\downarrow$"),
@@ -1086,7 +1197,7 @@ mod tests {
         }
         let r = build(&pts, &ReportOptions::default(), &|m| m == "lpips").unwrap();
         let d = &r.datasets[0];
-        let notes = d.abnormal_notes();
+        let notes = d.abnormal_notes(r.monotone_fit, r.method);
         let zig = notes.iter().find(|n| n.contains("zig / psnr-rgb")).unwrap();
         assert!(zig.len() < 300 && zig.contains("… and 195 more"), "{zig}");
         assert_eq!(

@@ -12,7 +12,11 @@ use crate::cli::ReportArgs;
 
 /// Runs the command.
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
-    let inputs = icmbench::inputs::load(&a.results)?;
+    let mut inputs = icmbench::inputs::load(&a.results)?;
+    if let Some(dir) = a.reconstructions {
+        anyhow::ensure!(dir.is_dir(), "--reconstructions {}: not a folder", dir.display());
+        inputs.reconstructions = Some(dir);
+    }
     let c = &a.curves;
     let opts = ReportOptions {
         anchor: a.anchor,

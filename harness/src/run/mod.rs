@@ -40,7 +40,7 @@ use crate::tasks::restoration::LowLevel;
 use icmbench_reports::store::Store;
 use plan::{DatasetJobs, Job, Loaded, Source};
 use row::RowContext;
-pub use row::reconstruction_path;
+pub use row::{REFERENCE_DIR, reconstruction_path, reference_path};
 pub use summary::{Summary, summarise};
 
 /// Errors that stop a run (row-level failures never do).
@@ -102,7 +102,8 @@ pub enum RunError {
 pub struct RunOptions {
     /// Worker threads (overrides the config).
     pub jobs: Option<usize>,
-    /// Folder to keep decoded images in.
+    /// Folder to keep scored images in (overrides the config's `save_reconstructions`,
+    /// which keeps them in `OUTPUT/reconstructions/`).
     pub save_reconstructions: Option<PathBuf>,
     /// Show a progress bar.
     pub progress: bool,
@@ -196,13 +197,17 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let total: usize = matrix.iter().map(|d| d.sources.len() * d.jobs.len()).sum();
     let bar = progress_bar(opts.progress, total as u64);
     let pool = thread_pool(effective_jobs(opts.jobs.or(plan.jobs)))?;
+    let save = opts.save_reconstructions.clone().or_else(|| {
+        plan.save_reconstructions
+            .then(|| plan.output.join(icmbench_reports::store::RECONSTRUCTIONS_DIR))
+    });
     let worker = Worker {
         ctx: RowContext {
             metrics: &metrics,
             padding: &plan.padding,
             tasks: &tasks,
             bitstreams: bitstreams.as_deref(),
-            save: opts.save_reconstructions.as_deref(),
+            save: save.as_deref(),
         },
         done: &done,
         journal: &journal,

@@ -114,18 +114,40 @@ fn score(ctx: &RowContext, mut row: ResultRow, reference: &RgbImage, out: RgbIma
         }
     }
     run_tasks(&mut row, ctx.tasks.iter(), &out);
-    if let Some(dir) = ctx.save {
-        let path = reconstruction_path(dir, &row.dataset, &row.codec, row.quality, &row.image);
-        let saved = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .map_err(|e| e.to_string())
-            .and_then(|()| out.save(&path).map_err(|e| e.to_string()));
-        if let Err(e) = saved {
-            errors.push(format!("saving reconstruction {}: {e}", path.display()));
-        }
+    if let Some(dir) = ctx.save
+        && let Err(e) = save_scored(dir, &row, reference, &out)
+    {
+        errors.push(e);
     }
     if errors.is_empty() { row } else { fail(row, errors.join("; ")) }
+}
+
+/// Keeps the scored image of a row at [`reconstruction_path`] and, once per image, the
+/// image it was scored against at [`reference_path`] (both PNG, written atomically: rows of
+/// one image on other threads write the same reference).
+fn save_scored(dir: &Path, row: &ResultRow, reference: &RgbImage, out: &RgbImage) -> Result<(), String> {
+    let save = |path: &Path, img: &RgbImage| -> Result<(), String> {
+        write_atomic(path, |f| {
+            image::ImageEncoder::write_image(
+                image::codecs::png::PngEncoder::new(std::io::BufWriter::new(f)),
+                img.as_raw(),
+                img.width(),
+                img.height(),
+                image::ExtendedColorType::Rgb8,
+            )
+            .map_err(|e| icmbench_reports::ReportError::Schema {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        })
+        .map_err(|e| format!("saving reconstruction: {e}"))
+    };
+    save(&reconstruction_path(dir, &row.dataset, &row.codec, row.quality, &row.image), out)?;
+    let reference_file = reference_path(dir, &row.dataset, &row.image);
+    if !reference_file.exists() {
+        save(&reference_file, reference)?;
+    }
+    Ok(())
 }
 
 /// Gives the scored image to each task; each output (or its error) goes into the row.
@@ -214,3 +236,14 @@ pub fn reconstruction_path(dir: &Path, dataset: &str, codec: &str, quality: f64,
         .join(format!("q{}", icmbench_codecs::external::format_quality(quality)))
         .join(format!("{image_id}.png"))
 }
+
+/// Where a saved image's reference is kept (the image it was scored against: the
+/// preprocessed original, or a low-level task's ideal image):
+/// `DIR/<dataset>/.reference/<image id>.png`. Codec ids never start with `.`, so this
+/// folder is never a codec's.
+pub fn reference_path(dir: &Path, dataset: &str, image_id: &str) -> PathBuf {
+    dir.join(dataset).join(REFERENCE_DIR).join(format!("{image_id}.png"))
+}
+
+/// The folder of [`reference_path`] in a dataset's reconstructions.
+pub const REFERENCE_DIR: &str = ".reference";

@@ -36,6 +36,10 @@ pub const GT_DIR: &str = "ground_truth";
 /// Folder of the coded streams of a run with tasks: `bitstreams/<key>.bin`
 /// ([`super::RowKey::file_name`]).
 pub const BITSTREAMS_DIR: &str = "bitstreams";
+/// Folder of the scored images of a run with `save_reconstructions = true`
+/// (`reconstructions/<dataset>/<codec>/q<quality>/<image>.png`), which the report's image
+/// viewer shows.
+pub const RECONSTRUCTIONS_DIR: &str = "reconstructions";
 
 /// One output folder.
 #[derive(Debug, Clone)]

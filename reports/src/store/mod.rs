@@ -36,7 +36,10 @@ use icmbench_models::detect::Detection;
 pub mod layout;
 pub mod shard;
 
-pub use layout::{BITSTREAMS_DIR, CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock, PARQUET, RUN_META, Store, host_name};
+pub use layout::{
+    BITSTREAMS_DIR, CONFIG_COPY, CSV, GT_DIR, JOURNAL, LOCK, LockError, OutputLock, PARQUET, RECONSTRUCTIONS_DIR, RUN_META, Store,
+    host_name,
+};
 pub use shard::{SHARD_META, SHARDS_DIR};
 
 /// Status of a successful row, as stored.
