@@ -34,7 +34,10 @@ cp "$here/browser-check.js" "$out/browser-check.js"
 sed '0,/<head>/s##<head><script src="browser-check.js"></script>#' "$report" > "$out/page.html"
 grep -q 'src="browser-check.js"' "$out/page.html" || { echo "browser-check: no <head> in $report" >&2; exit 4; }
 
+# No network: the background-networking flags keep Chromium from trying to reach Google's
+# hosts (refused on a closed machine); the page itself needs none.
 flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --disable-extensions
+  --disable-background-networking --disable-component-update --disable-sync --disable-quic
   --allow-file-access-from-files --user-data-dir="$out/profile" --virtual-time-budget=15000)
 url="file://$out/page.html#codec=$codec&q=$quality&metric=$metric"
 

@@ -44,6 +44,11 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Escaped text that may wrap after `_` and `@` (long metric names in table headers).
+fn breakable(s: &str) -> String {
+    escape(s).replace('_', "_<wbr>").replace('@', "@<wbr>")
+}
+
 /// Renders the report page.
 pub fn html(r: &Report, extras: &HtmlExtras) -> String {
     let mut s = String::new();
@@ -158,16 +163,25 @@ fn dataset_section(s: &mut String, r: &Report, index: usize, extras: &HtmlExtras
     let _ = writeln!(s, "<h2>{}: BD-rate vs <code>{}</code></h2>", escape(&d.dataset), escape(&d.anchor));
     s.push_str("<table><thead><tr><th>codec</th>");
     for (m, lower) in d.metrics.iter().zip(&d.lower_is_better) {
-        let _ = write!(s, "<th>{} {}</th>", escape(m), if *lower { "↓" } else { "↑" });
+        let _ = write!(s, "<th>{} {}</th>", breakable(m), if *lower { "↓" } else { "↑" });
     }
     s.push_str("</tr></thead><tbody>\n");
     for codec in d.codecs.iter().filter(|c| **c != d.anchor) {
         let _ = write!(s, "<tr><td>{}</td>", escape(codec));
         for m in &d.metrics {
             let flag = if d.flagged(codec, m) { " †" } else { "" };
-            match d.cell_text(codec, m) {
-                Some((text, best)) => {
-                    let _ = write!(s, "<td{}>{}{flag}</td>", if best { " class=\"best\"" } else { "" }, escape(&text));
+            match d.cell_pieces(codec, m) {
+                Some(c) => {
+                    let _ = write!(
+                        s,
+                        "<td class=\"bd{}\">{}{flag}{}<br><span class=\"delta\">({})</span></td>",
+                        if c.best { " best" } else { "" },
+                        escape(&c.rate),
+                        c.interval
+                            .map(|i| format!("<br><span class=\"ci\">{}</span>", escape(&i)))
+                            .unwrap_or_default(),
+                        escape(&c.delta)
+                    );
                 }
                 None => {
                     let _ = write!(s, "<td>{}{flag}</td>", d.missing_text(codec, m));

@@ -261,7 +261,7 @@ pub fn script_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into()).replace("</", "<\\/")
 }
 
-/// A row of dataset `d`, image `a.png`, quality 5: ok with bpp 0.5 and PSNR 30, or failed
+/// A row of dataset `d`, image `a.png`, quality 5: ok with bpp 0.5 and metric `m1` = 30, or failed
 /// with "decoder crashed".
 #[cfg(test)]
 pub(crate) fn test_row(codec: &str, ok: bool) -> ResultRow {
@@ -273,11 +273,7 @@ pub(crate) fn test_row(codec: &str, ok: bool) -> ResultRow {
         status: if ok { Status::Ok } else { Status::Failed },
         error: (!ok).then(|| "decoder crashed".to_string()),
         bpp: ok.then_some(0.5),
-        metrics: if ok {
-            [("psnr-rgb".to_string(), 30.0)].into()
-        } else {
-            BTreeMap::new()
-        },
+        metrics: if ok { [("m1".to_string(), 30.0)].into() } else { BTreeMap::new() },
         image_hash: "h".into(),
         width: 8,
         height: 8,
@@ -310,8 +306,8 @@ mod tests {
     fn image_rows_keep_failed_rows_and_cap() {
         let row = test_row;
         let rows = [row("jpeg", true), row("webp", false)];
-        let t = image_rows(&rows, &["psnr-rgb".into(), "map".into()], 10);
-        assert_eq!(t.metrics, vec!["psnr-rgb".to_string()], "a dataset-level metric has no column");
+        let t = image_rows(&rows, &["m1".into(), "map".into()], 10);
+        assert_eq!(t.metrics, vec!["m1".to_string()], "a dataset-level metric has no column");
         assert_eq!(t.rows.len(), 2);
         assert_eq!(t.rows[1][4], "failed");
         assert_eq!(t.rows[1][7], "decoder crashed");

@@ -544,9 +544,18 @@ impl DatasetReport {
             .map(|(c, _)| c)
     }
 
-    /// The text of a BD cell, `-12.34 % (+0.520 dB)` (a `*` after % marks a warning), and
-    /// whether it is the best of its column; `None` when there is no value.
+    /// The text of a BD cell, `-12.34 % [-15.1, -9.8] (+0.520 dB)` (a `*` after % marks a
+    /// warning), and whether it is the best of its column; `None` when there is no value.
     pub fn cell_text(&self, codec: &str, metric: &str) -> Option<(String, bool)> {
+        self.cell_pieces(codec, metric).map(|c| {
+            let ci = c.interval.map(|i| format!(" {i}")).unwrap_or_default();
+            (format!("{}{ci} ({})", c.rate, c.delta), c.best)
+        })
+    }
+
+    /// The pieces of a BD cell ([`Self::cell_text`] joins them; the HTML table puts each on
+    /// a line of its own); `None` when there is no value.
+    pub fn cell_pieces(&self, codec: &str, metric: &str) -> Option<CellPieces> {
         match self.cell(codec, metric) {
             Some(BdEntry {
                 bd_rate: Some(rate),
@@ -554,17 +563,12 @@ impl DatasetReport {
                 warnings,
                 interval,
                 ..
-            }) => {
-                let mark = if warnings.is_empty() { "" } else { "*" };
-                let ci = interval
-                    .as_ref()
-                    .map(|i| format!(" [{:+.1}, {:+.1}]", i.bd_rate.0, i.bd_rate.1))
-                    .unwrap_or_default();
-                Some((
-                    format!("{rate:+.2} %{mark}{ci} ({})", fmt_metric_delta(*dm, metric)),
-                    self.best(metric) == Some(codec),
-                ))
-            }
+            }) => Some(CellPieces {
+                rate: format!("{rate:+.2} %{}", if warnings.is_empty() { "" } else { "*" }),
+                interval: interval.as_ref().map(|i| format!("[{:+.1}, {:+.1}]", i.bd_rate.0, i.bd_rate.1)),
+                delta: fmt_metric_delta(*dm, metric),
+                best: self.best(metric) == Some(codec),
+            }),
             _ => None,
         }
     }
@@ -581,6 +585,19 @@ impl DatasetReport {
             )
             .collect()
     }
+}
+
+/// A BD cell's parts, formatted: `-12.34 %*`, `[-15.1, -9.8]`, `+0.520 dB`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellPieces {
+    /// BD-rate in %, with `*` when the cell has a warning.
+    pub rate: String,
+    /// The bootstrap interval of the BD-rate, when resampled.
+    pub interval: Option<String>,
+    /// The BD-metric (test − anchor) in the metric's units.
+    pub delta: String,
+    /// Whether the cell is the best BD-rate of its column.
+    pub best: bool,
 }
 
 fn arrow(lower: bool) -> &'static str {
