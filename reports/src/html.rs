@@ -265,7 +265,7 @@ fn viewer_section(s: &mut String, viewer: Option<&Viewer>) {
         Some(v) if !v.datasets.is_empty() => {
             let _ = writeln!(
                 s,
-                "<p class=\"note\">The original (or the ideal image) and each codec's decoded image at the quality whose bpp on this image is nearest the chosen rate; the red frame marks the crop shown at full resolution. {}</p>",
+                "<p class=\"note\">The original and each codec's decoded image at the quality whose bpp on this image is nearest the chosen rate (low-level datasets: the ideal image, the restorer's output on the uncompressed input, the degraded input, and the restorer's output on each codec's decoded image, which is what is scored); the red frame marks the crop shown at full resolution. {}</p>",
                 escape(&v.rule)
             );
             if !v.left_out.is_empty() {
