@@ -65,14 +65,22 @@ pub fn collect(dir: &Path, rows: &[ResultRow], metric_order: &[String], rule: &S
             None => groups.push(((&r.dataset, &r.image), vec![r])),
         }
     }
-    let encoded: Vec<Result<(ViewerImage, Vec<String>), String>> = groups
-        .par_iter()
-        .map(|((dataset, image), rows)| image_versions(dir, dataset, image, rows, metric_order, rule))
-        .collect();
     let mut viewer = Viewer {
         rule: rule.describe(),
         ..Default::default()
     };
+    // Names from the results become paths only inside this folder (links resolved).
+    let root = match dir.canonicalize() {
+        Ok(root) => root,
+        Err(e) => {
+            viewer.left_out.push(format!("{}: {e}", dir.display()));
+            return viewer;
+        }
+    };
+    let encoded: Vec<Result<(ViewerImage, Vec<String>), String>> = groups
+        .par_iter()
+        .map(|((dataset, image), rows)| image_versions(&root, dataset, image, rows, metric_order, rule))
+        .collect();
     let mut spent = 0usize;
     for (((dataset, image), _), result) in groups.iter().zip(encoded) {
         let im = match result {
@@ -111,7 +119,7 @@ pub fn collect(dir: &Path, rows: &[ResultRow], metric_order: &[String], rule: &S
 }
 
 /// One image's reference and versions, reduced and encoded, and why any version is
-/// missing; an error when the reference is.
+/// missing; an error when the reference is. `dir` is canonical.
 fn image_versions(
     dir: &Path,
     dataset: &str,
@@ -120,7 +128,7 @@ fn image_versions(
     metric_order: &[String],
     rule: &SizeRule,
 ) -> Result<(ViewerImage, Vec<String>), String> {
-    let reference = load(&reference_path(dir, dataset, image))?;
+    let reference = load(dir, &reference_path(dir, dataset, image))?;
     let (w, h) = reference.dimensions();
     let crop = busiest_square(&reference, rule.crop);
     let lowlevel = rows.iter().any(|r| is_reference_row(r));
@@ -142,7 +150,7 @@ fn image_versions(
     let mut shots = Vec::new();
     let mut missing = Vec::new();
     for r in rows {
-        let version = load(&reconstruction_path(dir, dataset, &r.codec, r.quality, image)).and_then(|img| {
+        let version = load(dir, &reconstruction_path(dir, dataset, &r.codec, r.quality, image)).and_then(|img| {
             if img.dimensions() == (w, h) {
                 shot(&r.codec, &img, Some(r))
             } else {
@@ -182,14 +190,24 @@ fn ordered_metrics(metrics: &BTreeMap<String, f64>, order: &[String]) -> Vec<(St
     out
 }
 
-fn load(path: &Path) -> Result<RgbImage, String> {
+/// A saved image, read only when it is a file inside `root` (canonical) once `..` and
+/// links are resolved: names in a received results table never reach other files.
+fn load(root: &Path, path: &Path) -> Result<RgbImage, String> {
     if !path.is_file() {
         return Err(format!(
             "{} was not saved (rows reused from an earlier run keep no image)",
             path.display()
         ));
     }
-    icmbench_datasets::decode_image(path, icmbench_datasets::DEFAULT_MAX_PIXELS)
+    let real = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
+    if !real.starts_with(root) {
+        return Err(format!(
+            "{} is outside the reconstructions folder {}; not read",
+            path.display(),
+            root.display()
+        ));
+    }
+    icmbench_datasets::decode_image(&real, icmbench_datasets::DEFAULT_MAX_PIXELS)
         .map(|i| i.to_rgb8())
         .map_err(|e| e.to_string())
 }
@@ -388,6 +406,36 @@ mod tests {
         let v = collect(dir.path(), &rows, &order, &tight);
         assert_eq!(v.datasets[0].images.len(), 1);
         assert!(v.left_out.iter().any(|l| l.starts_with("sr/b.png: the page's")), "{:?}", v.left_out);
+    }
+
+    /// Image ids from a received results table that climb out of the folder (`..`) or
+    /// a link that points out of it are not read: the files stay off the page and the
+    /// images are listed as left out.
+    #[test]
+    fn names_never_reach_files_outside_the_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("recon");
+        let img = RgbImage::from_pixel(16, 16, image::Rgb([9, 9, 9]));
+        let secret = tmp.path().join("secret.png");
+        img.save(&secret).unwrap();
+        let inside = reference_path(&dir, "sr", "ok.png");
+        std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        img.save(&inside).unwrap();
+        let climbing = "../../../secret";
+        assert!(
+            reference_path(&dir, "sr", climbing).is_file(),
+            "the test's path does reach the file"
+        );
+        std::os::unix::fs::symlink(&secret, reference_path(&dir, "sr", "link")).unwrap();
+        let rows = vec![row(climbing, "jpeg", 10.0, Some(0.5)), row("link", "jpeg", 10.0, Some(0.5))];
+        let v = collect(&dir, &rows, &[], &RULE);
+        assert!(v.datasets.is_empty(), "{v:?}");
+        assert_eq!(v.left_out.len(), 2, "{:?}", v.left_out);
+        assert!(
+            v.left_out.iter().all(|l| l.contains("outside the reconstructions folder")),
+            "{:?}",
+            v.left_out
+        );
     }
 
     #[test]
