@@ -268,22 +268,36 @@ fn viewer_section(s: &mut String, viewer: Option<&Viewer>) {
                 "<p class=\"note\">The original and each codec's decoded image at the quality whose bpp on this image is nearest the chosen rate (low-level datasets: the ideal image, the restorer's output on the uncompressed input, the degraded input, and the restorer's output on each codec's decoded image, which is what is scored); the red frame marks the crop shown at full resolution. {}</p>",
                 escape(&v.rule)
             );
-            if !v.left_out.is_empty() {
-                let _ = write!(s, "<details class=\"note\"><summary>Not shown ({})</summary><ul>", v.left_out.len());
-                for l in &v.left_out {
-                    let _ = write!(s, "<li>{}</li>", escape(l));
-                }
-                s.push_str("</ul></details>\n");
-            }
+            left_out_list(s, &v.left_out);
             s.push_str("<div id=\"icm-viewer\"><noscript>The viewer needs JavaScript.</noscript></div>\n");
         }
         Some(v) => {
-            let _ = writeln!(s, "<p class=\"note\">No saved images were found. {}</p>", v.left_out.join(" "));
+            s.push_str("<p class=\"note\">No saved images were found.</p>\n");
+            left_out_list(s, &v.left_out);
         }
         None => s.push_str(
             "<p class=\"note\">No decoded images were kept. Set <code>save_reconstructions = true</code> in the config (or run with <code>--save-reconstructions DIR</code> and report with <code>--reconstructions DIR</code>) to see them here.</p>\n",
         ),
     }
+}
+
+/// Most lines of the viewer's "not shown" list; the rest are counted.
+const MAX_LEFT_OUT_LINES: usize = 200;
+
+/// The images and versions the viewer could not show, folded, at most
+/// [`MAX_LEFT_OUT_LINES`] lines.
+fn left_out_list(s: &mut String, left_out: &[String]) {
+    if left_out.is_empty() {
+        return;
+    }
+    let _ = write!(s, "<details class=\"note\"><summary>Not shown ({})</summary><ul>", left_out.len());
+    for l in left_out.iter().take(MAX_LEFT_OUT_LINES) {
+        let _ = write!(s, "<li>{}</li>", escape(l));
+    }
+    if left_out.len() > MAX_LEFT_OUT_LINES {
+        let _ = write!(s, "<li>… and {} more</li>", left_out.len() - MAX_LEFT_OUT_LINES);
+    }
+    s.push_str("</ul></details>\n");
 }
 
 /// The failed rows, one per table row with its error.
@@ -417,5 +431,25 @@ mod tests {
             ),
             "{page}"
         );
+    }
+
+    /// The viewer's "not shown" list is escaped (its lines carry names from the results)
+    /// and bounded, whether or not any image could be shown.
+    #[test]
+    fn left_out_images_are_escaped_and_capped() {
+        let r: Report = build(&[], &ReportOptions::default(), &|_| false).unwrap();
+        let left_out: Vec<String> = (0..MAX_LEFT_OUT_LINES + 5).map(|k| format!("d/<img{k}>: not saved")).collect();
+        let extras = HtmlExtras {
+            viewer: Some(Viewer {
+                left_out,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let page = html(&r, &extras);
+        assert!(page.contains("No saved images were found."));
+        assert!(page.contains(&format!("<summary>Not shown ({})</summary>", MAX_LEFT_OUT_LINES + 5)));
+        assert!(page.contains("<li>d/&lt;img0&gt;: not saved</li>") && !page.contains("<li>d/<img0>"));
+        assert!(!page.contains(&format!("img{MAX_LEFT_OUT_LINES}&gt;")) && page.contains("<li>… and 5 more</li>"));
     }
 }
