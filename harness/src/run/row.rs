@@ -126,16 +126,13 @@ fn score(ctx: &RowContext, mut row: ResultRow, reference: &RgbImage, out: RgbIma
 /// image it was scored against at [`reference_path`] (both PNG, written atomically: rows of
 /// one image on other threads write the same reference).
 fn save_scored(dir: &Path, row: &ResultRow, reference: &RgbImage, out: &RgbImage) -> Result<(), String> {
+    // PNG through the project's one PNG writer (the lossless `png` codec).
     let save = |path: &Path, img: &RgbImage| -> Result<(), String> {
+        let bytes = icmbench_codecs::png::Png
+            .encode(img, 0.0)
+            .map_err(|e| format!("saving reconstruction: {e}"))?;
         write_atomic(path, |f| {
-            image::ImageEncoder::write_image(
-                image::codecs::png::PngEncoder::new(std::io::BufWriter::new(f)),
-                img.as_raw(),
-                img.width(),
-                img.height(),
-                image::ExtendedColorType::Rgb8,
-            )
-            .map_err(|e| icmbench_reports::ReportError::Schema {
+            std::io::Write::write_all(f, &bytes).map_err(|e| icmbench_reports::ReportError::Schema {
                 path: path.display().to_string(),
                 message: e.to_string(),
             })
