@@ -1,4 +1,5 @@
-//! Every registered metric on a 768×512 photo (NIQE and BRISQUE included), LPIPS's
+//! Every registered metric on a 768×512 photo (NIQE and BRISQUE included), the SSIM and
+//! MS-SSIM kernels alone on one and on every core, LPIPS's
 //! overhead over a bare model run, MUSIQ's preprocessing and full path, COCO evaluation,
 //! the detector, the LL-ICM restorers (tiled and untiled) and the synthetic degradations.
 
@@ -21,6 +22,33 @@ fn metrics(c: &mut Criterion) {
             Err(e) => panic!("{name}: {e}"),
         };
         group.bench_function(name, |b| b.iter(|| m.compute(&reference, &dist).expect("metric")));
+    }
+    group.finish();
+}
+
+/// The SSIM and MS-SSIM kernels alone on the photo's grey planes (no colour conversion),
+/// on a pool of one thread and of every core: the figures the README compares with the
+/// machine's limit (`benches/limits.rs`). Throughput is the SSIM map's output pixels.
+fn ssim_kernels(c: &mut Criterion) {
+    use icmbench_metrics::ssim::{MsSsimPooling, SsimParams, ms_ssim, ssim_stats};
+    let (a, b) = (photo_768x512(), distorted(&photo_768x512()));
+    let (x, y) = (
+        icmbench_metrics::colour::matlab_rgb2gray(&a),
+        icmbench_metrics::colour::matlab_rgb2gray(&b),
+    );
+    let (w, h) = (a.width() as usize, a.height() as usize);
+    let p = SsimParams::default();
+    let mut group = c.benchmark_group("kernel_768x512");
+    group.throughput(criterion::Throughput::Elements(((w + 1 - p.window) * (h + 1 - p.window)) as u64));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for threads in [1, cores] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+        group.bench_function(format!("ssim_stats_grey/{threads}_threads"), |bench| {
+            bench.iter(|| pool.install(|| ssim_stats(&x, &y, w, h, &p).expect("ssim")))
+        });
+        group.bench_function(format!("ms_ssim_grey/{threads}_threads"), |bench| {
+            bench.iter(|| pool.install(|| ms_ssim(&x, &y, w, h, &p, MsSsimPooling::PytorchMsssim).expect("ms-ssim")))
+        });
     }
     group.finish();
 }
@@ -153,6 +181,7 @@ fn restorers(c: &mut Criterion) {
 pub fn benches() {
     let mut criterion = Criterion::default().sample_size(20).configure_from_args();
     metrics(&mut criterion);
+    ssim_kernels(&mut criterion);
     lpips(&mut criterion);
     musiq(&mut criterion);
     eval_map(&mut criterion);

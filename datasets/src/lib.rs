@@ -14,6 +14,7 @@
 //! | [`samples_dir`] | the bundled default photos (`datasets/samples/`, see its `PROVENANCE.md`) |
 //! | [`paired`] | paired low-level datasets (degraded input, ideal target) matched by file name |
 //! | [`planes`] | `f64` planes and their filters, once for the workspace: RGB split/merge, correlation with edge rules, Gaussian kernels, MATLAB `imresize` |
+//! | [`simd`] | run-time choice of AVX-512 / AVX2 / portable builds of a numeric kernel ([`multiversion!`]) and its multiply–add |
 //! | [`degrade`] | deterministic synthetic degradations (noise, blur, downscale, low light, haze, rain, JPEG) |
 //! | [`lowlevel`] | LL-ICM samples: (degraded input, ideal target) from paired folders or a synthetic degradation |
 
@@ -21,6 +22,7 @@ pub mod degrade;
 pub mod lowlevel;
 pub mod paired;
 pub mod planes;
+pub mod simd;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

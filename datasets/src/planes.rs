@@ -84,29 +84,51 @@ fn source(i: isize, n: isize, edge: Edge) -> Option<usize> {
 }
 
 /// Correlates `p` (`w`×`h`, row-major) with a kernel, same-size output, accumulating in
-/// row-major kernel order.
+/// row-major kernel order (each term a multiply then an add, so every build of the kernel
+/// gives the same bits).
+///
+/// The plane is first padded by the kernel's radius under the edge rule (a zero term adds
+/// nothing), then each output row accumulates one kernel tap at a time over whole rows.
 pub fn correlate(p: &[f64], w: usize, h: usize, kernel: &Kernel, edge: Edge) -> Vec<f64> {
-    let k = kernel.size;
-    let r = (k / 2) as isize;
-    let (wi, hi) = (w as isize, h as isize);
-    let mut out = vec![0.0; w * h];
-    for y in 0..hi {
-        for x in 0..wi {
-            let mut s = 0.0;
-            for (ky, row) in kernel.weights.chunks_exact(k).enumerate() {
-                let Some(sy) = source(y + ky as isize - r, hi, edge) else {
-                    continue;
-                };
-                for (kx, &c) in row.iter().enumerate() {
-                    if let Some(sx) = source(x + kx as isize - r, wi, edge) {
-                        s += c * p[sy * w + sx];
-                    }
-                }
+    let r = kernel.size / 2;
+    let (pw, ph) = (w + 2 * r, h + 2 * r);
+    let mut padded = vec![0.0; pw * ph];
+    for (py, row) in padded.chunks_exact_mut(pw).enumerate() {
+        let Some(sy) = source(py as isize - r as isize, h as isize, edge) else {
+            continue;
+        };
+        for (px, v) in row.iter_mut().enumerate() {
+            if let Some(sx) = source(px as isize - r as isize, w as isize, edge) {
+                *v = p[sy * w + sx];
             }
-            out[y as usize * w + x as usize] = s;
         }
     }
+    let mut out = vec![0.0; w * h];
+    correlate_padded(&padded, pw, kernel, &mut out, w);
     out
+}
+
+crate::multiversion! {
+    /// [`correlate_padded_kernel`] built for this processor's vector unit.
+    fn correlate_padded(padded: &[f64], pw: usize, kernel: &Kernel, out: &mut [f64], w: usize) -> () = correlate_padded_kernel;
+}
+
+/// `out` (`w` wide) = the correlation of `padded` (`pw` = `w + size − 1` wide) with the
+/// kernel, taps in row-major order, each a multiply then an add (the `FMA` build is not
+/// used for fusing, only for its wider vectors).
+#[inline(always)]
+fn correlate_padded_kernel<const FMA: bool>(padded: &[f64], pw: usize, kernel: &Kernel, out: &mut [f64], w: usize) {
+    let k = kernel.size;
+    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
+        for (ky, krow) in kernel.weights.chunks_exact(k).enumerate() {
+            let prow = &padded[(y + ky) * pw..(y + ky + 1) * pw];
+            for (kx, &c) in krow.iter().enumerate() {
+                for (o, v) in orow.iter_mut().zip(&prow[kx..kx + w]) {
+                    *o = crate::simd::madd::<false>(c, *v, *o);
+                }
+            }
+        }
+    }
 }
 
 /// MATLAB's bicubic kernel.

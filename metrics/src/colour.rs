@@ -28,12 +28,25 @@ pub use icmbench_datasets::planes::rgb_planes;
 
 /// MATLAB `rgb2gray` on a `uint8` image: the weighted sum rounded to the nearest integer.
 pub fn matlab_rgb2gray(img: &RgbImage) -> Vec<f64> {
-    img.pixels()
-        .map(|p| {
-            let [r, g, b] = p.0.map(f64::from);
-            (RGB2GRAY[0] * r + RGB2GRAY[1] * g + RGB2GRAY[2] * b).round().clamp(0.0, 255.0)
-        })
-        .collect()
+    let mut out = vec![0.0; img.as_raw().len() / 3];
+    rgb2gray_into(img.as_raw(), &mut out);
+    out
+}
+
+icmbench_datasets::multiversion! {
+    /// [`rgb2gray_kernel`] built for this processor's vector unit (where rounding is a
+    /// vector instruction rather than a call per pixel).
+    fn rgb2gray_into(rgb: &[u8], out: &mut [f64]) -> () = rgb2gray_kernel;
+}
+
+/// `out[i]` = MATLAB `rgb2gray` of the `i`-th RGB triple of `rgb`: a multiply then an add per
+/// channel (never fused, so every build gives the same bits), rounded half away from zero.
+#[inline(always)]
+fn rgb2gray_kernel<const FMA: bool>(rgb: &[u8], out: &mut [f64]) {
+    for (o, p) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        let (r, g, b) = (f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+        *o = (RGB2GRAY[0] * r + RGB2GRAY[1] * g + RGB2GRAY[2] * b).round().clamp(0.0, 255.0);
+    }
 }
 
 /// Limited-range luma Y' = 16 + c·RGB, unrounded, in the 0–255 scale.

@@ -3,9 +3,10 @@
 //! through a lock, so the count is the metric's alone).
 //!
 //! Bound (stated in the README): two `f64` planes of one channel (16 bytes per pixel), the
-//! first pooled MS-SSIM level (4 bytes per pixel) and strips of about 5 KB per column of
-//! width: at most 21 bytes per pixel + 6 KB per column. Before strips and one channel at a
-//! time, MS-SSIM on RGB held about 136 bytes per pixel (12000×12000 grey: over 6 GB).
+//! first pooled MS-SSIM level (4 bytes per pixel) and, per thread, a column tile of about
+//! 31 KB (`ssim::TILE`) and two pooling rows: at most 21 bytes per pixel + 6 KB per
+//! column. Before tiles and one channel at a time, MS-SSIM on RGB held about 136 bytes per
+//! pixel (12000×12000 grey: over 6 GB).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
