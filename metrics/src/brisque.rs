@@ -77,13 +77,18 @@ impl Metric for Brisque {
 
 /// The 18 features of one scale of a grey plane in 0–255 (`brisque_feature.m`).
 pub fn scale_features(plane: &[f64], w: usize, h: usize) -> [f64; 18] {
+    use rayon::prelude::*;
     let norm = nss::mscn(plane, w, h, &nss::gaussian_window_7(), Edge::Zero, Flat::Exact);
     let mut f = [0.0; 18];
     let (alpha, var) = nss::ggd(&norm);
     f[0] = alpha;
     f[1] = var;
-    for (i, (dy, dx)) in [(0isize, 1isize), (1, 0), (1, 1), (-1, 1)].into_iter().enumerate() {
-        let fit = nss::aggd(&nss::circular_product(&norm, w, h, dy, dx));
+    // The four fits are independent: in parallel when the pool has idle threads.
+    let fits: Vec<nss::Aggd> = [(0isize, 1isize), (1, 0), (1, 1), (-1, 1)]
+        .into_par_iter()
+        .map(|(dy, dx)| nss::aggd_of_product(&norm, w, h, dy, dx))
+        .collect();
+    for (i, fit) in fits.iter().enumerate() {
         f[2 + 4 * i..6 + 4 * i].copy_from_slice(&[fit.alpha, fit.mean(), fit.left_std.powi(2), fit.right_std.powi(2)]);
     }
     f
@@ -93,10 +98,16 @@ pub fn scale_features(plane: &[f64], w: usize, h: usize) -> [f64; 18] {
 pub fn features(img: &RgbImage) -> Vec<f64> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let grey = crate::colour::matlab_rgb2gray(img);
-    let mut out = scale_features(&grey, w, h).to_vec();
-    let (half, hw, hh) = nss::imresize_half(&grey, w, h);
-    out.extend(scale_features(&half, hw, hh));
-    out
+    // The two scales are independent (the second resizes the grey image, not the first's
+    // coefficients): in parallel when the pool has idle threads.
+    let (first, second) = rayon::join(
+        || scale_features(&grey, w, h),
+        || {
+            let (half, hw, hh) = nss::imresize_half(&grey, w, h);
+            scale_features(&half, hw, hh)
+        },
+    );
+    [first, second].concat()
 }
 
 /// The SVR prediction for 36 raw features: scaled to [−1, 1] by the model's ranges, then

@@ -68,11 +68,30 @@ pub fn block_features(b: &[f64], bw: usize, bh: usize) -> [f64; 18] {
     f[0] = fit.alpha;
     f[1] = (fit.left_std + fit.right_std) * k / 2.0;
     for (i, (dy, dx)) in [(0isize, 1isize), (1, 0), (1, 1), (1, -1)].into_iter().enumerate() {
-        let fit = nss::aggd(&nss::circular_product(b, bw, bh, dy, dx));
+        let fit = nss::aggd_of_product(b, bw, bh, dy, dx);
         let k = fit.beta_factor();
         f[2 + 4 * i..6 + 4 * i].copy_from_slice(&[fit.alpha, fit.mean(), fit.left_std * k, fit.right_std * k]);
     }
     f
+}
+
+/// The 18 features of every block of one scale: the MSCN plane (`w`×`h`, with `nbw`×`nbh`
+/// blocks), then [`block_features`] of each block (in parallel when the pool has idle
+/// threads), in the order `bx · nbh + by`.
+fn scale_features(plane: &[f64], w: usize, h: usize, nbw: usize, nbh: usize, window: &nss::Kernel) -> Vec<[f64; 18]> {
+    use rayon::prelude::*;
+    let norm = nss::mscn(plane, w, h, window, Edge::Replicate, Flat::AsComputed);
+    let bs = w / nbw;
+    (0..nbw * nbh)
+        .into_par_iter()
+        .map(|i| {
+            let (bx, by) = (i / nbh, i % nbh);
+            let block: Vec<f64> = (by * bs..(by + 1) * bs)
+                .flat_map(|y| norm[y * w + bx * bs..y * w + (bx + 1) * bs].iter().copied())
+                .collect();
+            block_features(&block, bs, bs)
+        })
+        .collect()
 }
 
 /// Moore–Penrose pseudo-inverse of a symmetric matrix (Jacobi eigen-decomposition;
@@ -140,27 +159,20 @@ pub fn niqe(img: &RgbImage, params: &NiqeParams) -> Result<f64, MetricError> {
     }
     let grey = crate::colour::matlab_rgb2gray(img);
     let window = nss::Kernel::from_rows(&params.gaussian_window);
-    let (mut w, mut h) = (nbw * BLOCK, nbh * BLOCK);
-    let mut plane: Vec<f64> = (0..h).flat_map(|y| grey[y * w0..y * w0 + w].to_vec()).collect();
-    let mut feats: Vec<Vec<f64>> = vec![Vec::with_capacity(36); nbw * nbh];
-    for scale in [1usize, 2] {
-        let norm = nss::mscn(&plane, w, h, &window, Edge::Replicate, Flat::AsComputed);
-        let bs = BLOCK / scale;
-        for bx in 0..nbw {
-            for by in 0..nbh {
-                let block: Vec<f64> = (by * bs..(by + 1) * bs)
-                    .flat_map(|y| norm[y * w + bx * bs..y * w + (bx + 1) * bs].to_vec())
-                    .collect();
-                feats[bx * nbh + by].extend(block_features(&block, bs, bs));
-            }
-        }
-        if scale == 1 {
+    let (w, h) = (nbw * BLOCK, nbh * BLOCK);
+    let plane: Vec<f64> = (0..h).flat_map(|y| grey[y * w0..y * w0 + w].to_vec()).collect();
+    // The two scales are independent (the second resizes the grey image, not the first's
+    // coefficients): in parallel when the pool has idle threads.
+    let (first, second) = rayon::join(
+        || scale_features(&plane, w, h, nbw, nbh, &window),
+        || {
             let scaled: Vec<f64> = plane.iter().map(|v| v / 255.0).collect();
             let (r, rw, rh) = nss::imresize_half(&scaled, w, h);
-            plane = r.into_iter().map(|v| v * 255.0).collect();
-            (w, h) = (rw, rh);
-        }
-    }
+            let resized: Vec<f64> = r.into_iter().map(|v| v * 255.0).collect();
+            scale_features(&resized, rw, rh, nbw, nbh, &window)
+        },
+    );
+    let feats: Vec<Vec<f64>> = first.iter().zip(&second).map(|(a, b)| [&a[..], &b[..]].concat()).collect();
     let d = 36;
     let rows: Vec<&Vec<f64>> = feats.iter().filter(|f| f.iter().all(|v| v.is_finite())).collect();
     let mean: Vec<f64> = (0..d)
