@@ -76,6 +76,16 @@ fn lpips(c: &mut Criterion) {
     group.bench_function("bare_session_run", |b| {
         b.iter(|| model.run(&[("in0", &shape, &in0), ("in1", &shape, &in1)], &["lpips"]).expect("run"))
     });
+    for t in [1usize, 2] {
+        let o = icmbench_models::RuntimeOptions { intra_threads: t, ..opts };
+        let model = icmbench_models::Manifest::shipped()
+            .expect("manifest")
+            .load("lpips-alex", &icmbench_models::models_dir(), &o)
+            .expect("model");
+        group.bench_function(format!("bare_session_run/{t}_intra"), |b| {
+            b.iter(|| model.run(&[("in0", &shape, &in0), ("in1", &shape, &in1)], &["lpips"]).expect("run"))
+        });
+    }
     group.finish();
 }
 

@@ -171,11 +171,13 @@ fn tile_loop<const FMA: bool, const K: usize>(
         // vertical block below), so that the requests never queue up behind each other.
         let ahead = (r + AHEAD).min(rows - 1) * w + x0;
         let part = cols.div_ceil(TILE / VBLOCK);
-        let prefetch = |i: usize| {
-            let span = i * part..((i + 1) * part).min(cols);
-            icmbench_datasets::simd::prefetch(&x[ahead..][span.clone()]);
-            icmbench_datasets::simd::prefetch(&y[ahead..][span]);
-        };
+        #[inline(always)]
+        fn prefetch_part(x: &[f64], y: &[f64], i: usize, part: usize, cols: usize) {
+            let span = (i * part).min(cols)..((i + 1) * part).min(cols);
+            icmbench_datasets::simd::prefetch(&x[span.clone()]);
+            icmbench_datasets::simd::prefetch(&y[span]);
+        }
+        let prefetch = |i: usize| prefetch_part(&x[ahead..], &y[ahead..], i, part, cols);
         let (xs, ys) = (&x[r * w + x0..][..cols], &y[r * w + x0..][..cols]);
         for (i, (&a, &b)) in xs.iter().zip(ys).enumerate() {
             src[i] = a;
@@ -285,7 +287,9 @@ impl MsSsimPooling {
 /// padded at its end by repeating its last column or row. Returns the pooled plane and its
 /// size.
 pub fn avg_pool2_repeat_edge(plane: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
-    pool2(plane, w, h, |o, n| [Some(2 * o), Some((2 * o + 1).min(n - 1))])
+    // Output o pools samples 2o and min(2o + 1, n − 1): in the padded row (one sample in
+    // front, the last one repeated behind) that is 2o + 1 and 2o + 2.
+    pool2(plane, w, h, |o, n| [Some(2 * o), Some((2 * o + 1).min(n - 1))], |_| 1, true)
 }
 
 /// 2×2 average pooling as `pytorch_msssim` 1.x: `avg_pool2d(kernel_size=2,
@@ -294,34 +298,52 @@ pub fn avg_pool2_repeat_edge(plane: &[f64], w: usize, h: usize) -> (Vec<f64>, us
 /// `2i` (sample `-1` being a zero that still counts in the divisor 4); an even side pools
 /// `2i`, `2i+1`. Returns the pooled plane and its size.
 pub fn avg_pool2_zero_pad(plane: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
-    pool2(plane, w, h, |o, n| {
+    let taps = |o: usize, n: usize| {
         if n % 2 == 1 {
             [(2 * o).checked_sub(1), Some(2 * o)]
         } else {
             [Some(2 * o), Some(2 * o + 1)]
         }
-    })
+    };
+    // In the padded row (a zero in front) output o pools 2o and 2o + 1 on an odd side,
+    // 2o + 1 and 2o + 2 on an even one.
+    pool2(plane, w, h, taps, |n| 1 - n % 2, false)
 }
 
-/// 2×2 average pooling of a `w`×`h` plane to `ceil(w/2)`×`ceil(h/2)`, where `taps(o, n)`
-/// gives the two source indices of output `o` on a side of length `n` (`None`: a zero pad
-/// sample, still counted in the divisor 4). Each output is `0.25 · (((a + b) + c) + d)`
-/// over (row 0, col 0), (row 0, col 1), (row 1, col 0), (row 1, col 1).
-fn pool2(plane: &[f64], w: usize, h: usize, taps: impl Fn(usize, usize) -> [Option<usize>; 2]) -> (Vec<f64>, usize, usize) {
+/// 2×2 average pooling of a `w`×`h` plane to `ceil(w/2)`×`ceil(h/2)`. Rows: `taps(o, n)`
+/// gives the two source rows of output row `o` (`None`: a zero pad row, still counted in
+/// the divisor 4). Columns: each source row is copied into a row padded with a zero in
+/// front and, behind, a zero or (`repeat_last`) its last sample again; output column `o`
+/// pools padded samples `first(w) + 2o` and the next. Each output is
+/// `0.25 · (((a + b) + c) + d)` over (row 0, col 0), (row 0, col 1), (row 1, col 0),
+/// (row 1, col 1), contiguous pairs the compiler vectorises.
+fn pool2(
+    plane: &[f64],
+    w: usize,
+    h: usize,
+    taps: impl Fn(usize, usize) -> [Option<usize>; 2],
+    first: impl Fn(usize) -> usize,
+    repeat_last: bool,
+) -> (Vec<f64>, usize, usize) {
     let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
-    // Column taps index a copy of the source row with one zero in front (index 0).
-    let cols: Vec<[usize; 2]> = (0..ow).map(|o| taps(o, w).map(|t| t.map_or(0, |x| x + 1))).collect();
-    let mut rows = [vec![0.0; w + 1], vec![0.0; w + 1]];
-    let mut out = Vec::with_capacity(ow * oh);
-    for oy in 0..oh {
+    let start = first(w);
+    let mut rows = [vec![0.0; w + 2], vec![0.0; w + 2]];
+    let mut out = vec![0.0; ow * oh];
+    for (oy, orow) in out.chunks_exact_mut(ow).enumerate() {
         for (buf, t) in rows.iter_mut().zip(taps(oy, h)) {
             match t {
-                Some(y) => buf[1..].copy_from_slice(&plane[y * w..(y + 1) * w]),
+                Some(y) => {
+                    buf[1..=w].copy_from_slice(&plane[y * w..(y + 1) * w]);
+                    buf[w + 1] = if repeat_last { plane[y * w + w - 1] } else { 0.0 };
+                }
                 None => buf.fill(0.0),
             }
         }
         let [a, b] = &rows;
-        out.extend(cols.iter().map(|&[c0, c1]| 0.25 * (((a[c0] + a[c1]) + b[c0]) + b[c1])));
+        let pairs = a[start..].chunks_exact(2).zip(b[start..].chunks_exact(2));
+        for (o, (pa, pb)) in orow.iter_mut().zip(pairs) {
+            *o = 0.25 * (((pa[0] + pa[1]) + pb[0]) + pb[1]);
+        }
     }
     (out, ow, oh)
 }
@@ -365,14 +387,14 @@ mod tests {
     use super::*;
 
     /// Tiles give the whole-plane statistics: compared with a direct sum over every window
-    /// on a plane several tiles wide (and a width that is not a multiple), for the standard
-    /// 11-tap window (compiled with its length fixed) and a 7-tap one (length at run time).
+    /// on a plane several tiles wide (and a width that is not a multiple) and on a plane
+    /// narrower than one tile, for the standard 11-tap window (compiled with its length
+    /// fixed) and 7- and 3-tap ones (length at run time).
     #[test]
     fn tiles_equal_the_whole_plane() {
-        let (w, h) = (2 * TILE + 37, 53);
-        let x: Vec<f64> = (0..w * h).map(|i| ((i * 37 + i / 7) % 251) as f64).collect();
-        let y: Vec<f64> = (0..w * h).map(|i| ((i * 53 + i / 5) % 241) as f64).collect();
-        for window in [11, 7] {
+        for (w, h, window) in [(2 * TILE + 37, 53, 11), (2 * TILE + 37, 53, 7), (5, 6, 3), (11, 12, 11)] {
+            let x: Vec<f64> = (0..w * h).map(|i| ((i * 37 + i / 7) % 251) as f64).collect();
+            let y: Vec<f64> = (0..w * h).map(|i| ((i * 53 + i / 5) % 241) as f64).collect();
             let p = SsimParams {
                 window,
                 ..SsimParams::default()
@@ -465,6 +487,38 @@ mod tests {
         assert_eq!((w, h), (2, 1));
         assert_eq!(out, vec![(1.0 + 4.0) / 4.0, (2.0 + 3.0 + 5.0 + 6.0) / 4.0]);
         assert_eq!(MsSsimPooling::PytorchMsssim.pool(&plane, 3, 2).0, out);
+    }
+
+    /// Both poolings equal a direct average of each output's four source samples (zeros
+    /// for PyTorch's pad, the last row/column again for TensorFlow's), summed in the order
+    /// row 0 col 0, row 0 col 1, row 1 col 0, row 1 col 1, on every parity of the sides.
+    #[test]
+    fn poolings_equal_the_direct_average() {
+        for (w, h) in [(7, 5), (8, 6), (7, 6), (8, 5), (1, 1), (2, 3)] {
+            let p: Vec<f64> = (0..w * h).map(|i| ((i * 29 % 17) as f64).sqrt()).collect();
+            let at = |y: Option<usize>, x: Option<usize>| y.zip(x).map_or(0.0, |(y, x)| p[y * w + x]);
+            let torch = |o: usize, n: usize| {
+                if n % 2 == 1 {
+                    [(2 * o).checked_sub(1), Some(2 * o)]
+                } else {
+                    [Some(2 * o), Some(2 * o + 1)]
+                }
+            };
+            let tf = |o: usize, n: usize| [Some(2 * o), Some((2 * o + 1).min(n - 1))];
+            for (rule, got) in [
+                (&torch as &dyn Fn(usize, usize) -> [Option<usize>; 2], avg_pool2_zero_pad(&p, w, h)),
+                (&tf, avg_pool2_repeat_edge(&p, w, h)),
+            ] {
+                let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
+                let direct: Vec<f64> = (0..ow * oh)
+                    .map(|i| {
+                        let ([y0, y1], [x0, x1]) = (rule(i / ow, h), rule(i % ow, w));
+                        0.25 * (((at(y0, x0) + at(y0, x1)) + at(y1, x0)) + at(y1, x1))
+                    })
+                    .collect();
+                assert_eq!(got, (direct, ow, oh), "{w}x{h}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Times icmbench's Python peers (pyiqa, lpips, pycocotools, faster-coco-eval, bjontegaard)
+# with benches/peers/peers.py, in a virtual environment holding the pinned versions.
+#
+#   bash benches/peers/run.sh [--quick] [--json]
+#
+# The venv is $ICMBENCH_PEERS_VENV (default ~/.cache/icmbench-peers/venv); it is created if
+# absent and the pins are installed once (a stamp file in the venv records them). pip's
+# output goes to stderr, so that stdout holds only the table (or the JSON).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="${ICMBENCH_PEERS_VENV:-$HOME/.cache/icmbench-peers/venv}"
+# torch and torchvision from the default PyPI index (any build; the peers run on the CPU).
+pins=(torch torchvision pyiqa==0.1.16 lpips==0.1.4 pycocotools==2.0.11 faster-coco-eval==1.8.0 bjontegaard==1.3.0)
+stamp="$venv/icmbench-peers-pins.txt"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+if [[ "$(cat "$stamp" 2>/dev/null || true)" != "${pins[*]}" ]]; then
+    "$venv/bin/python" -m pip install "${pins[@]}" >&2
+    printf '%s\n' "${pins[*]}" >"$stamp"
+fi
+exec "$venv/bin/python" "$here/peers.py" "$@"
