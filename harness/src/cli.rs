@@ -144,6 +144,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Print where the time went: thread-seconds and calls per stage (load, encode, decode,
+    /// each metric, each task, save, …) and how busy the threads were (always in `--json`).
+    #[arg(long)]
+    pub stages: bool,
     /// Where ONNX models run: cpu, cuda or cuda:N (overrides the config's `device`).
     #[arg(long)]
     pub device: Option<Device>,

@@ -125,7 +125,40 @@ pub fn run_json(output: &Path, outcome: &RunOutcome, lines: &[Point]) -> Value {
         "rows": outcome.rows.len(), "computed": outcome.computed, "reused": outcome.reused,
         "summary": summary,
         "failures": failures,
+        "time": {
+            "wall_seconds": outcome.wall_seconds, "rows_seconds": outcome.rows_seconds,
+            "threads": outcome.threads, "busy": outcome.busy, "stages": outcome.stages,
+        },
     })
+}
+
+/// `run --stages`: one line per stage, the longest first, with its share of the run's
+/// thread-seconds, then the wall time and how busy the threads were.
+pub fn stages_table(outcome: &RunOutcome) -> String {
+    let total: f64 = outcome.stages.iter().map(|s| s.seconds).sum();
+    let mut out = format!(
+        "{:<36} {:>10} {:>7} {:>8} {:>11}\n",
+        "stage", "seconds", "share", "calls", "ms/call"
+    );
+    for s in &outcome.stages {
+        let share = if total > 0.0 { 100.0 * s.seconds / total } else { 0.0 };
+        let per_call = 1e3 * s.seconds / s.calls.max(1) as f64;
+        let _ = writeln!(
+            out,
+            "{:<36} {:>10.3} {:>6.1}% {:>8} {:>11.2}",
+            s.stage, s.seconds, share, s.calls, per_call
+        );
+    }
+    let _ = write!(
+        out,
+        "wall {:.2} s (rows {:.2} s on {} threads",
+        outcome.wall_seconds, outcome.rows_seconds, outcome.threads
+    );
+    if let Some(b) = outcome.busy {
+        let _ = write!(out, ", busy {:.0}%", 100.0 * b);
+    }
+    out.push_str(")\n");
+    out
 }
 
 /// The `--json` output of `icmbench score`; an infinite value (identical images) is `null`

@@ -276,6 +276,18 @@ fn detection_task_in_a_run() {
         assert!(maps.iter().all(|m| (0.0..=1.0).contains(m)));
         // JPEG quality 90 keeps more of the detections than quality 5.
         assert!(maps[2] > maps[0], "{maps:?}");
+        // `time.stages` counts every stage once per call: 3 JPEG and 2 WebP points per image,
+        // the detector on each decoded image and once on each uncompressed one.
+        let images = if name == "pseudo" { 3 } else { 1 };
+        let stages = v["time"]["stages"].as_array().unwrap();
+        let calls = |stage: &str| stages.iter().find(|s| s["stage"] == stage).and_then(|s| s["calls"].as_u64());
+        assert_eq!(calls("encode jpeg"), Some(3 * images), "{stages:?}");
+        assert_eq!(calls("decode webp"), Some(2 * images), "{stages:?}");
+        assert_eq!(calls("task nanodet"), Some(5 * images), "{stages:?}");
+        assert_eq!(calls("task nanodet (uncompressed)"), Some(images), "{stages:?}");
+        assert_eq!(calls("load image"), Some(images), "{stages:?}");
+        let busy = v["time"]["busy"].as_f64().unwrap();
+        assert!(busy > 0.0, "{busy}");
         let results = dir.path().join(name);
         assert!(
             results

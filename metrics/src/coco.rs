@@ -485,19 +485,24 @@ fn accumulated(gt: &COCO, instances: &[Instance], iou: IouType, label: &str, gt_
         dt: label.to_string(),
         message,
     };
-    let anns = instances
+    // Built directly (no JSON round trip): `load_res_anns` fills ids and areas as loadRes does.
+    let anns: Vec<hotcoco::types::Annotation> = instances
         .iter()
         .map(|i| {
             let d = &i.detection;
-            let mut v = serde_json::json!({
-                "image_id": i.image_id, "category_id": d.category_id, "bbox": d.bbox, "score": d.score,
-            });
-            if let Some((counts, h, w)) = i.mask {
-                v["segmentation"] = serde_json::json!({"size": [h, w], "counts": counts});
+            hotcoco::types::Annotation {
+                image_id: i.image_id,
+                category_id: d.category_id,
+                bbox: Some(d.bbox),
+                score: Some(d.score),
+                segmentation: i.mask.map(|(counts, h, w)| hotcoco::types::Segmentation::CompressedRle {
+                    size: [h, w],
+                    counts: counts.to_string(),
+                }),
+                ..Default::default()
             }
-            serde_json::from_value::<hotcoco::types::Annotation>(v).map_err(|e| eval_err(e.to_string()))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     let coco_dt = gt.load_res_anns(anns).map_err(|e| eval_err(e.to_string()))?;
     let mut ev = COCOeval::new(gt.clone(), coco_dt, iou);
     if gt_categories_only {

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use icmbench::print::{failure_lines, run_json, summary_table};
+use icmbench::print::{failure_lines, run_json, stages_table, summary_table};
 use icmbench::run::{RunOptions, run as run_plan, summarise};
 use icmbench::{cluster, config};
 use icmbench_reports::store;
@@ -48,6 +48,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             println!("Shard {s}: merge the shards with `icmbench merge {}`{map}.", plan.output.display());
         }
         eprint!("{}", failure_lines(&failures));
+        if a.stages {
+            print!("\nWhere the time went (thread-seconds per stage):\n{}", stages_table(&outcome));
+        }
     }
     for (r, e) in &task_failures {
         eprintln!("{}/{} {} q={}: {e}", r.dataset, r.image, r.codec, r.quality);

@@ -12,6 +12,7 @@
 //! | [`row`] | one row: pad → encode → decode → crop → stages → score → save |
 //! | `meta` | `run.json` |
 //! | `sharding` | `shard.json` of a shard's store (`--shard K/N`) |
+//! | [`stages`] | the thread-seconds spent per stage (`run --stages`) |
 //! | [`summary`] | the per-point summary printed after a run (with mAP per point) |
 //! | this file | the driver: lock, cache, journal, thread pool, progress, final table |
 
@@ -19,12 +20,14 @@ mod meta;
 mod plan;
 pub mod row;
 mod sharding;
+pub mod stages;
 pub mod summary;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use icmbench_datasets::{DatasetError, ImageEntry};
 use icmbench_metrics::Metric;
@@ -41,6 +44,7 @@ use icmbench_reports::store::Store;
 use plan::{DatasetJobs, Job, Loaded, Source};
 use row::RowContext;
 pub use row::{REFERENCE_DIR, reconstruction_path, reference_path};
+use stages::StageClock;
 pub use summary::{Summary, summarise};
 
 /// Errors that stop a run (row-level failures never do).
@@ -124,6 +128,19 @@ pub struct RunOutcome {
     pub shard: Option<Shard>,
     /// The store written: the output folder, or the shard's store in it.
     pub store: PathBuf,
+    /// Where the time went: thread-seconds per stage, the longest first.
+    pub stages: Vec<stages::StageTime>,
+    /// Wall-clock seconds of the whole run, set-up and writing included.
+    pub wall_seconds: f64,
+    /// Wall-clock seconds of the rows (the parallel part): the row stages' seconds divided
+    /// by this × `threads` is how busy the threads were.
+    pub rows_seconds: f64,
+    /// The worker threads it used.
+    pub threads: usize,
+    /// How busy the threads were while rows ran: the process's CPU seconds (every thread:
+    /// workers, codec and ONNX Runtime threads) over `rows_seconds` × `threads` (`None` when
+    /// no row was computed or the CPU time is unknown).
+    pub busy: Option<f64>,
 }
 
 impl RunOutcome {
@@ -175,28 +192,28 @@ struct Produced {
 /// shard's own store in the output folder (`shards/K-of-N/`, locked the same way), recorded
 /// in its `shard.json` as running, then finished.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let started = Instant::now();
+    // Stages before and after the rows, and the rows' own stages (which run in parallel).
+    let clock = StageClock::default();
+    let rows_clock = StageClock::default();
     let store = Store::new(&opts.shard.map_or_else(|| plan.output.clone(), |s| s.dir(&plan.output)));
     let _lock = store.lock()?;
     let runtime = plan.runtime;
-    let tasks: Vec<TaskStage> = plan.tasks.iter().map(|t| TaskStage::new(t, &runtime)).collect::<Result<_, _>>()?;
+    let (tasks, metrics) = clock.time("load models", || load_models(plan, &runtime))?;
     let bitstreams = (!tasks.is_empty()).then(|| store.path(icmbench_reports::store::BITSTREAMS_DIR));
-    let metrics: Vec<Box<dyn Metric>> = plan
-        .metrics
-        .iter()
-        .map(|m| icmbench_metrics::by_name(m, &runtime))
-        .collect::<Result<_, _>>()?;
-    let mut matrix = plan::matrix(plan, &runtime)?;
+    let mut matrix = clock.time("list datasets", || plan::matrix(plan, &runtime))?;
     let origin = crate::cluster::provenance(crate::cluster::process_env);
     let shard = opts
         .shard
         .map(|s| sharding::ShardRun::start(&store, s, plan::keep_shard(&mut matrix, s), &origin, &plan.config_text))
         .transpose()?;
-    let previous = store.load()?;
+    let previous = clock.time("read store", || store.load())?;
     let done: HashMap<RowKey, &ResultRow> = previous.iter().filter(|r| r.is_ok()).map(|r| (r.key(), r)).collect();
     let journal = JournalSink::new(store.journal()?);
     let total: usize = matrix.iter().map(|d| d.sources.len() * d.jobs.len()).sum();
     let bar = progress_bar(opts.progress, total as u64);
-    let pool = thread_pool(effective_jobs(opts.jobs.or(plan.jobs)))?;
+    let threads = effective_jobs(opts.jobs.or(plan.jobs));
+    let pool = thread_pool(threads)?;
     let save = opts.save_reconstructions.clone().or_else(|| {
         plan.save_reconstructions
             .then(|| plan.output.join(icmbench_reports::store::RECONSTRUCTIONS_DIR))
@@ -208,23 +225,30 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
             tasks: &tasks,
             bitstreams: bitstreams.as_deref(),
             save: save.as_deref(),
+            clock: &rows_clock,
         },
         done: &done,
         journal: &journal,
         bar: &bar,
         origin: &origin,
     };
+    let rows_started = (Instant::now(), stages::process_cpu_seconds());
     let mut produced = pool.install(|| worker.all_rows(&matrix));
+    let rows_seconds = rows_started.0.elapsed().as_secs_f64();
+    let rows_cpu = stages::process_cpu_seconds().zip(rows_started.1).map(|(end, start)| end - start);
     bar.finish_and_clear();
     journal.into_result()?;
     produced.sort_by_key(|p| p.order);
     let computed = produced.iter().filter(|p| p.computed).count();
     let rows: Vec<ResultRow> = produced.into_iter().map(|p| p.row).collect();
-    store.finish(&final_table(&rows, previous)?)?;
-    meta::write_meta(&store, plan, &matrix, &rows, computed, opts.shard)?;
-    write_ground_truths(tasks, plan, &store)?;
+    let table = final_table(&rows, previous)?;
+    clock.time("write table", || store.finish(&table))?;
+    clock.time("write run.json", || {
+        meta::write_meta(&store, plan, &matrix, &rows, computed, opts.shard)
+    })?;
+    clock.time("write ground truths", || write_ground_truths(tasks, plan, &store))?;
     if opts.shard.is_none() {
-        measure_complexity(plan, &matrix, &store);
+        clock.time("measure complexity", || measure_complexity(plan, &matrix, &store));
     }
     if let Some(s) = shard {
         s.finish(&rows)?;
@@ -235,7 +259,28 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         rows,
         shard: opts.shard,
         store: store.dir().to_path_buf(),
+        busy: rows_cpu
+            .filter(|_| computed > 0 && rows_seconds > 0.0)
+            .map(|cpu| cpu / (rows_seconds * threads as f64)),
+        stages: stages::merged(clock.times(), rows_clock.times()),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        rows_seconds,
+        threads,
     })
+}
+
+/// A run's task stages and metrics.
+type Models = (Vec<TaskStage>, Vec<Box<dyn Metric>>);
+
+/// The run's task stages and metrics, their models loaded.
+fn load_models(plan: &Plan, runtime: &icmbench_models::RuntimeOptions) -> Result<Models, RunError> {
+    let tasks: Vec<TaskStage> = plan.tasks.iter().map(|t| TaskStage::new(t, runtime)).collect::<Result<_, _>>()?;
+    let metrics: Vec<Box<dyn Metric>> = plan
+        .metrics
+        .iter()
+        .map(|m| icmbench_metrics::by_name(m, runtime))
+        .collect::<Result<_, _>>()?;
+    Ok((tasks, metrics))
 }
 
 /// The complexity of the run's graphs on each dataset's first readable image
@@ -361,14 +406,15 @@ impl Worker<'_> {
         }
         let entry = source.entry();
         let ll = d.lowlevel.as_ref();
-        let loaded = source.load(ll.map(|l| l.identity.as_str()));
+        let clock = self.ctx.clock;
+        let loaded = clock.time("load image", || source.load(ll.map(|l| l.identity.as_str())));
         match &loaded {
             Err(e) => tracing::warn!("{e}"),
-            Ok(l) => self
-                .ctx
-                .tasks
-                .iter()
-                .for_each(|t| t.see_uncompressed((di, &d.name), entry, &l.img.image)),
+            Ok(l) => self.ctx.tasks.iter().for_each(|t| {
+                clock.time(&format!("task {} (uncompressed)", t.name()), || {
+                    t.see_uncompressed((di, &d.name), entry, &l.img.image)
+                })
+            }),
         }
         d.jobs
             .par_iter()
@@ -423,7 +469,7 @@ impl Worker<'_> {
             ..self.origin.clone()
         });
         tracing::debug!("computed {dataset}/{} {} q={}: {}", row.image, row.codec, row.quality, row.status);
-        self.journal.append(&row);
+        self.ctx.clock.time("journal", || self.journal.append(&row));
         if !row.is_ok() {
             self.bar.suspend(|| {
                 tracing::warn!(

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use icmbench_codecs::Codec;
 use icmbench_codecs::padding::{Padded, Padding, crop, pad_to_multiple};
@@ -16,6 +15,7 @@ use icmbench_reports::store::{ResultRow, Status, write_atomic};
 use image::RgbImage;
 
 use super::plan::{Job, JobKind, Loaded};
+use super::stages::StageClock;
 use crate::tasks::detection::TaskStage;
 use crate::tasks::restoration::LowLevel;
 
@@ -32,6 +32,8 @@ pub(crate) struct RowContext<'a> {
     pub bitstreams: Option<&'a Path>,
     /// `--save-reconstructions`.
     pub save: Option<&'a Path>,
+    /// Where the time goes, per stage.
+    pub clock: &'a StageClock,
 }
 
 /// Computes the row of one job on a loaded image; `restore` is the dataset's restoration
@@ -48,12 +50,15 @@ pub(crate) fn compute(ctx: &RowContext, dataset: &str, l: &Loaded, job: &Job, re
         ..blank_row(dataset, &img.id, job)
     };
     let scored = match (&job.kind, restore, &l.target) {
-        (JobKind::Reference(r), Some(ll), Some(target)) => ll.reference(*r, &img.image, target).map(|out| (target, out)),
+        (JobKind::Reference(r), Some(ll), Some(target)) => ctx
+            .clock
+            .time("restore", || ll.reference(*r, &img.image, target))
+            .map(|out| (target, out)),
         // Reference rows exist only for low-level samples.
         (JobKind::Reference(_), ..) => Err("a reference row without a low-level sample".to_string()),
         (JobKind::Coded { codec, quality }, ..) => {
             code(&mut row, &img.image, codec.codec.as_ref(), *quality, ctx).and_then(|recon| match (restore, &l.target) {
-                (Some(ll), Some(target)) => ll.enhance(&recon, target).map(|out| (target, out)),
+                (Some(ll), Some(target)) => ctx.clock.time("restore", || ll.enhance(&recon, target)).map(|out| (target, out)),
                 _ => Ok((&img.image, recon)),
             })
         }
@@ -69,29 +74,35 @@ pub(crate) fn compute(ctx: &RowContext, dataset: &str, l: &Loaded, job: &Job, re
 /// when the run keeps streams.
 fn code(row: &mut ResultRow, img: &RgbImage, codec: &dyn Codec, quality: f64, ctx: &RowContext) -> Result<RgbImage, String> {
     let (w, h) = img.dimensions();
-    let padded = pad_to_multiple(img, codec.size_multiple(), ctx.padding);
-    let start = Instant::now();
-    let (bits, estimated_bits) = codec
-        .encode_with_estimate(&padded.image, quality)
-        .map_err(|e| format!("encode: {e}"))?;
-    row.encode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
+    let padded = ctx.clock.time("pad", || pad_to_multiple(img, codec.size_multiple(), ctx.padding));
+    // The codec's own time: not that of rows its thread ran while waiting inside it.
+    let (encoded, took) = ctx.clock.time_own(&format!("encode {}", row.codec_kind), || {
+        codec.encode_with_estimate(&padded.image, quality)
+    });
+    let (bits, estimated_bits) = encoded.map_err(|e| format!("encode: {e}"))?;
+    row.encode_ms = Some(took.as_secs_f64() * 1e3);
     row.bytes = Some(bits.len() as u64);
     let pixels = f64::from(w) * f64::from(h);
     row.bpp = Some(bits.len() as f64 * 8.0 / pixels);
     row.bpp_estimated = estimated_bits.map(|b| b / pixels);
     if let Some(dir) = ctx.bitstreams {
         let path = dir.join(row.key().file_name());
-        write_atomic(&path, |f| {
-            std::io::Write::write_all(f, &bits).map_err(|source| icmbench_reports::ReportError::Io {
-                path: path.display().to_string(),
-                source,
+        ctx.clock
+            .time("keep stream", || {
+                write_atomic(&path, |f| {
+                    std::io::Write::write_all(f, &bits).map_err(|source| icmbench_reports::ReportError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    })
+                })
             })
-        })
-        .map_err(|e| format!("keeping the stream: {e}"))?;
+            .map_err(|e| format!("keeping the stream: {e}"))?;
     }
-    let start = Instant::now();
-    let decoded = decode_back(codec, &bits, &padded, (w, h)).map_err(|e| format!("decode: {e}"))?;
-    row.decode_ms = Some(start.elapsed().as_secs_f64() * 1e3);
+    let (decoded, took) = ctx
+        .clock
+        .time_own(&format!("decode {}", row.codec_kind), || decode_back(codec, &bits, &padded, (w, h)));
+    let decoded = decoded.map_err(|e| format!("decode: {e}"))?;
+    row.decode_ms = Some(took.as_secs_f64() * 1e3);
     Ok(decoded)
 }
 
@@ -106,16 +117,16 @@ fn decode_back(codec: &dyn Codec, bits: &[u8], padded: &Padded, (w, h): (u32, u3
 fn score(ctx: &RowContext, mut row: ResultRow, reference: &RgbImage, out: RgbImage) -> ResultRow {
     let mut errors = Vec::new();
     for m in ctx.metrics {
-        match m.compute(reference, &out) {
+        match ctx.clock.time(&format!("metric {}", m.name()), || m.compute(reference, &out)) {
             Ok(v) => {
                 row.metrics.insert(m.name().to_string(), v);
             }
             Err(e) => errors.push(e.to_string()),
         }
     }
-    run_tasks(&mut row, ctx.tasks.iter(), &out);
+    run_tasks(&mut row, ctx.tasks.iter(), &out, ctx.clock);
     if let Some(dir) = ctx.save
-        && let Err(e) = save_scored(dir, &row, reference, &out)
+        && let Err(e) = ctx.clock.time("save images", || save_scored(dir, &row, reference, &out))
     {
         errors.push(e);
     }
@@ -148,9 +159,9 @@ fn save_scored(dir: &Path, row: &ResultRow, reference: &RgbImage, out: &RgbImage
 }
 
 /// Gives the scored image to each task; each output (or its error) goes into the row.
-fn run_tasks<'a>(row: &mut ResultRow, tasks: impl Iterator<Item = &'a TaskStage>, scored: &RgbImage) {
+fn run_tasks<'a>(row: &mut ResultRow, tasks: impl Iterator<Item = &'a TaskStage>, scored: &RgbImage, clock: &StageClock) {
     for t in tasks {
-        let out = t.run((&row.dataset, &row.image), scored);
+        let out = clock.time(&format!("task {}", t.name()), || t.run((&row.dataset, &row.image), scored));
         row.tasks.insert(t.name().to_string(), out);
     }
 }
@@ -175,7 +186,7 @@ pub(crate) fn top_up(ctx: &RowContext, mut row: ResultRow, l: &Loaded, job: &Job
     let out = decode_back(codec.codec.as_ref(), &bits, &padded, img.dimensions())
         .map_err(|e| tracing::warn!("{}: the stored stream does not decode ({e}); coding again", path.display()))
         .ok()?;
-    run_tasks(&mut row, missing.iter().copied(), &out);
+    run_tasks(&mut row, missing.iter().copied(), &out, ctx.clock);
     Some(row)
 }
 
