@@ -48,13 +48,17 @@ path = "$root/models/demo-codec"
 qualities = [1, 4]
 EOF
 
+# Two output folders (1: CPU, 2: the device), so that `bash benches/gpu.sh cpu`, a smoke
+# test of the script on a machine without a GPU, computes every row twice too.
+n=0
 for d in cpu "$device"; do
-    sed "s#$work/out#$work/out-${d//:/-}#" "$work/gpu.toml" > "$work/$d.toml"
+    n=$((n + 1))
+    sed "s#$work/out#$work/out-$n#" "$work/gpu.toml" > "$work/$n.toml"
     echo "running on $d ..." >&2
-    "$bin" run "$work/$d.toml" --device "$d" --jobs 1 --json --quiet > "$work/${d//:/-}.json"
+    "$bin" run "$work/$n.toml" --device "$d" --jobs 1 --json --quiet > "$work/$n.json"
 done
 
-python3 - "$work/cpu.json" "$work/${device//:/-}.json" "$device" <<'EOF'
+python3 - "$work/1.json" "$work/2.json" "$device" <<'EOF'
 import json, sys
 cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
 device = sys.argv[3]
@@ -67,6 +71,12 @@ for name in sorted(sc, key=lambda n: -sc[n]):
 print(f"wall: cpu {cpu['time']['wall_seconds']:.1f} s, {device} {gpu['time']['wall_seconds']:.1f} s")
 tolerance = {"lpips-alex": 1e-3, "psnr-rgb": 0.05, "map_vs_uncompressed@nanodet": 0.02}
 failed = []
+canonical = device.lower().replace("gpu", "cuda")
+if canonical == "cuda":
+    canonical = "cuda:0"  # as icmbench prints it
+for r, want in ((cpu, "cpu"), (gpu, canonical)):
+    if r["time"].get("device") != want:
+        failed.append(f"the run reports its models on {r['time'].get('device')}, not {want}")
 points = lambda r: {(p["codec"], p["quality"]): p for p in r["summary"]}
 pc, pg = points(cpu), points(gpu)
 for key in sorted(pc):

@@ -44,8 +44,10 @@ TARGET_S = 4.0  # wall time of one measure, warm-up excluded
 MIN_REPS = 3
 QUICK_REPS = 2
 PACKAGES = ["torch", "torchvision", "pyiqa", "lpips", "pycocotools", "faster-coco-eval",
-            "bjontegaard", "numpy", "scipy", "pillow"]
+            "bjontegaard", "compressai", "numpy", "scipy", "pillow"]
 STAND_IN_NOTE = "stand-in weights: value not checked, time only"
+HUB_ENV = "ICMBENCH_PEERS_HUB"
+WHOLE_REPS = 3  # repetitions of each whole-process measure (the end-to-end job: 1)
 COCO_DIR = ROOT / "tests/fixtures/coco"
 COCO_GT = COCO_DIR / "instances_val2014_100.json"
 COCO_DT = COCO_DIR / "instances_val2014_fakebbox100_results.json"
@@ -95,8 +97,13 @@ def offline_torch():
     import torch
 
     torch.set_num_threads(THREADS)
-    hub = tempfile.mkdtemp(prefix="icmbench-peers-hub-")
-    atexit.register(shutil.rmtree, hub, ignore_errors=True)
+    hub = os.environ.get(HUB_ENV)
+    if not hub:
+        # The whole-process children (--child) get this directory through the environment:
+        # they find the stand-ins already written, as a user finds downloaded weights.
+        hub = tempfile.mkdtemp(prefix="icmbench-peers-hub-")
+        atexit.register(shutil.rmtree, hub, ignore_errors=True)
+        os.environ[HUB_ENV] = hub
     torch.hub.set_dir(hub)
     return torch
 
@@ -165,24 +172,30 @@ def torchvision_alexnet_stand_in():
 # Each setup function imports and prepares a peer and returns (function to time, note).
 
 
+def pyiqa_stand_ins(name):
+    """Writes the stand-in weights pyiqa's metric `name` would download; returns the note
+    for its row."""
+    if name == "niqe":
+        from pyiqa.archs.niqe_arch import default_model_urls
+        pyiqa_stand_in(default_model_urls["url"], write_niqe_params)
+        return STAND_IN_NOTE + " (real 96x96 block pipeline, 36-feature MVG)"
+    if name == "brisque":
+        from pyiqa.archs.brisque_arch import default_model_urls
+        pyiqa_stand_in(default_model_urls["url"], write_brisque_svm)
+        return STAND_IN_NOTE + " (random SVR, 774 support vectors x 36)"
+    if name == "lpips":
+        from pyiqa.archs.lpips_arch import default_model_urls
+        pyiqa_stand_in(default_model_urls["0.1_alex"], write_lpips_linear)
+        torchvision_alexnet_stand_in()
+        return STAND_IN_NOTE + " (random AlexNet, lpips' bundled linear layers)"
+    return ""
+
+
 def pyiqa_metric(name):
     def setup():
         torch = offline_torch()
         ref, dist = tensors()
-        note = ""
-        if name == "niqe":
-            from pyiqa.archs.niqe_arch import default_model_urls
-            pyiqa_stand_in(default_model_urls["url"], write_niqe_params)
-            note = STAND_IN_NOTE + " (real 96x96 block pipeline, 36-feature MVG)"
-        elif name == "brisque":
-            from pyiqa.archs.brisque_arch import default_model_urls
-            pyiqa_stand_in(default_model_urls["url"], write_brisque_svm)
-            note = STAND_IN_NOTE + " (random SVR, 774 support vectors x 36)"
-        elif name == "lpips":
-            from pyiqa.archs.lpips_arch import default_model_urls
-            pyiqa_stand_in(default_model_urls["0.1_alex"], write_lpips_linear)
-            torchvision_alexnet_stand_in()
-            note = STAND_IN_NOTE + " (random AlexNet, lpips' bundled linear layers)"
+        note = pyiqa_stand_ins(name)
         import pyiqa
 
         metric = pyiqa.create_metric(name, device=torch.device("cpu"))
@@ -265,25 +278,190 @@ def coco_sizes():
     return images, len(json.loads(COCO_DT.read_text()))
 
 
+# Goals (peer median / icmbench median) of issue 19; every other row's goal is parity of
+# speed (1x).
+GOALS = {"NIQE 768x512": 5.0, "BRISQUE 768x512": 3.0, ("LPIPS-Alex 768x512", "lpips LPIPS(net='alex')"): 2.0}
+
+
+def goal(measure, peer):
+    return GOALS.get((measure, peer), GOALS.get(measure, 1.0))
+
+
 def measures():
-    """(measure, peer, setup) for every row of the table."""
+    """(measure, peer, setup, icmbench's criterion benchmark id or None) for every row."""
     images, dets = coco_sizes()
     rows = [
-        ("PSNR 768x512", "pyiqa psnr", pyiqa_metric("psnr")),
-        ("SSIM 768x512", "pyiqa ssim", pyiqa_metric("ssim")),
-        ("MS-SSIM 768x512", "pyiqa ms_ssim", pyiqa_metric("ms_ssim")),
-        ("NIQE 768x512", "pyiqa niqe", pyiqa_metric("niqe")),
-        ("BRISQUE 768x512", "pyiqa brisque", pyiqa_metric("brisque")),
-        ("LPIPS-Alex 768x512", "lpips LPIPS(net='alex')", lpips_official),
-        ("LPIPS-Alex 768x512", "pyiqa lpips", pyiqa_metric("lpips")),
+        ("PSNR 768x512", "pyiqa psnr", pyiqa_metric("psnr"), "metric_768x512/psnr-rgb"),
+        ("SSIM 768x512", "pyiqa ssim", pyiqa_metric("ssim"), "metric_768x512/ssim-grey"),
+        ("MS-SSIM 768x512", "pyiqa ms_ssim", pyiqa_metric("ms_ssim"), "metric_768x512/ms-ssim-rgb"),
+        ("NIQE 768x512", "pyiqa niqe", pyiqa_metric("niqe"), "metric_768x512/niqe"),
+        ("BRISQUE 768x512", "pyiqa brisque", pyiqa_metric("brisque"), "metric_768x512/brisque"),
+        ("LPIPS-Alex 768x512", "lpips LPIPS(net='alex')", lpips_official, "metric_768x512/lpips-alex"),
+        ("LPIPS-Alex 768x512", "pyiqa lpips", pyiqa_metric("lpips"), "metric_768x512/lpips-alex"),
     ]
     for peer in ("pycocotools", "faster-coco-eval"):
-        rows.append((f"COCO load gt+dt json ({images} images)", peer, coco_load(peer)))
+        rows.append((f"COCO load gt+dt json ({images} images)", peer, coco_load(peer), None))
     for peer in ("pycocotools", "faster-coco-eval"):
-        rows.append((f"COCO bbox eval+accumulate+summarize ({images} images, {dets} dets)", peer, coco_eval(peer)))
-    for case in ("T1", "T3"):
-        rows.append((f"BD-rate pchip ({case})", "bjontegaard bd_rate", bd_rate(case)))
+        rows.append((f"COCO bbox eval+accumulate+summarize ({images} images, {dets} dets)", peer, coco_eval(peer),
+                     "eval_map_val2014_100/bbox_evaluate_only"))
+    # icmbench's BD benchmark is the six-point curve (T3), BD-rate and BD-metric together.
+    rows.append(("BD-rate pchip (T1)", "bjontegaard bd_rate", bd_rate("T1"), None))
+    rows.append(("BD-rate pchip (T3)", "bjontegaard bd_rate", bd_rate("T3"), "bd_rate_and_metric/pchip"))
     return rows
+
+
+def criterion_median_ms(criterion_dir, bench_id):
+    """The median of icmbench's criterion benchmark `bench_id` (its latest run) in ms, or
+    None when it has not been run."""
+    if criterion_dir is None or bench_id is None:
+        return None
+    try:
+        est = json.loads((Path(criterion_dir) / bench_id / "new/estimates.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return est["median"]["point_estimate"] / 1e6
+
+
+# ---------------------------------------------------------------- whole processes
+# The same jobs run as a user would: one command, start-up, model loading and file reading
+# included. Peers run as `peers.py --child ...` with the stand-ins written beforehand (a user
+# has downloaded weights in a cache).
+
+
+def child(args):
+    """Runs one whole-process peer job (called in a fresh interpreter): `kind` and files."""
+    kind, files = args[0], args[1:]
+    if kind in ("pycocotools", "faster-coco-eval"):
+        coco, cocoeval = coco_api(kind)
+        gt = coco(files[0])
+        ev = cocoeval(gt, gt.loadRes(files[1]), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        return
+    torch = offline_torch()
+    import numpy as np
+    from PIL import Image
+
+    pyiqa_stand_ins(kind)
+    import pyiqa
+
+    metric = pyiqa.create_metric(kind, device=torch.device("cpu"))
+    load = lambda f: torch.from_numpy(np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+    for f in files:
+        ref, _, dist = f.partition(":")
+        value = metric(load(dist)) if metric.metric_mode == "NR" else metric(load(dist), load(ref))
+        print(kind, f, float(value))
+
+
+def e2e_compressai(args):
+    """The end-to-end job the CompressAI way, in this interpreter: compressai's bench JPEG
+    codec (Pillow) at each quality with its own PSNR and MS-SSIM (pytorch_msssim), and
+    pyiqa's LPIPS on the reconstruction; one JSON line per image and quality."""
+    torch = offline_torch()
+    import numpy as np
+    from compressai.utils.bench.codecs import JPEG
+
+    pyiqa_stand_ins("lpips")
+    import pyiqa
+
+    lpips = pyiqa.create_metric("lpips", device=torch.device("cpu"))
+    tensor = lambda im: torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+    qualities, images = [int(q) for q in args[0].split(",")], args[1:]
+    codec = JPEG(argparse.Namespace())
+    for f in images:
+        ref = tensor(codec._load_img(f))
+        for q in qualities:
+            info, rec = codec.run(f, q, metrics=["psnr-rgb", "ms-ssim-rgb"], return_rec=True)
+            info["lpips"] = float(lpips(tensor(rec.convert("RGB")), ref))
+            print(json.dumps({"image": os.path.basename(f), "quality": q, **info}))
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def timed_process(argvs):
+    """Runs the commands one after the other: (wall seconds of all, peak RSS in MiB of the
+    largest or None, error text or None). Each command runs under GNU time, which reports
+    its peak RSS: this process's own rusage cannot, since a child forked from it starts with
+    its (large) peak. Without GNU time (Debian package `time`) the peak is None."""
+    import subprocess
+
+    start, peak = time.perf_counter(), 0.0
+    with tempfile.NamedTemporaryFile("r", prefix="icmbench-peers-rss-") as rss:
+        for argv in argvs:
+            wrap = [GNU_TIME, "-f", "%M", "-o", rss.name] if os.access(GNU_TIME, os.X_OK) else []
+            proc = subprocess.run([*wrap, *argv], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if proc.returncode != 0:
+                err = proc.stderr.decode(errors="replace").strip()[-200:]
+                return None, None, f"{Path(argv[0]).name} exited {proc.returncode}: {err}"
+            if wrap:
+                rss.seek(0)
+                peak = max(peak, int(rss.read().split()[-1]) / 1024)
+    return time.perf_counter() - start, peak or None, None
+
+
+def whole_items(icmbench, work, quick):
+    """(measure, peer label, peer commands, icmbench commands, repetitions, goal)."""
+    from PIL import Image
+
+    py = [sys.executable, str(Path(__file__).resolve())]
+    samples = sorted((ROOT / "datasets/samples").glob("*.png"))
+    # Five pairs: each bundled photo (but the last) and its Pillow JPEG q50 copy, as PNG.
+    pairs = []
+    for f in samples[:5]:
+        dist = work / f"{f.stem}_q50.png"
+        buf = io.BytesIO()
+        Image.open(f).convert("RGB").save(buf, format="JPEG", quality=50)
+        Image.open(buf).convert("RGB").save(dist)
+        pairs.append((str(f), str(dist)))
+    score = lambda metric, ref, dist: [icmbench, "score", "--metric", metric, *(["--ref", ref] if ref else []), "--dist", dist]
+    qualities = [10, 20, 35, 50, 75, 90]
+    config = work / "e2e.toml"
+    config.write_text(
+        f'output = "{work / "e2e-out"}"\nmetrics = ["psnr-rgb", "ms-ssim-rgb", "lpips-alex"]\n'
+        f'[[datasets]]\nname = "samples"\npath = "{ROOT / "datasets/samples"}"\n'
+        f'[[codecs]]\nkind = "jpeg"\nqualities = {qualities}\n'
+    )
+    e2e = f"{len(samples)} photos x JPEG at {len(qualities)} qualities x PSNR, MS-SSIM, LPIPS"
+    reps = 1 if quick else WHOLE_REPS
+    items = [
+        (f"eval-map, {coco_sizes()[0]} images (load+eval+summarize)", peer,
+         [[*py, "--child", peer, str(COCO_GT), str(COCO_DT)]],
+         [[icmbench, "eval-map", "--gt", str(COCO_GT), "--dt", str(COCO_DT)]], reps, 1.0)
+        for peer in ("pycocotools", "faster-coco-eval")
+    ]
+    items.append(("LPIPS-Alex on 5 pairs (icmbench: 5 `score` processes)", "pyiqa lpips",
+                  [[*py, "--child", "lpips", *(f"{r}:{d}" for r, d in pairs)]],
+                  [score("lpips-alex", r, d) for r, d in pairs], reps, 1.0))
+    items.append(("BRISQUE on 5 images (icmbench: 5 `score` processes)", "pyiqa brisque",
+                  [[*py, "--child", "brisque", *(f":{d}" for _, d in pairs)]],
+                  [score("brisque", None, d) for _, d in pairs], reps, 3.0))
+    items.append((f"{e2e} (icmbench run --jobs {THREADS})", "compressai bench JPEG + pyiqa lpips",
+                  [[*py, "--e2e", ",".join(map(str, qualities)), *map(str, samples)]],
+                  [["rm", "-rf", str(work / "e2e-out")], [icmbench, "run", str(config), "--jobs", str(THREADS), "--quiet"]],
+                  1, 1.0))
+    return items
+
+
+def run_whole(item, quick):
+    measure, peer, peer_cmds, ours_cmds, reps, goal_x = item
+    print(f"timing whole process: {measure} / {peer}", file=sys.stderr, flush=True)
+    row = {"measure": measure, "peer": peer, "goal": goal_x, "reps": reps, "note": ""}
+    for side, cmds in (("peer", peer_cmds), ("icmbench", ours_cmds)):
+        times, peak, err = [], None, None
+        for _ in range(reps):
+            t, p, err = timed_process(cmds)
+            if err:
+                break
+            times.append(t)
+            peak = max(peak or 0.0, p) if p else peak
+        row[f"{side}_median_ms"] = statistics.median(times) * 1e3 if times and not err else None
+        row[f"{side}_min_ms"] = min(times) * 1e3 if times and not err else None
+        row[f"{side}_peak_mib"] = peak if not err else None
+        if err:
+            row["note"] += f"{side}: {err} "
+    return row
 
 
 # ---------------------------------------------------------------- timing and output
@@ -306,10 +484,12 @@ def time_calls(fn, quick):
     return statistics.median(times), min(times), reps
 
 
-def run_measure(measure, peer, setup, quick):
+def run_measure(measure, peer, setup, bench_id, quick, criterion_dir):
     """One row; any failure (import, missing file, crash) becomes the row's note."""
     print(f"timing {measure} / {peer}", file=sys.stderr, flush=True)
-    row = {"measure": measure, "peer": peer, "median_ms": None, "min_ms": None, "reps": 0, "note": ""}
+    row = {"measure": measure, "peer": peer, "median_ms": None, "min_ms": None, "reps": 0, "note": "",
+           "icmbench_bench": bench_id, "icmbench_median_ms": criterion_median_ms(criterion_dir, bench_id),
+           "goal": goal(measure, peer)}
     try:
         # Peers print progress and COCO summaries to stdout, which must stay clean for
         # --json; the same sink for every peer, so the cost is the same.
@@ -357,37 +537,94 @@ def fmt(ms):
     return f"{ms / 1e3:.3g} s"
 
 
-def markdown(info, rows):
+def ratio(peer_ms, ours_ms):
+    """`peer / icmbench` as text (how many times faster icmbench is), or '-'."""
+    return f"{peer_ms / ours_ms:.3g}x" if peer_ms and ours_ms else "-"
+
+
+def verdict(peer_ms, ours_ms, goal_x):
+    if not (peer_ms and ours_ms):
+        return "-"
+    return f">= {goal_x:g}x: " + ("met" if peer_ms / ours_ms >= goal_x else "NOT met")
+
+
+def markdown(info, rows, whole):
     v = info["versions"]
     lines = [
         f"Peers, {info['date_utc']}: {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
         f"torch {v['torch']} ({info['torch_threads']} threads), "
         + ", ".join(f"{p} {v[p] or 'not installed'}" for p in PACKAGES if p != "torch"),
+        f"icmbench: criterion medians from {info['criterion_dir'] or '(not given)'}"
+        + (f"; whole processes with {info['icmbench']}" if info.get("icmbench") else ""),
         "",
-        "| measure | peer | median | min | repetitions | note |",
-        "|---|---|---:|---:|---:|---|",
+        "In process, per item (ratio = peer median / icmbench median):",
+        "",
+        "| measure | peer | median | min | repetitions | icmbench (criterion median) | ratio | goal | note |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
         note = r["note"].replace("|", "\\|")  # an error text must not split the row
-        lines.append(f"| {r['measure']} | {r['peer']} | {fmt(r['median_ms'])} | {fmt(r['min_ms'])} | {r['reps']} | {note} |")
+        lines.append(
+            f"| {r['measure']} | {r['peer']} | {fmt(r['median_ms'])} | {fmt(r['min_ms'])} | {r['reps']} | "
+            f"{fmt(r['icmbench_median_ms'])} | {ratio(r['median_ms'], r['icmbench_median_ms'])} | "
+            f"{verdict(r['median_ms'], r['icmbench_median_ms'], r['goal'])} | {note} |"
+        )
     lines += ["", "Stand-in weights (no downloads): the NIQE, BRISQUE and LPIPS values are not checked, times only."]
+    if whole:
+        lines += [
+            "",
+            "Whole processes (start-up, model loading and file reading included; wall time, peak RSS):",
+            "",
+            "| job | peer | peer median | peer min | peer peak | icmbench median | icmbench min | icmbench peak | ratio | goal | repetitions | note |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        ]
+        mib = lambda m: f"{m:.0f} MiB" if m else "-"
+        for r in whole:
+            lines.append(
+                f"| {r['measure']} | {r['peer']} | {fmt(r['peer_median_ms'])} | {fmt(r['peer_min_ms'])} | "
+                f"{mib(r['peer_peak_mib'])} | {fmt(r['icmbench_median_ms'])} | {fmt(r['icmbench_min_ms'])} | "
+                f"{mib(r['icmbench_peak_mib'])} | {ratio(r['peer_median_ms'], r['icmbench_median_ms'])} | "
+                f"{verdict(r['peer_median_ms'], r['icmbench_median_ms'], r['goal'])} | {r['reps']} | {r['note'].strip()} |"
+            )
     return "\n".join(lines)
 
 
+def default_criterion_dir():
+    """Where `cargo bench` writes criterion's results: $CARGO_TARGET_DIR/criterion, else
+    the workspace's target/criterion."""
+    target = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
+    return str(Path(target) / "criterion")
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] in ("--child", "--e2e"):
+        warnings.simplefilter("ignore")
+        return child(sys.argv[2:]) if sys.argv[1] == "--child" else e2e_compressai(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a Markdown table")
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_REPS} repetitions per measure (a smoke test)")
+    ap.add_argument("--criterion", default=default_criterion_dir(),
+                    help="criterion's output folder, for icmbench's in-process times (default: %(default)s)")
+    ap.add_argument("--icmbench", help="the icmbench binary: adds the whole-process table")
     args = ap.parse_args()
     # torchvision's and lpips' deprecation warnings (the `pretrained` argument) and
     # bjontegaard's extrapolation warnings: noise here, they do not change the times.
     warnings.simplefilter("ignore")
     info = machine()
-    rows = [run_measure(m, p, s, args.quick) for m, p, s in measures()]
+    info["criterion_dir"] = args.criterion if Path(args.criterion).is_dir() else None
+    info["icmbench"] = args.icmbench
+    rows = [run_measure(m, p, s, b, args.quick, info["criterion_dir"]) for m, p, s, b in measures()]
+    whole = []
+    if args.icmbench:
+        offline_torch()  # the children share this hub directory and its stand-ins
+        for name in ("lpips", "brisque"):
+            pyiqa_stand_ins(name)
+        with tempfile.TemporaryDirectory(prefix="icmbench-peers-whole-") as work:
+            whole = [run_whole(item, args.quick) for item in whole_items(args.icmbench, Path(work), args.quick)]
     if args.json:
-        print(json.dumps({**info, "quick": args.quick, "rows": rows}, indent=1))
+        print(json.dumps({**info, "quick": args.quick, "rows": rows, "whole_process": whole}, indent=1))
     else:
-        print(markdown(info, rows))
+        print(markdown(info, rows, whole))
 
 
 if __name__ == "__main__":

@@ -127,7 +127,8 @@ pub fn run_json(output: &Path, outcome: &RunOutcome, lines: &[Point]) -> Value {
         "failures": failures,
         "time": {
             "wall_seconds": outcome.wall_seconds, "rows_seconds": outcome.rows_seconds,
-            "threads": outcome.threads, "busy": outcome.busy, "stages": outcome.stages,
+            "threads": outcome.threads, "busy": outcome.busy, "device": outcome.device.to_string(),
+            "stages": outcome.stages,
         },
     })
 }
@@ -157,7 +158,7 @@ pub fn stages_table(outcome: &RunOutcome) -> String {
     if let Some(b) = outcome.busy {
         let _ = write!(out, ", busy {:.0}%", 100.0 * b);
     }
-    out.push_str(")\n");
+    let _ = writeln!(out, "; ONNX models on {})", outcome.device);
     out
 }
 

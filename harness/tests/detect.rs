@@ -288,6 +288,7 @@ fn detection_task_in_a_run() {
         assert_eq!(calls("load image"), Some(images), "{stages:?}");
         let busy = v["time"]["busy"].as_f64().unwrap();
         assert!(busy > 0.0, "{busy}");
+        assert_eq!(v["time"]["device"], "cpu");
         let results = dir.path().join(name);
         assert!(
             results

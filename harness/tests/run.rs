@@ -58,6 +58,10 @@ fn run_writes_results_and_resumes_without_recomputing() {
     let stored = read_parquet(&out.join(PARQUET)).unwrap();
     assert_eq!(stored, first.rows);
     assert!(out.join(CSV).is_file());
+    // run.json records where the ONNX models ran (one device per run, no fallback).
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["runtime"]["device"], "cpu", "{meta}");
+    assert_eq!(meta["runtime"]["execution_provider"], "CPUExecutionProvider");
     assert_eq!(
         std::fs::metadata(out.join(JOURNAL)).unwrap().len(),
         0,

@@ -1,5 +1,6 @@
 //! `run.json`: what the last run of an output folder was (config, versions, metrics with
-//! their conventions, codecs, datasets with their degradations and restorers, counts), and
+//! their conventions, codecs, datasets with their degradations and restorers, the ONNX
+//! device, counts), and
 //! the copy of its config beside it.
 
 use std::path::Path;
@@ -22,12 +23,24 @@ struct RunMeta<'a> {
     codecs: Vec<CodecMeta<'a>>,
     datasets: Vec<DatasetMeta<'a>>,
     padding: icmbench_codecs::padding::Padding,
+    runtime: RuntimeMeta,
     rows: usize,
     computed: usize,
     failed: usize,
     /// The shard this run was (`None`: the whole plan).
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<Shard>,
+}
+
+/// Where the run's ONNX models ran. Every session of the run (model-based metrics, learned
+/// codecs, tasks, restorers) is created with these options, and a CUDA device that cannot
+/// be used is an error, never a fallback to the CPU: so this is each model's device.
+#[derive(Serialize)]
+struct RuntimeMeta {
+    device: String,
+    execution_provider: &'static str,
+    /// ONNX Runtime intra-op threads per session (0: its default, one per core).
+    intra_threads: usize,
 }
 
 #[derive(Serialize)]
@@ -108,6 +121,14 @@ pub(crate) fn write_meta(
             })
             .collect(),
         padding: plan.padding,
+        runtime: RuntimeMeta {
+            device: plan.runtime.device.to_string(),
+            execution_provider: match plan.runtime.device {
+                icmbench_models::Device::Cpu => "CPUExecutionProvider",
+                icmbench_models::Device::Cuda(_) => "CUDAExecutionProvider",
+            },
+            intra_threads: plan.runtime.intra_threads,
+        },
         rows: rows.len(),
         computed,
         failed: rows.iter().filter(|r| !r.is_ok()).count(),

@@ -137,6 +137,8 @@ pub struct RunOutcome {
     pub rows_seconds: f64,
     /// The worker threads it used.
     pub threads: usize,
+    /// Where its ONNX models ran (every session of the run; no fallback).
+    pub device: icmbench_models::Device,
     /// How busy the threads were while rows ran: the process's CPU seconds (every thread:
     /// workers, codec and ONNX Runtime threads) over `rows_seconds` × `threads` (`None` when
     /// no row was computed or the CPU time is unknown).
@@ -266,6 +268,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
         wall_seconds: started.elapsed().as_secs_f64(),
         rows_seconds,
         threads,
+        device: runtime.device,
     })
 }
 
