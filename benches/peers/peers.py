@@ -1,7 +1,10 @@
 """Times the Python peers of icmbench side by side, in process, on the inputs icmbench's
 criterion benches use: pyiqa 0.1.16 (PSNR, SSIM, MS-SSIM, NIQE, BRISQUE, LPIPS), the
 official lpips 0.1.4, pycocotools 2.0.11 and faster-coco-eval 1.8.0 (COCO bbox evaluation of
-cocoapi's 100-image val2014 sample) and bjontegaard 1.3.0 (BD-rate, pchip).
+cocoapi's 100-image val2014 sample) and bjontegaard 1.3.0 (BD-rate, pchip), beside
+icmbench's criterion medians for the same measures; with --icmbench, whole processes both
+ways (eval-map, LPIPS and BRISQUE on five images, and an end-to-end JPEG job done with
+compressai 1.2.8's bench codec and pyiqa against `icmbench run`).
 
 Each measure: one warm-up call, then N timed calls (time.perf_counter), N chosen so that the
 measure takes about TARGET_S seconds; the median and the minimum are reported. Torch runs
@@ -12,7 +15,7 @@ locally made stand-in of the real shape (see `offline_torch`), so the IQA values
 meaningless and not checked; only the times count. Run through run.sh (which provides the
 pinned packages), or directly with a Python that has them:
 
-    python3 benches/peers/peers.py [--json] [--quick]
+    python3 benches/peers/peers.py [--json] [--quick] [--criterion DIR] [--icmbench BIN]
 """
 import argparse
 import atexit

@@ -384,12 +384,26 @@ fn pool2(
             }
         }
         let [a, b] = &rows;
-        let pairs = a[start..].chunks_exact(2).zip(b[start..].chunks_exact(2));
-        for (o, (pa, pb)) in orow.iter_mut().zip(pairs) {
-            *o = 0.25 * (((pa[0] + pa[1]) + pb[0]) + pb[1]);
-        }
+        pool_pairs(&a[start..start + 2 * ow], &b[start..start + 2 * ow], orow);
     }
     (out, ow, oh)
+}
+
+icmbench_datasets::multiversion! {
+    /// `out[o] = 0.25 · (((a[2o] + a[2o+1]) + b[2o]) + b[2o+1])`: [`pool_pairs_kernel`]
+    /// built for this processor's vector unit (the even/odd split is a shuffle the
+    /// baseline build does two lanes at a time).
+    fn pool_pairs(a: &[f64], b: &[f64], out: &mut [f64]) -> () = pool_pairs_kernel;
+}
+
+/// The 2×2 average of each pair of columns of two padded rows (`a` and `b` are
+/// `2 · out.len()` long), additions in the order of [`pool2`]'s rule.
+#[inline(always)]
+fn pool_pairs_kernel<const FMA: bool>(a: &[f64], b: &[f64], out: &mut [f64]) {
+    let pairs = a.chunks_exact(2).zip(b.chunks_exact(2));
+    for (o, (pa, pb)) in out.iter_mut().zip(pairs) {
+        *o = 0.25 * (((pa[0] + pa[1]) + pb[0]) + pb[1]);
+    }
 }
 
 /// Smallest width/height for which every MS-SSIM scale still holds one full window.
