@@ -1,5 +1,5 @@
 """Times the Python peers of icmbench side by side, in process, on the inputs icmbench's
-criterion benches use: pyiqa 0.1.16 (PSNR, SSIM, MS-SSIM, NIQE, BRISQUE, LPIPS), the
+criterion benches use: pyiqa 0.1.16 (PSNR, SSIM, MS-SSIM, GMSD, NIQE, BRISQUE, LPIPS), the
 official lpips 0.1.4, pycocotools 2.0.11 and faster-coco-eval 1.8.0 (COCO bbox evaluation of
 cocoapi's 100-image val2014 sample) and bjontegaard 1.3.0 (BD-rate, pchip), beside
 icmbench's criterion medians for the same measures; with --icmbench, whole processes both
@@ -297,6 +297,7 @@ def measures():
         ("PSNR 768x512", "pyiqa psnr", pyiqa_metric("psnr"), "metric_768x512/psnr-rgb"),
         ("SSIM 768x512", "pyiqa ssim", pyiqa_metric("ssim"), "metric_768x512/ssim-grey"),
         ("MS-SSIM 768x512", "pyiqa ms_ssim", pyiqa_metric("ms_ssim"), "metric_768x512/ms-ssim-rgb"),
+        ("GMSD 768x512", "pyiqa gmsd", pyiqa_metric("gmsd"), "metric_768x512/gmsd"),
         ("NIQE 768x512", "pyiqa niqe", pyiqa_metric("niqe"), "metric_768x512/niqe"),
         ("BRISQUE 768x512", "pyiqa brisque", pyiqa_metric("brisque"), "metric_768x512/brisque"),
         ("LPIPS-Alex 768x512", "lpips LPIPS(net='alex')", lpips_official, "metric_768x512/lpips-alex"),

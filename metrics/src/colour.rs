@@ -1,4 +1,5 @@
-//! Colour conversions used by the metrics: RGB planes, MATLAB `rgb2gray`, BT.601/BT.709 luma.
+//! Colour conversions used by the metrics: RGB planes, MATLAB `rgb2gray`, BT.601/BT.709 luma,
+//! BasicSR's Y.
 
 use image::RgbImage;
 
@@ -56,6 +57,22 @@ pub fn luma(img: &RgbImage, which: Luma) -> Vec<f64> {
         .map(|p| {
             let [r, g, b] = p.0.map(f64::from);
             16.0 + c[0] * r + c[1] * g + c[2] * b
+        })
+        .collect()
+}
+
+/// BasicSR's Y channel of an 8-bit image (basicsr 1.4.2 `metrics.metric_util.to_y_channel`,
+/// which `calculate_psnr` and `calculate_ssim` use with `test_y_channel=True`): each sample
+/// divided by 255 in float32, `bgr2ycbcr(y_only=True)` =
+/// `24.966 B + 128.553 G + 65.481 R + 16` in float64, divided by 255 and stored as float32,
+/// then multiplied by 255 in float32. The float32 roundings are BasicSR's, so the plane is
+/// its plane.
+pub fn basicsr_y(img: &RgbImage) -> Vec<f64> {
+    img.pixels()
+        .map(|p| {
+            let [r, g, b] = p.0.map(|v| f64::from(f32::from(v) / 255.0));
+            let y = b * 24.966 + g * 128.553 + r * 65.481 + 16.0;
+            f64::from((y / 255.0) as f32 * 255.0)
         })
         .collect()
 }

@@ -26,6 +26,7 @@ pub mod brisque;
 pub mod catalogue;
 pub mod coco;
 pub mod colour;
+pub mod gmsd;
 pub mod lpips;
 pub mod musiq;
 pub mod niqe;
@@ -121,6 +122,8 @@ enum Planes {
     Y601,
     /// BT.709 luma (limited range, unrounded).
     Y709,
+    /// BasicSR's Y (`to_y_channel`, with its float32 roundings).
+    BasicSrY,
 }
 
 impl Planes {
@@ -144,6 +147,7 @@ impl Planes {
             Planes::Grey => vec![colour::matlab_rgb2gray(img)],
             Planes::Y601 => vec![colour::luma(img, colour::Luma::Bt601)],
             Planes::Y709 => vec![colour::luma(img, colour::Luma::Bt709)],
+            Planes::BasicSrY => vec![colour::basicsr_y(img)],
         }
     }
 }
@@ -154,14 +158,18 @@ enum Kind {
     Ssim,
     /// MS-SSIM with the reference's rule for pooling odd sides between scales.
     MsSsim(ssim::MsSsimPooling),
+    /// Gradient magnitude similarity deviation ([`gmsd`]).
+    Gmsd,
 }
 
-/// A built-in metric of the catalogue: a kind and the planes it works on.
+/// A built-in metric of the catalogue: a kind, the planes it works on, and the border it
+/// crops from both images first (BasicSR's `crop_border`; 0 for none).
 #[derive(Debug, Clone, Copy)]
 struct Builtin {
     name: &'static str,
     kind: Kind,
     planes: Planes,
+    crop: u32,
 }
 
 impl Metric for Builtin {
@@ -179,6 +187,19 @@ impl Metric for Builtin {
                 dist_h: distorted.height(),
             });
         }
+        if self.crop > 0 {
+            let (c, (w, h)) = (self.crop, reference.dimensions());
+            if w <= 2 * c || h <= 2 * c {
+                return Err(MetricError::TooSmall {
+                    metric: self.name.to_string(),
+                    width: w,
+                    height: h,
+                    reason: format!("a {c}-pixel border is cropped from each side"),
+                });
+            }
+            let inner = |img: &RgbImage| image::imageops::crop_imm(img, c, c, w - 2 * c, h - 2 * c).to_image();
+            return Builtin { crop: 0, ..*self }.compute(&inner(reference), &inner(distorted));
+        }
         if self.kind == Kind::Psnr && self.planes == Planes::Rgb {
             // Exact and allocation-free: the MSE over all samples of the raw buffers.
             return Ok(psnr::psnr_from_mse(psnr::mse_u8(reference.as_raw(), distorted.as_raw()), 255.0));
@@ -195,6 +216,10 @@ impl Metric for Builtin {
             Kind::Psnr => {
                 let mse = psnr::mse_planes(&self.planes.split(reference), &self.planes.split(distorted));
                 Ok(psnr::psnr_from_mse(mse, 255.0))
+            }
+            Kind::Gmsd => {
+                let (x, y) = (self.planes.plane(reference, 0), self.planes.plane(distorted, 0));
+                gmsd::gmsd(&x, &y, w, h).map_err(too_small)
             }
             Kind::Ssim | Kind::MsSsim(_) => {
                 let n = self.planes.count();
@@ -274,15 +299,22 @@ mod tests {
     #[test]
     fn registry_lists_every_metric_once() {
         let names: Vec<_> = catalogue::per_image().map(|d| d.name).collect();
-        // The list (and order) of `icmbench list` before the catalogue.
+        // The list (and order) of `icmbench list`.
         const METRICS: &[&str] = &[
             "psnr-rgb",
             "psnr-y601",
             "psnr-y709",
+            "psnr-y-crop4",
+            "psnr-rgb-crop4",
+            "psnr-y-crop0",
             "ssim-grey",
+            "ssim-y-crop4",
+            "ssim-rgb-crop4",
+            "ssim-y-crop0",
             "ms-ssim-rgb",
             "ms-ssim-grey",
             "ms-ssim-rgb-tf",
+            "gmsd",
             "lpips-alex",
             "lpips-vgg",
             "niqe",
