@@ -68,13 +68,19 @@ pub fn luma(img: &RgbImage, which: Luma) -> Vec<f64> {
 /// then multiplied by 255 in float32. The float32 roundings are BasicSR's, so the plane is
 /// its plane.
 pub fn basicsr_y(img: &RgbImage) -> Vec<f64> {
-    img.pixels()
+    // Each channel's term for every 8-bit value, the same products as computed per pixel.
+    let term = |c: f64| -> [f64; 256] { std::array::from_fn(|v| f64::from(v as f32 / 255.0) * c) };
+    let (tb, tg, tr) = (term(24.966), term(128.553), term(65.481));
+    let mut y: Vec<f64> = img
+        .pixels()
         .map(|p| {
-            let [r, g, b] = p.0.map(|v| f64::from(f32::from(v) / 255.0));
-            let y = b * 24.966 + g * 128.553 + r * 65.481 + 16.0;
-            f64::from((y / 255.0) as f32 * 255.0)
+            let [r, g, b] = p.0.map(usize::from);
+            tb[b] + tg[g] + tr[r] + 16.0
         })
-        .collect()
+        .collect();
+    // A second pass without table look-ups, so that the divisions run in vector lanes.
+    y.iter_mut().for_each(|v| *v = f64::from((*v / 255.0) as f32 * 255.0));
+    y
 }
 
 #[cfg(test)]
