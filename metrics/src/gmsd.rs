@@ -31,13 +31,23 @@ pub fn gmsd(x: &[f64], y: &[f64], w: usize, h: usize) -> Result<f64, String> {
 /// Returns the plane and its size, `ceil(w/2)`×`ceil(h/2)`.
 pub fn halve(plane: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
     let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
-    let at = |r: usize, c: usize| if r < h && c < w { plane[r * w + c] } else { 0.0 };
-    let out = (0..oh * ow)
-        .map(|i| {
-            let (r, c) = (2 * (i / ow), 2 * (i % ow));
-            (at(r, c) + at(r + 1, c) + at(r, c + 1) + at(r + 1, c + 1)) / 4.0
-        })
-        .collect();
+    // Rows padded with a zero column (an odd width's last block), and a zero row for an odd
+    // height's last block.
+    let zero = vec![0.0; w + 1];
+    let mut rows = [vec![0.0; w + 1], vec![0.0; w + 1]];
+    let mut out = vec![0.0; ow * oh];
+    for (r, orow) in out.chunks_exact_mut(ow).enumerate() {
+        for (i, buf) in rows.iter_mut().enumerate() {
+            match plane.get((2 * r + i) * w..(2 * r + i + 1) * w) {
+                Some(src) => buf[..w].copy_from_slice(src),
+                None => buf.copy_from_slice(&zero),
+            }
+        }
+        let [a, b] = &rows;
+        for (c, o) in orow.iter_mut().enumerate() {
+            *o = (a[2 * c] + b[2 * c] + a[2 * c + 1] + b[2 * c + 1]) / 4.0;
+        }
+    }
     (out, ow, oh)
 }
 
@@ -46,21 +56,26 @@ pub fn halve(plane: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
 /// 3, `Iy` the row-sum difference of the rows below and above (the kernels' signs do not
 /// matter after squaring).
 pub fn gradient_magnitude(plane: &[f64], w: usize, h: usize) -> Vec<f64> {
-    let at = |r: isize, c: isize| {
-        if r >= 0 && c >= 0 && (r as usize) < h && (c as usize) < w {
-            plane[r as usize * w + c as usize]
-        } else {
-            0.0
+    // A copy with a one-sample zero border, so that every sample has its eight neighbours.
+    let pw = w + 2;
+    let mut padded = vec![0.0; pw * (h + 2)];
+    for (dst, src) in padded[pw..].chunks_exact_mut(pw).zip(plane.chunks_exact(w)) {
+        dst[1..=w].copy_from_slice(src);
+    }
+    let mut out = vec![0.0; w * h];
+    for (r, orow) in out.chunks_exact_mut(w).enumerate() {
+        let (up, mid, down) = (
+            &padded[r * pw..][..pw],
+            &padded[(r + 1) * pw..][..pw],
+            &padded[(r + 2) * pw..][..pw],
+        );
+        for (c, o) in orow.iter_mut().enumerate() {
+            let ix = ((up[c + 2] - up[c]) + (mid[c + 2] - mid[c]) + (down[c + 2] - down[c])) / 3.0;
+            let iy = ((down[c] - up[c]) + (down[c + 1] - up[c + 1]) + (down[c + 2] - up[c + 2])) / 3.0;
+            *o = (ix * ix + iy * iy).sqrt();
         }
-    };
-    (0..w * h)
-        .map(|i| {
-            let (r, c) = ((i / w) as isize, (i % w) as isize);
-            let ix = (-1..=1).map(|d| at(r + d, c + 1) - at(r + d, c - 1)).sum::<f64>() / 3.0;
-            let iy = (-1..=1).map(|d| at(r + 1, c + d) - at(r - 1, c + d)).sum::<f64>() / 3.0;
-            (ix * ix + iy * iy).sqrt()
-        })
-        .collect()
+    }
+    out
 }
 
 /// Standard deviation normalised by N − 1 (MATLAB `std2`), two passes.
@@ -91,6 +106,36 @@ mod tests {
         let g = gradient_magnitude(&plane, w, h);
         assert!((g[w + 1] - 3.0).abs() < 1e-12 && (g[w + 2] - 3.0).abs() < 1e-12, "{g:?}");
         assert!((g[1] - (2.0f64 * 2.0 + 1.0).sqrt()).abs() < 1e-12, "{g:?}");
+    }
+
+    /// Both steps equal their definitions sample by sample (zeros outside the plane), on
+    /// every parity of the sides.
+    #[test]
+    fn steps_equal_their_definitions() {
+        for (w, h) in [(7, 5), (8, 6), (7, 6), (8, 5), (1, 1), (2, 3)] {
+            let p: Vec<f64> = (0..w * h).map(|i| ((i * 29 % 17) as f64).sqrt()).collect();
+            let at = |r: isize, c: isize| {
+                let inside = r >= 0 && c >= 0 && (r as usize) < h && (c as usize) < w;
+                if inside { p[r as usize * w + c as usize] } else { 0.0 }
+            };
+            let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
+            let halved: Vec<f64> = (0..ow * oh)
+                .map(|i| {
+                    let (r, c) = (2 * (i / ow) as isize, 2 * (i % ow) as isize);
+                    (at(r, c) + at(r + 1, c) + at(r, c + 1) + at(r + 1, c + 1)) / 4.0
+                })
+                .collect();
+            assert_eq!(halve(&p, w, h), (halved, ow, oh), "{w}x{h}");
+            let gradient: Vec<f64> = (0..w * h)
+                .map(|i| {
+                    let (r, c) = ((i / w) as isize, (i % w) as isize);
+                    let ix = (at(r - 1, c + 1) - at(r - 1, c - 1)) + (at(r, c + 1) - at(r, c - 1)) + (at(r + 1, c + 1) - at(r + 1, c - 1));
+                    let iy = (at(r + 1, c - 1) - at(r - 1, c - 1)) + (at(r + 1, c) - at(r - 1, c)) + (at(r + 1, c + 1) - at(r - 1, c + 1));
+                    ((ix / 3.0) * (ix / 3.0) + (iy / 3.0) * (iy / 3.0)).sqrt()
+                })
+                .collect();
+            assert_eq!(gradient_magnitude(&p, w, h), gradient, "{w}x{h}");
+        }
     }
 
     #[test]
