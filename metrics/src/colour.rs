@@ -1,5 +1,5 @@
 //! Colour conversions used by the metrics: RGB planes, MATLAB `rgb2gray`, BT.601/BT.709 luma,
-//! BasicSR's Y.
+//! BasicSR's Y, YIQ's Y.
 
 use image::RgbImage;
 
@@ -57,6 +57,17 @@ pub fn luma(img: &RgbImage, which: Luma) -> Vec<f64> {
         .map(|p| {
             let [r, g, b] = p.0.map(f64::from);
             16.0 + c[0] * r + c[1] * g + c[2] * b
+        })
+        .collect()
+}
+
+/// Full-range luma `0.299 R + 0.587 G + 0.114 B` on 0–255, unrounded: the Y of YIQ, as
+/// `piq` converts RGB for its pixel-domain VIF.
+pub fn yiq_luma(img: &RgbImage) -> Vec<f64> {
+    img.pixels()
+        .map(|p| {
+            let [r, g, b] = p.0.map(f64::from);
+            0.299 * r + 0.587 * g + 0.114 * b
         })
         .collect()
 }

@@ -33,6 +33,7 @@ pub mod niqe;
 pub mod nss;
 pub mod psnr;
 pub mod ssim;
+pub mod vif;
 
 use image::RgbImage;
 
@@ -124,6 +125,8 @@ enum Planes {
     Y709,
     /// BasicSR's Y (`to_y_channel`, with its float32 roundings).
     BasicSrY,
+    /// YIQ's Y, `0.299 R + 0.587 G + 0.114 B`, unrounded (piq).
+    Yiq,
 }
 
 impl Planes {
@@ -148,6 +151,7 @@ impl Planes {
             Planes::Y601 => vec![colour::luma(img, colour::Luma::Bt601)],
             Planes::Y709 => vec![colour::luma(img, colour::Luma::Bt709)],
             Planes::BasicSrY => vec![colour::basicsr_y(img)],
+            Planes::Yiq => vec![colour::yiq_luma(img)],
         }
     }
 }
@@ -160,6 +164,8 @@ enum Kind {
     MsSsim(ssim::MsSsimPooling),
     /// Gradient magnitude similarity deviation ([`gmsd`]).
     Gmsd,
+    /// Visual information fidelity in the pixel domain ([`vif`]).
+    Vifp,
 }
 
 /// A built-in metric of the catalogue: a kind, the planes it works on, and the border it
@@ -216,9 +222,13 @@ impl Metric for Builtin {
                 let mse = psnr::mse_planes(&self.planes.split(reference), &self.planes.split(distorted));
                 Ok(psnr::psnr_from_mse(mse, 255.0))
             }
-            Kind::Gmsd => {
+            Kind::Gmsd | Kind::Vifp => {
                 let (x, y) = (self.planes.plane(reference, 0), self.planes.plane(distorted, 0));
-                gmsd::gmsd(&x, &y, w, h).map_err(too_small)
+                match self.kind {
+                    Kind::Gmsd => gmsd::gmsd(&x, &y, w, h),
+                    _ => vif::vifp(&x, &y, w, h),
+                }
+                .map_err(too_small)
             }
             Kind::Ssim | Kind::MsSsim(_) => {
                 let n = self.planes.count();
@@ -328,6 +338,7 @@ mod tests {
             "ms-ssim-grey",
             "ms-ssim-rgb-tf",
             "gmsd",
+            "vifp",
             "lpips-alex",
             "lpips-vgg",
             "niqe",

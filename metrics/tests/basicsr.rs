@@ -5,31 +5,13 @@
 //! tests/fixtures/basicsr_reference.json, made by scripts/make-basicsr-fixture.py.
 
 mod common;
-use common::root;
+use common::load_checked as load;
 
 use icmbench_metrics::by_name;
 
 /// The fixture, parsed.
 fn fixture() -> serde_json::Value {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/basicsr_reference.json")).expect("fixture");
-    serde_json::from_str(&text).expect("fixture JSON")
-}
-
-/// One file of a pair, checked against the sha256 the reference values were made on.
-fn load(path: &str, sha256: &str) -> image::RgbImage {
-    let full = root().join(path);
-    let bytes = std::fs::read(&full).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. Run `make test` (or scripts/fetch-test-fixtures.sh) to fetch the fixtures.",
-            full.display()
-        )
-    });
-    assert_eq!(
-        icmbench_models::sha256_hex(&bytes),
-        sha256,
-        "{path} is not the file the reference was made on"
-    );
-    image::load_from_memory(&bytes).expect("image").to_rgb8()
+    common::json("tests/fixtures/basicsr_reference.json")
 }
 
 /// Every metric of the fixture on every pair, within `tolerance` of BasicSR's value.

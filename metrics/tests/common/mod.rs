@@ -31,3 +31,27 @@ pub fn reference(metric: &str) -> Vec<f64> {
     let json: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
     IMAGES.iter().map(|i| json[metric]["values"][i].as_f64().expect("value")).collect()
 }
+
+/// A fixture file (path from the repository root) as RGB, checked against the sha256 its
+/// reference values were made on.
+pub fn load_checked(path: &str, sha256: &str) -> image::RgbImage {
+    let full = root().join(path);
+    let bytes = std::fs::read(&full).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. Run `make test` (or scripts/fetch-test-fixtures.sh) to fetch the fixtures.",
+            full.display()
+        )
+    });
+    assert_eq!(
+        icmbench_models::sha256_hex(&bytes),
+        sha256,
+        "{path} is not the file the reference was made on"
+    );
+    image::load_from_memory(&bytes).expect("image").to_rgb8()
+}
+
+/// A fixture JSON (path from the repository root), parsed.
+pub fn json(path: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(root().join(path)).expect("fixture");
+    serde_json::from_str(&text).expect("fixture JSON")
+}
