@@ -42,46 +42,42 @@ fn ssim_kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("kernel_768x512");
     group.throughput(criterion::Throughput::Elements(((w + 1 - p.window) * (h + 1 - p.window)) as u64));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ssim = || ssim_stats(&x, &y, w, h, &p).expect("ssim").ssim;
+    let ms_ssim = || ms_ssim(&x, &y, w, h, &p, MsSsimPooling::PytorchMsssim).expect("ms-ssim");
+    let kernels: [(&str, &(dyn Fn() -> f64 + Sync)); 2] = [("ssim_stats_grey", &ssim), ("ms_ssim_grey", &ms_ssim)];
     for threads in [1, cores] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-        // All of a sample's iterations inside one `install`: the pool's threads stay awake
-        // between calls, as a run's busy workers are. Entering the pool from outside wakes
-        // sleeping threads, which on this VM costs 0.1–0.3 ms per call (an idle vCPU's
-        // wake-up), not the kernel's work.
-        let in_pool = |iters: u64, f: &(dyn Fn() -> f64 + Sync)| {
+        // A sample's iterations all inside one `install`, so the pool's threads stay awake
+        // between calls as a run's busy workers are (entering the pool from outside wakes
+        // sleeping threads, which on this VM costs 0.1–0.3 ms per call: an idle vCPU's
+        // wake-up, not the kernel's work). With `spread`, the calls are spread over the pool
+        // (each still splits into tiles), as a run's workers score their images at once: the
+        // throughput; the time is per call either way.
+        let timed = |iters: u64, f: &(dyn Fn() -> f64 + Sync), spread: bool| {
+            use rayon::prelude::*;
             pool.install(|| {
                 let start = std::time::Instant::now();
-                for _ in 0..iters {
-                    std::hint::black_box(f());
+                if spread {
+                    (0..iters).into_par_iter().for_each(|_| {
+                        std::hint::black_box(f());
+                    });
+                } else {
+                    (0..iters).for_each(|_| {
+                        std::hint::black_box(f());
+                    });
                 }
                 start.elapsed()
             })
         };
-        group.bench_function(format!("ssim_stats_grey/{threads}_threads"), |bench| {
-            bench.iter_custom(|iters| in_pool(iters, &|| ssim_stats(&x, &y, w, h, &p).expect("ssim").ssim))
-        });
-        group.bench_function(format!("ms_ssim_grey/{threads}_threads"), |bench| {
-            bench.iter_custom(|iters| in_pool(iters, &|| ms_ssim(&x, &y, w, h, &p, MsSsimPooling::PytorchMsssim).expect("ms-ssim")))
-        });
-        if threads > 1 {
-            // Throughput: the calls spread over the pool (each still splits into tiles), as a
-            // run's workers score their images at once; the time is per call.
-            let spread = |iters: u64, f: &(dyn Fn() -> f64 + Sync)| {
-                use rayon::prelude::*;
-                pool.install(|| {
-                    let start = std::time::Instant::now();
-                    (0..iters).into_par_iter().for_each(|_| {
-                        std::hint::black_box(f());
-                    });
-                    start.elapsed()
-                })
-            };
-            group.bench_function(format!("ssim_stats_grey/{threads}_threads_throughput"), |bench| {
-                bench.iter_custom(|iters| spread(iters, &|| ssim_stats(&x, &y, w, h, &p).expect("ssim").ssim))
+        for (name, f) in kernels {
+            group.bench_function(format!("{name}/{threads}_threads"), |bench| {
+                bench.iter_custom(|iters| timed(iters, f, false))
             });
-            group.bench_function(format!("ms_ssim_grey/{threads}_threads_throughput"), |bench| {
-                bench.iter_custom(|iters| spread(iters, &|| ms_ssim(&x, &y, w, h, &p, MsSsimPooling::PytorchMsssim).expect("ms-ssim")))
-            });
+            if threads > 1 {
+                group.bench_function(format!("{name}/{threads}_threads_throughput"), |bench| {
+                    bench.iter_custom(|iters| timed(iters, f, true))
+                });
+            }
         }
     }
     group.finish();

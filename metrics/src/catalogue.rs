@@ -296,13 +296,69 @@ pub fn split_task(name: &str) -> (&str, Option<&str>) {
     }
 }
 
-// The conventions of the BasicSR family (PSNR and SSIM as restoration papers report them).
-const BASICSR_PSNR_Y_CROP4: &str = "PSNR as BasicSR 1.4.2 calculate_psnr(crop_border=4, test_y_channel=True), DA-CLIP's convention: a 4-pixel border cropped, then Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps (to_y_channel), float64 MSE, peak 255";
-const BASICSR_PSNR_RGB_CROP4: &str = "PSNR as BasicSR 1.4.2 calculate_psnr(crop_border=4, test_y_channel=False), DA-CLIP's convention: a 4-pixel border cropped, MSE over R, G, B, peak 255";
-const BASICSR_PSNR_Y_CROP0: &str = "PSNR as BasicSR 1.4.2 calculate_psnr(crop_border=0, test_y_channel=True): no border cropped, Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps (to_y_channel), float64 MSE, peak 255";
-const BASICSR_SSIM_Y_CROP4: &str = "SSIM as BasicSR 1.4.2 calculate_ssim(crop_border=4, test_y_channel=True), DA-CLIP's convention: a 4-pixel border cropped, then Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps, Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows";
-const BASICSR_SSIM_RGB_CROP4: &str = "SSIM as BasicSR 1.4.2 calculate_ssim(crop_border=4, test_y_channel=False), DA-CLIP's convention: a 4-pixel border cropped, SSIM of R, G and B (Gaussian 11x11 sigma 1.5, valid windows) averaged";
-const BASICSR_SSIM_Y_CROP0: &str = "SSIM as BasicSR 1.4.2 calculate_ssim(crop_border=0, test_y_channel=True): no border cropped, Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps, Gaussian 11x11 sigma 1.5, valid windows";
+// The conventions of the BasicSR family (PSNR and SSIM as restoration papers report them),
+// from shared fragments so that the six say the same thing the same way.
+macro_rules! basicsr {
+    (psnr) => {
+        "PSNR as BasicSR 1.4.2 calculate_psnr"
+    };
+    (ssim) => {
+        "SSIM as BasicSR 1.4.2 calculate_ssim"
+    };
+    (crop4) => {
+        "DA-CLIP's convention: a 4-pixel border cropped"
+    };
+    (y) => {
+        "Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with BasicSR's float32 steps"
+    };
+    (window) => {
+        "Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, valid windows"
+    };
+}
+const BASICSR_PSNR_Y_CROP4: &str = concat!(
+    basicsr!(psnr),
+    "(crop_border=4, test_y_channel=True), ",
+    basicsr!(crop4),
+    ", then ",
+    basicsr!(y),
+    " (to_y_channel), float64 MSE, peak 255"
+);
+const BASICSR_PSNR_RGB_CROP4: &str = concat!(
+    basicsr!(psnr),
+    "(crop_border=4, test_y_channel=False), ",
+    basicsr!(crop4),
+    ", MSE over R, G, B, peak 255"
+);
+const BASICSR_PSNR_Y_CROP0: &str = concat!(
+    basicsr!(psnr),
+    "(crop_border=0, test_y_channel=True): no border cropped, ",
+    basicsr!(y),
+    " (to_y_channel), float64 MSE, peak 255"
+);
+const BASICSR_SSIM_Y_CROP4: &str = concat!(
+    basicsr!(ssim),
+    "(crop_border=4, test_y_channel=True), ",
+    basicsr!(crop4),
+    ", then ",
+    basicsr!(y),
+    ", ",
+    basicsr!(window)
+);
+const BASICSR_SSIM_RGB_CROP4: &str = concat!(
+    basicsr!(ssim),
+    "(crop_border=4, test_y_channel=False), ",
+    basicsr!(crop4),
+    ", SSIM of R, G and B (",
+    basicsr!(window),
+    ") averaged"
+);
+const BASICSR_SSIM_Y_CROP0: &str = concat!(
+    basicsr!(ssim),
+    "(crop_border=0, test_y_channel=True): no border cropped, ",
+    basicsr!(y),
+    ", ",
+    basicsr!(window)
+);
 
 /// Every metric icmbench knows: the per-image metrics in the order `icmbench list` shows
 /// them, then the dataset-level mAP metrics.

@@ -222,14 +222,8 @@ impl Metric for Builtin {
                 let mse = psnr::mse_planes(&self.planes.split(reference), &self.planes.split(distorted));
                 Ok(psnr::psnr_from_mse(mse, 255.0))
             }
-            Kind::Gmsd | Kind::Vifp => {
-                let (x, y) = (self.planes.plane(reference, 0), self.planes.plane(distorted, 0));
-                match self.kind {
-                    Kind::Gmsd => gmsd::gmsd(&x, &y, w, h),
-                    _ => vif::vifp(&x, &y, w, h),
-                }
-                .map_err(too_small)
-            }
+            Kind::Gmsd => gmsd::gmsd(&self.planes.plane(reference, 0), &self.planes.plane(distorted, 0), w, h).map_err(too_small),
+            Kind::Vifp => vif::vifp(&self.planes.plane(reference, 0), &self.planes.plane(distorted, 0), w, h).map_err(too_small),
             Kind::Ssim | Kind::MsSsim(_) => {
                 let n = self.planes.count();
                 let mut sum = 0.0;

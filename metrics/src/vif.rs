@@ -26,13 +26,7 @@ pub const MIN_SIDE: usize = 41;
 /// The normalised 1-D Gaussian window of scale `s`: `2^(4−s) + 1` taps, σ = taps / 5.
 pub fn gaussian_1d(s: u32) -> Vec<f64> {
     let n = (1usize << (4 - s)) + 1;
-    let sigma = n as f64 / 5.0;
-    let centre = (n as f64 - 1.0) / 2.0;
-    let g: Vec<f64> = (0..n)
-        .map(|i| (-(i as f64 - centre).powi(2) / (2.0 * sigma * sigma)).exp())
-        .collect();
-    let sum: f64 = g.iter().sum();
-    g.iter().map(|v| v / sum).collect()
+    crate::ssim::gaussian_kernel(n, n as f64 / 5.0)
 }
 
 /// `plane` (`w`×`h`) correlated with the window `k ⊗ k`, 'valid' (windows fully inside):

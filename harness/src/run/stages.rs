@@ -62,9 +62,13 @@ impl StageClock {
     pub fn add(&self, stage: &str, took: Duration) {
         // A poisoned lock only means another thread panicked while adding: its sums stay valid.
         let mut totals = self.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = totals.entry(stage.to_string()).or_default();
-        entry.0 += 1;
-        entry.1 += took;
+        // The name is copied only the first time the stage is seen (this is on every row).
+        if let Some(entry) = totals.get_mut(stage) {
+            entry.0 += 1;
+            entry.1 += took;
+        } else {
+            totals.insert(stage.to_string(), (1, took));
+        }
     }
 
     /// Every stage that ran, the longest first (ties by name).
@@ -78,7 +82,7 @@ impl StageClock {
                 seconds: took.as_secs_f64(),
             })
             .collect();
-        merged(out, Vec::new())
+        longest_first(out)
     }
 
     /// The seconds of every stage together.
@@ -107,8 +111,13 @@ pub fn process_cpu_seconds() -> Option<f64> {
 /// is kept twice (the clocks time different parts of a run).
 pub fn merged(mut a: Vec<StageTime>, b: Vec<StageTime>) -> Vec<StageTime> {
     a.extend(b);
-    a.sort_by(|x, y| y.seconds.total_cmp(&x.seconds).then_with(|| x.stage.cmp(&y.stage)));
-    a
+    longest_first(a)
+}
+
+/// The stages sorted longest first, ties by name.
+fn longest_first(mut v: Vec<StageTime>) -> Vec<StageTime> {
+    v.sort_by(|x, y| y.seconds.total_cmp(&x.seconds).then_with(|| x.stage.cmp(&y.stage)));
+    v
 }
 
 #[cfg(test)]
