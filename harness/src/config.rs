@@ -312,7 +312,7 @@ fn runtime(cfg: &RunConfig, overrides: &Overrides, at: &At) -> Result<icmbench_m
     Ok(icmbench_models::RuntimeOptions {
         device,
         intra_threads: cfg.intra_threads.unwrap_or(0),
-        profile: false,
+        ..Default::default()
     })
 }
 

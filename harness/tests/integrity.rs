@@ -357,6 +357,15 @@ fn inputs_and_jobs_are_bounded() {
     );
     assert_eq!(icmbench::run::effective_jobs(Some(1)), 1);
     assert_eq!(icmbench::run::effective_jobs(None), cores);
+    // Models' sessions are bounded by the workers: one per worker with set intra-op
+    // threads (so that workers do not queue for one session), one with ONNX Runtime's
+    // default of every core per run.
+    let set = icmbench_models::RuntimeOptions {
+        intra_threads: 1,
+        ..Default::default()
+    };
+    assert_eq!(icmbench::run::worker_runtime(set, 3).max_sessions(), 3);
+    assert_eq!(icmbench::run::worker_runtime(Default::default(), 3).max_sessions(), 1);
 }
 
 /// The run keeps a copy of its config, which is what reports embed.

@@ -7,7 +7,7 @@
 //! | [`Device`] | `cpu` or `cuda[:N]`; CUDA never falls back to CPU silently |
 //! | [`RuntimeOptions`] | device and intra-op threads, resolved once by the caller and passed to every load (no global setting) |
 //! | [`runtime_library`] | where `libonnxruntime.so` is found (`ORT_DYLIB_PATH`, at run or build time) |
-//! | [`Model`] | one session per model file, shared by all threads; its inputs and outputs ([`TensorInfo`]) |
+//! | [`Model`] | a model file's sessions (one, or up to [`RuntimeOptions::sessions`] so that parallel workers do not wait for each other); its inputs and outputs ([`TensorInfo`]) |
 //! | [`Stepper`] | one graph run many times on bound tensors allocated once (a context model's per-position loop) |
 //! | [`Manifest`] | `manifest.toml` ([`MANIFEST`]): name, file, sha256, source, licence, contract; [`Manifest::verify`], [`Manifest::load`] |
 //! | [`models_dir`] | where model files live (`$ICMBENCH_MODELS`, else `third_party/models/`) |
@@ -29,7 +29,7 @@ pub mod textfile;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use ort::ep::CUDA;
 use ort::session::Session;
@@ -150,6 +150,22 @@ pub struct RuntimeOptions {
     /// optimisation and weight pre-packing off, so slower. For complexity measurement
     /// only.
     pub profile: bool,
+    /// Sessions a model may open on the CPU (0 and 1: one, whose runs are serialised).
+    /// A further session is opened only when every open one is busy, so a run with N
+    /// workers holds at most N copies of a model, and a single-threaded one holds one.
+    /// Profiled models and models off the CPU always have one.
+    pub sessions: usize,
+}
+
+impl RuntimeOptions {
+    /// The most sessions a model loaded with these options opens.
+    pub fn max_sessions(&self) -> usize {
+        if self.profile || self.device != Device::Cpu {
+            1
+        } else {
+            self.sessions.max(1)
+        }
+    }
 }
 
 /// The ONNX Runtime shared library: `ORT_DYLIB_PATH` at run time, else the value it had
@@ -199,15 +215,52 @@ pub fn models_dir() -> PathBuf {
         .join("third_party/models")
 }
 
-/// A loaded model: one ONNX Runtime session, shared by all threads (runs are serialised;
-/// ONNX Runtime parallelises inside a run with its intra-op threads).
+/// A loaded model: its ONNX Runtime sessions, shared by all threads. Each run takes an idle
+/// session, opening another (up to [`RuntimeOptions::max_sessions`]) when all are busy, or
+/// waits for one; ONNX Runtime parallelises inside a run with its intra-op threads.
 pub struct Model {
     name: String,
-    session: Mutex<Session>,
-    /// Where the session runs (a [`Stepper`] re-binds its inputs each run off the CPU).
-    device: Device,
-    /// Whether the session records a profile ([`RuntimeOptions::profile`]).
-    profiled: bool,
+    path: PathBuf,
+    opts: RuntimeOptions,
+    pool: Mutex<Pool>,
+    /// Signalled when a session goes back to the pool.
+    returned: Condvar,
+    inputs: Vec<TensorInfo>,
+    outputs: Vec<TensorInfo>,
+}
+
+/// A model's idle sessions and how many it has opened.
+struct Pool {
+    idle: Vec<Session>,
+    open: usize,
+}
+
+/// A session taken from a model's pool for one use; it goes back when dropped.
+struct Lease<'a> {
+    model: &'a Model,
+    session: Option<Session>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        self.session.as_ref().expect("a lease holds its session until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session.as_mut().expect("a lease holds its session until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.model.lock_pool().idle.push(session);
+            self.model.returned.notify_one();
+        }
+    }
 }
 
 /// Largest ONNX Runtime profile read ([`Model::macs`]): 512 MiB, about half a million
@@ -243,43 +296,61 @@ impl TensorInfo {
 }
 
 impl Model {
-    /// Creates a session for `path`.
+    /// Loads `path` and opens its first session (so that a bad file or device fails here).
     pub fn load(name: &str, path: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
-        let env = environment()?;
-        let session_err = |e: ort::Error| ModelError::Session {
-            model: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let mut builder = Session::builder(env).map_err(session_err)?;
-        if opts.intra_threads > 0 {
-            builder = builder.with_intra_threads(opts.intra_threads).map_err(|e| session_err(e.into()))?;
-        }
-        if let Device::Cuda(id) = opts.device {
-            let cuda = CUDA::default().with_device_id(id as i32).build().error_on_failure();
-            builder = builder.with_execution_providers([cuda]).map_err(|e| ModelError::Cuda {
-                device: id,
-                model: name.to_string(),
-                message: ort::Error::<()>::from(e).to_string().trim_end_matches('.').to_string(),
-            })?;
-        }
-        if opts.profile {
-            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let prefix = std::env::temp_dir().join(format!("icmbench-profile-{}-{n}", std::process::id()));
-            let builder_err = |e: ort::Error<ort::session::builder::SessionBuilder>| session_err(e.into());
-            builder = builder
-                .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Disable)
-                .map_err(builder_err)?;
-            builder = builder.with_prepacking(false).map_err(builder_err)?;
-            builder = builder.with_profiling(&prefix).map_err(builder_err)?;
-        }
-        let session = builder.commit_from_file(path).map_err(session_err)?;
+        let session = open_session(name, path, opts)?;
         Ok(Self {
             name: name.to_string(),
-            session: Mutex::new(session),
-            device: opts.device,
-            profiled: opts.profile,
+            path: path.to_path_buf(),
+            opts: *opts,
+            inputs: session.inputs().iter().map(TensorInfo::of).collect(),
+            outputs: session.outputs().iter().map(TensorInfo::of).collect(),
+            pool: Mutex::new(Pool {
+                idle: vec![session],
+                open: 1,
+            }),
+            returned: Condvar::new(),
         })
+    }
+
+    /// The pool, whatever a panicking holder left (its sessions are still sound).
+    fn lock_pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An idle session; a new one if all are busy and fewer than the maximum are open;
+    /// otherwise waits for one to come back.
+    fn lease(&self) -> Result<Lease<'_>, ModelError> {
+        let mut pool = self.lock_pool();
+        loop {
+            if let Some(session) = pool.idle.pop() {
+                return Ok(Lease {
+                    model: self,
+                    session: Some(session),
+                });
+            }
+            if pool.open < self.opts.max_sessions() {
+                pool.open += 1;
+                drop(pool);
+                return match open_session(&self.name, &self.path, &self.opts) {
+                    Ok(session) => Ok(Lease {
+                        model: self,
+                        session: Some(session),
+                    }),
+                    Err(e) => {
+                        self.lock_pool().open -= 1;
+                        self.returned.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// How many sessions are open (for tests and logs).
+    pub fn open_sessions(&self) -> usize {
+        self.lock_pool().open
     }
 
     /// Ends the profile of a model loaded with [`RuntimeOptions::profile`] and counts the
@@ -290,15 +361,14 @@ impl Model {
             model: self.name.clone(),
             message,
         };
-        if !self.profiled {
+        if !self.opts.profile {
             return Err(err("loaded without profiling: no MACs to count".into()));
         }
-        let file = {
-            let mut session = self.session.lock().map_err(|_| err("session lock poisoned".into()))?;
-            session
-                .end_profiling()
-                .map_err(|e| err(format!("no profile (was it loaded with profiling?): {e}")))?
-        };
+        // A profiled model has one session (RuntimeOptions::max_sessions).
+        let file = self
+            .lease()?
+            .end_profiling()
+            .map_err(|e| err(format!("no profile (was it loaded with profiling?): {e}")))?;
         let path = PathBuf::from(&file);
         let text = textfile::read_text_capped(&path, PROFILE_CAP).map_err(|e| err(e.to_string()));
         let _ = std::fs::remove_file(&path);
@@ -312,14 +382,12 @@ impl Model {
 
     /// The graph's inputs (initializers excluded), as the file declares them.
     pub fn inputs(&self) -> Vec<TensorInfo> {
-        let session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        session.inputs().iter().map(TensorInfo::of).collect()
+        self.inputs.clone()
     }
 
     /// The graph's outputs, as the file declares them.
     pub fn outputs(&self) -> Vec<TensorInfo> {
-        let session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        session.outputs().iter().map(TensorInfo::of).collect()
+        self.outputs.clone()
     }
 
     /// Runs the model on float32 inputs given by name; returns the named outputs.
@@ -333,10 +401,7 @@ impl Model {
             let t = TensorRef::from_array_view((shape.to_vec(), *data)).map_err(err)?;
             values.push((std::borrow::Cow::Borrowed(*name), ort::session::SessionInputValue::from(t)));
         }
-        let mut session = self.session.lock().map_err(|_| ModelError::Session {
-            model: self.name.clone(),
-            message: "session lock poisoned".into(),
-        })?;
+        let mut session = self.lease()?;
         let out = session.run(values).map_err(err)?;
         outputs
             .iter()
@@ -360,14 +425,47 @@ impl Model {
     }
 }
 
+/// One ONNX Runtime session for `path` with `opts` (device, threads, profiling).
+fn open_session(name: &str, path: &Path, opts: &RuntimeOptions) -> Result<Session, ModelError> {
+    let env = environment()?;
+    let session_err = |e: ort::Error| ModelError::Session {
+        model: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut builder = Session::builder(env).map_err(session_err)?;
+    if opts.intra_threads > 0 {
+        builder = builder.with_intra_threads(opts.intra_threads).map_err(|e| session_err(e.into()))?;
+    }
+    if let Device::Cuda(id) = opts.device {
+        let cuda = CUDA::default().with_device_id(id as i32).build().error_on_failure();
+        builder = builder.with_execution_providers([cuda]).map_err(|e| ModelError::Cuda {
+            device: id,
+            model: name.to_string(),
+            message: ort::Error::<()>::from(e).to_string().trim_end_matches('.').to_string(),
+        })?;
+    }
+    if opts.profile {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = std::env::temp_dir().join(format!("icmbench-profile-{}-{n}", std::process::id()));
+        let builder_err = |e: ort::Error<ort::session::builder::SessionBuilder>| session_err(e.into());
+        builder = builder
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Disable)
+            .map_err(builder_err)?;
+        builder = builder.with_prepacking(false).map_err(builder_err)?;
+        builder = builder.with_profiling(&prefix).map_err(builder_err)?;
+    }
+    builder.commit_from_file(path).map_err(session_err)
+}
+
 /// A graph run many times on inputs and outputs of fixed shapes, every tensor allocated
 /// once and bound to the session (ONNX Runtime's IoBinding): the per-position loop of an
 /// autoregressive context model writes its inputs in place, runs, and reads the outputs
 /// from the same buffers, so memory stays flat however many positions there are. Holds
-/// the model's session for as long as it lives.
+/// one of the model's sessions for as long as it lives.
 pub struct Stepper<'a> {
     name: &'a str,
-    session: std::sync::MutexGuard<'a, Session>,
+    session: Lease<'a>,
     binding: ort::session::IoBinding,
     input_names: Vec<String>,
     inputs: Vec<ort::value::Tensor<f32>>,
@@ -384,10 +482,7 @@ impl Model {
             model: self.name.clone(),
             message: e.to_string(),
         };
-        let session = self.session.lock().map_err(|_| ModelError::Session {
-            model: self.name.clone(),
-            message: "session lock poisoned".into(),
-        })?;
+        let session = self.lease()?;
         let allocator = ort::memory::Allocator::default();
         let mut binding = session.create_binding().map_err(err)?;
         let mut made_in = Vec::with_capacity(inputs.len());
@@ -410,7 +505,7 @@ impl Model {
             input_names: inputs.iter().map(|(n, _)| n.to_string()).collect(),
             inputs: made_in,
             outputs: made_out,
-            rebind: self.device != Device::Cpu,
+            rebind: self.opts.device != Device::Cpu,
         })
     }
 }
@@ -565,6 +660,48 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A busy model opens another session up to its limit, a further run waits for one to
+    /// come back (and opens none), serial use never opens a second, and profiled or
+    /// default options keep one.
+    #[test]
+    fn busy_sessions_open_another_up_to_the_limit() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-denoiser/denoiser.onnx");
+        let opts = |sessions| RuntimeOptions {
+            intra_threads: 1,
+            sessions,
+            ..Default::default()
+        };
+        let model = Model::load("denoiser", &path, &opts(2)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(model.open_sessions(), 1);
+        let a = model.lease().unwrap();
+        assert_eq!(model.open_sessions(), 1);
+        let b = model.lease().unwrap();
+        assert_eq!(model.open_sessions(), 2);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| drop(model.lease().unwrap()));
+            drop(a);
+            waiter.join().unwrap();
+        });
+        drop(b);
+        assert_eq!(model.open_sessions(), 2);
+        let serial = Model::load("denoiser", &path, &opts(4)).unwrap();
+        for _ in 0..3 {
+            drop(serial.lease().unwrap());
+        }
+        assert_eq!(serial.open_sessions(), 1);
+        let profiled = RuntimeOptions { profile: true, ..opts(4) };
+        assert_eq!(profiled.max_sessions(), 1);
+        assert_eq!(RuntimeOptions::default().max_sessions(), 1);
+        assert_eq!(
+            RuntimeOptions {
+                device: Device::Cuda(0),
+                ..opts(4)
+            }
+            .max_sessions(),
+            1
+        );
+    }
 
     #[test]
     fn devices_parse() {

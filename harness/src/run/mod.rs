@@ -166,6 +166,15 @@ impl RunOutcome {
 /// memory (each job holds its images and metric planes) and process ids.
 pub const MAX_JOBS_PER_CORE: usize = 4;
 
+/// The run's ONNX Runtime options for `threads` workers: with a set number of intra-op
+/// threads, up to one session per worker, so that workers running the same model do not
+/// wait for each other (each session brings its own intra-op threads); with ONNX
+/// Runtime's default (every core for each run), one session, whose runs are serialised.
+pub fn worker_runtime(runtime: icmbench_models::RuntimeOptions, threads: usize) -> icmbench_models::RuntimeOptions {
+    let sessions = if runtime.intra_threads > 0 { threads } else { 1 };
+    icmbench_models::RuntimeOptions { sessions, ..runtime }
+}
+
 /// The worker threads a run uses: the request (or all cores), capped at
 /// [`MAX_JOBS_PER_CORE`] × cores with a warning.
 pub fn effective_jobs(requested: Option<usize>) -> usize {
@@ -200,7 +209,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let rows_clock = StageClock::default();
     let store = Store::new(&opts.shard.map_or_else(|| plan.output.clone(), |s| s.dir(&plan.output)));
     let _lock = store.lock()?;
-    let runtime = plan.runtime;
+    let threads = effective_jobs(opts.jobs.or(plan.jobs));
+    let runtime = worker_runtime(plan.runtime, threads);
     let (tasks, metrics) = clock.time("load models", || load_models(plan, &runtime))?;
     let bitstreams = (!tasks.is_empty()).then(|| store.path(icmbench_reports::store::BITSTREAMS_DIR));
     let mut matrix = clock.time("list datasets", || plan::matrix(plan, &runtime))?;
@@ -214,7 +224,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let journal = JournalSink::new(store.journal()?);
     let total: usize = matrix.iter().map(|d| d.sources.len() * d.jobs.len()).sum();
     let bar = progress_bar(opts.progress, total as u64);
-    let threads = effective_jobs(opts.jobs.or(plan.jobs));
     let pool = thread_pool(threads)?;
     let save = opts.save_reconstructions.clone().or_else(|| {
         plan.save_reconstructions
