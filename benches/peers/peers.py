@@ -634,7 +634,7 @@ def markdown(info, rows, whole):
             f"{fmt(r['icmbench_median_ms'])} | {ratio(r['median_ms'], r['icmbench_median_ms'])} | "
             f"{verdict(r['median_ms'], r['icmbench_median_ms'], r['goal'])} | {note} |"
         )
-    lines += ["", "Stand-in weights (no downloads): the NIQE, BRISQUE and LPIPS values are not checked, times only."]
+    lines += ["", "Stand-in weights (no downloads): the NIQE, BRISQUE, LPIPS and DISTS values are not checked, times only."]
     if whole:
         lines += [
             "",
