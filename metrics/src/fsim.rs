@@ -318,25 +318,11 @@ pub fn phase_congruency(plane: &[f64], bank: &FilterBank) -> Vec<f64> {
 /// The gradient magnitude `sqrt(Gx² + Gy² + ε)` with Scharr's kernels
 /// `[−3 0 3; −10 0 10; −3 0 3] / 16` and their transpose, zero padding.
 pub fn scharr_magnitude(plane: &[f64], w: usize, h: usize) -> Vec<f64> {
-    let pw = w + 2;
-    let mut padded = vec![0.0; pw * (h + 2)];
-    for (dst, src) in padded[pw..].chunks_exact_mut(pw).zip(plane.chunks_exact(w)) {
-        dst[1..=w].copy_from_slice(src);
-    }
-    let mut out = vec![0.0; w * h];
-    for (r, orow) in out.chunks_exact_mut(w).enumerate() {
-        let (up, mid, down) = (
-            &padded[r * pw..][..pw],
-            &padded[(r + 1) * pw..][..pw],
-            &padded[(r + 2) * pw..][..pw],
-        );
-        for (c, o) in orow.iter_mut().enumerate() {
-            let gx = (3.0 * (up[c + 2] - up[c]) + 10.0 * (mid[c + 2] - mid[c]) + 3.0 * (down[c + 2] - down[c])) / 16.0;
-            let gy = (3.0 * (down[c] - up[c]) + 10.0 * (down[c + 1] - up[c + 1]) + 3.0 * (down[c + 2] - up[c + 2])) / 16.0;
-            *o = (gx * gx + gy * gy + f64::EPSILON).sqrt();
-        }
-    }
-    out
+    crate::gmsd::map_3x3(plane, w, h, |up, mid, down, c| {
+        let gx = (3.0 * (up[c + 2] - up[c]) + 10.0 * (mid[c + 2] - mid[c]) + 3.0 * (down[c + 2] - down[c])) / 16.0;
+        let gy = (3.0 * (down[c] - up[c]) + 10.0 * (down[c + 1] - up[c + 1]) + 3.0 * (down[c + 2] - up[c + 2])) / 16.0;
+        (gx * gx + gy * gy + f64::EPSILON).sqrt()
+    })
 }
 
 /// pyiqa's `similarity_map`: `(2xy + c) / (x² + y² + c + ε₃₂)`.

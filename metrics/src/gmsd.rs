@@ -56,7 +56,18 @@ pub fn halve(plane: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
 /// 3, `Iy` the row-sum difference of the rows below and above (the kernels' signs do not
 /// matter after squaring).
 pub fn gradient_magnitude(plane: &[f64], w: usize, h: usize) -> Vec<f64> {
-    // A copy with a one-sample zero border, so that every sample has its eight neighbours.
+    map_3x3(plane, w, h, |up, mid, down, c| {
+        let ix = ((up[c + 2] - up[c]) + (mid[c + 2] - mid[c]) + (down[c + 2] - down[c])) / 3.0;
+        let iy = ((down[c] - up[c]) + (down[c + 1] - up[c + 1]) + (down[c + 2] - up[c + 2])) / 3.0;
+        (ix * ix + iy * iy).sqrt()
+    })
+}
+
+/// `f(up, mid, down, c)` for every sample of a `w`×`h` plane with a one-sample zero border:
+/// `up`, `mid` and `down` are the padded rows above, at and below the sample, whose column
+/// `c` sits at `c + 1` (so `c`, `c + 1`, `c + 2` are its left, own and right columns).
+/// The 3×3 filters of GMSD and FSIM are written over it.
+pub fn map_3x3(plane: &[f64], w: usize, h: usize, f: impl Fn(&[f64], &[f64], &[f64], usize) -> f64) -> Vec<f64> {
     let pw = w + 2;
     let mut padded = vec![0.0; pw * (h + 2)];
     for (dst, src) in padded[pw..].chunks_exact_mut(pw).zip(plane.chunks_exact(w)) {
@@ -70,9 +81,7 @@ pub fn gradient_magnitude(plane: &[f64], w: usize, h: usize) -> Vec<f64> {
             &padded[(r + 2) * pw..][..pw],
         );
         for (c, o) in orow.iter_mut().enumerate() {
-            let ix = ((up[c + 2] - up[c]) + (mid[c + 2] - mid[c]) + (down[c + 2] - down[c])) / 3.0;
-            let iy = ((down[c] - up[c]) + (down[c + 1] - up[c + 1]) + (down[c + 2] - up[c + 2])) / 3.0;
-            *o = (ix * ix + iy * iy).sqrt();
+            *o = f(up, mid, down, c);
         }
     }
     out

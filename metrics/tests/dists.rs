@@ -7,7 +7,7 @@
 //! tests/fixtures/iqa_calib_reference.json.
 
 mod common;
-use common::{IMAGES, json, load, load_checked, reference};
+use common::{IMAGES, json, load, reference};
 
 use icmbench_metrics::by_name;
 
@@ -20,9 +20,9 @@ fn dists_matches_the_official_code() {
     let pairs = fx["pairs"].as_object().expect("pairs");
     assert!(pairs.len() >= 7);
     for (pair, spec) in pairs {
-        let file = |i: usize| load_checked(spec["files"][i].as_str().unwrap(), spec["sha256"][i].as_str().unwrap());
         let want = fx["values"]["dists"][pair].as_f64().expect("value");
-        let got = m.compute(&file(0), &file(1)).unwrap();
+        let (r, d) = common::pair(spec);
+        let got = m.compute(&r, &d).unwrap();
         eprintln!("dists {pair}: icmbench {got:.7}, DISTS_pytorch {want:.7}, diff {:.1e}", got - want);
         assert!((got - want).abs() <= 1e-4, "dists {pair}: got {got}, official code {want}");
     }

@@ -4,7 +4,7 @@
 //! made by scripts/make-fsim-fixture.py; the MATLAB values: tests/fixtures/iqa_calib_reference.json.
 
 mod common;
-use common::{IMAGES, json, load, load_checked, reference};
+use common::{IMAGES, json, load, reference};
 
 use icmbench_metrics::by_name;
 
@@ -19,8 +19,8 @@ fn scores(key: &str) -> Vec<(String, f64, f64)> {
         .iter()
         .filter_map(|(pair, spec)| {
             let want = fx["values"][key][pair].as_f64()?;
-            let file = |i: usize| load_checked(spec["files"][i].as_str().unwrap(), spec["sha256"][i].as_str().unwrap());
-            let got = m.compute(&file(0), &file(1)).unwrap();
+            let (r, d) = common::pair(spec);
+            let got = m.compute(&r, &d).unwrap();
             eprintln!(
                 "fsim {pair}: icmbench {got:.12}, {key} {want:.12}, relative {:.1e}",
                 (got - want) / want
@@ -64,9 +64,8 @@ fn fsim_matches_pyiqa_float32_and_the_official_values() {
 fn fsim_is_symmetric_and_one_on_identical_images() {
     let fx = json("tests/fixtures/fsim_reference.json");
     let spec = &fx["pairs"]["sr-x4"];
-    let file = |i: usize| load_checked(spec["files"][i].as_str().unwrap(), spec["sha256"][i].as_str().unwrap());
     let m = by_name("fsim", &Default::default()).unwrap();
-    let (r, d) = (file(0), file(1));
+    let (r, d) = common::pair(spec);
     let (rd, dr) = (m.compute(&r, &d).unwrap(), m.compute(&d, &r).unwrap());
     assert!((rd - dr).abs() <= 1e-12 * rd, "{rd} vs {dr}");
     assert!(rd < 0.95);

@@ -4,7 +4,7 @@
 //! scripts/make-vif-fixture.py.
 
 mod common;
-use common::{json, load_checked};
+use common::json;
 
 use icmbench_metrics::by_name;
 
@@ -17,9 +17,9 @@ fn vifp_matches_piq_in_float64() {
     let pairs = fx["pairs"].as_object().expect("pairs");
     assert_eq!(pairs.len(), 6);
     for (pair, spec) in pairs {
-        let file = |i: usize| load_checked(spec["files"][i].as_str().unwrap(), spec["sha256"][i].as_str().unwrap());
         let want = fx["values"]["vifp"][pair].as_f64().expect("value");
-        let got = m.compute(&file(0), &file(1)).unwrap();
+        let (r, d) = common::pair(spec);
+        let got = m.compute(&r, &d).unwrap();
         eprintln!(
             "vifp {pair}: icmbench {got:.12}, piq {want:.12}, relative {:.1e}",
             (got - want) / want
@@ -34,9 +34,8 @@ fn vifp_matches_piq_in_float64() {
 fn vifp_is_ordered_and_one_on_identical_images() {
     let fx = json("tests/fixtures/vifp_reference.json");
     let spec = &fx["pairs"]["I08"];
-    let file = |i: usize| load_checked(spec["files"][i].as_str().unwrap(), spec["sha256"][i].as_str().unwrap());
     let m = by_name("vifp", &Default::default()).unwrap();
-    let (r, d) = (file(0), file(1));
+    let (r, d) = common::pair(spec);
     assert!((m.compute(&r, &d).unwrap() - m.compute(&d, &r).unwrap()).abs() > 1e-3);
     assert!((m.compute(&r, &r).unwrap() - 1.0).abs() < 1e-6);
 }

@@ -20,8 +20,6 @@ import sys
 import tarfile
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 
 CKPT = {"alex": "alexnet.ckpt", "vgg": "vgg16.ckpt"}
@@ -47,6 +45,10 @@ def load_ckpt(sdist, net="alex"):
 
 
 def build(ckpt, net="alex"):
+    # onnx is imported here, so that fixture scripts can use load_ckpt without it.
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
     backbone = ckpt["AlexNet_0" if net == "alex" else "VGG16_0"]
     layers = ALEX if net == "alex" else VGG
     nconv = sum(1 for layer in layers if layer[0] == "conv")
@@ -108,5 +110,7 @@ def build(ckpt, net="alex"):
 
 
 if __name__ == "__main__":
+    import onnx
+
     net = sys.argv[3] if len(sys.argv) > 3 else "alex"
     onnx.save(build(load_ckpt(sys.argv[1], net), net), sys.argv[2])

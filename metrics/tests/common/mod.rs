@@ -50,6 +50,18 @@ pub fn load_checked(path: &str, sha256: &str) -> image::RgbImage {
     image::load_from_memory(&bytes).expect("image").to_rgb8()
 }
 
+/// The (reference, distorted) images of a fixture pair entry `{"files": [..], "sha256": [..]}`,
+/// each checked against its sha256.
+pub fn pair(spec: &serde_json::Value) -> (image::RgbImage, image::RgbImage) {
+    let file = |i: usize| {
+        load_checked(
+            spec["files"][i].as_str().expect("file"),
+            spec["sha256"][i].as_str().expect("sha256"),
+        )
+    };
+    (file(0), file(1))
+}
+
 /// A fixture JSON (path from the repository root), parsed.
 pub fn json(path: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(root().join(path)).expect("fixture");
