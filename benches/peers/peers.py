@@ -226,6 +226,32 @@ def pyiqa_metric(name):
     return setup
 
 
+def exported_random(kind):
+    """pyiqa's CLIP-IQA or TOPIQ network with the random weights icmbench's tests use
+    (tools/export/*.py build them without downloading): the same architecture and work as a
+    real checkpoint."""
+    def setup():
+        torch = offline_torch()
+        ref, dist = tensors()
+        sys.path.insert(0, str(ROOT / "tools/export"))
+        if kind == "clipiqa":
+            import clipiqa
+
+            net, fr, note = clipiqa.clipiqa("random"), False, "tools/export/clipiqa.py random"
+        else:
+            import topiq
+
+            (net, fr), note = topiq.cfanet("random-" + kind), f"tools/export/topiq.py random-{kind}"
+
+        def run():
+            with torch.no_grad():
+                return net(dist, ref) if fr else net(dist)
+
+        return run, f"random weights ({note}): time only"
+
+    return setup
+
+
 def lpips_official():
     torch = offline_torch()
     import lpips
@@ -363,6 +389,10 @@ def measures():
         ("LPIPS-Alex 768x512", "lpips LPIPS(net='alex')", lpips_official, "metric_768x512/lpips-alex"),
         ("LPIPS-Alex 768x512", "pyiqa lpips", pyiqa_metric("lpips"), "metric_768x512/lpips-alex"),
         ("DISTS 768x512", "pyiqa dists", pyiqa_metric("dists"), "metric_768x512/dists"),
+        ("VIF wavelet 768x512", "pyiqa vif", pyiqa_metric("vif"), "metric_768x512/vif"),
+        ("CLIP-IQA 768x512", "pyiqa CLIPIQA", exported_random("clipiqa"), "exported_768x512/clipiqa"),
+        ("TOPIQ NR 768x512", "pyiqa CFANet", exported_random("nr"), "exported_768x512/topiq-nr"),
+        ("TOPIQ FR 768x512", "pyiqa CFANet", exported_random("fr"), "exported_768x512/topiq-fr"),
     ]
     for peer in ("pycocotools", "faster-coco-eval"):
         rows.append((f"COCO load gt+dt json ({images} images)", peer, coco_load(peer), None))

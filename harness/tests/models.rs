@@ -126,6 +126,33 @@ fn musiq_without_a_model_says_how_to_export_it() {
     assert!((v["value"].as_f64().unwrap() + 0.1076).abs() < 0.1, "{v}");
 }
 
+/// Without exported CLIP-IQA models, `score` refuses each of `clipiqa` and `clipiqa+` with
+/// the export command of its own model, and `verify` counts both exports as optional.
+#[test]
+fn clipiqa_without_a_model_says_how_to_export_it() {
+    let d = calib("dist_dir", "I04");
+    let empty = tempfile::tempdir().unwrap();
+    for (metric, command) in [
+        ("clipiqa", "tools/export/clipiqa.py clipiqa third_party"),
+        ("clipiqa+", "tools/export/clipiqa.py clipiqa+ third_party"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_icmbench"))
+            .args(["score", "--metric", metric, "--dist", d.to_str().unwrap()])
+            .env("ICMBENCH_MODELS", empty.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no CLIP-IQA model") && err.contains(command), "{metric}: {err}");
+    }
+    let out = icmbench(&["models", "verify", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for name in ["clipiqa-rn50", "clipiqa-plus-rn50"] {
+        let m = v["models"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap();
+        assert_eq!(m["optional"], true, "{m}");
+    }
+}
+
 /// `icmbench eval-map` prints pycocotools' 12 statistics; `--json` gives `{"stats": [...]}`.
 #[test]
 fn eval_map_prints_the_twelve_statistics() {

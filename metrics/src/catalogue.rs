@@ -181,11 +181,23 @@ fn lpips(def: &'static MetricDef, runtime: &RuntimeOptions) -> Result<Box<dyn Me
 }
 
 /// A MUSIQ metric with the model of manifest entry `entry`.
+fn clipiqa(def: &'static MetricDef, entry: &str, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
+    Ok(Box::new(crate::clipiqa::ClipIqa::load(def.name, entry, runtime)?))
+}
+
+fn topiq(def: &'static MetricDef, entry: &str, full_reference: bool, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
+    Ok(Box::new(crate::topiq::Topiq::load(def.name, entry, full_reference, runtime)?))
+}
+
 fn musiq(def: &'static MetricDef, entry: &str, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
     Ok(Box::new(crate::musiq::Musiq::load(def.name, entry, runtime)?))
 }
 
 /// Convention of the four MUSIQ metrics.
+const CLIPIQA_CONVENTION: &str = "CLIP-IQA (no-reference, higher is better, 0-1) as pyiqa 0.1.16 clipiqa: the whole image at native size, OpenAI CLIP RN50 image encoder without positional embedding, cosine similarity to five antonym prompt pairs (good/bad image, sharp/blurry image, sharp/blurry edges, high/low resolution image, noise-free/noisy image), softmax per pair, mean; exported from OpenAI's and pyiqa's weights to ONNX";
+const CLIPIQA_PLUS_CONVENTION: &str = "CLIP-IQA+ (no-reference, higher is better, 0-1) as pyiqa 0.1.16 clipiqa+: as clipiqa with pyiqa's learned prompt pair (CLIP-IQA+_learned_prompts) in place of the five hand-written pairs; exported to ONNX";
+const TOPIQ_NR_CONVENTION: &str = "TOPIQ no-reference (CFANet, ResNet-50, KonIQ-10k; higher is better, about 0-1) as pyiqa 0.1.16 topiq_nr: the whole image at native size, ImageNet normalisation, five feature levels with gated pooling, pooled to the coarsest level's size (adaptive average pooling) with a bicubic-resized positional embedding, self-attention per level, coarse-to-fine cross-attention, attention pooling, MLP; exported from pyiqa's checkpoint to ONNX";
+const TOPIQ_FR_CONVENTION: &str = "TOPIQ full-reference (CFANet, ResNet-50, KADID-10k; higher is better, about 0-1) as pyiqa 0.1.16 topiq_fr: as topiq-nr on the distorted and the reference image's features and their distance sqrt((x - y)^2 + 1e-12), gated by a convolution of the distance; exported from pyiqa's checkpoint to ONNX";
 const MUSIQ_CONVENTION: &str = "MUSIQ (no-reference, higher is better) as pyiqa: multi-scale patches (longer side 224 and 384 by bicubic resize, plus the original), patch 32, hashed 10x10 positions, pixels in [-1,1]; transformer exported from pyiqa's checkpoint to ONNX";
 
 /// The metric read from CompressAI result files when none is named (`icmbench bd`).
@@ -442,6 +454,12 @@ pub const CATALOGUE: &[MetricDef] = &[
     )
     .range(0.0, f64::INFINITY),
     MetricDef::per_image(
+        "vif",
+        "VIF in the wavelet domain (Sheikh and Bovik, vifvec.m) as pyiqa 0.1.16 vif, float64: luma 0.299 R + 0.587 G + 0.114 B rounded, sp5 steerable pyramid (4 levels, orientations 3 and 0 scored; reflect padding), 3x3-block Gaussian scale mixture with the 9x9 neighbourhood covariance, windows of 3/5/9/17 samples, sigma_n^2 = 0.4, variances under 1e-12 guarded as pyiqa; higher is better, 1 for identical images",
+        |d, _| builtin(d, Kind::Vif, Planes::YiqRounded),
+    )
+    .range(0.0, f64::INFINITY),
+    MetricDef::per_image(
         "fsim",
         "FSIMc (Zhang et al. 2011) as pyiqa 0.1.16 fsim (piq's port of FeatureSIM.m), float64: RGB on 0-255 averaged over k x k blocks (k = max(1, round(min side / 256)), remainder dropped), YIQ; phase congruency from log-Gabor filters (4 scales from wavelength 6, x2, sigma_f 0.55; 4 orientations) with Kovesi's noise threshold (k = 2, / 1.7); Scharr gradients / 16, zero padding; T1 = 0.85, T2 = 160, T3 = T4 = 200, lambda = 0.03; higher is better, 1 for identical images",
         |d, _| builtin(d, Kind::Fsim, Planes::Rgb),
@@ -471,6 +489,16 @@ pub const CATALOGUE: &[MetricDef] = &[
     .range(0.0, 1.0),
     NIQE,
     BRISQUE,
+    MetricDef::per_image("clipiqa", CLIPIQA_CONVENTION, |d, rt| clipiqa(d, "clipiqa-rn50", rt))
+        .no_reference()
+        .range(0.0, 1.0),
+    MetricDef::per_image("clipiqa+", CLIPIQA_PLUS_CONVENTION, |d, rt| clipiqa(d, "clipiqa-plus-rn50", rt))
+        .no_reference()
+        .range(0.0, 1.0),
+    MetricDef::per_image("topiq-nr", TOPIQ_NR_CONVENTION, |d, rt| topiq(d, "topiq-nr-koniq", false, rt))
+        .aliases(&["topiq_nr"])
+        .no_reference(),
+    MetricDef::per_image("topiq-fr", TOPIQ_FR_CONVENTION, |d, rt| topiq(d, "topiq-fr-kadid", true, rt)).aliases(&["topiq_fr"]),
     MetricDef::per_image("musiq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-koniq", rt))
         .aliases(&["musiq-koniq"])
         .no_reference()
@@ -628,7 +656,7 @@ mod tests {
                 "face_similarity"
             ]
         );
-        assert_eq!(per_image().count(), 25);
+        assert_eq!(per_image().count(), 30);
         let err = MAP.build(&RuntimeOptions::default()).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("map")));
         let psnr = find("psnr").map(|d| d.build(&RuntimeOptions::default()));

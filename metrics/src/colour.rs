@@ -72,6 +72,17 @@ pub fn yiq_luma(img: &RgbImage) -> Vec<f64> {
         .collect()
 }
 
+/// pyiqa's `to_y_channel(x, 255)` (its default YIQ): `0.299 R + 0.587 G + 0.114 B` of the
+/// image divided by 255, times 255, rounded half to even (torch's `round`), in float64.
+pub fn yiq_luma_rounded(img: &RgbImage) -> Vec<f64> {
+    img.pixels()
+        .map(|p| {
+            let [r, g, b] = p.0.map(|c| f64::from(c) / 255.0);
+            ((0.299 * r + 0.587 * g + 0.114 * b) * 255.0).round_ties_even()
+        })
+        .collect()
+}
+
 /// BasicSR's Y channel of an 8-bit image (basicsr 1.4.2 `metrics.metric_util.to_y_channel`,
 /// which `calculate_psnr` and `calculate_ssim` use with `test_y_channel=True`): each sample
 /// divided by 255 in float32, `bgr2ycbcr(y_only=True)` =

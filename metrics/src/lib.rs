@@ -27,6 +27,7 @@
 
 pub mod brisque;
 pub mod catalogue;
+pub mod clipiqa;
 pub mod coco;
 pub mod colour;
 pub mod fsim;
@@ -37,7 +38,9 @@ pub mod niqe;
 pub mod nss;
 pub mod psnr;
 pub mod ssim;
+pub mod topiq;
 pub mod vif;
+pub mod vifvec;
 
 use image::RgbImage;
 
@@ -98,6 +101,29 @@ pub enum MetricError {
     },
 }
 
+/// Loads manifest entry `entry` for the metric `metric`, a model users export themselves
+/// (MUSIQ, CLIP-IQA): without the exported file the error names the export command, with
+/// `family` saying whose weights are missing.
+pub(crate) fn load_exported(
+    metric: &str,
+    entry: &str,
+    family: &str,
+    opts: &icmbench_models::RuntimeOptions,
+) -> Result<icmbench_models::Model, MetricError> {
+    use icmbench_models::{Manifest, ModelError, models_dir};
+    let unavailable = |reason: String| MetricError::Unavailable {
+        metric: metric.to_string(),
+        reason,
+    };
+    let manifest = Manifest::shipped().map_err(|e| unavailable(e.to_string()))?;
+    manifest.load(entry, &models_dir(), opts).map_err(|e| match e {
+        ModelError::NotExported { path, build, .. } => unavailable(format!(
+            "no {family} model at {path}. No {family} weights are published in a package registry, so export one where there is internet: {build}"
+        )),
+        e => unavailable(e.to_string()),
+    })
+}
+
 /// An image quality metric: full-reference (compares a distorted image with its reference)
 /// or no-reference (scores the distorted image alone; the reference is ignored). What is
 /// known of it without computing (direction, convention, whether it needs a reference) is
@@ -131,6 +157,8 @@ enum Planes {
     BasicSrY,
     /// YIQ's Y, `0.299 R + 0.587 G + 0.114 B`, unrounded (piq).
     Yiq,
+    /// YIQ's Y rounded to integers (pyiqa's `to_y_channel(x, 255)`).
+    YiqRounded,
 }
 
 impl Planes {
@@ -156,6 +184,7 @@ impl Planes {
             Planes::Y709 => vec![colour::luma(img, colour::Luma::Bt709)],
             Planes::BasicSrY => vec![colour::basicsr_y(img)],
             Planes::Yiq => vec![colour::yiq_luma(img)],
+            Planes::YiqRounded => vec![colour::yiq_luma_rounded(img)],
         }
     }
 }
@@ -170,6 +199,8 @@ enum Kind {
     Gmsd,
     /// Visual information fidelity in the pixel domain ([`vif`]).
     Vifp,
+    /// Visual information fidelity in the wavelet domain ([`vifvec`]).
+    Vif,
     /// Feature similarity, chromatic ([`fsim`]); always on the R, G and B planes.
     Fsim,
 }
@@ -230,6 +261,7 @@ impl Metric for Builtin {
             }
             Kind::Gmsd => gmsd::gmsd(&self.planes.plane(reference, 0), &self.planes.plane(distorted, 0), w, h).map_err(too_small),
             Kind::Vifp => vif::vifp(&self.planes.plane(reference, 0), &self.planes.plane(distorted, 0), w, h).map_err(too_small),
+            Kind::Vif => vifvec::vif(&self.planes.plane(reference, 0), &self.planes.plane(distorted, 0), w, h).map_err(too_small),
             Kind::Fsim => fsim::fsim(&colour::rgb_planes(reference), &colour::rgb_planes(distorted), w, h).map_err(too_small),
             Kind::Ssim | Kind::MsSsim(_) => {
                 let n = self.planes.count();
@@ -340,12 +372,17 @@ mod tests {
             "ms-ssim-rgb-tf",
             "gmsd",
             "vifp",
+            "vif",
             "fsim",
             "lpips-alex",
             "lpips-vgg",
             "dists",
             "niqe",
             "brisque",
+            "clipiqa",
+            "clipiqa+",
+            "topiq-nr",
+            "topiq-fr",
             "musiq",
             "musiq-spaq",
             "musiq-paq2piq",

@@ -13,7 +13,7 @@
 //! The model (`tools/models/build_musiq.py`, contract in models/manifest.toml) takes
 //! `patches` `[N, L, 3075]` and returns `score` `[N]`.
 
-use icmbench_models::{Manifest, Model, ModelError, RuntimeOptions, models_dir};
+use icmbench_models::{Model, RuntimeOptions};
 use image::RgbImage;
 
 use crate::{Metric, MetricError};
@@ -54,7 +54,7 @@ fn cubic_coefficients(t: f32) -> [f32; 4] {
 
 /// Source indices (clamped) and weights of bicubic resizing along one axis, as PyTorch's
 /// CPU kernel computes them (float32, `align_corners=False`).
-fn bicubic_taps(input: usize, output: usize) -> Vec<([usize; 4], [f32; 4])> {
+pub(crate) fn bicubic_taps(input: usize, output: usize) -> Vec<([usize; 4], [f32; 4])> {
     let scale = input as f32 / output as f32;
     (0..output)
         .map(|i| {
@@ -165,17 +165,7 @@ impl Musiq {
     /// `musiq` is entry `musiq-koniq`; `musiq-random` is the tests' model). Without the
     /// exported file the error says how to export it.
     pub fn load(name: &'static str, entry: &str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
-        let unavailable = |reason: String| MetricError::Unavailable {
-            metric: name.to_string(),
-            reason,
-        };
-        let manifest = Manifest::shipped().map_err(|e| unavailable(e.to_string()))?;
-        let model = manifest.load(entry, &models_dir(), opts).map_err(|e| match e {
-            ModelError::NotExported { path, build, .. } => unavailable(format!(
-                "no MUSIQ model at {path}. No MUSIQ weights are published in a package registry, so export one where there is internet: {build}"
-            )),
-            e => unavailable(e.to_string()),
-        })?;
+        let model = crate::load_exported(name, entry, "MUSIQ", opts)?;
         Ok(Self { model, name })
     }
 

@@ -83,31 +83,33 @@ pub fn scale_terms(r: &[f64], d: &[f64], w: usize, h: usize, k: &[f64]) -> (f64,
         let sigma_r = (rr[i] - mr * mr).max(0.0);
         let sigma_d = (dd[i] - md * md).max(0.0);
         let sigma_rd = rd[i] - mr * md;
-        let (g, sv, sigma_r) = guarded(sigma_r, sigma_d, sigma_rd);
+        let (g, sv, sigma_r) = guarded(sigma_r, sigma_d, sigma_rd, EPS, 1.0);
         num += (1.0 + g * g * sigma_r / (sv + SIGMA_N_SQ)).log10();
         den += (1.0 + sigma_r / SIGMA_N_SQ).log10();
     }
     (num, den)
 }
 
-/// The gain `g = σrd / σr²`, the distortion variance `σv² = σd² − g·σrd` and the reference
-/// variance after the reference implementation's guards, in its order: a reference
-/// variance under [`EPS`] gives `g = 0`, `σv² = σd²`, `σr² = 0`; a distorted one gives
-/// `g = 0`, `σv² = 0`; a negative gain gives `g = 0`, `σv² = σd²`; then `σv² ≥ EPS`.
-fn guarded(sigma_r: f64, sigma_d: f64, sigma_rd: f64) -> (f64, f64, f64) {
-    let mut g = sigma_rd / (sigma_r + EPS);
-    let mut sv = sigma_d - g * sigma_rd;
+/// The gain `g = σrd / σr²`, the distortion variance `σv² = (σd² − g·σrd) / norm` and the
+/// reference variance after the reference implementations' guards, in their order: a
+/// reference variance under `eps` gives `g = 0`, `σv² = σd²`, `σr² = 0`; a distorted one
+/// gives `g = 0`, `σv² = 0`; a negative gain gives `g = 0`, `σv² = σd²`; then `σv² ≥ eps`.
+/// (The pixel domain uses [`EPS`] and `norm` 1; the wavelet domain, [`crate::vifvec`],
+/// works on window sums, so it uses 1e-12 and the window's area.)
+pub(crate) fn guarded(sigma_r: f64, sigma_d: f64, sigma_rd: f64, eps: f64, norm: f64) -> (f64, f64, f64) {
+    let mut g = sigma_rd / (sigma_r + eps);
+    let mut sv = (sigma_d - g * sigma_rd) / norm;
     let mut sr = sigma_r;
-    if sigma_r < EPS {
+    if sigma_r < eps {
         (g, sv, sr) = (0.0, sigma_d, 0.0);
     }
-    if sigma_d < EPS {
+    if sigma_d < eps {
         (g, sv) = (0.0, 0.0);
     }
     if g < 0.0 {
         (g, sv) = (0.0, sigma_d);
     }
-    (g, sv.max(EPS), sr)
+    (g, sv.max(eps), sr)
 }
 
 /// VIF in the pixel domain of a reference and a distorted luma plane (`w`×`h`, 0–255).
@@ -178,10 +180,10 @@ mod tests {
     /// The guards, case by case.
     #[test]
     fn guards_follow_the_reference_order() {
-        assert_eq!(guarded(0.0, 5.0, 0.0), (0.0, 5.0, 0.0));
-        assert_eq!(guarded(4.0, 0.0, 1.0), (0.0, EPS, 4.0));
-        assert_eq!(guarded(4.0, 9.0, -2.0), (0.0, 9.0, 4.0));
-        let (g, sv, sr) = guarded(4.0, 9.0, 2.0);
+        assert_eq!(guarded(0.0, 5.0, 0.0, EPS, 1.0), (0.0, 5.0, 0.0));
+        assert_eq!(guarded(4.0, 0.0, 1.0, EPS, 1.0), (0.0, EPS, 4.0));
+        assert_eq!(guarded(4.0, 9.0, -2.0, EPS, 1.0), (0.0, 9.0, 4.0));
+        let (g, sv, sr) = guarded(4.0, 9.0, 2.0, EPS, 1.0);
         assert!((g - 2.0 / (4.0 + EPS)).abs() < 1e-15 && (sv - (9.0 - g * 2.0)).abs() < 1e-15 && sr == 4.0);
     }
 }

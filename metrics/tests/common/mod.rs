@@ -51,13 +51,21 @@ pub fn load_checked(path: &str, sha256: &str) -> image::RgbImage {
 }
 
 /// The (reference, distorted) images of a fixture pair entry `{"files": [..], "sha256": [..]}`,
-/// each checked against its sha256.
+/// each checked against its sha256, and cropped to `"crop": [x, y, w, h]` where the entry
+/// has one.
 pub fn pair(spec: &serde_json::Value) -> (image::RgbImage, image::RgbImage) {
+    let crop: Option<Vec<u32>> = spec["crop"]
+        .as_array()
+        .map(|c| c.iter().map(|v| v.as_u64().expect("crop") as u32).collect());
     let file = |i: usize| {
-        load_checked(
+        let img = load_checked(
             spec["files"][i].as_str().expect("file"),
             spec["sha256"][i].as_str().expect("sha256"),
-        )
+        );
+        match &crop {
+            Some(c) => image::imageops::crop_imm(&img, c[0], c[1], c[2], c[3]).to_image(),
+            None => img,
+        }
     };
     (file(0), file(1))
 }
