@@ -78,6 +78,12 @@ if ! ok "$file"; then
   require_ok "$file"
 fi
 
+file=maniqa_random.onnx
+if ! ok "$file"; then
+  "$(python_env)" "$root/tools/models/build_maniqa.py" random "$dest/$file" 0
+  require_ok "$file"
+fi
+
 for kind in nr fr; do
   file=topiq_${kind}_random.onnx
   if ! ok "$file"; then

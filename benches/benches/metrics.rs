@@ -13,12 +13,12 @@ fn metrics(c: &mut Criterion) {
     let dist = distorted(&reference);
     let mut group = c.benchmark_group("metric_768x512");
     for name in icmbench_metrics::catalogue::per_image().map(|d| d.name) {
-        // Metrics whose model is exported by the user (MUSIQ, CLIP-IQA, TOPIQ) may be absent;
+        // Metrics whose model is exported by the user (MUSIQ, CLIP-IQA, TOPIQ, MANIQA) may be absent;
         // their random-weight models are timed in `exported_models`.
         let m = match icmbench_metrics::by_name(name, &icmbench_models::RuntimeOptions::default()) {
             Ok(m) => m,
             Err(e @ icmbench_metrics::MetricError::Unavailable { .. })
-                if ["musiq", "clipiqa", "topiq"].iter().any(|p| name.starts_with(p)) =>
+                if ["musiq", "clipiqa", "topiq", "maniqa"].iter().any(|p| name.starts_with(p)) =>
             {
                 eprintln!("skipping {name}: {e}");
                 continue;
@@ -136,9 +136,10 @@ fn musiq(c: &mut Criterion) {
     group.finish();
 }
 
-/// CLIP-IQA and TOPIQ (no reference and full reference) on the 768x512 photo and its JPEG
-/// copy, with the random-weight models of the true architectures (`clipiqa-random`,
-/// `topiq-nr-random`, `topiq-fr-random`; timings equal a real export's).
+/// CLIP-IQA, TOPIQ (no reference and full reference) and MANIQA on the 768x512 photo and
+/// its JPEG copy, with the random-weight models of the true architectures
+/// (`clipiqa-random`, `topiq-nr-random`, `topiq-fr-random`, `maniqa-random`; timings equal
+/// a real export's).
 fn exported_models(c: &mut Criterion) {
     use icmbench_metrics::Metric;
     let reference = photo_768x512();
@@ -162,9 +163,17 @@ fn exported_models(c: &mut Criterion) {
             "topiq-fr",
             Box::new(icmbench_metrics::topiq::Topiq::load("topiq-fr-random", "topiq-fr-random", true, &rt).expect("topiq-fr-random model")),
         ),
+        (
+            "maniqa",
+            Box::new(icmbench_metrics::maniqa::Maniqa::load("maniqa-random", "maniqa-random", &rt).expect("maniqa-random model")),
+        ),
     ];
     let mut group = c.benchmark_group("exported_768x512");
-    group.sample_size(10);
+    // MANIQA takes about half a minute a call: ten single calls, no warm-up beyond one.
+    group
+        .sample_size(10)
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .warm_up_time(std::time::Duration::from_millis(1));
     for (name, m) in &models {
         group.bench_function(*name, |b| b.iter(|| m.compute(&reference, &dist).expect("metric")));
     }

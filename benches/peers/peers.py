@@ -17,7 +17,7 @@ locally made stand-in of the real shape (see `offline_torch`), so the IQA values
 meaningless and not checked; only the times count. Run through run.sh (which provides the
 pinned packages), or directly with a Python that has them:
 
-    python3 benches/peers/peers.py [--json] [--quick] [--criterion DIR] [--icmbench BIN]
+    python3 benches/peers/peers.py [--json] [--quick] [--only TEXT] [--criterion DIR] [--icmbench BIN]
 """
 import argparse
 import atexit
@@ -227,7 +227,7 @@ def pyiqa_metric(name):
 
 
 def exported_random(kind):
-    """pyiqa's CLIP-IQA or TOPIQ network with the random weights icmbench's tests use
+    """pyiqa's CLIP-IQA, TOPIQ or MANIQA network with the random weights icmbench's tests use
     (tools/export/*.py build them without downloading): the same architecture and work as a
     real checkpoint."""
     def setup():
@@ -238,6 +238,10 @@ def exported_random(kind):
             import clipiqa
 
             net, fr, note = clipiqa.clipiqa("random"), False, "tools/export/clipiqa.py random"
+        elif kind == "maniqa":
+            import maniqa
+
+            net, fr, note = maniqa.maniqa("random"), False, "tools/export/maniqa.py random"
         else:
             import topiq
 
@@ -393,6 +397,7 @@ def measures():
         ("CLIP-IQA 768x512", "pyiqa CLIPIQA", exported_random("clipiqa"), "exported_768x512/clipiqa"),
         ("TOPIQ NR 768x512", "pyiqa CFANet", exported_random("nr"), "exported_768x512/topiq-nr"),
         ("TOPIQ FR 768x512", "pyiqa CFANet", exported_random("fr"), "exported_768x512/topiq-fr"),
+        ("MANIQA 768x512", "pyiqa MANIQA", exported_random("maniqa"), "exported_768x512/maniqa"),
     ]
     for peer in ("pycocotools", "faster-coco-eval"):
         rows.append((f"COCO load gt+dt json ({images} images)", peer, coco_load(peer), None))
@@ -701,6 +706,7 @@ def main():
     ap.add_argument("--criterion", default=default_criterion_dir(),
                     help="criterion's output folder, for icmbench's in-process times (default: %(default)s)")
     ap.add_argument("--icmbench", help="the icmbench binary: adds the whole-process table")
+    ap.add_argument("--only", metavar="TEXT", help="only the rows whose measure contains TEXT (case-insensitive)")
     args = ap.parse_args()
     # torchvision's and lpips' deprecation warnings (the `pretrained` argument) and
     # bjontegaard's extrapolation warnings: noise here, they do not change the times.
@@ -708,7 +714,8 @@ def main():
     info = machine()
     info["criterion_dir"] = args.criterion if Path(args.criterion).is_dir() else None
     info["icmbench"] = args.icmbench
-    rows = [run_measure(m, p, s, b, args.quick, info["criterion_dir"]) for m, p, s, b in measures()]
+    chosen = [r for r in measures() if not args.only or args.only.lower() in r[0].lower()]
+    rows = [run_measure(m, p, s, b, args.quick, info["criterion_dir"]) for m, p, s, b in chosen]
     whole = []
     if args.icmbench:
         offline_torch()  # the children share this hub directory and its stand-ins

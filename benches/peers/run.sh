@@ -4,7 +4,7 @@
 # versions, beside icmbench's own times: criterion's latest medians (run `cargo bench`
 # first) and, when the release binary is built, whole processes run both ways.
 #
-#   bash benches/peers/run.sh [--quick] [--json] [--criterion DIR] [--icmbench BIN]
+#   bash benches/peers/run.sh [--quick] [--json] [--only TEXT] [--criterion DIR] [--icmbench BIN]
 #
 # --icmbench defaults to ${CARGO_TARGET_DIR:-target}/release/icmbench when that exists.
 # The venv is $ICMBENCH_PEERS_VENV (default ~/.cache/icmbench-peers/venv); it is created if

@@ -126,28 +126,69 @@ fn musiq_without_a_model_says_how_to_export_it() {
     assert!((v["value"].as_f64().unwrap() + 0.1076).abs() < 0.1, "{v}");
 }
 
-/// Without exported CLIP-IQA models, `score` refuses each of `clipiqa` and `clipiqa+` with
-/// the export command of its own model, and `verify` counts both exports as optional.
+/// Without exported CLIP-IQA, TOPIQ or MANIQA models, `score` refuses each metric with the
+/// export command of its own model, and `verify` counts every such export as optional.
 #[test]
-fn clipiqa_without_a_model_says_how_to_export_it() {
-    let d = calib("dist_dir", "I04");
+fn exported_iqa_models_missing_say_how_to_export_them() {
+    let (r, d) = (calib("ref_dir", "I04"), calib("dist_dir", "I04"));
     let empty = tempfile::tempdir().unwrap();
-    for (metric, command) in [
-        ("clipiqa", "tools/export/clipiqa.py clipiqa third_party"),
-        ("clipiqa+", "tools/export/clipiqa.py clipiqa+ third_party"),
-    ] {
+    let cases = [
+        (
+            "clipiqa",
+            "no CLIP-IQA model",
+            "tools/export/clipiqa.py clipiqa third_party/models/clipiqa_rn50.onnx",
+        ),
+        (
+            "clipiqa+",
+            "no CLIP-IQA model",
+            "tools/export/clipiqa.py clipiqa+ third_party/models/clipiqa_plus_rn50.onnx",
+        ),
+        (
+            "topiq-nr",
+            "no TOPIQ model",
+            "tools/export/topiq.py nr third_party/models/topiq_nr_koniq.onnx",
+        ),
+        (
+            "topiq-fr",
+            "no TOPIQ model",
+            "tools/export/topiq.py fr third_party/models/topiq_fr_kadid.onnx",
+        ),
+        (
+            "maniqa",
+            "no MANIQA model",
+            "tools/export/maniqa.py koniq third_party/models/maniqa_koniq.onnx",
+        ),
+        (
+            "maniqa-pipal",
+            "no MANIQA model",
+            "tools/export/maniqa.py pipal third_party/models/maniqa_pipal.onnx",
+        ),
+    ];
+    for (metric, what, command) in cases {
+        let mut args = vec!["score", "--metric", metric, "--dist", d.to_str().unwrap()];
+        if metric == "topiq-fr" {
+            args.extend(["--ref", r.to_str().unwrap()]);
+        }
         let out = Command::new(env!("CARGO_BIN_EXE_icmbench"))
-            .args(["score", "--metric", metric, "--dist", d.to_str().unwrap()])
+            .args(&args)
             .env("ICMBENCH_MODELS", empty.path())
             .output()
             .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("no CLIP-IQA model") && err.contains(command), "{metric}: {err}");
+        assert!(err.contains(what) && err.contains(command), "{metric}: {err}");
     }
     let out = icmbench(&["models", "verify", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for name in ["clipiqa-rn50", "clipiqa-plus-rn50"] {
+    for name in [
+        "clipiqa-rn50",
+        "clipiqa-plus-rn50",
+        "topiq-nr-koniq",
+        "topiq-fr-kadid",
+        "maniqa-koniq",
+        "maniqa-kadid",
+        "maniqa-pipal",
+    ] {
         let m = v["models"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap();
         assert_eq!(m["optional"], true, "{m}");
     }

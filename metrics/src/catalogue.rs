@@ -189,6 +189,10 @@ fn topiq(def: &'static MetricDef, entry: &str, full_reference: bool, runtime: &R
     Ok(Box::new(crate::topiq::Topiq::load(def.name, entry, full_reference, runtime)?))
 }
 
+fn maniqa(def: &'static MetricDef, entry: &str, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
+    Ok(Box::new(crate::maniqa::Maniqa::load(def.name, entry, runtime)?))
+}
+
 fn musiq(def: &'static MetricDef, entry: &str, runtime: &RuntimeOptions) -> Result<Box<dyn Metric>, MetricError> {
     Ok(Box::new(crate::musiq::Musiq::load(def.name, entry, runtime)?))
 }
@@ -198,6 +202,7 @@ const CLIPIQA_CONVENTION: &str = "CLIP-IQA (no-reference, higher is better, 0-1)
 const CLIPIQA_PLUS_CONVENTION: &str = "CLIP-IQA+ (no-reference, higher is better, 0-1) as pyiqa 0.1.16 clipiqa+: as clipiqa with pyiqa's learned prompt pair (CLIP-IQA+_learned_prompts) in place of the five hand-written pairs; exported to ONNX";
 const TOPIQ_NR_CONVENTION: &str = "TOPIQ no-reference (CFANet, ResNet-50, KonIQ-10k; higher is better, about 0-1) as pyiqa 0.1.16 topiq_nr: the whole image at native size, ImageNet normalisation, five feature levels with gated pooling, pooled to the coarsest level's size (adaptive average pooling) with a bicubic-resized positional embedding, self-attention per level, coarse-to-fine cross-attention, attention pooling, MLP; exported from pyiqa's checkpoint to ONNX";
 const TOPIQ_FR_CONVENTION: &str = "TOPIQ full-reference (CFANet, ResNet-50, KADID-10k; higher is better, about 0-1) as pyiqa 0.1.16 topiq_fr: as topiq-nr on the distorted and the reference image's features and their distance sqrt((x - y)^2 + 1e-12), gated by a convolution of the distance; exported from pyiqa's checkpoint to ONNX";
+const MANIQA_CONVENTION: &str = "MANIQA (no-reference, higher is better) as pyiqa 0.1.16 maniqa: 20 crops of 224x224 on a uniform 4x5 grid (after a bilinear upscale by 225 / short side when the short side is <= 224), (x - 0.5) / 0.5, ViT-B/8 blocks 6-9, transposed attention and Swin stages, patch-weighted mean over all crops' tokens; exported from pyiqa's checkpoint to ONNX";
 const MUSIQ_CONVENTION: &str = "MUSIQ (no-reference, higher is better) as pyiqa: multi-scale patches (longer side 224 and 384 by bicubic resize, plus the original), patch 32, hashed 10x10 positions, pixels in [-1,1]; transformer exported from pyiqa's checkpoint to ONNX";
 
 /// The metric read from CompressAI result files when none is named (`icmbench bd`).
@@ -499,6 +504,11 @@ pub const CATALOGUE: &[MetricDef] = &[
         .aliases(&["topiq_nr"])
         .no_reference(),
     MetricDef::per_image("topiq-fr", TOPIQ_FR_CONVENTION, |d, rt| topiq(d, "topiq-fr-kadid", true, rt)).aliases(&["topiq_fr"]),
+    MetricDef::per_image("maniqa", MANIQA_CONVENTION, |d, rt| maniqa(d, "maniqa-koniq", rt))
+        .aliases(&["maniqa-koniq"])
+        .no_reference(),
+    MetricDef::per_image("maniqa-kadid", MANIQA_CONVENTION, |d, rt| maniqa(d, "maniqa-kadid", rt)).no_reference(),
+    MetricDef::per_image("maniqa-pipal", MANIQA_CONVENTION, |d, rt| maniqa(d, "maniqa-pipal", rt)).no_reference(),
     MetricDef::per_image("musiq", MUSIQ_CONVENTION, |d, rt| musiq(d, "musiq-koniq", rt))
         .aliases(&["musiq-koniq"])
         .no_reference()
@@ -656,7 +666,7 @@ mod tests {
                 "face_similarity"
             ]
         );
-        assert_eq!(per_image().count(), 30);
+        assert_eq!(per_image().count(), 33);
         let err = MAP.build(&RuntimeOptions::default()).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("map")));
         let psnr = find("psnr").map(|d| d.build(&RuntimeOptions::default()));

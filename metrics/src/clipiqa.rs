@@ -49,17 +49,7 @@ impl ClipIqa {
             });
         }
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let out = self
-            .model
-            .run(&[("image", &[1, 3, h, w], &input_tensor(img))], &["score"])
-            .map_err(|e| MetricError::Unavailable {
-                metric: self.name.into(),
-                reason: e.to_string(),
-            })?;
-        out[0].1.first().map(|&v| f64::from(v)).ok_or_else(|| MetricError::Undefined {
-            metric: self.name.into(),
-            reason: "the model returned no score".into(),
-        })
+        crate::run_score(&self.model, self.name, &[("image", &[1, 3, h, w], &input_tensor(img))])
     }
 }
 
@@ -69,10 +59,7 @@ impl Metric for ClipIqa {
     }
 
     fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
-        Some(self.model.macs().map_err(|e| MetricError::Unavailable {
-            metric: self.name.to_string(),
-            reason: e.to_string(),
-        }))
+        crate::model_macs(&self.model, self.name)
     }
 
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

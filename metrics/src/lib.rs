@@ -1,6 +1,7 @@
 //! Metrics for icmbench, with the conventions of the reference implementations they are
-//! tested against: full-reference image quality (PSNR, SSIM, MS-SSIM, LPIPS), no-reference
-//! image quality (NIQE, BRISQUE, MUSIQ) and, over a dataset, COCO mAP. Every metric is
+//! tested against: full-reference image quality (PSNR, SSIM, MS-SSIM, GMSD, VIF, FSIM,
+//! LPIPS, DISTS, TOPIQ-FR), no-reference image quality (NIQE, BRISQUE, MUSIQ, CLIP-IQA,
+//! TOPIQ-NR, MANIQA) and, over a dataset, COCO mAP. Every metric is
 //! declared once, in the [`catalogue`].
 //!
 //! | module | what lives there |
@@ -10,18 +11,24 @@
 //! | [`ssim`] | the Gaussian-window SSIM map and its statistics, SSIM and MS-SSIM |
 //! | [`gmsd`] | GMSD, as the authors' `GMSD.m` |
 //! | [`vif`] | VIF in the pixel domain (`vifp_mscale.m`, as piq's `vif_p`) |
+//! | [`vifvec`] | VIF in the wavelet domain (`vifvec.m`, as pyiqa's `vif`): steerable pyramid, Gaussian scale mixture |
 //! | [`fsim`] | FSIMc: log-Gabor phase congruency through the FFT (`rustfft`), Scharr gradients, YIQ chroma |
-//! | [`lpips`] | LPIPS through an ONNX model (icmbench-models) |
+//! | [`lpips`] | LPIPS and DISTS: pair networks through an ONNX model (icmbench-models) |
 //! | [`nss`] | natural-scene statistics shared by NIQE and BRISQUE: MSCN, GGD/AGGD fits, MATLAB `imresize` |
 //! | [`niqe`] | NIQE (no-reference) with BasicSR's pristine model |
 //! | [`brisque`] | BRISQUE (no-reference) with the LIVE release's SVR |
 //! | [`coco`] | COCO mAP (the 12 pycocotools statistics) through the `hotcoco` crate |
 //! | [`musiq`] | MUSIQ (no-reference): pyiqa's multi-scale patches in Rust, the transformer in ONNX |
+//! | [`clipiqa`] | CLIP-IQA / CLIP-IQA+ (no-reference): the image tensor in Rust, CLIP RN50 and the prompt pairs in ONNX |
+//! | [`topiq`] | TOPIQ (NR and FR): the size-dependent pooling and positional-embedding matrices in Rust, CFANet in ONNX |
+//! | [`maniqa`] | MANIQA (no-reference): pyiqa's 20 uniform crops (and upscale) in Rust, the network in ONNX |
 //! | [`catalogue`] | the one list of metric definitions ([`catalogue::CATALOGUE`]): names, aliases, direction, level, unit, axis label, convention, builder; the mAP entries included |
 //! | this file | the [`Metric`] trait, [`MetricError`], look-ups over the catalogue ([`info`], [`canonical_name`], [`by_name`], which builds a metric with the caller's runtime options) |
 //!
-//! Every computation is a free function over plain `f64` planes (LPIPS and MUSIQ run an
-//! ONNX model on inputs prepared in Rust); the metric objects the catalogue builds only pick
+//! Every computation is a free function over plain `f64` planes (the learned metrics run an
+//! ONNX model on inputs prepared in Rust; those users export, MUSIQ, CLIP-IQA, TOPIQ and
+//! MANIQA, load through one helper that names the export command when the file is
+//! missing); the metric objects the catalogue builds only pick
 //! the colour conversion and the function. All per-image metrics take 8-bit RGB images
 //! ([`image::RgbImage`]) with sample values in 0–255 and a peak value of 255.
 
@@ -33,6 +40,7 @@ pub mod colour;
 pub mod fsim;
 pub mod gmsd;
 pub mod lpips;
+pub mod maniqa;
 pub mod musiq;
 pub mod niqe;
 pub mod nss;
@@ -122,6 +130,30 @@ pub(crate) fn load_exported(
         )),
         e => unavailable(e.to_string()),
     })
+}
+
+/// Runs a quality model whose output is one `score` and reads it: the last step of the
+/// learned metrics (MUSIQ, CLIP-IQA, TOPIQ, MANIQA).
+pub(crate) fn run_score(model: &icmbench_models::Model, metric: &str, inputs: &[(&str, &[usize], &[f32])]) -> Result<f64, MetricError> {
+    let out = model.run(inputs, &["score"]).map_err(|e| MetricError::Unavailable {
+        metric: metric.into(),
+        reason: e.to_string(),
+    })?;
+    out[0].1.first().map(|&v| f64::from(v)).ok_or_else(|| MetricError::Undefined {
+        metric: metric.into(),
+        reason: "the model returned no score".into(),
+    })
+}
+
+/// A learned metric's MACs so far ([`Metric::macs`]).
+pub(crate) fn model_macs(
+    model: &icmbench_models::Model,
+    metric: &str,
+) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
+    Some(model.macs().map_err(|e| MetricError::Unavailable {
+        metric: metric.to_string(),
+        reason: e.to_string(),
+    }))
 }
 
 /// An image quality metric: full-reference (compares a distorted image with its reference)
@@ -383,6 +415,9 @@ mod tests {
             "clipiqa+",
             "topiq-nr",
             "topiq-fr",
+            "maniqa",
+            "maniqa-kadid",
+            "maniqa-pipal",
             "musiq",
             "musiq-spaq",
             "musiq-paq2piq",

@@ -180,17 +180,7 @@ impl Musiq {
             });
         }
         let (tokens, len) = multiscale_patches(img);
-        let out = self
-            .model
-            .run(&[("patches", &[1, len, TOKEN], &tokens)], &["score"])
-            .map_err(|e| MetricError::Unavailable {
-                metric: self.name.into(),
-                reason: e.to_string(),
-            })?;
-        out[0].1.first().map(|&v| f64::from(v)).ok_or_else(|| MetricError::Undefined {
-            metric: self.name.into(),
-            reason: "the model returned no score".into(),
-        })
+        crate::run_score(&self.model, self.name, &[("patches", &[1, len, TOKEN], &tokens)])
     }
 }
 
@@ -200,10 +190,7 @@ impl Metric for Musiq {
     }
 
     fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
-        Some(self.model.macs().map_err(|e| MetricError::Unavailable {
-            metric: self.name.to_string(),
-            reason: e.to_string(),
-        }))
+        crate::model_macs(&self.model, self.name)
     }
 
     fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

@@ -113,14 +113,7 @@ impl Topiq {
         let (pr_shape, pc_shape) = ([th, POS], [POS, tw]);
         inputs.push(("pos_rows", &pr_shape, &pos_rows));
         inputs.push(("pos_cols", &pc_shape, &pos_cols));
-        let out = self.model.run(&inputs, &["score"]).map_err(|e| MetricError::Unavailable {
-            metric: self.name.into(),
-            reason: e.to_string(),
-        })?;
-        out[0].1.first().map(|&v| f64::from(v)).ok_or_else(|| MetricError::Undefined {
-            metric: self.name.into(),
-            reason: "the model returned no score".into(),
-        })
+        crate::run_score(&self.model, self.name, &inputs)
     }
 }
 
@@ -130,10 +123,7 @@ impl Metric for Topiq {
     }
 
     fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
-        Some(self.model.macs().map_err(|e| MetricError::Unavailable {
-            metric: self.name.to_string(),
-            reason: e.to_string(),
-        }))
+        crate::model_macs(&self.model, self.name)
     }
 
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

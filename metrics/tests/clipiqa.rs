@@ -20,14 +20,7 @@ fn clipiqa_with_fixed_random_weights_matches_pyiqa() {
     assert_eq!(inputs.len(), 7);
     let mut scores = Vec::new();
     for (name, entry) in inputs {
-        let img = common::load_checked(entry["file"].as_str().expect("file"), entry["sha256"].as_str().expect("sha256"));
-        let img = match entry["crop"].as_array() {
-            Some(c) => {
-                let c: Vec<u32> = c.iter().map(|v| v.as_u64().expect("crop") as u32).collect();
-                image::imageops::crop_imm(&img, c[0], c[1], c[2], c[3]).to_image()
-            }
-            None => img,
-        };
+        let img = common::input(entry);
         let want = fx["score"][name].as_f64().expect("score");
         let got = m.score(&img).unwrap();
         eprintln!("clipiqa-random {name}: icmbench {got:.7}, pyiqa {want:.7}, diff {:.1e}", got - want);

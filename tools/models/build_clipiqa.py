@@ -146,18 +146,7 @@ def build(params, text_features, logit_scale):
     pairs = g.op("Softmax", [g.op("Reshape", [logits, g.const([0, -1, 2], np.int64)])], axis=-1)
     positive = g.op("Gather", [pairs, g.const(0, np.int64)], axis=2)  # [N, P/2]
     score = g.op("ReduceMean", [positive, g.const([1], np.int64)], keepdims=0)
-    g.nodes.append(helper.make_node("Identity", [score], ["score"]))
-    graph = helper.make_graph(
-        g.nodes,
-        "clipiqa",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"])],
-        g.inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return g.finish("clipiqa", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, "H", "W"])], score, ["N"])
 
 
 if __name__ == "__main__":

@@ -125,6 +125,16 @@ class Graph:
     def layer_norm(self, x, key, eps=1e-6):
         return self.op("LayerNormalization", [x, self.weight(key + ".weight"), self.weight(key + ".bias")], axis=-1, epsilon=eps)
 
+    def finish(self, name, inputs, score, score_shape):
+        """The model: these nodes and weights, the value infos `inputs`, and the tensor
+        `score` as its one output, `score` of shape `score_shape` (opset 18, IR 8, checked)."""
+        self.nodes.append(helper.make_node("Identity", [score], ["score"]))
+        output = helper.make_tensor_value_info("score", TensorProto.FLOAT, score_shape)
+        model = helper.make_model(helper.make_graph(self.nodes, name, inputs, [output], self.inits), opset_imports=[helper.make_opsetid("", 18)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
 
 def build(params, num_class=None):
     if num_class is None:
@@ -194,18 +204,7 @@ def build(params, num_class=None):
     else:
         probs = g.op("Softmax", [g.linear(first, "head.0")], axis=-1)
         score = g.op("ReduceSum", [g.op("Mul", [probs, g.const(np.arange(1, num_class + 1, dtype=np.float32))]), g.const([1], np.int64)], keepdims=0)
-    g.nodes.append(helper.make_node("Identity", [score], ["score"]))
-    graph = helper.make_graph(
-        g.nodes,
-        "musiq",
-        [helper.make_tensor_value_info("patches", TensorProto.FLOAT, ["N", "L", 3075])],
-        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"])],
-        g.inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return g.finish("musiq", [helper.make_tensor_value_info("patches", TensorProto.FLOAT, ["N", "L", 3075])], score, ["N"])
 
 
 if __name__ == "__main__":

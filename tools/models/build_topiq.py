@@ -276,12 +276,7 @@ def build(params, fr):
     x = g.gelu(g.linear(g.ln(x, "score_linear.0"), "score_linear.1"))
     x = g.gelu(g.linear(g.ln(x, "score_linear.3"), "score_linear.4"))
     score = g.op("Squeeze", [g.linear(x, "score_linear.6"), g.const([1], np.int64)])
-    g.nodes.append(helper.make_node("Identity", [score], ["score"]))
-    graph = helper.make_graph(g.nodes, "topiq_fr" if fr else "topiq_nr", inputs, [helper.make_tensor_value_info("score", TensorProto.FLOAT, [1])], g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return g.finish("topiq_fr" if fr else "topiq_nr", inputs, score, [1])
 
 
 if __name__ == "__main__":

@@ -50,22 +50,34 @@ pub fn load_checked(path: &str, sha256: &str) -> image::RgbImage {
     image::load_from_memory(&bytes).expect("image").to_rgb8()
 }
 
+/// `img` cropped to `spec["crop"]` = `[x, y, w, h]` where the entry has one.
+fn cropped(img: image::RgbImage, spec: &serde_json::Value) -> image::RgbImage {
+    match spec["crop"].as_array() {
+        Some(c) => {
+            let c: Vec<u32> = c.iter().map(|v| v.as_u64().expect("crop") as u32).collect();
+            image::imageops::crop_imm(&img, c[0], c[1], c[2], c[3]).to_image()
+        }
+        None => img,
+    }
+}
+
+/// The image of a fixture input entry `{"file": .., "sha256": .., "crop": [x, y, w, h] or
+/// null}`, checked against its sha256 and cropped.
+pub fn input(spec: &serde_json::Value) -> image::RgbImage {
+    let img = load_checked(spec["file"].as_str().expect("file"), spec["sha256"].as_str().expect("sha256"));
+    cropped(img, spec)
+}
+
 /// The (reference, distorted) images of a fixture pair entry `{"files": [..], "sha256": [..]}`,
 /// each checked against its sha256, and cropped to `"crop": [x, y, w, h]` where the entry
 /// has one.
 pub fn pair(spec: &serde_json::Value) -> (image::RgbImage, image::RgbImage) {
-    let crop: Option<Vec<u32>> = spec["crop"]
-        .as_array()
-        .map(|c| c.iter().map(|v| v.as_u64().expect("crop") as u32).collect());
     let file = |i: usize| {
         let img = load_checked(
             spec["files"][i].as_str().expect("file"),
             spec["sha256"][i].as_str().expect("sha256"),
         );
-        match &crop {
-            Some(c) => image::imageops::crop_imm(&img, c[0], c[1], c[2], c[3]).to_image(),
-            None => img,
-        }
+        cropped(img, spec)
     };
     (file(0), file(1))
 }
