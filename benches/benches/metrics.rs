@@ -237,7 +237,7 @@ fn restorers(c: &mut Criterion) {
         .expect("manifest")
         .load("esrgan-slim-x4", &icmbench_models::models_dir(), &opts)
         .expect("esrgan-slim-x4 model (make models)");
-    let sr = Restorer::new(sr, RestorerSpec::esrgan_slim_x4());
+    let sr = Restorer::new(sr, RestorerSpec::esrgan_x4());
     group.bench_function("esrgan_x4_192x128/untiled", |b| b.iter(|| sr.restore(&small, 0, 0).expect("sr")));
     group.bench_function("esrgan_x4_192x128/tile128_overlap16", |b| {
         b.iter(|| sr.restore(&small, 128, 16).expect("sr"))

@@ -135,12 +135,12 @@ fn exported_iqa_models_missing_say_how_to_export_them() {
     let cases = [
         (
             "clipiqa",
-            "no CLIP-IQA model",
+            "no CLIPIQA model",
             "tools/export/clipiqa.py clipiqa third_party/models/clipiqa_rn50.onnx",
         ),
         (
             "clipiqa+",
-            "no CLIP-IQA model",
+            "no CLIPIQA model",
             "tools/export/clipiqa.py clipiqa+ third_party/models/clipiqa_plus_rn50.onnx",
         ),
         (

@@ -12,7 +12,7 @@ fn tiled_equals_untiled() {
     let model = manifest
         .load("esrgan-slim-x4", &models_dir(), &RuntimeOptions::default())
         .unwrap_or_else(|e| panic!("{e} (the x4 model is built by scripts/build-models.sh)"));
-    let r = Restorer::new(model, RestorerSpec::esrgan_slim_x4());
+    let r = Restorer::new(model, RestorerSpec::esrgan_x4());
     let src = image::open(icmbench_datasets::samples_dir().join("coffee.png")).unwrap().to_rgb8();
     let img = image::imageops::crop_imm(&src, 200, 100, 101, 67).to_image();
     let whole = r.restore(&img, 0, 0).unwrap();
@@ -33,6 +33,37 @@ fn tiled_equals_untiled() {
     );
     assert!(diff <= 1, "max difference {diff}");
     assert!(r.restore(&img, 20, 10).is_err());
+}
+
+/// `esrgan-medium-x4` (built by `make models`) under the shared ×4 contract: a 128×128 crop
+/// downscaled to 32×32 comes back at 128×128 and closer to the original than pixel
+/// replication is (a wrong value range or layout would not be).
+#[test]
+fn esrgan_medium_restores_under_the_x4_contract() {
+    let manifest = Manifest::shipped().unwrap();
+    let model = manifest
+        .load("esrgan-medium-x4", &models_dir(), &RuntimeOptions::default())
+        .unwrap_or_else(|e| panic!("{e} (built by scripts/build-models.sh)"));
+    let r = Restorer::new(model, RestorerSpec::builtin("esrgan-medium-x4").expect("built-in contract"));
+    let src = image::open(icmbench_datasets::samples_dir().join("coffee.png")).unwrap().to_rgb8();
+    let hr = image::imageops::crop_imm(&src, 160, 96, 128, 128).to_image();
+    let lr = image::imageops::resize(&hr, 32, 32, image::imageops::FilterType::CatmullRom);
+    let sr = r.restore(&lr, 0, 0).unwrap();
+    assert_eq!(sr.dimensions(), (128, 128));
+    let nearest = image::imageops::resize(&lr, 128, 128, image::imageops::FilterType::Nearest);
+    let psnr = |a: &image::RgbImage| {
+        let mse = a
+            .as_raw()
+            .iter()
+            .zip(hr.as_raw())
+            .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+            .sum::<f64>()
+            / a.as_raw().len() as f64;
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    };
+    let (ours, base) = (psnr(&sr), psnr(&nearest));
+    eprintln!("esrgan-medium-x4: {ours:.2} dB, pixel replication {base:.2} dB");
+    assert!(ours > base + 1.0, "{ours} vs {base}");
 }
 
 /// The demo denoiser (8 layers of 3x3: receptive-field radius 8) tiled with exactly that

@@ -34,7 +34,7 @@ impl ClipIqa {
     /// `clipiqa-random` is the tests' model). Without the exported file the error says how
     /// to export it.
     pub fn load(name: &'static str, entry: &str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
-        let model = crate::load_exported(name, entry, "CLIP-IQA", opts)?;
+        let model = crate::load_exported(name, entry, opts)?;
         Ok(Self { model, name })
     }
 

@@ -110,12 +110,11 @@ pub enum MetricError {
 }
 
 /// Loads manifest entry `entry` for the metric `metric`, a model users export themselves
-/// (MUSIQ, CLIP-IQA): without the exported file the error names the export command, with
-/// `family` saying whose weights are missing.
+/// (MUSIQ, CLIP-IQA, TOPIQ, MANIQA): without the exported file the error names the export
+/// command, and the model family (the metric's name up to its first `-` or `+`, in capitals).
 pub(crate) fn load_exported(
     metric: &str,
     entry: &str,
-    family: &str,
     opts: &icmbench_models::RuntimeOptions,
 ) -> Result<icmbench_models::Model, MetricError> {
     use icmbench_models::{Manifest, ModelError, models_dir};
@@ -123,6 +122,7 @@ pub(crate) fn load_exported(
         metric: metric.to_string(),
         reason,
     };
+    let family = metric.split(['-', '+']).next().unwrap_or(metric).to_uppercase();
     let manifest = Manifest::shipped().map_err(|e| unavailable(e.to_string()))?;
     manifest.load(entry, &models_dir(), opts).map_err(|e| match e {
         ModelError::NotExported { path, build, .. } => unavailable(format!(

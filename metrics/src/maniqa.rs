@@ -115,7 +115,7 @@ impl Maniqa {
     /// `maniqa` is entry `maniqa-koniq`; `maniqa-random` is the tests' model). Without the
     /// exported file the error says how to export it.
     pub fn load(name: &'static str, entry: &str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
-        let model = crate::load_exported(name, entry, "MANIQA", opts)?;
+        let model = crate::load_exported(name, entry, opts)?;
         Ok(Self { model, name })
     }
 

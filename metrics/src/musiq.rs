@@ -165,7 +165,7 @@ impl Musiq {
     /// `musiq` is entry `musiq-koniq`; `musiq-random` is the tests' model). Without the
     /// exported file the error says how to export it.
     pub fn load(name: &'static str, entry: &str, opts: &RuntimeOptions) -> Result<Self, MetricError> {
-        let model = crate::load_exported(name, entry, "MUSIQ", opts)?;
+        let model = crate::load_exported(name, entry, opts)?;
         Ok(Self { model, name })
     }
 

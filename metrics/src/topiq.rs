@@ -72,7 +72,7 @@ impl Topiq {
     /// for `topiq-fr`'s graphs (which take the reference too). Without the exported file
     /// the error says how to export it.
     pub fn load(name: &'static str, entry: &str, full_reference: bool, opts: &RuntimeOptions) -> Result<Self, MetricError> {
-        let model = crate::load_exported(name, entry, "TOPIQ", opts)?;
+        let model = crate::load_exported(name, entry, opts)?;
         Ok(Self {
             model,
             name,

@@ -47,9 +47,11 @@ fn one() -> u32 {
 }
 
 impl RestorerSpec {
-    /// The ×4 super-resolution model `esrgan-slim-x4` (npm `@upscalerjs/esrgan-slim`):
-    /// `lr` NHWC in [0, 255] → `output_0` NHWC ×4.
-    pub fn esrgan_slim_x4() -> Self {
+    /// The ×4 super-resolution models `esrgan-slim-x4`, `esrgan-medium-x4` and
+    /// `esrgan-thick-x4` (npm `@upscalerjs/esrgan-*`, rebuilt by
+    /// `tools/models/build_esrgan.py` to one contract): `lr` NHWC in [0, 255] →
+    /// `output_0` NHWC ×4.
+    pub fn esrgan_x4() -> Self {
         Self {
             input: "lr".into(),
             output: "output_0".into(),
@@ -76,7 +78,7 @@ impl RestorerSpec {
     /// The contract of a restorer in the model manifest, by its name.
     pub fn builtin(name: &str) -> Option<Self> {
         match name {
-            "esrgan-slim-x4" => Some(Self::esrgan_slim_x4()),
+            "esrgan-slim-x4" | "esrgan-medium-x4" | "esrgan-thick-x4" => Some(Self::esrgan_x4()),
             "maxim-deblurring" | "maxim-denoising" => Some(Self::maxim()),
             _ => None,
         }
@@ -84,7 +86,13 @@ impl RestorerSpec {
 }
 
 /// Manifest models with a built-in restorer contract.
-pub const BUILTIN_RESTORERS: &[&str] = &["esrgan-slim-x4", "maxim-deblurring", "maxim-denoising"];
+pub const BUILTIN_RESTORERS: &[&str] = &[
+    "esrgan-slim-x4",
+    "esrgan-medium-x4",
+    "esrgan-thick-x4",
+    "maxim-deblurring",
+    "maxim-denoising",
+];
 
 /// A restorer: one session and its contract.
 pub struct Restorer {
