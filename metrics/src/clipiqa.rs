@@ -14,12 +14,12 @@ use crate::{Metric, MetricError};
 /// then four 2×2 average pools), so a side under 32 leaves no position to pool.
 pub const MIN_SIDE: u32 = 32;
 
-/// The image as pyiqa passes it: `[1, 3, H, W]` float32, channel-major, `v / 255`.
+/// The image as pyiqa passes it: `[1, 3, H, W]` float32, channel-major, `v / 255`
+/// ([`crate::lpips::to_nchw`] in its unit range).
 pub fn input_tensor(img: &RgbImage) -> Vec<f32> {
-    let raw = img.as_raw();
-    (0..3)
-        .flat_map(|c| raw.iter().skip(c).step_by(3).map(|&v| f32::from(v) / 255.0))
-        .collect()
+    let mut out = Vec::with_capacity(img.as_raw().len());
+    crate::lpips::to_nchw(img, crate::lpips::InputRange::Unit, &mut out);
+    out
 }
 
 /// The CLIP-IQA metric with a loaded model.

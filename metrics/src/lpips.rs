@@ -123,7 +123,7 @@ impl Metric for PairNetwork {
     }
 
     fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
-        Some(self.model.macs().map_err(|e| unavailable(self.name, e)))
+        crate::model_macs(&self.model, self.name)
     }
 
     fn compute(&self, reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {

@@ -95,24 +95,28 @@ impl Topiq {
         let (th, tw) = (hs[4], ws[4]);
         let image = crate::clipiqa::input_tensor(distorted);
         let reference = self.full_reference.then(|| crate::clipiqa::input_tensor(reference));
-        let names: Vec<(String, String)> = (0..4).map(|k| (format!("pool_rows_{k}"), format!("pool_cols_{k}"))).collect();
-        let pools: Vec<(Vec<f32>, Vec<f32>)> = (0..4)
-            .map(|k| (adaptive_pool(hs[k], th), transposed(&adaptive_pool(ws[k], tw), tw, ws[k])))
-            .collect();
-        let (pos_rows, pos_cols) = (bicubic(POS, th), transposed(&bicubic(POS, tw), tw, POS));
+        // The size-dependent matrices: (input name, shape, values).
+        let mut matrices: Vec<(String, [usize; 2], Vec<f32>)> = Vec::with_capacity(10);
+        for k in 0..4 {
+            matrices.push((format!("pool_rows_{k}"), [th, hs[k]], adaptive_pool(hs[k], th)));
+            matrices.push((
+                format!("pool_cols_{k}"),
+                [ws[k], tw],
+                transposed(&adaptive_pool(ws[k], tw), tw, ws[k]),
+            ));
+        }
+        matrices.push(("pos_rows".into(), [th, POS], bicubic(POS, th)));
+        matrices.push(("pos_cols".into(), [POS, tw], transposed(&bicubic(POS, tw), tw, POS)));
         let image_shape = [1, 3, h as usize, w as usize];
-        let shapes: Vec<([usize; 2], [usize; 2])> = (0..4).map(|k| ([th, hs[k]], [ws[k], tw])).collect();
         let mut inputs: Vec<(&str, &[usize], &[f32])> = vec![("image", &image_shape, &image)];
         if let Some(r) = &reference {
             inputs.push(("reference", &image_shape, r));
         }
-        for ((rows, cols), ((pr, pc), (sr, sc))) in names.iter().zip(pools.iter().zip(&shapes)) {
-            inputs.push((rows, sr, pr));
-            inputs.push((cols, sc, pc));
-        }
-        let (pr_shape, pc_shape) = ([th, POS], [POS, tw]);
-        inputs.push(("pos_rows", &pr_shape, &pos_rows));
-        inputs.push(("pos_cols", &pc_shape, &pos_cols));
+        inputs.extend(
+            matrices
+                .iter()
+                .map(|(name, shape, values)| (name.as_str(), &shape[..], &values[..])),
+        );
         crate::run_score(&self.model, self.name, &inputs)
     }
 }

@@ -591,14 +591,14 @@ pub fn distortion_channel(r: &Band, d: &Band, ws: usize) -> (Vec<f64>, Vec<f64>)
     let maps: Vec<Vec<f64>> = (0..5)
         .into_par_iter()
         .map(|i| {
-            let map: Vec<f64> = match i {
-                0 => r.v.clone(),
-                1 => d.v.clone(),
-                2 => r.v.iter().map(|x| x * x).collect(),
-                3 => d.v.iter().map(|x| x * x).collect(),
-                _ => r.v.iter().zip(&d.v).map(|(x, y)| x * y).collect(),
-            };
-            block_window_sums(&map, w, h, ws)
+            let product = |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x * y).collect() };
+            match i {
+                0 => block_window_sums(&r.v, w, h, ws),
+                1 => block_window_sums(&d.v, w, h, ws),
+                2 => block_window_sums(&product(&r.v, &r.v), w, h, ws),
+                3 => block_window_sums(&product(&d.v, &d.v), w, h, ws),
+                _ => block_window_sums(&product(&r.v, &d.v), w, h, ws),
+            }
         })
         .collect();
     let (sr, sd, srr, sdd, srd) = (&maps[0], &maps[1], &maps[2], &maps[3], &maps[4]);

@@ -51,6 +51,15 @@ def blocks():
     return out
 
 
+def random_bn(params, key, rng, c, gain=1.0):
+    """Random eval-mode batch-norm parameters `key`.{weight, bias, running_mean, running_var}
+    of `c` channels (weight about `gain`), drawn from `rng` in that order."""
+    params[key + ".weight"] = (gain + 0.1 * gain * rng.standard_normal((c,))).astype(np.float32)
+    params[key + ".bias"] = (0.1 * rng.standard_normal((c,))).astype(np.float32)
+    params[key + ".running_mean"] = (0.1 * rng.standard_normal((c,))).astype(np.float32)
+    params[key + ".running_var"] = rng.uniform(0.5, 1.5, c).astype(np.float32)
+
+
 def random_params(seed=0, prompts=10):
     """Fixed random weights with pyiqa's names and shapes, scaled so that every layer
     matters, plus random text features and a logit scale that spreads the scores."""
@@ -65,10 +74,7 @@ def random_params(seed=0, prompts=10):
         p[key + ".weight"] = n(cout, cin, k, k, std=np.sqrt(2.0 / (cin * k * k)))
 
     def bn(key, c, gain=1.0):
-        p[key + ".weight"] = n(c, std=0.1 * gain, mean=gain)
-        p[key + ".bias"] = n(c, std=0.1)
-        p[key + ".running_mean"] = n(c, std=0.1)
-        p[key + ".running_var"] = rng.uniform(0.5, 1.5, c).astype(np.float32)
+        random_bn(p, key, rng, c, gain)
 
     for i, (cin, cout) in enumerate([(3, WIDTH // 2), (WIDTH // 2, WIDTH // 2), (WIDTH // 2, WIDTH)]):
         conv(f"conv{i + 1}", cout, cin, 3)

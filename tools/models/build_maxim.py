@@ -47,9 +47,10 @@ def fix_model_json(src, tmp):
     return dst
 
 
-if len(sys.argv) != 3:
-    sys.exit(__doc__)
-src, dst = sys.argv[1], sys.argv[2]
-with tempfile.TemporaryDirectory() as tmp:
-    model = convert_tfjs(fix_model_json(src, tmp))
-onnx.save(canonicalize(model, "maxim", "icmbench tools/models/build_maxim.py", clear_empty_domains=True, dim_names="NHWC"), dst)
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    src, dst = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory() as tmp:
+        model = convert_tfjs(fix_model_json(src, tmp))
+    onnx.save(canonicalize(model, "maxim", "icmbench tools/models/build_maxim.py", clear_empty_domains=True, dim_names="NHWC"), dst)

@@ -42,7 +42,7 @@ import onnx
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from build_clipiqa import folded  # noqa: E402  (batch norm folded into a convolution)
+from build_clipiqa import folded, random_bn  # noqa: E402  (batch norms: folded, and random ones)
 from build_musiq import Graph  # noqa: E402
 
 STAGES, CHANNELS = (3, 4, 6, 3), [64, 256, 512, 1024, 2048]
@@ -80,10 +80,7 @@ def random_params(fr=False, seed=0):
             p[key + ".bias"] = n(cout, std=0.05)
 
     def bn(key, c, gain=1.0):
-        p[key + ".weight"] = n(c, std=0.1 * gain, mean=gain)
-        p[key + ".bias"] = n(c, std=0.1)
-        p[key + ".running_mean"] = n(c, std=0.1)
-        p[key + ".running_var"] = rng.uniform(0.5, 1.5, c).astype(np.float32)
+        random_bn(p, key, rng, c, gain)
 
     def linear(key, cout, cin, std=None):
         p[key + ".weight"] = n(cout, cin, std=std or np.sqrt(2.0 / cin))

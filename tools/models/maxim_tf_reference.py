@@ -9,7 +9,6 @@ tf2onnx and onnxruntime (third_party/venv-tf, which scripts/build-models.sh crea
 
 SIZE (default 128) must be a multiple of 64. Prints the largest absolute difference.
 """
-import json
 import os
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import onnxruntime as ort
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_maxim import fix_model_json  # noqa: E402  (the conversion's own "inputs" -> "input" fix)
 from tfjs_onnx import run_tfjs_in_tf  # noqa: E402
 
 src, onnx_path, image = sys.argv[1:4]
@@ -26,26 +26,9 @@ x0, y0 = int(sys.argv[4]), int(sys.argv[5])
 size = int(sys.argv[6]) if len(sys.argv) > 6 else 128
 
 
-def renamed_inputs(src, tmp):
-    """The package's model.json with each node's "inputs" as "input" (what TensorFlow's NodeDef
-    knows; build_maxim.py does the same), in `tmp` next to links to the shards."""
-    with open(src) as f:
-        model = json.load(f)
-    for node in model["modelTopology"]["node"]:
-        inputs = node.pop("inputs", None)
-        if inputs and "input" not in node:
-            node["input"] = inputs
-    for group in model["weightsManifest"]:
-        for path in group["paths"]:
-            os.symlink(os.path.abspath(os.path.join(os.path.dirname(src), path)), os.path.join(tmp, path))
-    with open(os.path.join(tmp, "model.json"), "w") as f:
-        json.dump(model, f)
-    return os.path.join(tmp, "model.json")
-
-
 crop = (np.asarray(Image.open(image).convert("RGB"), np.float32) / 255.0)[y0 : y0 + size, x0 : x0 + size][None]
 with tempfile.TemporaryDirectory() as tmp:
-    want = run_tfjs_in_tf(renamed_inputs(src, tmp), "xs_0:0", "Identity:0", crop.transpose(0, 3, 1, 2))
+    want = run_tfjs_in_tf(fix_model_json(src, tmp), "xs_0:0", "Identity:0", crop.transpose(0, 3, 1, 2))
 got = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"]).run(["output_0"], {"xs_0": crop})[0]
 print(f"{os.path.basename(onnx_path)}: {size}x{size} crop at ({x0}, {y0}) of {os.path.basename(image)}: "
       f"largest |ONNX - TF| {np.abs(got - want).max():.3g} (0-1 scale)")
