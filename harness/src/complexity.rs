@@ -130,13 +130,23 @@ impl Measurer {
         }
     }
 
-    /// Each low-level dataset's restorer, on that dataset's first image.
+    /// Each low-level dataset's restorer, on that dataset's first image. A restorer that an
+    /// earlier dataset measured on an image of the same size is not loaded again: its
+    /// count is copied (a MAXIM session takes about a minute to create).
     fn restorers(&mut self, plan: &Plan, firsts: &[FirstImage]) {
+        let mut counted: std::collections::HashMap<String, Measurement> = std::collections::HashMap::new();
         for (dataset, label, img) in firsts {
             let Some(config) = plan.datasets.iter().find(|d| d.name == *dataset).and_then(|d| d.restorer.as_ref()) else {
                 continue;
             };
             let name = format!("restorer@{dataset}");
+            let key = format!("{config:?} {:?}", img.dimensions());
+            if let Some(m) = counted.get(&key) {
+                if !self.reuse(&name, Part::Restorer, None, &m.identity) {
+                    self.out.push(Measurement { name, ..m.clone() });
+                }
+                continue;
+            }
             let pixels = u64::from(img.width()) * u64::from(img.height());
             let ll = match LowLevel::new(Some(config), &self.opts) {
                 Ok(ll) => ll,
@@ -155,6 +165,7 @@ impl Measurer {
                 .map_err(|e| e.to_string());
             let mut m = measurement(&name, Part::Restorer, None, &ll.identity, count, pixels);
             m.image = Some(format!("{label} ({}×{})", img.width(), img.height()));
+            counted.insert(key, m.clone());
             self.out.push(m);
         }
     }

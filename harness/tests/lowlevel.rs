@@ -232,4 +232,85 @@ fn the_shipped_examples_are_valid_configs() {
     for m in ["psnr-y-crop4", "ssim-y-crop4", "dists"] {
         assert!(ll.metrics.iter().any(|x| x == m), "{:?}", ll.metrics);
     }
+    // The six-task config: six low-level datasets, each with its own built-in restorer, and
+    // its crop variant the same tasks (degradations, seeds, restorers), codecs and metrics
+    // on 192-pixel center crops.
+    let six = config::load(&dir.join("ll-icm-six.toml")).unwrap();
+    let crop = config::load(&dir.join("ll-icm-six-crop.toml")).unwrap();
+    let models: std::collections::BTreeSet<_> = six.datasets.iter().filter_map(|d| d.restorer.as_ref()?.model.clone()).collect();
+    assert_eq!((six.datasets.len(), models.len()), (6, 6), "{models:?}");
+    let task = |d: &config::DatasetConfig| {
+        (
+            d.name.clone(),
+            format!("{:?}", d.degradation),
+            d.seed,
+            d.restorer.as_ref().and_then(|r| r.model.clone()),
+        )
+    };
+    assert_eq!(
+        six.datasets.iter().map(task).collect::<Vec<_>>(),
+        crop.datasets.iter().map(task).collect::<Vec<_>>()
+    );
+    assert!(crop.datasets.iter().all(|d| d.max_side == Some(192) && d.limit.is_some()));
+    assert_eq!(six.metrics, crop.metrics);
+    let ids = |p: &config::Plan| p.codecs.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&six), ids(&crop));
+}
+
+/// An iterative (IR-SDE) restorer in a run: the tiny test step graph and its context graph
+/// (tests/fixtures/irsde), seeded. Every row records the seed; a resume reuses every row; a
+/// rerun in a fresh folder gives the same scores (each restoration draws from the seed
+/// alone, not from the order of the rows); another seed is another restorer (its rows are
+/// recomputed, the no-task rows reused); `seed` on a direct restorer is refused.
+#[test]
+fn an_iterative_restorer_runs_seeded_and_records_its_seed() {
+    let fixtures = common::root().join("tests/fixtures/irsde");
+    let config = |seed: u64| {
+        format!(
+            "output = \"out\"\nmetrics = [\"psnr\"]\n\n[[datasets]]\nname = \"noise\"\npath = \"data\"\nmax_side = 24\ndegradation = {{ kind = \"noise\", sigma = 25.0 }}\nseed = 3\nrestorer = {{ onnx = \"{0}/tiny_unet.onnx\", spec = \"{0}/irsde.toml\", seed = {seed} }}\n\n{CODECS}",
+            fixtures.display()
+        )
+    };
+    let scores = |dir: &Path, seed: u64| {
+        photos(dir);
+        let out = run(&config::load(&write(dir, &config(seed))).unwrap(), &opts()).unwrap();
+        assert!(out.failures().is_empty(), "{:?}", out.failures());
+        assert_eq!(out.rows.len(), 10);
+        out
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = scores(a.path(), 7);
+    for r in &first.rows {
+        let note = "restorer ir-sde Posterior 100 steps, seed 7";
+        assert_eq!(
+            r.preprocess.contains(note),
+            r.codec != REF_DEGRADED,
+            "{}: {}",
+            r.codec,
+            r.preprocess
+        );
+    }
+    let psnr = |rows: &[ResultRow]| -> Vec<(String, String, f64)> {
+        rows.iter()
+            .map(|r| (r.image.clone(), r.codec.clone(), r.metrics["psnr-rgb"]))
+            .collect()
+    };
+    assert_eq!(psnr(&first.rows), psnr(&scores(b.path(), 7).rows), "same seed, same scores");
+    let again = run(&config::load(&a.path().join("run.toml")).unwrap(), &opts()).unwrap();
+    assert_eq!((again.computed, again.reused), (0, 10));
+    let other = scores(a.path(), 8);
+    assert_eq!((other.computed, other.reused), (8, 2));
+    let changed = psnr(&other.rows).iter().zip(psnr(&first.rows)).filter(|(x, y)| x.2 != y.2).count();
+    assert!(changed >= 6, "another seed, other samples: {changed} of 10 scores changed");
+
+    // `seed` belongs to iterative restorers only.
+    let direct = tempfile::tempdir().unwrap();
+    photos(direct.path());
+    let text = sr_config("{ model = \"esrgan-slim-x4\", tile = 0, seed = 1 }");
+    let plan = config::load(&write(direct.path(), &text)).unwrap();
+    let Err(e) = run(&plan, &opts()) else {
+        panic!("seed on a direct restorer was accepted")
+    };
+    let e = e.to_string();
+    assert!(e.contains("`seed` is for iterative restorers"), "{e}");
 }

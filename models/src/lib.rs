@@ -16,12 +16,14 @@
 //! | [`face`] | face embeddings (FaceRes): Human's face crop, descriptor and similarity |
 //! | [`segment`] | instance masks: prototype, RoI and full-frame masks onto the source image, COCO RLE (hotcoco) |
 //! | [`restore`] | restoration models (LL-ICM): contract, tiling with overlap |
+//! | [`irsde`] | iterative (diffusion) restorers: IR-SDE's schedule and sampler around a step graph (DA-CLIP's restorer) |
 //! | [`paths`] | paths from configs resolved lexically ([`paths::normalize`]) |
 //! | [`textfile`] | reading text and JSON inputs with a size cap ([`textfile::read_text_capped`]) |
 
 pub mod complexity;
 pub mod detect;
 pub mod face;
+pub mod irsde;
 pub mod paths;
 pub mod restore;
 pub mod segment;

@@ -2,11 +2,15 @@
 //! value range, scale factor, size multiple) and tiling with overlap, so that memory stays
 //! bounded on large images.
 //!
-//! Tiling: the image is cut into tiles of `tile`×`tile` pixels stepping by `tile − 2·overlap`;
-//! each tile is padded (edge replication) to the size multiple, restored, and only its
-//! central part (without the `overlap` margin, except at the image border) is written to
-//! the output. With an overlap at least the model's receptive-field radius the result
-//! equals the untiled one.
+//! Tiling: the output is cut into cores of at most `tile − 2·overlap` pixels per side; each
+//! core is restored inside a window of `tile`×`tile` input pixels around it (at least
+//! `overlap` pixels of context on each side, except at the image border), and only the
+//! core is written to the output. Windows at the border are shifted inwards rather than
+//! clipped, so every window of an image at least `tile` pixels wide is exactly `tile`
+//! pixels of real image: a `tile` that is a multiple of the size multiple (64 for MAXIM)
+//! needs no padding. With an overlap at least the model's receptive-field radius the result
+//! equals the untiled one. Sides shorter than `tile` are one window, edge-replicated to the
+//! size multiple.
 
 use image::RgbImage;
 use serde::Deserialize;
@@ -139,12 +143,7 @@ impl Restorer {
         let k = self.spec.range / 255.0;
         let (shape, data): (Vec<usize>, Vec<f32>) = match self.spec.layout {
             Layout::Nhwc => (vec![1, h, w, 3], raw.iter().map(|&v| f32::from(v) * k).collect()),
-            Layout::Nchw => (
-                vec![1, 3, h, w],
-                (0..3)
-                    .flat_map(|c| raw.iter().skip(c).step_by(3).map(move |&v| f32::from(v) * k))
-                    .collect(),
-            ),
+            Layout::Nchw => (vec![1, 3, h, w], to_nchw(img, k)),
         };
         let out = self
             .model
@@ -190,23 +189,44 @@ impl Restorer {
             });
         }
         let s = self.spec.scale;
-        let step = tile - 2 * overlap;
         let mut out = RgbImage::new(w * s, h * s);
-        for (y0, y1) in spans(h, step) {
-            for (x0, x1) in spans(w, step) {
-                // The core [x0, x1) × [y0, y1) with `overlap` context, clipped to the image.
-                let (cx0, cy0) = (x0.saturating_sub(overlap), y0.saturating_sub(overlap));
-                let (cx1, cy1) = ((x1 + overlap).min(w), (y1 + overlap).min(h));
-                let crop = image::imageops::crop_imm(img, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
+        for (y0, y1, wy0, wy1) in windows(h, tile, overlap) {
+            for (x0, x1, wx0, wx1) in windows(w, tile, overlap) {
+                let crop = image::imageops::crop_imm(img, wx0, wy0, wx1 - wx0, wy1 - wy0).to_image();
                 let (tw, th) = crop.dimensions();
                 let padded = pad_replicate(&crop, tw.div_ceil(m) * m, th.div_ceil(m) * m);
                 let restored = self.run(&padded)?;
-                let core = image::imageops::crop_imm(&restored, (x0 - cx0) * s, (y0 - cy0) * s, (x1 - x0) * s, (y1 - y0) * s).to_image();
+                let core = image::imageops::crop_imm(&restored, (x0 - wx0) * s, (y0 - wy0) * s, (x1 - x0) * s, (y1 - y0) * s).to_image();
                 image::imageops::replace(&mut out, &core, i64::from(x0 * s), i64::from(y0 * s));
             }
         }
         Ok(out)
     }
+}
+
+/// The cores `[c0, c1)` of at most `tile − 2·overlap` pixels covering `0..n`, each with its
+/// window `[w0, w1)`: `tile` pixels (all of `0..n` when `n ≤ tile`) around the core with at
+/// least `overlap` pixels of context on each side, or all of the image up to its border,
+/// shifted inwards at the border. Needs `tile > 2·overlap`.
+fn windows(n: u32, tile: u32, overlap: u32) -> Vec<(u32, u32, u32, u32)> {
+    if n <= tile {
+        return vec![(0, n, 0, n)];
+    }
+    spans(n, tile - 2 * overlap)
+        .into_iter()
+        .map(|(c0, c1)| {
+            let w0 = c0.saturating_sub(overlap).min(n - tile);
+            (c0, c1, w0, w0 + tile)
+        })
+        .collect()
+}
+
+/// An RGB image as NCHW planes, each 8-bit value times `k`.
+pub(crate) fn to_nchw(img: &RgbImage, k: f32) -> Vec<f32> {
+    let raw = img.as_raw();
+    (0..3)
+        .flat_map(|c| raw.iter().skip(c).step_by(3).map(move |&v| f32::from(v) * k))
+        .collect()
 }
 
 /// Start and end of each core span of at most `step` pixels covering `0..n`.
@@ -241,6 +261,26 @@ mod tests {
     fn spans_cover_without_overlap() {
         assert_eq!(spans(10, 4), vec![(0, 4), (4, 8), (8, 10)]);
         assert_eq!(spans(4, 4), vec![(0, 4)]);
+    }
+
+    #[test]
+    fn windows_are_whole_tiles_inside_the_image_around_their_cores() {
+        for (n, tile, overlap) in [(300u32, 128u32, 32u32), (129, 128, 16), (1000, 256, 64), (50, 64, 8), (97, 40, 8)] {
+            let ws = windows(n, tile, overlap);
+            let mut next = 0;
+            for &(c0, c1, w0, w1) in &ws {
+                assert_eq!(c0, next, "cores tile 0..{n} in order");
+                next = c1;
+                assert!(w0 <= c0 && c1 <= w1 && w1 <= n, "{:?}", (c0, c1, w0, w1));
+                assert_eq!(w1 - w0, tile.min(n), "a window is a whole tile");
+                // At least `overlap` of context, or all there is up to the image border.
+                assert!(w0 == 0 || c0 - w0 >= overlap, "left context of {c0}");
+                assert!(w1 == n || w1 - c1 >= overlap, "right context of {c1}");
+            }
+            assert_eq!(next, n);
+        }
+        // The last window is shifted inwards instead of clipped: 300 = cores of 64.
+        assert_eq!(windows(300, 128, 32).last(), Some(&(256, 300, 172, 300)));
     }
 
     #[test]

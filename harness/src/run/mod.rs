@@ -301,9 +301,8 @@ fn measure_complexity(plan: &Plan, matrix: &[DatasetJobs], store: &Store) {
     let firsts: Vec<crate::complexity::FirstImage> = matrix
         .iter()
         .filter_map(|d| {
-            let ll = d.lowlevel.as_ref().map(|l| l.identity.as_str());
             d.sources.iter().find_map(|s| {
-                let l = s.load(ll).ok()?;
+                let l = s.load(d.lowlevel.as_ref()).ok()?;
                 Some((d.name.clone(), format!("{}/{}", d.name, s.entry().id), l.img.image))
             })
         })
@@ -419,7 +418,7 @@ impl Worker<'_> {
         let entry = source.entry();
         let ll = d.lowlevel.as_ref();
         let clock = self.ctx.clock;
-        let loaded = clock.time("load image", || source.load(ll.map(|l| l.identity.as_str())));
+        let loaded = clock.time("load image", || source.load(ll));
         match &loaded {
             Err(e) => tracing::warn!("{e}"),
             Ok(l) => self.ctx.tasks.iter().for_each(|t| {

@@ -12,7 +12,7 @@ use image::RgbImage;
 
 use super::RunError;
 use crate::config::{DatasetConfig, Plan, PreparedCodec};
-use crate::tasks::restoration::{LowLevel, REFERENCE_VERSION};
+use crate::tasks::restoration::{LowLevel, REFERENCE_VERSION, Stages};
 
 /// What a job makes: a codec point's row, or a reference row of a low-level sample.
 pub(crate) enum JobKind<'a> {
@@ -94,6 +94,15 @@ impl Loaded {
             _ => &self.img.hash,
         }
     }
+
+    /// The `preprocess` of a job's row: the image's, and the restorer's note (an iterative
+    /// restorer's seed) on every row that depends on the restorer.
+    pub fn preprocess_for(&self, job: &Job, ll: Option<&LowLevel>) -> String {
+        match (ll.and_then(|l| l.row_note.as_deref()), &job.kind) {
+            (None, _) | (_, JobKind::Reference(Reference::DegradedInput)) => self.img.preprocess.clone(),
+            (Some(note), _) => format!("{}; {note}", self.img.preprocess),
+        }
+    }
 }
 
 impl Source {
@@ -118,8 +127,8 @@ impl Source {
         hashed.unwrap_or_else(|_| icmbench_datasets::combine_hashes(&["unreadable", dataset, &self.entry().id]))
     }
 
-    /// Loads the image; a low-level sample's hash also covers its restorer (`identity`).
-    pub fn load(&self, identity: Option<&str>) -> Result<Loaded, DatasetError> {
+    /// Loads the image; a low-level sample's hash also covers its restorer (`ll`'s identity).
+    pub fn load(&self, ll: Option<&LowLevel>) -> Result<Loaded, DatasetError> {
         let (mut img, target) = match self {
             Source::Plain(e, pre) => (icmbench_datasets::load_image(e, pre)?, None),
             Source::Synthetic(e, pre, d, seed) => {
@@ -132,8 +141,8 @@ impl Source {
             }
         };
         let pair_hash = img.hash.clone();
-        if let Some(id) = identity {
-            img.hash = icmbench_datasets::combine_hashes(&[&img.hash, id]);
+        if let Some(ll) = ll {
+            img.hash = icmbench_datasets::combine_hashes(&[&img.hash, &ll.identity]);
         }
         Ok(Loaded { img, target, pair_hash })
     }
@@ -218,15 +227,18 @@ fn sources(d: &DatasetConfig) -> Result<Vec<Source>, RunError> {
 
 /// The matrix of a plan: every dataset with its images, restorer and jobs.
 pub(crate) fn matrix<'a>(plan: &'a Plan, runtime: &RuntimeOptions) -> Result<Vec<DatasetJobs<'a>>, RunError> {
+    let mut stages = Stages::default();
     plan.datasets
         .iter()
         .map(|d| {
             let sources = sources(d)?;
             let lowlevel = match d.is_lowlevel() {
-                true => Some(LowLevel::new(d.restorer.as_ref(), runtime).map_err(|message| RunError::Restorer {
-                    name: d.name.clone(),
-                    message,
-                })?),
+                true => Some(
+                    LowLevel::shared(d.restorer.as_ref(), runtime, &mut stages).map_err(|message| RunError::Restorer {
+                        name: d.name.clone(),
+                        message,
+                    })?,
+                ),
                 false => None,
             };
             let mut jobs: Vec<Job> = coded_jobs(plan).collect();

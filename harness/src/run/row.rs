@@ -46,7 +46,7 @@ pub(crate) fn compute(ctx: &RowContext, dataset: &str, l: &Loaded, job: &Job, re
         width: w,
         height: h,
         conversion: img.conversion.clone(),
-        preprocess: img.preprocess.clone(),
+        preprocess: l.preprocess_for(job, restore),
         ..blank_row(dataset, &img.id, job)
     };
     let scored = match (&job.kind, restore, &l.target) {
