@@ -3,6 +3,14 @@
 use icmbench_models::restore::{Restorer, RestorerSpec};
 use icmbench_models::{Manifest, RuntimeOptions, models_dir};
 
+/// The project's `psnr-rgb` of `b` against `a`.
+fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    icmbench_metrics::by_name("psnr-rgb", &Default::default())
+        .unwrap()
+        .compute(a, b)
+        .unwrap()
+}
+
 /// Tiles of 48 px with 12 px of overlap give the untiled output (measured: identical; the
 /// test allows 1 level for convolution kernels picked per tile size): the overlap
 /// covers the model's receptive field, so the cores never see the tile borders.
@@ -51,17 +59,7 @@ fn esrgan_medium_restores_under_the_x4_contract() {
     let sr = r.restore(&lr, 0, 0).unwrap();
     assert_eq!(sr.dimensions(), (128, 128));
     let nearest = image::imageops::resize(&lr, 128, 128, image::imageops::FilterType::Nearest);
-    let psnr = |a: &image::RgbImage| {
-        let mse = a
-            .as_raw()
-            .iter()
-            .zip(hr.as_raw())
-            .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-            .sum::<f64>()
-            / a.as_raw().len() as f64;
-        10.0 * (255.0f64 * 255.0 / mse).log10()
-    };
-    let (ours, base) = (psnr(&sr), psnr(&nearest));
+    let (ours, base) = (psnr(&hr, &sr), psnr(&hr, &nearest));
     eprintln!("esrgan-medium-x4: {ours:.2} dB, pixel replication {base:.2} dB");
     assert!(ours > base + 1.0, "{ours} vs {base}");
 }
@@ -90,8 +88,7 @@ fn denoiser_tiles_with_its_receptive_field_radius_equal_untiled() {
     let seams = r.restore(&img, 40, 2).unwrap();
     assert!(max_diff(&whole, &seams) > 1, "overlap 2 should show seams");
     // And the denoiser denoises: closer to the clean crop than its noisy input.
-    let psnr = icmbench_metrics::by_name("psnr-rgb", &Default::default()).unwrap();
-    let (before, after) = (psnr.compute(&clean, &img).unwrap(), psnr.compute(&clean, &whole).unwrap());
+    let (before, after) = (psnr(&clean, &img), psnr(&clean, &whole));
     eprintln!("demo denoiser on a 101x67 crop: {before:.2} dB -> {after:.2} dB");
     assert!(after > before + 3.0, "{before} -> {after}");
 }
@@ -140,16 +137,6 @@ fn maxim_contracts_feed_multiples_of_64_in_nhwc_unit_range() {
 fn maxim_tiles_against_the_whole_image() {
     use icmbench_datasets::degrade::{Degradation, apply};
     let manifest = Manifest::shipped().unwrap();
-    let psnr = |a: &image::RgbImage, b: &image::RgbImage| {
-        let mse = a
-            .as_raw()
-            .iter()
-            .zip(b.as_raw())
-            .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-            .sum::<f64>()
-            / a.as_raw().len() as f64;
-        10.0 * (255.0f64 * 255.0 / mse).log10()
-    };
     let cases = [
         ("maxim-deblurring", Degradation::MotionBlur { length: 9, angle: 30.0 }),
         (

@@ -8,7 +8,7 @@
 use icmbench_models::{Model, RuntimeOptions};
 use image::RgbImage;
 
-use crate::{Metric, MetricError};
+use crate::MetricError;
 
 /// Smallest side: the image encoder halves the image five times (stride-2 stem convolution,
 /// then four 2×2 average pools), so a side under 32 leaves no position to pool.
@@ -53,19 +53,7 @@ impl ClipIqa {
     }
 }
 
-impl Metric for ClipIqa {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
-        crate::model_macs(&self.model, self.name)
-    }
-
-    fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
-        self.score(distorted)
-    }
-}
+crate::no_reference_model_metric!(ClipIqa);
 
 #[cfg(test)]
 mod tests {

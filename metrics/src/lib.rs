@@ -156,6 +156,28 @@ pub(crate) fn model_macs(
     }))
 }
 
+/// [`Metric`] for a no-reference learned metric: a type with the fields `model` (its
+/// [`icmbench_models::Model`]) and `name`, and a `score(&self, &RgbImage)` method (MUSIQ,
+/// CLIP-IQA, MANIQA).
+macro_rules! no_reference_model_metric {
+    ($t:ty) => {
+        impl $crate::Metric for $t {
+            fn name(&self) -> &'static str {
+                self.name
+            }
+
+            fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, $crate::MetricError>> {
+                $crate::model_macs(&self.model, self.name)
+            }
+
+            fn compute(&self, _reference: &image::RgbImage, distorted: &image::RgbImage) -> Result<f64, $crate::MetricError> {
+                self.score(distorted)
+            }
+        }
+    };
+}
+pub(crate) use no_reference_model_metric;
+
 /// An image quality metric: full-reference (compares a distorted image with its reference)
 /// or no-reference (scores the distorted image alone; the reference is ignored). What is
 /// known of it without computing (direction, convention, whether it needs a reference) is

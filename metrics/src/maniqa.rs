@@ -17,7 +17,7 @@
 use icmbench_models::{Model, RuntimeOptions};
 use image::RgbImage;
 
-use crate::{Metric, MetricError};
+use crate::MetricError;
 
 /// Crop side.
 pub const CROP: usize = 224;
@@ -125,19 +125,7 @@ impl Maniqa {
     }
 }
 
-impl Metric for Maniqa {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
-        crate::model_macs(&self.model, self.name)
-    }
-
-    fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
-        self.score(distorted)
-    }
-}
+crate::no_reference_model_metric!(Maniqa);
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@
 use icmbench_models::{Model, RuntimeOptions};
 use image::RgbImage;
 
-use crate::{Metric, MetricError};
+use crate::MetricError;
 
 /// Patch side.
 pub const PATCH: usize = 32;
@@ -184,19 +184,7 @@ impl Musiq {
     }
 }
 
-impl Metric for Musiq {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn macs(&self) -> Option<Result<icmbench_models::complexity::MacCount, MetricError>> {
-        crate::model_macs(&self.model, self.name)
-    }
-
-    fn compute(&self, _reference: &RgbImage, distorted: &RgbImage) -> Result<f64, MetricError> {
-        self.score(distorted)
-    }
-}
+crate::no_reference_model_metric!(Musiq);
 
 #[cfg(test)]
 mod tests {

@@ -280,7 +280,7 @@ pub struct IterativeSpec {
     #[serde(default = "name_noise")]
     pub output: String,
     /// Input sides must be multiples of this (the image is edge-padded, the output cropped).
-    #[serde(default = "one")]
+    #[serde(default = "crate::restore::one")]
     pub size_multiple: u32,
     /// IR-SDE's parameters.
     pub sde: IrSdeParams,
@@ -312,9 +312,6 @@ fn name_t() -> String {
 fn name_noise() -> String {
     "noise".into()
 }
-fn one() -> u32 {
-    1
-}
 
 /// A named context tensor: name, shape, values (a context graph's output, fed to every
 /// step).
@@ -345,11 +342,7 @@ impl IterativeRestorer {
     pub fn macs(&self) -> Result<crate::complexity::MacCount, ModelError> {
         let mut m = self.step.macs()?;
         if let Some(c) = &self.context {
-            let c = c.macs()?;
-            for (op, n) in c.by_op {
-                *m.by_op.entry(op).or_default() += n;
-            }
-            m.nodes += c.nodes;
+            m.add(&c.macs()?);
         }
         Ok(m)
     }
@@ -370,7 +363,7 @@ impl IterativeRestorer {
         let (w, h) = img.dimensions();
         let m = self.spec.size_multiple.max(1);
         let (pw, ph) = (w.div_ceil(m) * m, h.div_ceil(m) * m);
-        let padded = RgbImage::from_fn(pw, ph, |x, y| *img.get_pixel(x.min(w - 1), y.min(h - 1)));
+        let padded = crate::restore::pad_replicate(img, pw, ph);
         let shape = [1, 3, ph as usize, pw as usize];
         // v / 255 as the reference divides (not times the reciprocal: an ulp apart at times).
         let mu: Vec<f32> = crate::restore::to_nchw(&padded, 1.0).into_iter().map(|v| v / 255.0).collect();

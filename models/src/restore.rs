@@ -46,7 +46,7 @@ pub struct RestorerSpec {
     pub size_multiple: u32,
 }
 
-fn one() -> u32 {
+pub(crate) fn one() -> u32 {
     1
 }
 
@@ -235,7 +235,7 @@ fn spans(n: u32, step: u32) -> Vec<(u32, u32)> {
 }
 
 /// Pads to `w`×`h` by repeating the last row and column.
-fn pad_replicate(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+pub(crate) fn pad_replicate(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     if img.dimensions() == (w, h) {
         return img.clone();
     }

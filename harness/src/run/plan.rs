@@ -98,7 +98,7 @@ impl Loaded {
     /// The `preprocess` of a job's row: the image's, and the restorer's note (an iterative
     /// restorer's seed) on every row that depends on the restorer.
     pub fn preprocess_for(&self, job: &Job, ll: Option<&LowLevel>) -> String {
-        match (ll.and_then(|l| l.row_note.as_deref()), &job.kind) {
+        match (ll.and_then(LowLevel::row_note), &job.kind) {
             (None, _) | (_, JobKind::Reference(Reference::DegradedInput)) => self.img.preprocess.clone(),
             (Some(note), _) => format!("{}; {note}", self.img.preprocess),
         }

@@ -158,9 +158,6 @@ pub struct LowLevel {
     /// Identifies the restorer (name and BLAKE3 of its ONNX file and contract), so that
     /// cached rows are reused only with the same model.
     pub identity: String,
-    /// What every row of the dataset records of the restorer in its `preprocess` (an
-    /// iterative restorer's seed), if anything.
-    pub row_note: Option<String>,
 }
 
 impl LowLevel {
@@ -180,7 +177,6 @@ impl LowLevel {
                 tile: 0,
                 overlap: 0,
                 identity: "none".into(),
-                row_note: None,
             });
         };
         c.check()?;
@@ -210,26 +206,25 @@ impl LowLevel {
             Stage::Direct(r) => check_tile(r.name(), c.tile, r.spec().size_multiple)?,
             Stage::Iterative(..) => {}
         }
-        let row_note = match stage.as_ref() {
+        Ok(Self {
+            restorer: Some(stage),
+            tile: c.tile,
+            overlap: c.overlap,
+            identity: format!("{identity} tile {} overlap {}", c.tile, c.overlap),
+        })
+    }
+
+    /// What every row that depends on the restorer records of it in its `preprocess` (an
+    /// iterative restorer's seed), if anything.
+    pub fn row_note(&self) -> Option<String> {
+        match self.restorer.as_deref()? {
             Stage::Iterative(r, seed) => Some(format!(
                 "restorer ir-sde {:?} {} steps, seed {seed}",
                 r.spec().sde.sampler,
                 r.spec().sde.steps
             )),
             Stage::Direct(_) => None,
-        };
-        Ok(Self {
-            restorer: Some(stage),
-            tile: c.tile,
-            overlap: c.overlap,
-            identity: format!("{identity} tile {} overlap {}", c.tile, c.overlap),
-            row_note,
-        })
-    }
-
-    /// `stage` on `input` with this task's tiling.
-    pub fn restore(&self, stage: &Stage, input: &RgbImage) -> Result<RgbImage, ModelError> {
-        stage.restore(input, self.tile, self.overlap)
+        }
     }
 
     /// The image a reference row scores: the restorer's output on the uncompressed degraded
@@ -245,7 +240,7 @@ impl LowLevel {
     /// have the target's size.
     pub fn enhance(&self, input: &RgbImage, target: &RgbImage) -> Result<RgbImage, String> {
         let out = match &self.restorer {
-            Some(r) => self.restore(r, input).map_err(|e| format!("restorer: {e}"))?,
+            Some(r) => r.restore(input, self.tile, self.overlap).map_err(|e| format!("restorer: {e}"))?,
             None => to_target_size(input, target),
         };
         if out.dimensions() != target.dimensions() {
